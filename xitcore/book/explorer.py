@@ -1,0 +1,134 @@
+"""An interactive explorer of the results table (ipywidgets), built on plain, testable functions.
+
+``filter_results`` and ``redraw`` do all the work and need no browser; ``build_widgets`` only
+wires ipywidgets controls to them.  In the HTML book the explorer chapter shows
+``redraw(default_state(df))`` as a static figure; the controls work when the notebook is opened
+in Jupyter.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Sequence
+
+import pandas as pd
+
+from . import figures as F
+from . import tables as T
+
+TASK_LABELS = {"pos": "UPOS", "ner": "NER", "tatoeba": "Tatoeba retrieval", "xcopa": "XCOPA", "mlm": "MLM"}
+
+
+@dataclass
+class ExplorerState:
+    """What the explorer shows: the table plus the current selection."""
+    df: pd.DataFrame = field(repr=False)
+    conditions: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    task: str = "pos"
+    metric: str = "accuracy"
+    phase: str = "target"
+
+
+def options(df: pd.DataFrame, task: str | None = None) -> dict[str, list[str]]:
+    """The values each control can take (for one task, if given)."""
+    T.check_frame(df)
+    sub = df if task is None else df[df["task"] == task]
+    return {
+        "conditions": T.ordered_conditions(sub["condition"].unique()),
+        "languages": T.ordered_languages(sub["language"].unique()),
+        "tasks": sorted(df["task"].unique(), key=lambda t: (list(TASK_LABELS).index(t) if t in TASK_LABELS else 99, t)),
+        "metrics": sorted(sub["metric"].unique()),
+        "phases": [p for p in T.PHASES if p in set(sub["phase"])] + sorted(set(sub["phase"]) - set(T.PHASES)),
+    }
+
+
+def filter_results(df: pd.DataFrame, conditions: Sequence[str] | None, languages: Sequence[str] | None,
+                   task: str, metric: str, phase: str | None) -> pd.DataFrame:
+    """Rows matching the selection. ``None`` means "all"; an empty selection gives no rows."""
+    T.check_frame(df)
+    out = df[(df["task"] == task) & (df["metric"] == metric)]
+    if phase is not None:
+        out = out[out["phase"] == phase]
+    if conditions is not None:
+        out = out[out["condition"].isin(list(conditions))]
+    if languages is not None:
+        out = out[out["language"].isin(list(languages))]
+    return out.reset_index(drop=True)
+
+
+def default_state(df: pd.DataFrame) -> ExplorerState:
+    """POS accuracy on the target checkpoint, every condition and baseline, every language."""
+    task = "pos" if (df["task"] == "pos").any() else (str(df["task"].iloc[0]) if len(df) else "pos")
+    opts = options(df, task)
+    metric = "accuracy" if "accuracy" in opts["metrics"] else (opts["metrics"][0] if opts["metrics"] else "")
+    phase = "target" if "target" in opts["phases"] else (opts["phases"][-1] if opts["phases"] else "target")
+    langs = [l for l in opts["languages"] if l != "avg"]
+    return ExplorerState(df, tuple(opts["conditions"]), tuple(langs), task, metric, phase)
+
+
+def redraw(state: ExplorerState):
+    """The figure for ``state``: per-language seed mean ± sd per condition, baselines as marks."""
+    data = filter_results(state.df, state.conditions, state.languages, state.task, state.metric, state.phase)
+    label = TASK_LABELS.get(state.task, state.task)
+    title = f"{label} {state.metric}, {state.phase} checkpoint"
+    if data.empty:
+        return F.empty_figure("nothing matches this selection", data, title)
+    unit = "(%)" if state.metric not in ("loss", "unigram_entropy") else ""
+    return F.per_language(data, title=title, ylabel=f"{state.metric} {unit}".strip())
+
+
+def build_widgets(df: pd.DataFrame, state: ExplorerState | None = None):
+    """ipywidgets controls + output area; every change calls ``redraw`` and shows the new figure."""
+    import ipywidgets as W
+    from IPython.display import display
+
+    state = state or default_state(df)
+    opts = options(df, state.task)
+    w_cond = W.SelectMultiple(options=opts["conditions"], value=state.conditions, description="conditions",
+                              rows=min(12, max(4, len(opts["conditions"]))))
+    w_lang = W.SelectMultiple(options=opts["languages"], value=state.languages, description="languages",
+                              rows=min(12, max(4, len(opts["languages"]))))
+    w_task = W.Dropdown(options=options(df)["tasks"], value=state.task, description="task")
+    w_metric = W.Dropdown(options=opts["metrics"], value=state.metric or None, description="metric")
+    w_phase = W.Dropdown(options=opts["phases"], value=state.phase if state.phase in opts["phases"] else None,
+                         description="phase")
+    out = W.Output()
+    busy = {"on": False}
+
+    def current() -> ExplorerState:
+        return replace(state, conditions=tuple(w_cond.value), languages=tuple(w_lang.value),
+                       task=w_task.value, metric=w_metric.value, phase=w_phase.value)
+
+    def show(*_):
+        if busy["on"]:
+            return
+        with out:
+            out.clear_output(wait=True)
+            display(redraw(current()))
+
+    def on_task(change):
+        busy["on"] = True
+        try:
+            o = options(df, change["new"])
+            w_metric.options = o["metrics"]
+            w_metric.value = o["metrics"][0] if o["metrics"] else None
+            w_phase.options = o["phases"]
+            w_phase.value = "target" if "target" in o["phases"] else (o["phases"][0] if o["phases"] else None)
+            w_cond.options = o["conditions"]
+            w_cond.value = tuple(o["conditions"])
+            w_lang.options = o["languages"]
+            w_lang.value = tuple(l for l in o["languages"] if l != "avg")
+        finally:
+            busy["on"] = False
+        show()
+
+    w_task.observe(on_task, names="value")
+    for w in (w_cond, w_lang, w_metric, w_phase):
+        w.observe(show, names="value")
+    show()
+    controls = W.HBox([W.VBox([w_task, w_metric, w_phase]), w_cond, w_lang])
+    box = W.VBox([controls, out])
+    box.xit_redraw = show  # for tests: call to redraw with the current control values
+    box.xit_controls = dict(conditions=w_cond, languages=w_lang, task=w_task, metric=w_metric, phase=w_phase)
+    box.xit_current = current
+    return box

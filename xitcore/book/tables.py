@@ -1,0 +1,294 @@
+"""Pure-pandas views of the long results table (see docs/DESIGN.md, "Results table").
+
+Every function here takes the frame returned by ``xitcore.results.load_results`` (or a
+slice of it) and returns a new frame; nothing is read from disk and nothing is drawn.
+The figures (``figures.py``), the claims ledger (``claims.py``) and the explorer
+(``explorer.py``) are all built on these helpers so that they agree on what
+"zero-shot average", "seed mean" and "phase" mean.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+COLUMNS = ("preset", "condition", "seed", "phase", "task", "language", "metric", "value", "run")
+PHASES = ("mlm", "intermediate", "target")
+BASELINES = ("baseline:majority", "baseline:punct-majority")
+REFERENCE = "no-intermediate"
+SOURCE_LANGUAGE = "en"
+
+#: the 13 PUD languages of the POS target task, in the order the book shows them
+POS_LANGUAGES = ("en", "ar", "de", "es", "fi", "fr", "hi", "id", "it", "pt", "ru", "tr", "zh")
+LANGUAGE_ORDER = POS_LANGUAGES + ("nl",)
+
+SCRIPT = {
+    "en": "Latin", "de": "Latin", "es": "Latin", "fi": "Latin", "fr": "Latin", "id": "Latin",
+    "it": "Latin", "pt": "Latin", "tr": "Latin", "nl": "Latin",
+    "ar": "Arabic", "hi": "Devanagari", "ru": "Cyrillic", "zh": "Han",
+}
+FAMILY = {
+    "en": "Germanic", "de": "Germanic", "nl": "Germanic",
+    "es": "Romance", "fr": "Romance", "it": "Romance", "pt": "Romance",
+    "fi": "Uralic", "id": "Austronesian", "tr": "Turkic", "ar": "Semitic",
+    "hi": "Indo-Aryan", "ru": "Slavic", "zh": "Sinitic",
+}
+
+#: How each target task is summarised as one zero-shot number per (condition, seed).
+#: ``phases`` is a preference list: for each condition the first phase that has rows is used
+#: (retrieval is read off the intermediate checkpoint, as in the paper; a condition without an
+#: intermediate phase falls back to the MLM checkpoint).
+FAMILIES = {
+    "pos": dict(task="pos", metric="accuracy", phases=("target",), exclude=(SOURCE_LANGUAGE, "avg"),
+                label="zero-shot POS accuracy"),
+    "ner": dict(task="ner", metric="span_f1", phases=("target",), exclude=(SOURCE_LANGUAGE, "avg"),
+                label="zero-shot NER span F1"),
+    "tatoeba": dict(task="tatoeba", metric="top1", phases=("intermediate", "mlm"),
+                    exclude=(SOURCE_LANGUAGE, "avg"), label="Tatoeba top-1"),
+    "xcopa": dict(task="xcopa", metric="accuracy", phases=("intermediate", "target"),
+                  exclude=(SOURCE_LANGUAGE, "avg"), label="zero-shot XCOPA accuracy"),
+}
+#: the families averaged into the composite ("XTREME-average" analogue)
+COMPOSITE = ("pos", "ner", "tatoeba")
+
+
+def check_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Raise ValueError naming the missing columns if ``df`` is not a results table."""
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"results table lacks column(s) {', '.join(missing)}; "
+                         f"expected {', '.join(COLUMNS)} (docs/DESIGN.md)")
+    return df
+
+
+def is_baseline(condition) -> bool:
+    return str(condition).startswith("baseline:")
+
+
+def ordered_languages(languages: Iterable[str]) -> list[str]:
+    langs = [str(x) for x in dict.fromkeys(languages)]
+    rank = {l: i for i, l in enumerate(LANGUAGE_ORDER)}
+    return sorted(langs, key=lambda l: (l == "avg", rank.get(l, len(rank)), l))
+
+
+#: the smoke conditions in the order the book shows them (others follow by prefix, then name)
+CONDITION_ORDER = ("no-intermediate", "en-nli", "en-sentiment", "en-qa", "en-copa", "en-deprel",
+                   "en-multitask", "ml-mlm", "ml-qa", "ml-copa", "ml-deprel")
+
+
+def ordered_conditions(conditions: Iterable[str]) -> list[str]:
+    """Reference first, then en-* (multitask last), then ml-*, then others, then baselines."""
+    known = {c: i for i, c in enumerate(CONDITION_ORDER)}
+
+    def key(c: str):
+        if c in known:
+            return (0, known[c], c)
+        if is_baseline(c):
+            return (5, 0, c)
+        prefix = 1 if c.startswith("en-") else 2 if c.startswith("ml-") else 3
+        return (prefix, 0, c)
+    return sorted({str(c) for c in conditions}, key=key)
+
+
+def select(df: pd.DataFrame, *, preset: str | None = None, conditions: Sequence[str] | None = None,
+           seeds: Sequence[int] | None = None, baselines: bool = True) -> pd.DataFrame:
+    """Rows of one preset for the given conditions and seeds; baselines (seed 0) kept if asked."""
+    check_frame(df)
+    out = df
+    if preset is not None:
+        out = out[out["preset"] == preset]
+    base = out[out["condition"].map(is_baseline)]
+    rest = out[~out["condition"].map(is_baseline)]
+    if conditions is not None:
+        rest = rest[rest["condition"].isin(list(conditions))]
+    if seeds is not None:
+        rest = rest[rest["seed"].isin([int(s) for s in seeds])]
+    parts = [rest] + ([base] if baselines else [])
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else rest.reset_index(drop=True)
+
+
+def pick_phase(df: pd.DataFrame, phases: Sequence[str]) -> pd.DataFrame:
+    """For each condition keep only the first phase of ``phases`` it has rows for."""
+    if df.empty:
+        return df
+    keep = []
+    for _, g in df.groupby("condition", sort=False):
+        for ph in phases:
+            hit = g[g["phase"] == ph]
+            if not hit.empty:
+                keep.append(hit)
+                break
+    return pd.concat(keep, ignore_index=True) if keep else df.iloc[0:0]
+
+
+def rows(df: pd.DataFrame, task: str, metric: str, phases: Sequence[str] | str | None = None,
+         languages: Sequence[str] | None = None, exclude: Sequence[str] = ()) -> pd.DataFrame:
+    """Rows of one task/metric, optionally one phase (or a preference list), language-filtered."""
+    out = df[(df["task"] == task) & (df["metric"] == metric)]
+    if languages is not None:
+        out = out[out["language"].isin(list(languages))]
+    if exclude:
+        out = out[~out["language"].isin(list(exclude))]
+    if phases is not None:
+        out = pick_phase(out, (phases,) if isinstance(phases, str) else tuple(phases))
+    return out
+
+
+def family_rows(df: pd.DataFrame, family: str) -> pd.DataFrame:
+    spec = FAMILIES[family]
+    return rows(df, spec["task"], spec["metric"], spec["phases"], exclude=spec["exclude"])
+
+
+def per_seed(df: pd.DataFrame, family: str, condition: str) -> pd.Series:
+    """Zero-shot average (mean over target languages) of one condition, indexed by seed."""
+    r = family_rows(df[df["condition"] == condition], family)
+    if r.empty:
+        return pd.Series(dtype=float, name=condition)
+    # mean over repeated rows of the same language first, then over languages
+    s = r.groupby(["seed", "language"])["value"].mean().groupby(level="seed").mean()
+    s.index = s.index.astype(int)
+    return s.rename(condition)
+
+
+def seed_summary(df: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Mean, sd (ddof=1) and number of seeds of ``value`` grouped by ``by`` (seeds averaged last)."""
+    cols = list(by)
+    if df.empty:
+        return pd.DataFrame(columns=cols + ["mean", "sd", "n"])
+    per = df.groupby(cols + ["seed"], dropna=False)["value"].mean().reset_index()
+    g = per.groupby(cols, dropna=False)["value"]
+    out = pd.DataFrame({"mean": g.mean(), "sd": g.std(ddof=1), "n": g.count()}).reset_index()
+    return out
+
+
+def _fmt(mean: float, sd: float, n: int) -> str:
+    if pd.isna(mean):
+        return ""
+    return f"{mean:.1f} ± {sd:.1f}" if n > 1 and not pd.isna(sd) else f"{mean:.1f}"
+
+
+def pos_table(df: pd.DataFrame, condition: str, phase: str = "target") -> pd.DataFrame:
+    """Per-language POS accuracy of ``condition`` (seed mean ± sd) beside the two baselines."""
+    r = rows(df[df["condition"] == condition], "pos", "accuracy", phase)
+    s = seed_summary(r, ["language"]).set_index("language")
+    table = pd.DataFrame(index=pd.Index(ordered_languages(
+        list(s.index) + list(rows(df[df["condition"].isin(BASELINES)], "pos", "accuracy")["language"])),
+        name="language"))
+    table[f"{condition} (mean ± sd)"] = [
+        _fmt(*s.loc[l, ["mean", "sd", "n"]]) if l in s.index else "" for l in table.index]
+    table["mean"] = s["mean"].reindex(table.index)
+    table["sd"] = s["sd"].reindex(table.index)
+    table["seeds"] = s["n"].reindex(table.index).fillna(0).astype(int)
+    for b in BASELINES:
+        br = rows(df[df["condition"] == b], "pos", "accuracy")
+        table[b.split(":", 1)[1]] = br.groupby("language")["value"].mean().reindex(table.index)
+    if "majority" in table:
+        table["Δ vs majority"] = table["mean"] - table["majority"]
+    table["script"] = [SCRIPT.get(l, "") for l in table.index]
+    table["zero-shot"] = [l not in (SOURCE_LANGUAGE, "avg") for l in table.index]
+    return table.round(2)
+
+
+def metric_table(df: pd.DataFrame, condition: str, task: str, metrics: Sequence[str] | None = None,
+                 phases: Sequence[str] | None = None) -> pd.DataFrame:
+    """Language × (metric, phase) table of seed mean ± sd for one condition and task."""
+    r = df[(df["condition"] == condition) & (df["task"] == task)]
+    if metrics is not None:
+        r = r[r["metric"].isin(list(metrics))]
+    if phases is not None:
+        r = r[r["phase"].isin(list(phases))]
+    if r.empty:
+        return pd.DataFrame()
+    s = seed_summary(r, ["language", "metric", "phase"])
+    s["cell"] = [_fmt(m, sd, n) for m, sd, n in zip(s["mean"], s["sd"], s["n"])]
+    t = s.pivot(index="language", columns=["metric", "phase"], values="cell")
+    t = t.reindex(ordered_languages(t.index))
+    phase_rank = {p: i for i, p in enumerate(PHASES)}
+    t = t[sorted(t.columns, key=lambda c: (c[0], phase_rank.get(c[1], 9)))]
+    return t.fillna("")
+
+
+def mlm_table(df: pd.DataFrame, condition: str | None = None) -> pd.DataFrame:
+    """MLM loss beside the unigram-entropy floor (same units), per condition/phase/language."""
+    r = df[df["task"] == "mlm"]
+    if condition is not None:
+        r = r[r["condition"] == condition]
+    if r.empty:
+        return pd.DataFrame()
+    t = r.groupby(["condition", "phase", "language", "metric"])["value"].mean().unstack("metric")
+    if {"loss", "unigram_entropy"} <= set(t.columns):
+        t["loss − floor"] = t["loss"] - t["unigram_entropy"]
+        t["below floor"] = t["loss"] < t["unigram_entropy"]
+    return t.round(3)
+
+
+def overview(df: pd.DataFrame, families: Sequence[str] = COMPOSITE + ("xcopa",)) -> pd.DataFrame:
+    """Condition × zero-shot family table of seed mean ± sd (composite = mean of COMPOSITE)."""
+    conds = ordered_conditions(c for c in df["condition"].unique() if not is_baseline(c))
+    out = pd.DataFrame(index=pd.Index(conds, name="condition"))
+    comp = {}
+    for fam in families:
+        cells = []
+        for c in conds:
+            s = per_seed(df, fam, c)
+            cells.append(_fmt(s.mean(), s.std(ddof=1), len(s)) if len(s) else "")
+            if fam in COMPOSITE:
+                comp.setdefault(c, []).append(s)
+        out[FAMILIES[fam]["label"]] = cells
+    cells = []
+    for c in conds:
+        parts = [s for s in comp.get(c, []) if len(s)]
+        if len(parts) == len(COMPOSITE):
+            s = pd.concat(parts, axis=1, join="inner").mean(axis=1)
+            cells.append(_fmt(s.mean(), s.std(ddof=1), len(s)))
+        else:
+            cells.append("")
+    out["composite (mean of POS, NER, Tatoeba)"] = cells
+    return out
+
+
+def delta_matrix(df: pd.DataFrame, reference: str = REFERENCE, task: str = "pos",
+                 metric: str = "accuracy", phases: Sequence[str] = ("target",),
+                 zero_shot_mean: bool = True) -> pd.DataFrame:
+    """Condition × language seed-mean difference to ``reference`` (rows exclude the reference)."""
+    r = rows(df[~df["condition"].map(is_baseline)], task, metric, phases, exclude=("avg",))
+    if r.empty:
+        return pd.DataFrame()
+    m = r.groupby(["condition", "language", "seed"])["value"].mean().groupby(
+        level=["condition", "language"]).mean().unstack("language")
+    m = m[ordered_languages(m.columns)]
+    if zero_shot_mean:
+        zs = [l for l in m.columns if l != SOURCE_LANGUAGE]
+        if zs:
+            m["0-shot\nmean"] = m[zs].mean(axis=1)
+    if reference not in m.index:
+        return pd.DataFrame()
+    d = m.sub(m.loc[reference], axis=1).drop(index=reference)
+    return d.reindex(ordered_conditions(d.index))
+
+
+def by_group(df: pd.DataFrame, mapping: dict[str, str] = SCRIPT, *, task: str = "pos",
+             metric: str = "accuracy", phases: Sequence[str] = ("target",),
+             include_source: bool = False, group_name: str = "script") -> pd.DataFrame:
+    """Per (condition, seed, group) mean over the languages of each group."""
+    excl = ("avg",) if include_source else ("avg", SOURCE_LANGUAGE)
+    r = rows(df, task, metric, phases, exclude=excl).copy()
+    r[group_name] = r["language"].map(mapping).fillna("other")
+    return r.groupby(["condition", "seed", group_name], as_index=False)["value"].mean()
+
+
+def runs_of(df: pd.DataFrame) -> list[str]:
+    return sorted({str(r) for r in df["run"].dropna() if str(r) and str(r) != "nan"})
+
+
+def nan_to_none(x):
+    return None if x is None or (isinstance(x, float) and np.isnan(x)) else x
+
+
+def or_note(table: pd.DataFrame, message: str):
+    """``table`` if it has rows, else ``message`` as Markdown (so notebooks show why it is empty)."""
+    if table is not None and len(table):
+        return table
+    from IPython.display import Markdown
+    return Markdown(f"*{message}*")

@@ -1,0 +1,221 @@
+"""``xit`` command line: run a condition, a whole preset, show results, build the book.
+
+Bad input (unknown params key, wrong type, unknown task/language, missing data) prints one
+``xit: error: ...`` line and exits with code 2, before anything is written.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from .errors import XitError
+
+
+def _overrides(items: list[str] | None) -> dict:
+    from .config import deep_merge, parse_override
+
+    out: dict = {}
+    for it in items or []:
+        out = deep_merge(out, parse_override(it))
+    return out
+
+
+def _seed_list(text: str | None):
+    if text is None:
+        return None
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        from .errors import ConfigError
+
+        raise ConfigError(f"--seeds must be comma-separated integers, got '{text}'") from None
+
+
+def _load(path: str, args) -> "ExperimentConfig":  # noqa: F821
+    from .config import deep_merge, load_condition
+
+    over = _overrides(args.set)
+    seeds = _seed_list(getattr(args, "seeds", None))
+    if seeds:
+        over = deep_merge(over, {"seeds": seeds})
+    return load_condition(path, over)
+
+
+def cmd_run(args) -> int:
+    from .pipeline import run_condition
+
+    cfg = _load(args.params, args)
+    if args.dry_run:
+        print(json.dumps(plan(cfg), indent=2))
+        return 0
+    run_condition(cfg, args.runs_dir)
+    print_summary(args.runs_dir, cfg.preset, [cfg.condition])
+    return 0
+
+
+def plan(cfg) -> dict:
+    """What a run would do, offline: steps, data sets, languages."""
+    ic = cfg.intermediate
+    steps = ["corpus" if cfg.model.init == "scratch" else f"pretrained {cfg.model.init}", "tokenizer",
+             f"mlm ({cfg.mlm.steps} steps)"]
+    for seed in cfg.seeds:
+        if ic.kind != "none":
+            steps.append(f"intermediate {ic.kind} {'+'.join(ic.tasks) or 'mlm'} data={ic.data} seed={seed} ({ic.steps} steps)")
+        for t in cfg.target.tasks:
+            steps.append(f"target {t} seed={seed} ({cfg.target.epochs} epochs)")
+    return {"preset": cfg.preset, "condition": cfg.condition, "steps": steps,
+            "eval": {"pos": cfg.eval.pos_languages, "ner": cfg.eval.ner_languages, "tatoeba": cfg.eval.tatoeba_languages},
+            "config": cfg.to_dict()}
+
+
+def _run_unit(args_tuple):
+    """Worker: one (condition, seed) with a single torch thread; the run store's locks prevent duplicates."""
+    path, seed, overrides, runs_dir = args_tuple
+    from .config import deep_merge, load_condition
+    from .pipeline import run_condition
+
+    cfg = load_condition(path, deep_merge(overrides, {"seeds": [seed], "num_threads": 1}))
+    run_condition(cfg, runs_dir, write_index=False)
+    return path, seed
+
+
+def cmd_preset(args) -> int:
+    from .config import deep_merge, load_condition, preset_conditions
+    from .pipeline import log, run_condition, step_baselines, step_corpus, step_mlm, step_tatoeba, step_tokenizer
+    from .runstore import RunStore
+
+    t0 = time.time()
+    over = _overrides(args.set)
+    seeds = _seed_list(args.seeds)
+    if seeds:
+        over = deep_merge(over, {"seeds": seeds})
+    paths = preset_conditions(args.name)
+    if args.only:
+        wanted = args.only.split(",")
+        unknown = [w for w in wanted if w not in [p.stem for p in paths]]
+        if unknown:
+            from .errors import ConfigError
+
+            raise ConfigError(f"--only: condition(s) {', '.join(unknown)} unknown; allowed: {', '.join(p.stem for p in paths)}")
+        paths = [p for p in paths if p.stem in wanted]
+    cfgs = [load_condition(p, over) for p in paths]  # validate every condition before running any
+    log(f"preset {args.name}: {len(cfgs)} conditions x seeds {cfgs[0].seeds}, {args.jobs} job(s), runs in {args.runs_dir}")
+    # Shared phase-(i) steps first, with every core.
+    store = RunStore(args.runs_dir)
+    first = cfgs[0]
+    corpus = step_corpus(store, first)
+    mlm = step_mlm(store, first, step_tokenizer(store, first, corpus), corpus)
+    step_baselines(store, first)
+    step_tatoeba(store, first, mlm, "mlm")
+    units = [(str(p), s, over, args.runs_dir) for p, c in zip(paths, cfgs) for s in c.seeds]
+    if args.jobs > 1:
+        import multiprocessing as mp
+
+        from tqdm.auto import tqdm
+
+        with mp.get_context("spawn").Pool(args.jobs, maxtasksperchild=1) as pool:
+            for _ in tqdm(pool.imap_unordered(_run_unit, units), total=len(units), desc="condition x seed",
+                          dynamic_ncols=True):
+                pass
+    for cfg in cfgs:  # everything is finished now: this only reuses steps and writes the indexes
+        run_condition(cfg, args.runs_dir)
+    print_summary(args.runs_dir, args.name, [c.condition for c in cfgs])
+    log(f"preset {args.name} finished in {time.time() - t0:.0f} s; results in {Path(args.runs_dir).resolve()}")
+    if not args.no_book:
+        return build_book_for(args)
+    return 0
+
+
+def build_book_for(args) -> int:
+    try:
+        from .book.build import build_book
+    except ImportError as e:  # book extras not installed
+        print(f"xit: book not built ({e}); install with pip install -e '.[book]'", file=sys.stderr)
+        return 1
+    from .config import preset_conditions
+
+    conditions = [(p.stem, str(p)) for p in preset_conditions(args.name)]
+    seeds = _seed_list(getattr(args, "seeds", None))
+    rc = build_book(args.name, conditions, args.runs_dir, seeds=seeds)
+    html = Path("book/_build/html/index.html").resolve()
+    if html.exists():
+        print(f"[xit] book: {html}")
+    return rc
+
+
+def cmd_book(args) -> int:
+    return build_book_for(args)
+
+
+def print_summary(runs_dir, preset: str, conditions: list[str]) -> None:
+    from .results import summary_table
+
+    table = summary_table(runs_dir, preset, conditions)
+    if table is not None and len(table):
+        import pandas as pd
+
+        with pd.option_context("display.width", 200, "display.max_columns", 40, "display.max_rows", 200):
+            print(table.to_string())
+
+
+def cmd_results(args) -> int:
+    from .results import load_results
+
+    df = load_results(args.runs_dir)
+    if args.preset:
+        df = df[df.preset == args.preset]
+    if args.csv:
+        df.to_csv(sys.stdout, index=False)
+    else:
+        print_summary(args.runs_dir, args.preset or "smoke", sorted(set(df.condition)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="xit", description=__doc__.splitlines()[0])
+    p.add_argument("--runs-dir", default=os.environ.get("XIT_RUNS", "runs"), help="run store directory (default: runs)")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="run one condition (all its seeds)")
+    r.add_argument("params", help="params/<preset>/<condition>.yaml")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a params key, e.g. mlm.steps=100")
+    r.add_argument("--seeds", help="comma-separated seeds, e.g. 1,2,3")
+    r.add_argument("--dry-run", action="store_true", help="print the plan and the resolved config; run nothing")
+    r.set_defaults(fn=cmd_run)
+    pr = sub.add_parser("preset", help="run every condition of a preset, then build the book")
+    pr.add_argument("name", help="preset name: a folder of params/")
+    pr.add_argument("--set", action="append", metavar="KEY=VALUE")
+    pr.add_argument("--seeds")
+    pr.add_argument("--only", help="comma-separated condition names")
+    pr.add_argument("--jobs", type=int, default=max(1, min(2, os.cpu_count() or 1)),
+                    help="parallel worker processes for condition x seed units (1 thread each)")
+    pr.add_argument("--no-book", action="store_true", help="skip building the book")
+    pr.set_defaults(fn=cmd_preset)
+    b = sub.add_parser("book", help="execute the chapter notebooks with papermill and build the HTML book")
+    b.add_argument("name", nargs="?", default="smoke")
+    b.add_argument("--seeds")
+    b.set_defaults(fn=cmd_book)
+    res = sub.add_parser("results", help="print the results table")
+    res.add_argument("--preset")
+    res.add_argument("--csv", action="store_true", help="long-format CSV on stdout")
+    res.set_defaults(fn=cmd_results)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except XitError as e:
+        print(f"xit: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("xit: interrupted; finished steps are kept and will be reused", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,329 @@
+"""Typed experiment configuration: one YAML per condition on top of a preset's defaults.
+
+Resolution order (later wins): dataclass defaults < ``params/<preset>/_preset.yaml``
+< ``params/<preset>/<condition>.yaml`` < overrides (CLI ``--set`` / notebook parameters).
+Unknown keys, wrong types, unknown tasks or languages raise :class:`ConfigError` with one line.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PARAMS_ROOT = REPO_ROOT / "params"
+
+PUD_LANGUAGES = ["ar", "de", "en", "es", "fi", "fr", "hi", "id", "it", "pt", "ru", "tr", "zh"]
+NER_LANGUAGES = ["es", "nl"]
+XCOPA_LANGUAGES = ["et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh"]
+XQUAD_LANGUAGES = ["ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh"]
+INTERMEDIATE_KINDS = ["none", "task", "multitask", "mlm"]
+INTERMEDIATE_DATA = ["en", "translated"]
+TARGET_TASKS = ["pos", "ner"]
+
+
+@dataclass
+class TokenizerConfig:
+    source: str = field(default="train", metadata={"help": "'train' a Unigram tokenizer on the MLM corpus, or a hub id / local dir"})
+    vocab_size: int = field(default=8000, metadata={"help": "vocabulary size when training"})
+    sample_sentences_per_language: int = field(default=3000, metadata={"help": "corpus sentences per language used to train the tokenizer"})
+
+    def __post_init__(self):
+        if self.vocab_size < 100:
+            raise ConfigError(f"tokenizer.vocab_size must be >= 100, got {self.vocab_size}")
+
+
+@dataclass
+class ModelConfig:
+    init: str = field(default="scratch", metadata={"help": "'scratch' (XLM-R architecture, random init) or a hub id / local dir such as xlm-roberta-large"})
+    hidden_size: int = 128
+    num_layers: int = 4
+    num_heads: int = 4
+    intermediate_size: int = 512
+    max_length: int = field(default=128, metadata={"help": "max subwords per window; longer inputs are split at word boundaries"})
+    dropout: float = 0.1
+
+    def __post_init__(self):
+        if self.hidden_size % self.num_heads:
+            raise ConfigError(f"model.hidden_size ({self.hidden_size}) must be divisible by model.num_heads ({self.num_heads})")
+        if self.max_length < 16:
+            raise ConfigError(f"model.max_length must be >= 16, got {self.max_length}")
+
+
+@dataclass
+class CorpusConfig:
+    languages: list[str] = field(default_factory=list, metadata={"help": "MLM corpus languages (ISO 639-1); empty = every language the shipped data has"})
+    max_sentences_per_language: int = 20000
+    alpha: float = field(default=0.3, metadata={"help": "language sampling exponent (XLM-R: 0.3)"})
+
+
+@dataclass
+class MLMConfig:
+    steps: int = 600
+    batch_size: int = 64
+    seq_length: int = 128
+    lr: float = 1e-3
+    warmup_steps: int = 50
+    weight_decay: float = 0.01
+    mask_prob: float = 0.15
+    seed: int = field(default=0, metadata={"help": "pre-training seed: one shared checkpoint, as in the paper (seeds vary phases ii/iii)"})
+    heldout_sentences: int = 200
+
+
+@dataclass
+class IntermediateConfig:
+    kind: str = field(default="none", metadata={"help": "none | task | multitask | mlm (continued multilingual MLM)"})
+    tasks: list[str] = field(default_factory=list, metadata={"help": "intermediate task names from the registry"})
+    data: str = field(default="en", metadata={"help": "en | translated (same examples, other languages, size-matched)"})
+    steps: int = 300
+    batch_size: int = 16
+    lr: float = 5e-4
+    warmup_steps: int = 30
+
+    def __post_init__(self):
+        if self.kind not in INTERMEDIATE_KINDS:
+            raise ConfigError(f"intermediate.kind '{self.kind}' is unknown; allowed: {', '.join(INTERMEDIATE_KINDS)}")
+        if self.data not in INTERMEDIATE_DATA:
+            raise ConfigError(f"intermediate.data '{self.data}' is unknown; allowed: {', '.join(INTERMEDIATE_DATA)}")
+        from .tasks import INTERMEDIATE_TASKS, translated_variant_exists
+        for t in self.tasks:
+            if t not in INTERMEDIATE_TASKS:
+                raise ConfigError(f"intermediate task '{t}' is unknown; allowed: {', '.join(sorted(INTERMEDIATE_TASKS))}")
+            if self.data == "translated" and not translated_variant_exists(t):
+                raise ConfigError(f"intermediate task '{t}' has no translated variant; allowed with data=translated: "
+                                  f"{', '.join(sorted(x for x in INTERMEDIATE_TASKS if translated_variant_exists(x)))}")
+        if self.kind == "task" and len(self.tasks) != 1:
+            raise ConfigError(f"intermediate.kind 'task' needs exactly one task in intermediate.tasks, got {self.tasks}")
+        if self.kind == "multitask" and len(self.tasks) < 2:
+            raise ConfigError(f"intermediate.kind 'multitask' needs at least two tasks, got {self.tasks}")
+        if self.kind in ("none", "mlm") and self.tasks:
+            raise ConfigError(f"intermediate.kind '{self.kind}' takes no tasks, got {self.tasks}")
+
+
+@dataclass
+class TargetConfig:
+    tasks: list[str] = field(default_factory=lambda: list(TARGET_TASKS), metadata={"help": "English target tasks: pos, ner"})
+    epochs: float = 2.0
+    batch_size: int = 16
+    lr: float = 5e-4
+    warmup_ratio: float = 0.1
+    max_train_sentences: int = 0
+    freeze_embeddings: bool = field(default=False, metadata={"help": "keep the (multilingual) embedding layer fixed while fine-tuning on English, a known aid to zero-shot transfer"})
+
+    def __post_init__(self):
+        for t in self.tasks:
+            if t not in TARGET_TASKS:
+                raise ConfigError(f"target task '{t}' is unknown; allowed: {', '.join(TARGET_TASKS)}")
+
+
+@dataclass
+class EvalConfig:
+    pos_languages: list[str] = field(default_factory=lambda: list(PUD_LANGUAGES))
+    ner_languages: list[str] = field(default_factory=lambda: list(NER_LANGUAGES))
+    tatoeba_languages: list[str] = field(default_factory=lambda: ["ar", "de", "es", "fi", "fr", "hi", "id", "it", "nl", "pt", "ru", "tr", "zh"])
+    xcopa_languages: list[str] = field(default_factory=lambda: list(XCOPA_LANGUAGES))
+    tatoeba_layer: int = field(default=-1, metadata={"help": "hidden layer to mean-pool for Tatoeba (-1 = last; XTREME uses a middle layer)"})
+    batch_size: int = 64
+
+    def __post_init__(self):
+        from .data.paths import TATOEBA_ISO3
+        for key, allowed in (("pos_languages", PUD_LANGUAGES), ("ner_languages", NER_LANGUAGES),
+                             ("xcopa_languages", XCOPA_LANGUAGES), ("tatoeba_languages", sorted(TATOEBA_ISO3))):
+            for lang in getattr(self, key):
+                if lang not in allowed:
+                    raise ConfigError(f"eval.{key}: language '{lang}' is unknown; allowed: {', '.join(allowed)}")
+
+
+@dataclass
+class ExperimentConfig:
+    preset: str = "smoke"
+    condition: str = "no-intermediate"
+    description: str = ""
+    seeds: list[int] = field(default_factory=lambda: [1, 2, 3])
+    device: str = field(default="auto", metadata={"help": "auto | cpu | cuda"})
+    backend: str = field(default="local", metadata={"help": "local (shipped data) | hub (Hugging Face hub, needs internet)"})
+    num_threads: int = field(default=0, metadata={"help": "torch threads per process (0 = torch default)"})
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    mlm: MLMConfig = field(default_factory=MLMConfig)
+    intermediate: IntermediateConfig = field(default_factory=IntermediateConfig)
+    target: TargetConfig = field(default_factory=TargetConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def __post_init__(self):
+        if not self.seeds:
+            raise ConfigError("seeds must list at least one integer seed")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ConfigError(f"device '{self.device}' is unknown; allowed: auto, cpu, cuda")
+        if self.backend not in ("local", "hub"):
+            raise ConfigError(f"backend '{self.backend}' is unknown; allowed: local, hub")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# ---------------------------------------------------------------- dict -> dataclass with checks
+
+def _type_name(tp) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(value: Any, tp, key: str):
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"params key '{key}' must be a mapping, got {type(value).__name__}")
+        return from_dict(tp, value, key)
+    if origin in (list, typing.List):
+        (inner,) = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise ConfigError(f"params key '{key}' must be a list of {_type_name(inner)}, got {type(value).__name__} {value!r}")
+        return [_coerce(v, inner, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _coerce(value, args[0], key)
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"params key '{key}' must be a number, got {type(value).__name__} {value!r}")
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"params key '{key}' must be an integer, got {type(value).__name__} {value!r}")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"params key '{key}' must be true or false, got {value!r}")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"params key '{key}' must be a string, got {type(value).__name__} {value!r}")
+        return value
+    raise TypeError(f"unsupported config type {tp} for {key}")
+
+
+def from_dict(cls, data: dict, prefix: str = ""):
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    for k in data:
+        if k not in names:
+            where = f"{prefix}.{k}" if prefix else k
+            raise ConfigError(f"params key '{where}' is unknown; allowed: {', '.join(names)}")
+    kwargs = {k: _coerce(v, hints[k], f"{prefix}.{k}" if prefix else k) for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def deep_merge(base: dict, update: dict) -> dict:
+    out = dict(base)
+    for k, v in update.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def read_yaml(path: Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"params file '{path}' does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        line = getattr(getattr(e, "problem_mark", None), "line", None)
+        where = f" (line {line + 1})" if line is not None else ""
+        raise ConfigError(f"params file '{path}' is not valid YAML{where}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"params file '{path}' must hold a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def parse_override(text: str) -> dict:
+    """'mlm.steps=100' -> {'mlm': {'steps': 100}} (value parsed as YAML, safely)."""
+    if "=" not in text:
+        raise ConfigError(f"override '{text}' must look like key.sub=value")
+    key, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        raise ConfigError(f"override '{text}': value is not valid YAML") from None
+    out: dict = {}
+    cur = out
+    parts = key.strip().split(".")
+    for p in parts[:-1]:
+        cur = cur.setdefault(p, {})
+    cur[parts[-1]] = value
+    return out
+
+
+def preset_dir(preset: str) -> Path:
+    d = PARAMS_ROOT / preset
+    if not d.is_dir():
+        allowed = sorted(p.name for p in PARAMS_ROOT.iterdir() if p.is_dir()) if PARAMS_ROOT.is_dir() else []
+        raise ConfigError(f"preset '{preset}' is unknown; allowed: {', '.join(allowed)}")
+    return d
+
+
+def preset_conditions(preset: str) -> list[Path]:
+    return sorted(p for p in preset_dir(preset).glob("*.yaml") if not p.name.startswith("_"))
+
+
+def load_condition(path: str | Path, overrides: dict | None = None) -> ExperimentConfig:
+    """Resolve a condition file (with its preset defaults) plus overrides into a checked config."""
+    path = Path(path)
+    cond = read_yaml(path)
+    preset = cond.get("preset") or (overrides or {}).get("preset") or path.parent.name
+    if not isinstance(preset, str):
+        raise ConfigError(f"params key 'preset' must be a string, got {preset!r}")
+    defaults_path = PARAMS_ROOT / preset / "_preset.yaml"
+    if not defaults_path.is_file():
+        defaults_path = path.parent / "_preset.yaml"
+    base = read_yaml(defaults_path) if defaults_path.is_file() else {}
+    merged = deep_merge(deep_merge(base, cond), overrides or {})
+    merged.setdefault("preset", preset)
+    merged.setdefault("condition", path.stem)
+    return from_dict(ExperimentConfig, merged)
+
+
+def notebook_config(preset: str = "smoke", condition: str = "no-intermediate", seeds=None, languages=None,
+                    device: str = "auto", overrides: dict | None = None, **extra) -> ExperimentConfig:
+    """Build the config from a notebook's ``parameters`` cell (papermill-injected plain values)."""
+    over = dict(overrides or {})
+    for k, v in extra.items():
+        if v is not None and k not in ("description", "runs_dir"):
+            over = deep_merge(over, {k: v})
+    if seeds is not None:
+        over["seeds"] = list(seeds) if not isinstance(seeds, int) else [seeds]
+    if device:
+        over["device"] = device
+    if languages:
+        if isinstance(languages, str):
+            languages = [languages]
+        over = deep_merge(over, {"eval": {"pos_languages": [l for l in languages if l in PUD_LANGUAGES],
+                                          "ner_languages": [l for l in languages if l in NER_LANGUAGES]}})
+        unknown = [l for l in languages if l not in PUD_LANGUAGES + NER_LANGUAGES]
+        if unknown:
+            raise ConfigError(f"languages: {', '.join(unknown)} unknown; allowed: {', '.join(sorted(set(PUD_LANGUAGES + NER_LANGUAGES)))}")
+    path = preset_dir(preset) / f"{condition}.yaml"
+    if not path.is_file():
+        allowed = [p.stem for p in preset_conditions(preset)]
+        raise ConfigError(f"condition '{condition}' is unknown in preset '{preset}'; allowed: {', '.join(allowed)}")
+    return load_condition(path, over)
+
+
+def config_hash(payload: Any) -> str:
+    import hashlib
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -1,0 +1,143 @@
+"""Multilingual raw text for MLM pre-training, built from the shipped data.
+
+Every sentence used for evaluation anywhere in the project is excluded (PUD evaluation halves,
+EWT test, all Tatoeba sentences, CoNLL-2002 testb, XCOPA val); the stats record how many were dropped.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import unicodedata
+from collections import defaultdict
+from pathlib import Path
+
+from .errors import DataError
+
+_SENT_SPLIT = re.compile(r"(?<=[.!?।。！？])\s+")
+
+
+def normalize(s: str) -> str:
+    s = unicodedata.normalize("NFKC", s).lower()
+    return " ".join(s.split())
+
+
+def split_sentences(text: str) -> list[str]:
+    out = []
+    for para in text.splitlines():
+        para = para.strip()
+        if para:
+            out += [s.strip() for s in _SENT_SPLIT.split(para) if s.strip()]
+    return out
+
+
+def evaluation_sentences() -> set[str]:
+    """Normalized text of every sentence the project evaluates on."""
+    from .config import PUD_LANGUAGES
+    from .data import read_conll2002, read_conllu, read_tatoeba, read_xcopa
+    from .data.paths import TATOEBA_ISO3, ud_file
+    from .tasks import XCOPA_LANGS, load_pud
+
+    ev = set()
+    for lang in PUD_LANGUAGES:
+        ev |= {normalize(s.text) for s in load_pud(lang, "evaluation")}
+    ev |= {normalize(s.text) for s in read_conllu(ud_file("en", "ewt-test"))}
+    for iso3 in sorted(set(TATOEBA_ISO3.values())):
+        xx, en = read_tatoeba(iso3)
+        ev |= {normalize(s) for s in xx + en}
+    for lang in ("es", "nl"):
+        ev |= {normalize(" ".join(w)) for w, _ in read_conll2002(lang, "testb")}
+    for lang in XCOPA_LANGS:
+        for it in read_xcopa(lang, "val"):
+            ev |= {normalize(it[k]) for k in ("premise", "choice1", "choice2")}
+    ev.discard("")
+    return ev
+
+
+def raw_sources() -> dict[str, list[tuple[str, str]]]:
+    """language -> [(source name, text)] of the shipped raw text that is not evaluation data by construction."""
+    from .config import PUD_LANGUAGES
+    from .data import (read_conll2000, read_conll2002, read_conllu, read_ieer_documents, read_rte,
+                       read_sentence_polarity, read_trec, read_udhr, read_xcopa, read_xquad)
+    from .data.paths import UDHR_FILES, ud_file
+    from .tasks import XCOPA_LANGS, XQUAD_NON_EN, load_pud
+
+    src: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for lang in PUD_LANGUAGES:
+        src[lang] += [("pud-intermediate-half", s.text) for s in load_pud(lang, "intermediate")]
+    for lang in ["en"] + XQUAD_NON_EN:
+        seen = set()
+        for r in read_xquad(lang):
+            if r["context"] not in seen:
+                seen.add(r["context"])
+                src[lang].append(("xquad-context", r["context"]))
+    for lang in XCOPA_LANGS:
+        for it in read_xcopa(lang, "test"):
+            src[lang] += [("xcopa-test", it[k]) for k in ("premise", "choice1", "choice2")]
+    for lang in ("es", "nl"):
+        src[lang] += [("conll2002-train", " ".join(w)) for w, _ in read_conll2002(lang, "train")]
+    src["en"] += [("ewt-dev", s.text) for s in read_conllu(ud_file("en", "ewt-dev"))]
+    src["en"] += [("conll2000-train", " ".join(w)) for w, _ in read_conll2000("train")]
+    src["en"] += [("ieer", " ".join(w)) for w, _ in read_ieer_documents()]
+    src["en"] += [("rte", r["premise"] + " " + r["hypothesis"]) for r in read_rte()]
+    src["en"] += [("sentence-polarity", r["text"]) for r in read_sentence_polarity()]
+    src["en"] += [("trec", r["text"]) for r in read_trec("train")]
+    for lang in UDHR_FILES:
+        src[lang].append(("udhr", read_udhr(lang)))
+    return dict(src)
+
+
+def build_corpus(out_dir: Path, languages: list[str], max_sentences_per_language: int) -> dict:
+    """Write ``<lang>.txt.gz`` (one sentence a line) and return stats."""
+    ev = evaluation_sentences()
+    sources = raw_sources()
+    if languages:
+        unknown = [l for l in languages if l not in sources]
+        if unknown:
+            raise DataError(f"corpus.languages: no shipped raw text for {', '.join(unknown)}; allowed: {', '.join(sorted(sources))}")
+        sources = {l: sources[l] for l in languages}
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stats = {"languages": {}, "excluded_evaluation_sentences": 0, "evaluation_sentences_known": len(ev)}
+    for lang, items in sorted(sources.items()):
+        kept, dropped, seen = [], 0, set()
+        per_source = defaultdict(int)
+        for name, text in items:
+            for s in split_sentences(text):
+                n = normalize(s)
+                if len(n) < 3 or n in seen:
+                    continue
+                if n in ev:
+                    dropped += 1
+                    continue
+                seen.add(n)
+                kept.append(s)
+                per_source[name] += 1
+        kept = kept[:max_sentences_per_language]
+        with gzip.open(out_dir / f"{lang}.txt.gz", "wt", encoding="utf-8") as f:
+            f.write("\n".join(kept) + "\n")
+        stats["languages"][lang] = {"sentences": len(kept), "characters": sum(map(len, kept)),
+                                    "excluded_evaluation_sentences": dropped, "sources": dict(per_source)}
+        stats["excluded_evaluation_sentences"] += dropped
+    (out_dir / "stats.json").write_text(json.dumps(stats, indent=2))
+    return stats
+
+
+def read_corpus(corpus_dir: Path) -> dict[str, list[str]]:
+    corpus_dir = Path(corpus_dir)
+    files = sorted(corpus_dir.glob("*.txt.gz"))
+    if not files:
+        raise DataError(f"corpus dir {corpus_dir} holds no <lang>.txt.gz files")
+    out = {}
+    for f in files:
+        with gzip.open(f, "rt", encoding="utf-8") as fh:
+            out[f.name.split(".")[0]] = [l for l in fh.read().split("\n") if l]
+    return out
+
+
+def sampling_weights(sizes: dict[str, int], alpha: float) -> dict[str, float]:
+    """XLM-R's exponentially smoothed language sampling: p_l ∝ (n_l / N)^alpha."""
+    total = sum(sizes.values())
+    w = {l: (n / total) ** alpha for l, n in sizes.items() if n > 0}
+    z = sum(w.values())
+    return {l: v / z for l, v in w.items()}

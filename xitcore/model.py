@@ -1,0 +1,213 @@
+"""Tokenizer, XLM-R encoder and task heads.
+
+The encoder is transformers' XLM-R (``XLMRobertaConfig``/``XLMRobertaForMaskedLM``), from scratch for the
+smoke and gpu-small presets, or ``xlm-roberta-large`` from the hub for the paper preset. Task heads are
+small modules on top of one shared encoder so that multi-task intermediate training shares it.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Iterable
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .errors import ConfigError
+
+SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+
+# CJK characters are split one by one (like BERT's CJK handling) so that segmented UD words and
+# unsegmented raw text tokenise the same way.
+_CJK = r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]"
+
+
+def build_tokenizer_object(vocab_size: int, texts: Iterable[str]):
+    """Train a SentencePiece-style Unigram tokenizer with the ``tokenizers`` library.
+
+    Pre-tokenisation isolates punctuation and CJK characters before the Metaspace step, so raw MLM text
+    ("world,") and pre-split treebank words ("world", ",") become the same pieces ("▁world", "▁,").
+    """
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.WhitespaceSplit(),
+        pre_tokenizers.Punctuation(behavior="isolated"),
+        pre_tokenizers.Split(Regex(_CJK), behavior="isolated"),
+        pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True),
+    ])
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=True)
+    trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, unk_token="<unk>",
+                                      max_piece_length=12, shrinking_factor=0.75, n_sub_iterations=2)
+    tok.train_from_iterator(texts, trainer=trainer)
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
+        special_tokens=[("<s>", tok.token_to_id("<s>")), ("</s>", tok.token_to_id("</s>"))])
+    return tok
+
+
+def train_tokenizer(vocab_size: int, texts: Iterable[str], out_dir: Path):
+    from transformers import PreTrainedTokenizerFast
+
+    tok = build_tokenizer_object(vocab_size, texts)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", sep_token="</s>",
+                                   cls_token="<s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>")
+    fast.save_pretrained(str(out_dir))
+    return fast
+
+
+def load_tokenizer(path_or_name: str):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(path_or_name))
+
+
+def encoder_config(model_cfg, vocab_size: int, tokenizer):
+    from transformers import XLMRobertaConfig
+
+    return XLMRobertaConfig(
+        vocab_size=vocab_size, hidden_size=model_cfg.hidden_size, num_hidden_layers=model_cfg.num_layers,
+        num_attention_heads=model_cfg.num_heads, intermediate_size=model_cfg.intermediate_size,
+        hidden_dropout_prob=model_cfg.dropout, attention_probs_dropout_prob=model_cfg.dropout,
+        max_position_embeddings=model_cfg.max_length + 4, type_vocab_size=1,
+        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+
+
+def new_mlm_model(model_cfg, tokenizer):
+    from transformers import XLMRobertaForMaskedLM
+
+    cfg = encoder_config(model_cfg, len(tokenizer), tokenizer)
+    cfg._attn_implementation = "sdpa"
+    return XLMRobertaForMaskedLM(cfg)
+
+
+def load_mlm_model(path_or_name: str):
+    from transformers import XLMRobertaForMaskedLM
+
+    return XLMRobertaForMaskedLM.from_pretrained(str(path_or_name), attn_implementation="sdpa")
+
+
+def load_encoder(path_or_name: str):
+    """Load the encoder (``XLMRobertaModel``) from an MLM or encoder checkpoint dir or a hub id."""
+    from transformers import XLMRobertaModel
+
+    return XLMRobertaModel.from_pretrained(str(path_or_name), add_pooling_layer=False, attn_implementation="sdpa")
+
+
+def masked_lm_loss(mlm_model, input_ids, labels, attention_mask=None):
+    """MLM loss that projects onto the vocabulary only at masked positions (-100 elsewhere).
+
+    The vocabulary projection dominates a small model's cost; doing it for ~15 % of positions saves most of it.
+    """
+    hidden = mlm_model.roberta(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    sel = labels != -100
+    logits = mlm_model.lm_head(hidden[sel])
+    return F.cross_entropy(logits.float(), labels[sel])
+
+
+class ClassificationHead(nn.Module):
+    def __init__(self, hidden: int, num_labels: int, dropout: float = 0.1):
+        super().__init__()
+        self.dense = nn.Linear(hidden, hidden)
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden, num_labels)
+
+    def forward(self, h):  # h: [B, T, H] -> pooled <s>
+        x = self.dropout(h[:, 0])
+        return self.out(self.dropout(torch.tanh(self.dense(x))))
+
+
+class TokenHead(nn.Module):
+    def __init__(self, hidden: int, num_labels: int, dropout: float = 0.1):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden, num_labels)
+
+    def forward(self, h):
+        return self.out(self.dropout(h))
+
+
+class SpanHead(nn.Module):
+    def __init__(self, hidden: int):
+        super().__init__()
+        self.out = nn.Linear(hidden, 2)
+
+    def forward(self, h):
+        start, end = self.out(h).unbind(-1)
+        return start, end
+
+
+class MultipleChoiceHead(nn.Module):
+    def __init__(self, hidden: int, dropout: float = 0.1):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden, 1)
+
+    def forward(self, h):
+        return self.out(self.dropout(h[:, 0])).squeeze(-1)
+
+
+def make_head(kind: str, hidden: int, num_labels: int = 0, dropout: float = 0.1) -> nn.Module:
+    if kind == "classification":
+        return ClassificationHead(hidden, num_labels, dropout)
+    if kind == "tagging":
+        return TokenHead(hidden, num_labels, dropout)
+    if kind == "qa":
+        return SpanHead(hidden)
+    if kind == "multiple_choice":
+        return MultipleChoiceHead(hidden, dropout)
+    raise ConfigError(f"task kind '{kind}' is unknown; allowed: classification, tagging, qa, multiple_choice")
+
+
+class MultiTaskModel(nn.Module):
+    """One shared XLM-R encoder, one head per task."""
+
+    def __init__(self, encoder, heads: dict[str, nn.Module]):
+        super().__init__()
+        self.encoder = encoder
+        self.heads = nn.ModuleDict(heads)
+
+    def encode(self, input_ids, attention_mask=None):
+        return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    def forward(self, task: str, input_ids, attention_mask=None):
+        return self.heads[task](self.encode(input_ids, attention_mask))
+
+    def save(self, out_dir: Path, head_specs: dict):
+        from safetensors.torch import save_file
+
+        out_dir = Path(out_dir)
+        self.encoder.save_pretrained(str(out_dir))
+        state = {f"{t}.{k}": v.contiguous() for t, h in self.heads.items() for k, v in h.state_dict().items()}
+        if state:
+            save_file(state, str(out_dir / "heads.safetensors"))
+        (out_dir / "heads.json").write_text(json.dumps(head_specs, indent=2))
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def linear_warmup_decay(optimizer, warmup: int, total: int):
+    def f(step):
+        if step < warmup:
+            return (step + 1) / max(1, warmup)
+        return max(0.0, (total - step) / max(1, total - warmup))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, f)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' requested but no CUDA device is available; allowed here: cpu, auto")
+    return torch.device(name)
+
+
+def unigram_entropy_nats(counts) -> float:
+    total = float(sum(counts))
+    return -sum((c / total) * math.log(c / total) for c in counts if c > 0)

@@ -1,0 +1,382 @@
+"""The three-phase experiment as a graph of resumable steps in the run store.
+
+corpus -> tokenizer -> mlm (phase i, shared by every condition of a preset)
+       -> intermediate (phase ii, per condition and seed; absent for no-intermediate)
+       -> target pos / ner (phase iii, per seed) with zero-shot evaluation per language
+Tatoeba retrieval is evaluated on the checkpoint after each phase. A step's key hashes exactly the
+config it depends on plus its parents' keys, so conditions that share a step share its directory.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from .config import ExperimentConfig
+from .errors import ConfigError
+from .runstore import RunStore, Step, atomic_write_json
+
+LOG_PREFIX = "[xit]"
+
+
+def quiet_transformers() -> None:
+    """Load reports and per-file progress bars of transformers drown the pipeline's own progress."""
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+
+
+def log(msg: str) -> None:
+    print(f"{LOG_PREFIX} {msg}", flush=True)
+
+
+def _asdict(x):
+    return dataclasses.asdict(x)
+
+
+def _data_files(*rel: str) -> list[Path]:
+    from .data.paths import DATA_ROOT
+
+    out = []
+    for r in rel:
+        out += sorted(Path(DATA_ROOT).glob(r))
+    return out
+
+
+def _setup_threads(cfg: ExperimentConfig) -> torch.device:
+    from .model import pick_device
+
+    quiet_transformers()
+    if cfg.num_threads > 0:
+        torch.set_num_threads(cfg.num_threads)
+    return pick_device(cfg.device)
+
+
+# ---------------------------------------------------------------------------------------- phase (i)
+
+def step_corpus(store: RunStore, cfg: ExperimentConfig) -> Step:
+    from .corpus import build_corpus
+
+    payload = {"corpus": _asdict(cfg.corpus), "version": 1}
+
+    def fn(work: Path) -> dict:
+        log("building the multilingual MLM corpus (evaluation sentences excluded)")
+        return build_corpus(work / "text", cfg.corpus.languages, cfg.corpus.max_sentences_per_language)
+
+    return store.run("corpus", payload, fn, data_files=_data_files("**/*.gz", "**/*.zip"))
+
+
+def step_tokenizer(store: RunStore, cfg: ExperimentConfig, corpus: Step) -> Step:
+    payload = {"tokenizer": _asdict(cfg.tokenizer), "corpus": corpus.key}
+
+    def fn(work: Path) -> dict:
+        from .corpus import read_corpus
+        from .model import load_tokenizer, train_tokenizer
+
+        if cfg.tokenizer.source == "train":
+            # A balanced sample per language: faster, and keeps high-resource languages from owning the vocabulary.
+            texts = [s for sents in read_corpus(corpus.path / "text").values()
+                     for s in sents[: cfg.tokenizer.sample_sentences_per_language]]
+            log(f"training a {cfg.tokenizer.vocab_size}-piece Unigram tokenizer on {len(texts)} sentences")
+            tok = train_tokenizer(cfg.tokenizer.vocab_size, texts, work / "tokenizer")
+        else:
+            tok = load_tokenizer(cfg.tokenizer.source)
+            tok.save_pretrained(str(work / "tokenizer"))
+        return {"vocab_size": len(tok), "coverage": tokenizer_coverage(tok, cfg)}
+
+    return store.run("tokenizer", payload, fn)
+
+
+def tokenizer_coverage(tok, cfg: ExperimentConfig) -> dict:
+    """Per evaluation language: share of <unk> subwords and subwords per word on the PUD evaluation half."""
+    from .tasks import load_pos_eval
+
+    out = {}
+    for lang in cfg.eval.pos_languages:
+        words = [w for ex in load_pos_eval(lang) for w in ex["words"]]
+        ids = tok(words, add_special_tokens=False)["input_ids"]
+        n = sum(len(x) for x in ids)
+        unk = sum(x.count(tok.unk_token_id) for x in ids)
+        out[lang] = {"unk_rate": round(100 * unk / max(n, 1), 2), "subwords_per_word": round(n / max(len(words), 1), 3),
+                     "words_with_unk": round(100 * sum(tok.unk_token_id in x for x in ids) / max(len(words), 1), 2)}
+    return out
+
+
+def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: Step) -> Step:
+    payload = {"model": _asdict(cfg.model), "mlm": _asdict(cfg.mlm), "tokenizer": tokenizer.key, "corpus": corpus.key,
+               "alpha": cfg.corpus.alpha}
+
+    def fn(work: Path) -> dict:
+        from .corpus import read_corpus
+        from .model import count_parameters, load_mlm_model, load_tokenizer, new_mlm_model
+        from .train import prepare_mlm_data, train_mlm, mlm_heldout_loss
+
+        device = _setup_threads(cfg)
+        tok = load_tokenizer(tokenizer.path / "tokenizer")
+        data = prepare_mlm_data(tok, read_corpus(corpus.path / "text"), cfg.mlm.seq_length, cfg.corpus.alpha,
+                                seed=cfg.mlm.seed)
+        torch.manual_seed(cfg.mlm.seed)
+        model = new_mlm_model(cfg.model, tok) if cfg.model.init == "scratch" else load_mlm_model(cfg.model.init)
+        model.to(device)
+        init_loss = mlm_heldout_loss(model, tok, data.heldout, cfg.mlm.mask_prob, device)
+        log(f"MLM pre-training: {count_parameters(model) / 1e6:.2f}M parameters, {cfg.mlm.steps} steps of "
+            f"{cfg.mlm.batch_size}x{cfg.mlm.seq_length} tokens, {sum(len(b) for b in data.train.values())} blocks")
+        res = {}
+        if cfg.mlm.steps > 0:
+            res = train_mlm(model, tok, data, steps=cfg.mlm.steps, batch_size=cfg.mlm.batch_size, lr=cfg.mlm.lr,
+                            warmup=cfg.mlm.warmup_steps, weight_decay=cfg.mlm.weight_decay, mask_prob=cfg.mlm.mask_prob,
+                            seed=cfg.mlm.seed, device=device, desc="phase i: MLM")
+        model.save_pretrained(str(work / "model"))
+        tok.save_pretrained(str(work / "model"))
+        final = res.get("final_heldout_loss", init_loss)
+        log(f"MLM held-out loss {init_loss:.3f} -> {final:.3f} (unigram-entropy floor {data.unigram_entropy:.3f})")
+        return {"initial_heldout_loss": round(init_loss, 4), "final_heldout_loss": round(final, 4),
+                "unigram_entropy": round(data.unigram_entropy, 4), "parameters": count_parameters(model),
+                "language_weights": {k: round(v, 4) for k, v in data.weights.items()},
+                "train_blocks": {k: len(v) for k, v in data.train.items()}, **res}
+
+    return store.run("mlm", payload, fn, seed=cfg.mlm.seed)
+
+
+# ---------------------------------------------------------------------------------------- phase (ii)
+
+def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus: Step, seed: int) -> Step | None:
+    ic = cfg.intermediate
+    if ic.kind == "none":
+        return None
+    payload = {"intermediate": _asdict(ic), "mlm": mlm.key, "seed": seed, "max_length": cfg.model.max_length,
+               "backend": cfg.backend,
+               "xcopa_languages": cfg.eval.xcopa_languages if "copa" in ic.tasks else []}
+    if ic.kind == "mlm":
+        payload.update(corpus=corpus.key, mask_prob=cfg.mlm.mask_prob, alpha=cfg.corpus.alpha)
+
+    def fn(work: Path) -> dict:
+        from .model import load_mlm_model, load_tokenizer
+        from .train import finetune, prepare_mlm_data, train_mlm
+
+        device = _setup_threads(cfg)
+        tok = load_tokenizer(mlm.path / "model")
+        if ic.kind == "mlm":
+            from .corpus import read_corpus
+
+            model = load_mlm_model(mlm.path / "model")
+            data = prepare_mlm_data(tok, read_corpus(corpus.path / "text"), cfg.mlm.seq_length, cfg.corpus.alpha,
+                                    seed=seed)
+            res = train_mlm(model, tok, data, steps=ic.steps, batch_size=ic.batch_size, lr=ic.lr,
+                            warmup=ic.warmup_steps, weight_decay=0.01, mask_prob=cfg.mlm.mask_prob, seed=seed,
+                            device=device, desc=f"phase ii: continued MLM (seed {seed})")
+            model.roberta.save_pretrained(str(work / "model"))
+            tok.save_pretrained(str(work / "model"))
+            return {"phase": "intermediate", "kind": "mlm", **res}
+        model, specs, feats = _build_task_model(cfg, mlm.path / "model", tok, ic.tasks, ic.data)
+        stats = {n: {"examples": specs[n]["examples"], "features": len(f[1]), "languages": specs[n]["languages"]}
+                 for n, f in feats.items()}
+        sizes = ", ".join(f"{n}={s['examples']}" for n, s in stats.items())
+        log(f"phase ii ({cfg.condition}, seed {seed}): {sizes} examples")
+        res = finetune(model, feats, steps=ic.steps, batch_size=ic.batch_size, lr=ic.lr, warmup=ic.warmup_steps,
+                       seed=seed, pad_id=tok.pad_token_id, device=device,
+                       desc=f"phase ii: {'+'.join(ic.tasks)} (seed {seed})")
+        metrics = {"phase": "intermediate", "kind": ic.kind, "tasks": stats, **res}
+        if "copa" in ic.tasks:
+            metrics["xcopa"] = evaluate_xcopa(model, tok, cfg, device)
+        model.save(work / "model", {n: {k: v for k, v in s.items() if k != "examples"} for n, s in specs.items()})
+        tok.save_pretrained(str(work / "model"))
+        return metrics
+
+    return store.run("intermediate", payload, fn, seed=seed)
+
+
+def _build_task_model(cfg, encoder_dir, tok, task_names, data):
+    from .model import MultiTaskModel, load_encoder, make_head
+    from .tasks import load_task_examples
+    from .train import encode_task
+
+    encoder = load_encoder(encoder_dir)
+    heads, specs, feats = {}, {}, {}
+    for name in task_names:
+        spec, examples = load_task_examples(name, data, cfg.backend)
+        heads[name] = make_head(spec.kind, encoder.config.hidden_size, len(spec.labels), cfg.model.dropout)
+        specs[name] = {"kind": spec.kind, "labels": spec.labels, "examples": len(examples),
+                       "languages": sorted({ex.get("lang", "en") for ex in examples})}
+        feats[name] = (spec.kind, encode_task(spec, tok, examples, cfg.model.max_length))
+    return MultiTaskModel(encoder, heads), specs, feats
+
+
+def evaluate_xcopa(model, tok, cfg, device) -> dict:
+    """Zero-shot XCOPA accuracy on the val items (training used the disjoint test items)."""
+    from .data import read_xcopa
+    from .metrics import multiple_choice_accuracy
+    from .tasks import _copa_examples
+    from .train import predict_multiple_choice
+
+    out = {}
+    for lang in cfg.eval.xcopa_languages:
+        ex = _copa_examples(read_xcopa(lang, "val"), lang)
+        pred = predict_multiple_choice(model, "copa", tok, ex, cfg.model.max_length, device)
+        out[lang] = round(100 * multiple_choice_accuracy([e["label"] for e in ex], pred), 2)
+    out["avg"] = round(sum(out.values()) / max(len(out), 1), 2)
+    return out
+
+
+# ---------------------------------------------------------------------------------------- phase (iii)
+
+def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str, seed: int) -> Step:
+    tc = cfg.target
+    langs = cfg.eval.pos_languages if task == "pos" else cfg.eval.ner_languages
+    payload = {"target": task, "epochs": tc.epochs, "batch_size": tc.batch_size, "lr": tc.lr,
+               "warmup_ratio": tc.warmup_ratio, "max_train_sentences": tc.max_train_sentences,
+               "source": source.rel, "seed": seed, "languages": langs, "max_length": cfg.model.max_length,
+               "dropout": cfg.model.dropout, "freeze_embeddings": tc.freeze_embeddings, "version": 1}
+
+    def fn(work: Path) -> dict:
+        import math
+
+        from .metrics import pos_accuracy, span_f1, xtreme_seqeval_f1
+        from .model import MultiTaskModel, load_encoder, load_tokenizer, make_head
+        from .tasks import NER_LABELS, NER_TYPES, UPOS, load_ner_eval, load_ner_train, load_pos_eval, load_pos_train
+        from .train import encode_tagging, finetune, predict_tagging
+
+        device = _setup_threads(cfg)
+        src_dir = source.path / "model"
+        tok = load_tokenizer(src_dir)
+        labels = UPOS if task == "pos" else NER_LABELS
+        train = load_pos_train() if task == "pos" else load_ner_train()
+        if tc.max_train_sentences:
+            train = train[: tc.max_train_sentences]
+        encoder = load_encoder(src_dir)
+        model = MultiTaskModel(encoder, {task: make_head("tagging", encoder.config.hidden_size, len(labels),
+                                                         cfg.model.dropout)})
+        if tc.freeze_embeddings:
+            for p in encoder.embeddings.parameters():
+                p.requires_grad_(False)
+        feats = encode_tagging(tok, train, {l: i for i, l in enumerate(labels)}, cfg.model.max_length)
+        steps = max(1, math.ceil(len(feats) / tc.batch_size * tc.epochs))
+        res = finetune(model, {task: ("tagging", feats)}, steps=steps, batch_size=tc.batch_size, lr=tc.lr,
+                       warmup=int(steps * tc.warmup_ratio), seed=seed, pad_id=tok.pad_token_id, device=device,
+                       desc=f"phase iii: {task} (seed {seed})")
+        per_lang = {}
+        for lang in langs:
+            ev = load_pos_eval(lang) if task == "pos" else load_ner_eval(lang)
+            pred = predict_tagging(model, task, tok, ev, labels, cfg.model.max_length, device)
+            gold = [e["tags"] for e in ev]
+            if task == "pos":
+                per_lang[lang] = {"accuracy": round(100 * pos_accuracy(gold, pred), 2),
+                                  "seqeval_f1": round(100 * xtreme_seqeval_f1(gold, pred), 2),
+                                  "sentences": len(ev), "words": sum(len(g) for g in gold)}
+            else:
+                f = span_f1(gold, pred, types=set(NER_TYPES))
+                per_lang[lang] = {"span_f1": round(100 * f["f1"], 2), "precision": round(100 * f["precision"], 2),
+                                  "recall": round(100 * f["recall"], 2), "sentences": len(ev)}
+        if task == "pos":  # English in-domain check on EWT test
+            from .data import read_conllu
+            from .data.paths import ud_file
+
+            ewt = [{"words": s.words, "tags": s.upos} for s in read_conllu(ud_file("en", "ewt-test"))]
+            pred = predict_tagging(model, task, tok, ewt, labels, cfg.model.max_length, device)
+            res["ewt_test_accuracy"] = round(100 * pos_accuracy([e["tags"] for e in ewt], pred), 2)
+        model.save(work / "model", {task: {"kind": "tagging", "labels": labels}})
+        tok.save_pretrained(str(work / "model"))
+        return {"phase": "target", "task": task, "languages": per_lang, "train_sentences": len(train), **res}
+
+    return store.run("target", payload, fn, seed=seed)
+
+
+# ---------------------------------------------------------------------------------------- evaluations
+
+def step_tatoeba(store: RunStore, cfg: ExperimentConfig, source: Step, phase: str) -> Step:
+    payload = {"source": source.rel, "phase": phase, "languages": cfg.eval.tatoeba_languages,
+               "layer": cfg.eval.tatoeba_layer, "max_length": cfg.model.max_length, "version": 1}
+
+    def fn(work: Path) -> dict:
+        from .data import read_tatoeba
+        from .data.paths import TATOEBA_ISO3
+        from .metrics import retrieval_top1
+        from .model import load_encoder, load_tokenizer
+        from .train import embed_sentences
+
+        device = _setup_threads(cfg)
+        tok = load_tokenizer(source.path / "model")
+        enc = load_encoder(source.path / "model").to(device)
+        out = {}
+        for lang in cfg.eval.tatoeba_languages:
+            xx, en = read_tatoeba(TATOEBA_ISO3[lang])
+            a = embed_sentences(enc, tok, xx, cfg.eval.tatoeba_layer, cfg.model.max_length, device, cfg.eval.batch_size)
+            b = embed_sentences(enc, tok, en, cfg.eval.tatoeba_layer, cfg.model.max_length, device, cfg.eval.batch_size)
+            out[lang] = round(100 * retrieval_top1(a, b), 2)
+        return {"phase": phase, "top1": out, "avg": round(sum(out.values()) / max(len(out), 1), 2),
+                "chance": round(100 / 1000, 2)}
+
+    return store.run("tatoeba", payload, fn)
+
+
+def step_baselines(store: RunStore, cfg: ExperimentConfig) -> Step:
+    payload = {"languages": cfg.eval.pos_languages, "version": 1}
+
+    def fn(work: Path) -> dict:
+        from .baselines import pos_baselines
+        from .tasks import load_pud
+
+        return {"pos": {lang: pos_baselines(load_pud(lang, "evaluation")) for lang in cfg.eval.pos_languages}}
+
+    return store.run("baselines", payload, fn)
+
+
+# ---------------------------------------------------------------------------------------- driver
+
+def run_condition(cfg: ExperimentConfig, runs_dir: str | Path = "runs", write_index: bool = True) -> dict:
+    """Run (or reuse) every step of one condition for all its seeds; write its index; return the index."""
+    store = RunStore(runs_dir)
+    t0 = time.time()
+    log(f"condition {cfg.preset}/{cfg.condition}: seeds {cfg.seeds}, runs in {store.root}")
+    corpus = step_corpus(store, cfg)
+    tokenizer = step_tokenizer(store, cfg, corpus)
+    mlm = step_mlm(store, cfg, tokenizer, corpus)
+    baselines = step_baselines(store, cfg)
+    tatoeba_mlm = step_tatoeba(store, cfg, mlm, "mlm")
+    index = {"preset": cfg.preset, "condition": cfg.condition, "description": cfg.description,
+             "config": cfg.to_dict(), "corpus": corpus.rel, "tokenizer": tokenizer.rel, "mlm": mlm.rel,
+             "baselines": baselines.rel, "tatoeba": {"mlm": tatoeba_mlm.rel}, "seeds": {}}
+    for seed in cfg.seeds:
+        inter = step_intermediate(store, cfg, mlm, corpus, seed)
+        source = inter or mlm
+        entry = {"intermediate": inter.rel if inter else None, "targets": {}, "tatoeba": {}}
+        if inter:
+            entry["tatoeba"]["intermediate"] = step_tatoeba(store, cfg, inter, "intermediate").rel
+        for task in cfg.target.tasks:
+            t = step_target(store, cfg, source, task, seed)
+            entry["targets"][task] = t.rel
+            if task == "pos":
+                entry["tatoeba"]["target"] = step_tatoeba(store, cfg, t, "target").rel
+        index["seeds"][str(seed)] = entry
+    index["seconds"] = round(time.time() - t0, 1)
+    if write_index:
+        write_condition_index(Path(runs_dir), index)
+    log(f"condition {cfg.preset}/{cfg.condition} done in {index['seconds']} s")
+    return index
+
+
+def _config_without_seeds(cfg_dict: dict) -> str:
+    from .config import config_hash
+
+    return config_hash({k: v for k, v in cfg_dict.items() if k not in ("seeds", "num_threads", "device")})
+
+
+def write_condition_index(runs_dir: Path, index: dict) -> Path:
+    """``runs/index/<preset>/<condition>.json``: which steps make up each seed of a condition.
+
+    Seeds run earlier with the same config (e.g. a chapter re-executed with ``-p seeds "[1]"``) are kept.
+    """
+    path = Path(runs_dir) / "index" / index["preset"] / f"{index['condition']}.json"
+    if path.is_file():
+        try:
+            old = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            old = None
+        if old and _config_without_seeds(old.get("config", {})) == _config_without_seeds(index["config"]):
+            index["seeds"] = {**old.get("seeds", {}), **index["seeds"]}
+    atomic_write_json(path, index)
+    return path

@@ -1,0 +1,181 @@
+"""Run store: one directory per step, keyed by a hash of the resolved config that produced it.
+
+``runs/<kind>/<key>/`` holds ``config.json`` (the step's payload), ``meta.json`` (status, versions,
+git SHA, data checksums, seed, timings) and, once finished, ``metrics.json`` plus artefacts.
+A step is finished iff ``metrics.json`` exists; it is written last and atomically, so a crash
+never leaves a half-written metrics file, and a rerun redoes only unfinished steps.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .config import REPO_ROOT, config_hash
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(obj, f, indent=2, sort_keys=True, default=_json_default)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _json_default(o):
+    if hasattr(o, "item"):
+        return o.item()
+    if isinstance(o, Path):
+        return str(o)
+    return str(o)
+
+
+def git_sha() -> str:
+    try:
+        out = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        sha = out.stdout.strip() or "unknown"
+        dirty = subprocess.run(["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return sha + ("+dirty" if dirty else "")
+    except Exception:
+        return "unknown"
+
+
+def versions() -> dict:
+    out = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for mod in ("torch", "transformers", "tokenizers", "numpy", "xitcore"):
+        try:
+            out[mod] = __import__(mod).__version__
+        except Exception:
+            pass
+    return out
+
+
+@dataclass
+class Step:
+    kind: str
+    key: str
+    path: Path
+
+    @property
+    def done(self) -> bool:
+        return (self.path / "metrics.json").is_file()
+
+    def metrics(self) -> dict:
+        return json.loads((self.path / "metrics.json").read_text())
+
+    def config(self) -> dict:
+        return json.loads((self.path / "config.json").read_text())
+
+    @property
+    def rel(self) -> str:
+        return f"{self.kind}/{self.key}"
+
+
+class RunStore:
+    def __init__(self, root: str | Path = "runs"):
+        self.root = Path(root)
+
+    def step(self, kind: str, payload: dict) -> Step:
+        key = config_hash({"kind": kind, **payload})
+        return Step(kind, key, self.root / kind / key)
+
+    def all_steps(self, kind: str | None = None) -> list[Step]:
+        kinds = [kind] if kind else sorted(p.name for p in self.root.iterdir() if p.is_dir()) if self.root.is_dir() else []
+        out = []
+        for k in kinds:
+            d = self.root / k
+            if d.is_dir():
+                out += [Step(k, p.name, p) for p in sorted(d.iterdir()) if p.is_dir()]
+        return out
+
+    @contextmanager
+    def _lock(self, step: Step):
+        # One writer per step: a second process waits rather than training the same step twice.
+        step.path.mkdir(parents=True, exist_ok=True)
+        lock = step.path / ".lock"
+        import fcntl
+        with open(lock, "w") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def run(self, kind: str, payload: dict, fn: Callable[[Path], dict], *, seed: int | None = None,
+            data_files: list[Path] | None = None, log: Callable[[str], None] = print) -> Step:
+        """Run ``fn(workdir) -> metrics`` unless the step is finished; return the Step.
+
+        ``fn`` writes artefacts into a fresh scratch dir that replaces the step's artefacts only on
+        success, so an interrupted run leaves the previous state (or nothing) and is redone next time.
+        """
+        step = self.step(kind, payload)
+        if step.done:
+            return step
+        with self._lock(step):
+            if step.done:  # finished by another process while we waited
+                return step
+            work = step.path / ".work"
+            if work.exists():
+                shutil.rmtree(work)
+            work.mkdir(parents=True)
+            atomic_write_json(step.path / "config.json", payload)
+            meta = {"status": "running", "kind": kind, "key": step.key, "seed": seed, "git_sha": git_sha(),
+                    "versions": versions(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": platform.node(),
+                    "data_checksums": _checksums(data_files or [])}
+            atomic_write_json(step.path / "meta.json", meta)
+            t0 = time.time()
+            try:
+                metrics = fn(work)
+            except BaseException as e:
+                meta.update(status="failed", error=f"{type(e).__name__}: {e}", seconds=round(time.time() - t0, 2))
+                atomic_write_json(step.path / "meta.json", meta)
+                raise
+            # Move artefacts into place, then write metrics last: metrics.json marks completion.
+            for item in work.iterdir():
+                dest = step.path / item.name
+                if dest.exists():
+                    shutil.rmtree(dest) if dest.is_dir() else dest.unlink()
+                os.replace(item, dest)
+            work.rmdir()
+            meta.update(status="finished", seconds=round(time.time() - t0, 2),
+                        finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+            atomic_write_json(step.path / "meta.json", meta)
+            atomic_write_json(step.path / "metrics.json", metrics)
+        return step
+
+
+_CHECKSUM_CACHE: dict[str, str] = {}
+
+
+def _checksums(files: list[Path]) -> dict:
+    from .data.paths import DATA_ROOT, file_sha256
+    out = {}
+    for f in files:
+        f = Path(f)
+        k = str(f)
+        if k not in _CHECKSUM_CACHE:
+            _CHECKSUM_CACHE[k] = file_sha256(f)
+        try:
+            name = str(f.resolve().relative_to(Path(DATA_ROOT).resolve()))
+        except ValueError:
+            name = f.name
+        out[name] = _CHECKSUM_CACHE[k]
+    return out

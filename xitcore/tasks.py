@@ -1,0 +1,271 @@
+"""Task registry: name -> TaskSpec (kind, labels, local loader on shipped data, hub backend).
+
+Intermediate tasks are offline analogues of the paper's nine English tasks; each names its analogue.
+A ``translated`` variant keeps the same examples (same paragraph / item / sentence ids, same count)
+and only changes their language, so that en-X vs ml-X differ in the language mix alone.
+"""
+from __future__ import annotations
+
+import random
+import socket
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .errors import DataError
+
+# PUD sentences are translations of one English set: a fixed split, identical for every condition,
+# gives an intermediate-training half and an evaluation half. Never train on the evaluation half.
+PUD_SPLIT_SEED = 20200527
+PUD_SIZE = 1000
+PUD_NON_EN = ["ar", "de", "es", "fi", "fr", "hi", "id", "it", "pt", "ru", "tr", "zh"]
+XQUAD_NON_EN = ["ar", "de", "el", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh"]
+XCOPA_LANGS = ["et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh"]
+# English COPA analogue: the machine translation into English of the Italian XCOPA items (data-gmt).
+COPA_ENGLISH_SOURCE = "it"
+NER_TYPES = ["PER", "ORG", "LOC"]
+NER_LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
+UPOS = ["ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT",
+        "SCONJ", "SYM", "VERB", "X"]
+DEPRELS = ["acl", "advcl", "advmod", "amod", "appos", "aux", "case", "cc", "ccomp", "clf", "compound", "conj", "cop",
+           "csubj", "dep", "det", "discourse", "dislocated", "expl", "fixed", "flat", "goeswith", "iobj", "list", "mark",
+           "nmod", "nsubj", "nummod", "obj", "obl", "orphan", "parataxis", "punct", "reparandum", "root", "vocative",
+           "xcomp"]
+
+
+def pud_split() -> tuple[list[int], list[int]]:
+    """(intermediate_half, evaluation_half) sentence positions of every PUD treebank."""
+    idx = list(range(PUD_SIZE))
+    random.Random(PUD_SPLIT_SEED).shuffle(idx)
+    half = PUD_SIZE // 2
+    return sorted(idx[:half]), sorted(idx[half:])
+
+
+@dataclass
+class HubSpec:
+    dataset: str
+    config: str | None = None
+    split: str = "train"
+
+
+@dataclass
+class TaskSpec:
+    name: str
+    kind: str  # classification | tagging | qa | multiple_choice
+    description: str
+    paper_analogue: str
+    labels: list[str] = field(default_factory=list)
+    load_local: Callable[[str], list[dict]] | None = None  # data ("en"|"translated") -> examples
+    hub: HubSpec | None = None
+    translated: bool = False
+
+
+# ------------------------------------------------------------------ local loaders
+
+def _ud_words(sentence):
+    return sentence.words
+
+
+def load_pud(lang: str, half: str):
+    from .data import read_conllu
+    from .data.paths import ud_file
+
+    sents = read_conllu(ud_file(lang, "pud"))
+    if len(sents) != PUD_SIZE:
+        raise DataError(f"PUD {lang}: expected {PUD_SIZE} sentences, found {len(sents)}")
+    inter, ev = pud_split()
+    return [sents[i] for i in (inter if half == "intermediate" else ev)]
+
+
+def _deprel(d: str) -> str:
+    return d.split(":")[0]
+
+
+def _load_deprel(data: str) -> list[dict]:
+    if data == "en":
+        sents = load_pud("en", "intermediate")
+        return [{"words": s.words, "tags": [_deprel(d) for d in s.deprel], "lang": "en"} for s in sents]
+    by_lang = {l: load_pud(l, "intermediate") for l in PUD_NON_EN}
+    out = []
+    for j in range(PUD_SIZE // 2):  # same sentence positions, language rotates
+        lang = PUD_NON_EN[j % len(PUD_NON_EN)]
+        s = by_lang[lang][j]
+        out.append({"words": s.words, "tags": [_deprel(d) for d in s.deprel], "lang": lang})
+    return out
+
+
+def _load_chunk(data: str) -> list[dict]:
+    from .data import read_conll2000
+
+    return [{"words": w, "tags": t, "lang": "en"} for w, t in read_conll2000("train")]
+
+
+def _load_nli(data: str) -> list[dict]:
+    from .data import read_rte
+
+    return [{"text_a": r["premise"], "text_b": r["hypothesis"], "label": int(r["label"]), "lang": "en"} for r in read_rte()]
+
+
+def _load_sentiment(data: str) -> list[dict]:
+    from .data import read_sentence_polarity
+
+    return [{"text_a": r["text"], "text_b": None, "label": int(r["label"]), "lang": "en"} for r in read_sentence_polarity()]
+
+
+TREC_COARSE = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
+
+
+def _load_trec(data: str) -> list[dict]:
+    from .data import read_trec
+
+    return [{"text_a": r["text"], "text_b": None, "label": TREC_COARSE.index(r["coarse"]), "lang": "en"}
+            for r in read_trec("train")]
+
+
+def _squad_examples(records, lang):
+    out = []
+    for r in records:
+        ans = r["answers"]
+        out.append({"id": r["id"], "context": r["context"], "question": r["question"],
+                    "answer_text": ans["text"][0], "answer_start": int(ans["answer_start"][0]), "lang": lang})
+    return out
+
+
+def _load_qa(data: str) -> list[dict]:
+    from .data import read_xquad
+
+    en = read_xquad("en")
+    if data == "en":
+        return _squad_examples(en, "en")
+    # Same questions, paragraph by paragraph in a rotating non-English language (XQuAD ids align).
+    by_lang = {l: {r["id"]: r for r in read_xquad(l)} for l in XQUAD_NON_EN}
+    contexts = []
+    for r in en:
+        if r["context"] not in contexts:
+            contexts.append(r["context"])
+    para_of = {c: i for i, c in enumerate(contexts)}
+    out = []
+    for r in en:
+        lang = XQUAD_NON_EN[para_of[r["context"]] % len(XQUAD_NON_EN)]
+        t = by_lang[lang].get(r["id"])
+        if t is None:
+            raise DataError(f"XQuAD {lang}: question id {r['id']} missing")
+        out += _squad_examples([t], lang)
+    return out
+
+
+def _copa_examples(items, lang):
+    return [{"premise": it["premise"], "question": it["question"], "choices": [it["choice1"], it["choice2"]],
+             "label": int(it["label"]), "idx": it["idx"], "lang": lang} for it in items]
+
+
+def _load_copa(data: str) -> list[dict]:
+    from .data import read_xcopa
+
+    if data == "en":
+        return _copa_examples(read_xcopa(COPA_ENGLISH_SOURCE, "test", translated=True), "en")
+    by_lang = {l: read_xcopa(l, "test") for l in XCOPA_LANGS}
+    n = len(by_lang[XCOPA_LANGS[0]])
+    return [_copa_examples([by_lang[XCOPA_LANGS[i % len(XCOPA_LANGS)]][i]], XCOPA_LANGS[i % len(XCOPA_LANGS)])[0]
+            for i in range(n)]
+
+
+INTERMEDIATE_TASKS: dict[str, TaskSpec] = {
+    "nli": TaskSpec("nli", "classification", "RTE 1-3 entailment pairs", "MNLI / ANLI", ["not_entailment", "entailment"],
+                    _load_nli, HubSpec("nyu-mll/glue", "mnli")),
+    "sentiment": TaskSpec("sentiment", "classification", "sentence polarity (movie reviews)", "SST-2",
+                          ["negative", "positive"], _load_sentiment, HubSpec("nyu-mll/glue", "sst2")),
+    "questions": TaskSpec("questions", "classification", "TREC question classification (coarse)", "QQP (sentence classification)",
+                          TREC_COARSE, _load_trec, HubSpec("CogComp/trec")),
+    "qa": TaskSpec("qa", "qa", "XQuAD extractive QA (English side / human translations)", "SQuAD", [], _load_qa,
+                   HubSpec("rajpurkar/squad"), translated=True),
+    "copa": TaskSpec("copa", "multiple_choice", "COPA cause/effect items (XCOPA English MT / native items)",
+                     "CommonsenseQA / CosmosQA / HellaSwag", [], _load_copa, HubSpec("super_glue", "copa"), translated=True),
+    "deprel": TaskSpec("deprel", "tagging", "universal dependency relation per word (PUD intermediate half)", "CCG supertagging",
+                       DEPRELS, _load_deprel, HubSpec("universal_dependencies", "en_ewt"), translated=True),
+    "chunk": TaskSpec("chunk", "tagging", "CoNLL-2000 chunking (WSJ)", "CCG supertagging", [], _load_chunk,
+                      HubSpec("conll2000")),
+}
+
+
+def translated_variant_exists(name: str) -> bool:
+    return INTERMEDIATE_TASKS[name].translated
+
+
+def get_task(name: str) -> TaskSpec:
+    if name not in INTERMEDIATE_TASKS:
+        raise DataError(f"task '{name}' is unknown; allowed: {', '.join(sorted(INTERMEDIATE_TASKS))}")
+    return INTERMEDIATE_TASKS[name]
+
+
+def load_task_examples(name: str, data: str = "en", backend: str = "local") -> tuple[TaskSpec, list[dict]]:
+    spec = get_task(name)
+    if backend == "hub":
+        return spec, load_hub_examples(spec)
+    examples = spec.load_local(data)
+    if spec.kind == "tagging" and not spec.labels:
+        spec.labels = sorted({t for ex in examples for t in ex["tags"]})
+    return spec, examples
+
+
+# ------------------------------------------------------------------ targets
+
+def load_pos_train() -> list[dict]:
+    """English UPOS training data: UD English-EWT dev (the EWT train file is not shipped)."""
+    from .data import read_conllu
+    from .data.paths import ud_file
+
+    return [{"words": s.words, "tags": s.upos, "lang": "en"} for s in read_conllu(ud_file("en", "ewt-dev"))]
+
+
+def load_pos_eval(lang: str) -> list[dict]:
+    return [{"words": s.words, "tags": s.upos, "lang": lang} for s in load_pud(lang, "evaluation")]
+
+
+def load_ner_train() -> list[dict]:
+    from .data import read_ieer_documents
+
+    return [{"words": w, "tags": t, "lang": "en"} for w, t in read_ieer_documents()]
+
+
+def map_ner_tag(tag: str) -> str:
+    """CoNLL-2002 tags -> the shared PER/ORG/LOC label set; MISC (absent from IEER) becomes O."""
+    if tag == "O" or tag[2:] not in NER_TYPES:
+        return "O"
+    return tag
+
+
+def load_ner_eval(lang: str) -> list[dict]:
+    from .data import read_conll2002
+
+    return [{"words": w, "tags": [map_ner_tag(t) for t in tags], "lang": lang} for w, tags in read_conll2002(lang, "testb")]
+
+
+# ------------------------------------------------------------------ hub backend
+
+HUB_HOST = "huggingface.co"
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    import os
+
+    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
+        return False
+    try:
+        socket.create_connection((HUB_HOST, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def load_hub_examples(spec: TaskSpec) -> list[dict]:
+    """Load a task from the Hugging Face hub. Offline, fail at once with a clear message instead of hanging."""
+    if spec.hub is None:
+        raise DataError(f"task '{spec.name}' has no hub backend; allowed backends: local")
+    name = spec.hub.dataset + (f"/{spec.hub.config}" if spec.hub.config else "")
+    if not hub_reachable():
+        raise DataError(f"task '{spec.name}': backend 'hub' needs {HUB_HOST} (dataset {name}) but it is unreachable; "
+                        f"use backend: local for the shipped data")
+    import datasets
+
+    ds = datasets.load_dataset(spec.hub.dataset, spec.hub.config, split=spec.hub.split)
+    return [dict(r) for r in ds]

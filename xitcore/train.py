@@ -1,0 +1,452 @@
+"""Training and inference loops: packed MLM, length-grouped fine-tuning, zero-shot prediction.
+
+CPU minutes are the scarce resource at smoke scale, so: MLM blocks are packed (no padding at all) and
+project onto the vocabulary only at masked positions; fine-tuning batches are grouped by length and
+padded dynamically, so almost no compute goes to padding.
+"""
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from .model import linear_warmup_decay, masked_lm_loss
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _progress(total, desc, enabled=True):
+    return tqdm(total=total, desc=desc, leave=False, disable=not enabled, mininterval=2.0, dynamic_ncols=True)
+
+
+# ====================================================================== MLM
+
+def pack_blocks(token_lists: list[list[int]], block: int, bos: int, eos: int) -> np.ndarray:
+    """Concatenate sentences (each ended by </s>) and cut into <s> ... blocks of exactly ``block`` ids."""
+    flat = [t for ids in token_lists for t in ids + [eos]]
+    body = block - 1
+    n = len(flat) // body
+    if n == 0:
+        return np.zeros((0, block), dtype=np.int64)
+    arr = np.asarray(flat[: n * body], dtype=np.int64).reshape(n, body)
+    return np.concatenate([np.full((n, 1), bos, dtype=np.int64), arr], axis=1)
+
+
+def tokenize_corpus(tokenizer, corpus: dict[str, list[str]]) -> dict[str, list[list[int]]]:
+    out = {}
+    for lang, sents in corpus.items():
+        out[lang] = tokenizer(sents, add_special_tokens=False)["input_ids"]
+    return out
+
+
+def mask_tokens(ids: torch.Tensor, tokenizer, mask_prob: float, gen: torch.Generator, special_ids: torch.Tensor):
+    """BERT masking: choose ``mask_prob`` of non-special positions; 80 % <mask>, 10 % random, 10 % kept."""
+    labels = ids.clone()
+    prob = torch.full(ids.shape, mask_prob)
+    prob[torch.isin(ids, special_ids)] = 0.0
+    chosen = torch.bernoulli(prob, generator=gen).bool()
+    labels[~chosen] = -100
+    inputs = ids.clone()
+    r = torch.rand(ids.shape, generator=gen)
+    inputs[chosen & (r < 0.8)] = tokenizer.mask_token_id
+    rand_pos = chosen & (r >= 0.8) & (r < 0.9)
+    inputs[rand_pos] = torch.randint(len(special_ids), len(tokenizer), (int(rand_pos.sum()),), generator=gen)
+    return inputs, labels
+
+
+@dataclass
+class MLMData:
+    train: dict[str, np.ndarray]
+    heldout: np.ndarray
+    weights: dict[str, float]
+    unigram_entropy: float
+
+
+def prepare_mlm_data(tokenizer, corpus, seq_length: int, alpha: float, heldout_fraction: float = 0.03,
+                     seed: int = 0) -> MLMData:
+    from .corpus import sampling_weights
+
+    tok = tokenize_corpus(tokenizer, corpus)
+    rng = random.Random(seed)
+    train, held = {}, []
+    counts: Counter = Counter()
+    for lang, lists in sorted(tok.items()):
+        lists = list(lists)
+        rng.shuffle(lists)
+        blocks = pack_blocks(lists, seq_length, tokenizer.bos_token_id, tokenizer.eos_token_id)
+        if len(blocks) == 0:
+            continue
+        n_held = min(8, max(1, int(len(blocks) * heldout_fraction))) if len(blocks) > 10 else 0
+        held.append(blocks[:n_held])
+        train[lang] = blocks[n_held:]
+        for ids in lists:
+            counts.update(ids)
+    weights = sampling_weights({l: len(b) for l, b in train.items()}, alpha)
+    total = sum(counts.values())
+    ent = -sum((c / total) * math.log(c / total) for c in counts.values())
+    heldout = np.concatenate(held) if held else np.zeros((0, seq_length), dtype=np.int64)
+    return MLMData(train, heldout, weights, ent)
+
+
+@torch.no_grad()
+def mlm_heldout_loss(model, tokenizer, blocks: np.ndarray, mask_prob: float, device, batch_size: int = 64) -> float:
+    if len(blocks) == 0:
+        return float("nan")
+    model.eval()
+    gen = torch.Generator().manual_seed(1234)  # fixed masks: comparable across checkpoints
+    special = torch.tensor(sorted(tokenizer.all_special_ids))
+    total, n = 0.0, 0
+    for i in range(0, len(blocks), batch_size):
+        ids = torch.from_numpy(blocks[i:i + batch_size])
+        inputs, labels = mask_tokens(ids, tokenizer, mask_prob, gen, special)
+        k = int((labels != -100).sum())
+        if k == 0:
+            continue
+        loss = masked_lm_loss(model, inputs.to(device), labels.to(device))
+        total += float(loss) * k
+        n += k
+    model.train()
+    return total / max(n, 1)
+
+
+def train_mlm(model, tokenizer, data: MLMData, *, steps: int, batch_size: int, lr: float, warmup: int,
+              weight_decay: float, mask_prob: float, seed: int, device, progress: bool = True,
+              desc: str = "MLM", eval_every: int = 0) -> dict:
+    set_seed(seed)
+    model.to(device).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=(0.9, 0.98), eps=1e-6)
+    sched = linear_warmup_decay(opt, warmup, steps)
+    gen = torch.Generator().manual_seed(seed)
+    special = torch.tensor(sorted(tokenizer.all_special_ids))
+    langs = sorted(data.train)
+    probs = np.array([data.weights[l] for l in langs])
+    rng = np.random.default_rng(seed)
+    curve, t0, tokens = [], time.time(), 0
+    eval_every = eval_every or max(1, steps // 5)
+    bar = _progress(steps, desc, progress)
+    running = None
+    for step in range(steps):
+        lang_idx = rng.choice(len(langs), size=batch_size, p=probs)
+        rows = [data.train[langs[li]][rng.integers(len(data.train[langs[li]]))] for li in lang_idx]
+        ids = torch.from_numpy(np.stack(rows))
+        inputs, labels = mask_tokens(ids, tokenizer, mask_prob, gen, special)
+        loss = masked_lm_loss(model, inputs.to(device), labels.to(device))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        tokens += ids.numel()
+        running = float(loss) if running is None else 0.95 * running + 0.05 * float(loss)
+        bar.update(1)
+        bar.set_postfix(loss=f"{running:.3f}")
+        if (step + 1) % eval_every == 0 or step == steps - 1:
+            curve.append({"step": step + 1, "train_loss": round(running, 4),
+                          "heldout_loss": round(mlm_heldout_loss(model, tokenizer, data.heldout, mask_prob, device), 4),
+                          "seconds": round(time.time() - t0, 1)})
+    bar.close()
+    secs = time.time() - t0
+    return {"curve": curve, "train_seconds": round(secs, 1), "tokens_per_second": round(tokens / max(secs, 1e-9), 1),
+            "final_heldout_loss": curve[-1]["heldout_loss"] if curve else float("nan")}
+
+
+# ====================================================================== features
+
+def bare_piece_ids(tokenizer) -> set[int]:
+    """Ids of pieces that carry no characters of the word (the Metaspace marker alone)."""
+    return {i for t, i in tokenizer.get_vocab().items() if t in ("▁", "Ġ", " ")}
+
+
+def encode_tagging(tokenizer, examples: list[dict], label2id: dict | None, max_length: int) -> list[dict]:
+    """Words -> windows of subword ids; each word labelled at its first non-bare subword.
+
+    Sentences longer than ``max_length`` are split into windows at word boundaries; no word is dropped.
+    """
+    bare = bare_piece_ids(tokenizer)
+    word_lists = [ex["words"] for ex in examples]
+    enc = tokenizer(word_lists, is_split_into_words=True, add_special_tokens=False)
+    body = max_length - 2
+    feats = []
+    for i, ex in enumerate(examples):
+        ids, wids = enc["input_ids"][i], enc.word_ids(i)
+        pieces = [[] for _ in ex["words"]]
+        for tid, w in zip(ids, wids):
+            if w is not None:
+                pieces[w].append(tid)
+        windows, cur, cur_len = [], [], 0
+        for w, p in enumerate(pieces):
+            if not p:
+                pieces[w] = p = [tokenizer.unk_token_id]
+            p = pieces[w] = p[:body]
+            if cur and cur_len + len(p) > body:
+                windows.append(cur)
+                cur, cur_len = [], 0
+            cur.append(w)
+            cur_len += len(p)
+        if cur:
+            windows.append(cur)
+        for win in windows:
+            input_ids, positions = [tokenizer.bos_token_id], []
+            for w in win:
+                p = pieces[w]
+                first = next((k for k, t in enumerate(p) if t not in bare), 0)
+                positions.append(len(input_ids) + first)
+                input_ids += p
+            input_ids.append(tokenizer.eos_token_id)
+            labels = [-100] * len(input_ids)
+            if label2id is not None:
+                for w, pos in zip(win, positions):
+                    labels[pos] = label2id.get(ex["tags"][w], -100)
+            feats.append({"input_ids": input_ids, "labels": labels, "example": i, "words": win, "positions": positions})
+    return feats
+
+
+def encode_classification(tokenizer, examples, max_length):
+    a = [ex["text_a"] for ex in examples]
+    b = [ex["text_b"] for ex in examples]
+    if all(x is None for x in b):
+        enc = tokenizer(a, truncation=True, max_length=max_length)
+    else:
+        enc = tokenizer(a, [x or "" for x in b], truncation="longest_first", max_length=max_length)
+    return [{"input_ids": enc["input_ids"][i], "label": ex["label"]} for i, ex in enumerate(examples)]
+
+
+COPA_CONNECTIVE = {"cause": "because", "effect": "so"}  # a fixed English template, as in jiant's COPA
+
+
+def encode_multiple_choice(tokenizer, examples, max_length):
+    feats = []
+    for ex in examples:
+        a = f"{ex['premise']} {COPA_CONNECTIVE.get(ex['question'], ex['question'])}"
+        enc = tokenizer([a] * len(ex["choices"]), ex["choices"], truncation=True, max_length=max_length)
+        feats.append({"choices": enc["input_ids"], "label": ex["label"], "lang": ex.get("lang")})
+    return feats
+
+
+def encode_qa(tokenizer, examples, max_length, stride: int = 32):
+    """SQuAD-style windows over long contexts (with stride); the answer span, or <s> when not in the window."""
+    enc = tokenizer([ex["question"] for ex in examples], [ex["context"] for ex in examples], truncation="only_second",
+                    max_length=max_length, stride=stride, return_overflowing_tokens=True, return_offsets_mapping=True)
+    feats = []
+    for j, ids in enumerate(enc["input_ids"]):
+        ex = examples[enc["overflow_to_sample_mapping"][j]]
+        s_char = ex["answer_start"]
+        e_char = s_char + len(ex["answer_text"])
+        seq = enc.sequence_ids(j)
+        offs = enc["offset_mapping"][j]
+        start = end = 0
+        ctx = [k for k, s in enumerate(seq) if s == 1]
+        if ctx and offs[ctx[0]][0] <= s_char and offs[ctx[-1]][1] >= e_char:
+            start = next(k for k in ctx if offs[k][1] > s_char)
+            end = next(k for k in reversed(ctx) if offs[k][0] < e_char)
+        feats.append({"input_ids": ids, "start": start, "end": end})
+    return feats
+
+
+def encode_task(spec, tokenizer, examples, max_length):
+    if spec.kind == "tagging":
+        l2i = {l: i for i, l in enumerate(spec.labels)}
+        return encode_tagging(tokenizer, examples, l2i, max_length)
+    if spec.kind == "classification":
+        return encode_classification(tokenizer, examples, max_length)
+    if spec.kind == "multiple_choice":
+        return encode_multiple_choice(tokenizer, examples, max_length)
+    if spec.kind == "qa":
+        return encode_qa(tokenizer, examples, max_length)
+    raise ValueError(spec.kind)
+
+
+# ====================================================================== batching
+
+def _pad(seqs, value):
+    n = max(len(s) for s in seqs)
+    out = torch.full((len(seqs), n), value, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        out[i, : len(s)] = torch.tensor(s, dtype=torch.long)
+    return out
+
+
+def _feature_len(f):
+    return max(len(c) for c in f["choices"]) if "choices" in f else len(f["input_ids"])
+
+
+def length_grouped_batches(feats, batch_size: int, rng: random.Random, group: int = 50):
+    """Shuffle, sort within mega-batches of ``group`` batches by length, shuffle the batches."""
+    idx = list(range(len(feats)))
+    rng.shuffle(idx)
+    batches = []
+    mega = batch_size * group
+    for i in range(0, len(idx), mega):
+        chunk = sorted(idx[i:i + mega], key=lambda k: _feature_len(feats[k]))
+        batches += [chunk[j:j + batch_size] for j in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(kind: str, feats, pad_id: int):
+    if kind == "multiple_choice":
+        flat = [c for f in feats for c in f["choices"]]
+        ids = _pad(flat, pad_id)
+        return {"input_ids": ids, "attention_mask": (ids != pad_id).long(), "n_choices": len(feats[0]["choices"]),
+                "labels": torch.tensor([f["label"] for f in feats])}
+    ids = _pad([f["input_ids"] for f in feats], pad_id)
+    batch = {"input_ids": ids, "attention_mask": (ids != pad_id).long()}
+    if kind == "tagging":
+        batch["labels"] = _pad([f["labels"] for f in feats], -100)
+    elif kind == "classification":
+        batch["labels"] = torch.tensor([f["label"] for f in feats])
+    elif kind == "qa":
+        batch["start"] = torch.tensor([f["start"] for f in feats])
+        batch["end"] = torch.tensor([f["end"] for f in feats])
+    return batch
+
+
+def task_loss(model, task: str, kind: str, batch, device):
+    ids = batch["input_ids"].to(device)
+    mask = batch["attention_mask"].to(device)
+    if kind == "tagging":
+        h = model.encode(ids, mask)
+        labels = batch["labels"].to(device)
+        sel = labels != -100
+        logits = model.heads[task](h[sel])  # only labelled positions
+        return F.cross_entropy(logits, labels[sel])
+    out = model(task, ids, mask)
+    if kind == "classification":
+        return F.cross_entropy(out, batch["labels"].to(device))
+    if kind == "multiple_choice":
+        return F.cross_entropy(out.view(-1, batch["n_choices"]), batch["labels"].to(device))
+    if kind == "qa":
+        s, e = out
+        s = s.masked_fill(mask == 0, -1e4)
+        e = e.masked_fill(mask == 0, -1e4)
+        return (F.cross_entropy(s, batch["start"].to(device)) + F.cross_entropy(e, batch["end"].to(device))) / 2
+    raise ValueError(kind)
+
+
+def finetune(model, tasks: dict[str, tuple[str, list[dict]]], *, steps: int, batch_size: int, lr: float,
+             warmup: int, seed: int, pad_id: int, device, progress: bool = True, desc: str = "fine-tune",
+             mlm: tuple | None = None) -> dict:
+    """Train ``model`` on one or more tasks ({name: (kind, features)}) for ``steps`` optimizer steps.
+
+    Multi-task: each step picks a task with probability proportional to its number of features
+    (examples-proportional mixing); every task keeps its own length-grouped batch stream.
+    ``mlm=(mlm_model, tokenizer, data, mask_prob)`` adds continued MLM as a task named "mlm".
+    """
+    set_seed(seed)
+    model.to(device).train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    if mlm is not None:
+        mlm_model = mlm[0].to(device).train()
+        params = list({id(p): p for p in params + list(mlm_model.parameters())}.values())
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    sched = linear_warmup_decay(opt, warmup, steps)
+    rng = random.Random(seed)
+    names = sorted(tasks)
+    sizes = [len(tasks[n][1]) for n in names]
+    if mlm is not None:
+        names.append("mlm")
+        sizes.append(sum(len(b) for b in mlm[2].train.values()))
+    streams: dict[str, list] = {}
+    losses = {n: [] for n in names}
+    gen = torch.Generator().manual_seed(seed)
+    t0 = time.time()
+    bar = _progress(steps, desc, progress)
+    for step in range(steps):
+        name = rng.choices(names, weights=sizes)[0]
+        if name == "mlm":
+            mlm_model, tok, data, mask_prob = mlm
+            langs = sorted(data.train)
+            p = np.array([data.weights[l] for l in langs])
+            nrng = np.random.default_rng(rng.randrange(1 << 30))
+            rows = [data.train[langs[li]][nrng.integers(len(data.train[langs[li]]))] for li in nrng.choice(len(langs), size=batch_size, p=p)]
+            special = torch.tensor(sorted(tok.all_special_ids))
+            inputs, labels = mask_tokens(torch.from_numpy(np.stack(rows)), tok, mask_prob, gen, special)
+            loss = masked_lm_loss(mlm_model, inputs.to(device), labels.to(device))
+        else:
+            kind, feats = tasks[name]
+            if not streams.get(name):
+                streams[name] = length_grouped_batches(feats, batch_size, rng)
+            batch = collate(kind, [feats[k] for k in streams[name].pop()], pad_id)
+            loss = task_loss(model, name, kind, batch, device)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        losses[name].append(float(loss))
+        bar.update(1)
+        bar.set_postfix(task=name, loss=f"{float(loss):.3f}")
+    bar.close()
+    out = {"train_seconds": round(time.time() - t0, 1), "steps": steps}
+    for n, ls in losses.items():
+        if ls:
+            k = max(1, len(ls) // 10)
+            out[f"{n}_first_loss"] = round(float(np.mean(ls[:k])), 4)
+            out[f"{n}_last_loss"] = round(float(np.mean(ls[-k:])), 4)
+            out[f"{n}_steps"] = len(ls)
+    return out
+
+
+# ====================================================================== inference
+
+@torch.no_grad()
+def predict_tagging(model, task: str, tokenizer, examples: list[dict], labels: list[str], max_length: int, device,
+                    batch_size: int = 64) -> list[list[str]]:
+    """Predicted tag for every word of every example (windows stitched back together)."""
+    model.eval()
+    feats = encode_tagging(tokenizer, examples, None, max_length)
+    preds = [[None] * len(ex["words"]) for ex in examples]
+    order = sorted(range(len(feats)), key=lambda k: len(feats[k]["input_ids"]))
+    for i in range(0, len(order), batch_size):
+        chunk = [feats[k] for k in order[i:i + batch_size]]
+        ids = _pad([f["input_ids"] for f in chunk], tokenizer.pad_token_id).to(device)
+        logits = model(task, ids, (ids != tokenizer.pad_token_id).long())
+        best = logits.argmax(-1).cpu()
+        for f, row in zip(chunk, best):
+            for w, pos in zip(f["words"], f["positions"]):
+                preds[f["example"]][w] = labels[int(row[pos])]
+    model.train()
+    return preds
+
+
+@torch.no_grad()
+def predict_multiple_choice(model, task: str, tokenizer, examples, max_length, device, batch_size: int = 32) -> list[int]:
+    model.eval()
+    feats = encode_multiple_choice(tokenizer, examples, max_length)
+    out = []
+    for i in range(0, len(feats), batch_size):
+        b = collate("multiple_choice", feats[i:i + batch_size], tokenizer.pad_token_id)
+        scores = model(task, b["input_ids"].to(device), b["attention_mask"].to(device)).view(-1, b["n_choices"])
+        out += scores.argmax(-1).cpu().tolist()
+    model.train()
+    return out
+
+
+@torch.no_grad()
+def embed_sentences(encoder, tokenizer, sentences: list[str], layer: int, max_length: int, device,
+                    batch_size: int = 64) -> np.ndarray:
+    """Mean-pooled hidden states of one layer (XTREME's Tatoeba/BUCC protocol, no training)."""
+    encoder.eval()
+    order = sorted(range(len(sentences)), key=lambda k: len(sentences[k]))
+    out = np.zeros((len(sentences), encoder.config.hidden_size), dtype=np.float32)
+    for i in range(0, len(order), batch_size):
+        idx = order[i:i + batch_size]
+        enc = tokenizer([sentences[k] for k in idx], truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+        ids, mask = enc["input_ids"].to(device), enc["attention_mask"].to(device)
+        hs = encoder(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states[layer]
+        m = mask.unsqueeze(-1).to(hs.dtype)
+        pooled = (hs * m).sum(1) / m.sum(1).clamp(min=1)
+        out[idx] = pooled.float().cpu().numpy()
+    encoder.train()
+    return out
