@@ -232,7 +232,7 @@ def group_per_seed(df: pd.DataFrame, family: str, conditions: Sequence[str]) -> 
     parts = [T.per_seed(df, family, c) for c in conditions]
     if not parts or any(p.empty for p in parts):
         return pd.Series(dtype=float)
-    return pd.concat(parts, axis=1, join="inner").mean(axis=1)
+    return pd.concat(T.broadcast_shared(parts), axis=1, join="inner").mean(axis=1)
 
 
 def family_deltas(df: pd.DataFrame, family: str, treatment: Sequence[str],
@@ -242,6 +242,7 @@ def family_deltas(df: pd.DataFrame, family: str, treatment: Sequence[str],
     b = group_per_seed(df, family, reference)
     if a.empty or b.empty:
         return pd.Series(dtype=float)
+    a, b = T.broadcast_shared([a, b])
     both = pd.concat([a.rename("t"), b.rename("r")], axis=1, join="inner")
     return (both["t"] - both["r"]).rename("delta")
 
@@ -279,13 +280,13 @@ def mlm_floor_problem(df: pd.DataFrame, conditions: Sequence[str], margin: float
     r = df[(df["task"] == "mlm") & (df["phase"] == "mlm") & df["condition"].isin(list(conditions))]
     if r.empty:  # the MLM phase is shared: accept any condition's mlm-phase rows
         r = df[(df["task"] == "mlm") & (df["phase"] == "mlm")]
-    loss = r[r["metric"] == "loss"]
+    loss = r[r["metric"].isin(T.LOSS_METRICS)]
     floor = r[r["metric"] == "unigram_entropy"]
     if loss.empty or floor.empty:
         return "no MLM loss / unigram-entropy rows, so the encoder cannot be shown to model language"
     langs = set(loss["language"]) & set(floor["language"])
-    if "avg" in langs:
-        langs = {"avg"}
+    if langs & set(T.AGGREGATES):
+        langs = langs & set(T.AGGREGATES)
     if not langs:
         return "MLM loss and unigram entropy share no language"
     lv = loss[loss["language"].isin(langs)]["value"].mean()
@@ -398,7 +399,8 @@ def style_ledger(ledger: pd.DataFrame):
     return (view.style.hide(axis="index")
             .format({"Δ mean": "{:+.2f}", "Δ sd": "{:.2f}", "CI low": "{:+.2f}", "CI high": "{:+.2f}",
                      "paper value": "{:g}"}, na_rep="–")
-            .map(lambda v: f"background-color: {colours.get(v, '')}", subset=["verdict"]))
+            .map(lambda v: f"background-color: {colours.get(v, '')}", subset=["verdict"])
+            .set_table_styles([{"selector": "td, th", "props": "font-size: 0.8em; vertical-align: top;"}]))
 
 
 if __name__ == "__main__":  # python -m xitcore.book.claims  -> the claim list as YAML

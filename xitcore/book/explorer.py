@@ -62,7 +62,7 @@ def default_state(df: pd.DataFrame) -> ExplorerState:
     opts = options(df, task)
     metric = "accuracy" if "accuracy" in opts["metrics"] else (opts["metrics"][0] if opts["metrics"] else "")
     phase = "target" if "target" in opts["phases"] else (opts["phases"][-1] if opts["phases"] else "target")
-    langs = [l for l in opts["languages"] if l != "avg"]
+    langs = [l for l in opts["languages"] if l not in T.AGGREGATES]
     return ExplorerState(df, tuple(opts["conditions"]), tuple(langs), task, metric, phase)
 
 
@@ -117,7 +117,7 @@ def build_widgets(df: pd.DataFrame, state: ExplorerState | None = None):
             w_cond.options = o["conditions"]
             w_cond.value = tuple(o["conditions"])
             w_lang.options = o["languages"]
-            w_lang.value = tuple(l for l in o["languages"] if l != "avg")
+            w_lang.value = tuple(l for l in o["languages"] if l not in T.AGGREGATES)
         finally:
             busy["on"] = False
         show()

@@ -108,7 +108,7 @@ def per_language(data: pd.DataFrame, *, title: str, ylabel: str, conditions: Seq
     """Seed mean ± sd per language and condition (points with error bars); baseline rows in
     ``data`` are drawn as horizontal reference marks instead of points."""
     T.check_frame(data)
-    data = data[data["language"] != "avg"]
+    data = data[~data["language"].isin(T.AGGREGATES)]
     base = data[data["condition"].map(T.is_baseline)]
     runs = data[~data["condition"].map(T.is_baseline)]
     if conditions is not None:
@@ -133,16 +133,13 @@ def per_language(data: pd.DataFrame, *, title: str, ylabel: str, conditions: Seq
         st = BASELINE_STYLE.get(b, dict(color="#666666", label=b))
         ax.scatter([pos[l] for l in m.index], m.values, marker="_", s=500, linewidths=2.0,
                    color=st["color"], label=st["label"], zorder=1)
-    if SOURCE_IN(langs):
-        ax.axvspan(pos[T.SOURCE_LANGUAGE] - 0.5, pos[T.SOURCE_LANGUAGE] + 0.5, color="#eeeeee", zorder=0)
-    ax.set_xlabel("language (shaded: English, the training language)" if SOURCE_IN(langs) else "language")
+    source = [l for l in langs if T.is_source(l)]
+    for l in source:
+        ax.axvspan(pos[l] - 0.5, pos[l] + 0.5, color="#eeeeee", zorder=0)
+    ax.set_xlabel("language (shaded: English, the training language)" if source else "language")
     ax.set_ylabel(ylabel)
     _legend(ax)
     return _finish(fig, title, pd.concat([runs, base]), note or "points: seed mean; bars: ± sd over seeds")
-
-
-def SOURCE_IN(langs) -> bool:  # noqa: N802 - tiny predicate used above
-    return T.SOURCE_LANGUAGE in langs
 
 
 def pos_by_language(df: pd.DataFrame, conditions: Sequence[str] | None = None,
@@ -180,7 +177,7 @@ def delta_heatmap(df: pd.DataFrame, reference: str = REFERENCE, task: str = "pos
 
 def tatoeba_by_phase(df: pd.DataFrame, conditions: Sequence[str] | None = None) -> Figure:
     """Tatoeba top-1 (mean over languages) at each checkpoint: after MLM, intermediate, target."""
-    data = T.rows(df[~df["condition"].map(T.is_baseline)], "tatoeba", "top1", exclude=("avg",))
+    data = T.rows(df[~df["condition"].map(T.is_baseline)], "tatoeba", "top1", exclude=T.AGGREGATES)
     if conditions is not None:
         data = data[data["condition"].isin(list(conditions))]
     title = "Tatoeba retrieval top-1 (xx→en, mean over languages) by checkpoint"
@@ -204,7 +201,7 @@ def by_group(df: pd.DataFrame, conditions: Sequence[str] | None = None, mapping:
     """Zero-shot score per language group (script or family), mean over the group's languages."""
     d = T.select(df, conditions=conditions, baselines=True) if conditions is not None else df
     g = T.by_group(d, mapping, task=task, metric=metric, group_name=group_name)
-    data = T.rows(d, task, metric, "target", exclude=("avg", T.SOURCE_LANGUAGE))
+    data = T.rows(d, task, metric, "target", zero_shot=True)
     title = f"Zero-shot {task.upper()} {metric} by {group_name} (English excluded)"
     if g.empty:
         return empty_figure(f"no {task} results", data, title)
@@ -270,7 +267,7 @@ def mlm_floor(df: pd.DataFrame) -> Figure:
     """MLM loss per condition/phase beside the unigram-entropy floor."""
     data = df[df["task"] == "mlm"]
     title = "MLM loss vs the unigram-entropy floor"
-    loss = data[data["metric"] == "loss"]
+    loss = data[data["metric"].isin(T.LOSS_METRICS)]
     floor = data[data["metric"] == "unigram_entropy"]
     if loss.empty:
         return empty_figure("no MLM loss results", data, title)

@@ -18,10 +18,16 @@ PHASES = ("mlm", "intermediate", "target")
 BASELINES = ("baseline:majority", "baseline:punct-majority")
 REFERENCE = "no-intermediate"
 SOURCE_LANGUAGE = "en"
+#: language values that are summaries, not languages ("avg" in the contract; "all" for MLM rows)
+AGGREGATES = ("avg", "all")
+#: seed of rows shared by every seed of a condition (baselines, the MLM checkpoint and its evaluations)
+SHARED_SEED = 0
+#: metric names an MLM held-out loss may carry ("loss" in the contract, "heldout_loss" from results.py)
+LOSS_METRICS = ("loss", "heldout_loss")
 
 #: the 13 PUD languages of the POS target task, in the order the book shows them
 POS_LANGUAGES = ("en", "ar", "de", "es", "fi", "fr", "hi", "id", "it", "pt", "ru", "tr", "zh")
-LANGUAGE_ORDER = POS_LANGUAGES + ("nl",)
+LANGUAGE_ORDER = ("en", "en-ewt") + POS_LANGUAGES[1:] + ("nl",)
 
 SCRIPT = {
     "en": "Latin", "de": "Latin", "es": "Latin", "fi": "Latin", "fr": "Latin", "id": "Latin",
@@ -40,14 +46,11 @@ FAMILY = {
 #: (retrieval is read off the intermediate checkpoint, as in the paper; a condition without an
 #: intermediate phase falls back to the MLM checkpoint).
 FAMILIES = {
-    "pos": dict(task="pos", metric="accuracy", phases=("target",), exclude=(SOURCE_LANGUAGE, "avg"),
-                label="zero-shot POS accuracy"),
-    "ner": dict(task="ner", metric="span_f1", phases=("target",), exclude=(SOURCE_LANGUAGE, "avg"),
-                label="zero-shot NER span F1"),
-    "tatoeba": dict(task="tatoeba", metric="top1", phases=("intermediate", "mlm"),
-                    exclude=(SOURCE_LANGUAGE, "avg"), label="Tatoeba top-1"),
+    "pos": dict(task="pos", metric="accuracy", phases=("target",), label="zero-shot POS accuracy"),
+    "ner": dict(task="ner", metric="span_f1", phases=("target",), label="zero-shot NER span F1"),
+    "tatoeba": dict(task="tatoeba", metric="top1", phases=("intermediate", "mlm"), label="Tatoeba top-1"),
     "xcopa": dict(task="xcopa", metric="accuracy", phases=("intermediate", "target"),
-                  exclude=(SOURCE_LANGUAGE, "avg"), label="zero-shot XCOPA accuracy"),
+                  label="zero-shot XCOPA accuracy"),
 }
 #: the families averaged into the composite ("XTREME-average" analogue)
 COMPOSITE = ("pos", "ner", "tatoeba")
@@ -66,10 +69,20 @@ def is_baseline(condition) -> bool:
     return str(condition).startswith("baseline:")
 
 
+def is_source(language) -> bool:
+    """English, the training language: "en" and English variants such as "en-ewt"."""
+    lang = str(language)
+    return lang == SOURCE_LANGUAGE or lang.startswith(SOURCE_LANGUAGE + "-")
+
+
+def is_zero_shot(language) -> bool:
+    return not is_source(language) and str(language) not in AGGREGATES
+
+
 def ordered_languages(languages: Iterable[str]) -> list[str]:
     langs = [str(x) for x in dict.fromkeys(languages)]
     rank = {l: i for i, l in enumerate(LANGUAGE_ORDER)}
-    return sorted(langs, key=lambda l: (l == "avg", rank.get(l, len(rank)), l))
+    return sorted(langs, key=lambda l: (l in AGGREGATES, rank.get(l, len(rank)), l))
 
 
 #: the smoke conditions in the order the book shows them (others follow by prefix, then name)
@@ -102,8 +115,8 @@ def select(df: pd.DataFrame, *, preset: str | None = None, conditions: Sequence[
     rest = out[~out["condition"].map(is_baseline)]
     if conditions is not None:
         rest = rest[rest["condition"].isin(list(conditions))]
-    if seeds is not None:
-        rest = rest[rest["seed"].isin([int(s) for s in seeds])]
+    if seeds is not None:  # rows of shared checkpoints (seed 0) belong to every seed
+        rest = rest[rest["seed"].isin([int(s) for s in seeds] + [SHARED_SEED])]
     parts = [rest] + ([base] if baselines else [])
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else rest.reset_index(drop=True)
 
@@ -122,10 +135,15 @@ def pick_phase(df: pd.DataFrame, phases: Sequence[str]) -> pd.DataFrame:
     return pd.concat(keep, ignore_index=True) if keep else df.iloc[0:0]
 
 
-def rows(df: pd.DataFrame, task: str, metric: str, phases: Sequence[str] | str | None = None,
-         languages: Sequence[str] | None = None, exclude: Sequence[str] = ()) -> pd.DataFrame:
-    """Rows of one task/metric, optionally one phase (or a preference list), language-filtered."""
-    out = df[(df["task"] == task) & (df["metric"] == metric)]
+def rows(df: pd.DataFrame, task: str, metric: str | Sequence[str], phases: Sequence[str] | str | None = None,
+         languages: Sequence[str] | None = None, exclude: Sequence[str] = (),
+         zero_shot: bool = False) -> pd.DataFrame:
+    """Rows of one task/metric, optionally one phase (or a preference list), language-filtered;
+    ``zero_shot`` keeps only real non-English languages (no "en", "en-ewt", "avg", "all")."""
+    metrics = [metric] if isinstance(metric, str) else list(metric)
+    out = df[(df["task"] == task) & (df["metric"].isin(metrics))]
+    if zero_shot:
+        out = out[out["language"].map(is_zero_shot)]
     if languages is not None:
         out = out[out["language"].isin(list(languages))]
     if exclude:
@@ -137,7 +155,7 @@ def rows(df: pd.DataFrame, task: str, metric: str, phases: Sequence[str] | str |
 
 def family_rows(df: pd.DataFrame, family: str) -> pd.DataFrame:
     spec = FAMILIES[family]
-    return rows(df, spec["task"], spec["metric"], spec["phases"], exclude=spec["exclude"])
+    return rows(df, spec["task"], spec["metric"], spec["phases"], zero_shot=True)
 
 
 def per_seed(df: pd.DataFrame, family: str, condition: str) -> pd.Series:
@@ -149,6 +167,16 @@ def per_seed(df: pd.DataFrame, family: str, condition: str) -> pd.Series:
     s = r.groupby(["seed", "language"])["value"].mean().groupby(level="seed").mean()
     s.index = s.index.astype(int)
     return s.rename(condition)
+
+
+def broadcast_shared(parts: list[pd.Series]) -> list[pd.Series]:
+    """A series measured only on the shared checkpoint (seed 0, e.g. Tatoeba on the MLM model) is the
+    same for every seed: repeat it on the seeds the other series have."""
+    seeds = sorted({s for p in parts for s in p.index if s != SHARED_SEED})
+    if not seeds:
+        return parts
+    return [pd.Series(p.iloc[0], index=seeds, name=p.name) if list(p.index) == [SHARED_SEED] else p
+            for p in parts]
 
 
 def seed_summary(df: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
@@ -186,7 +214,7 @@ def pos_table(df: pd.DataFrame, condition: str, phase: str = "target") -> pd.Dat
     if "majority" in table:
         table["Δ vs majority"] = table["mean"] - table["majority"]
     table["script"] = [SCRIPT.get(l, "") for l in table.index]
-    table["zero-shot"] = [l not in (SOURCE_LANGUAGE, "avg") for l in table.index]
+    table["zero-shot"] = [is_zero_shot(l) for l in table.index]
     return table.round(2)
 
 
@@ -217,9 +245,10 @@ def mlm_table(df: pd.DataFrame, condition: str | None = None) -> pd.DataFrame:
     if r.empty:
         return pd.DataFrame()
     t = r.groupby(["condition", "phase", "language", "metric"])["value"].mean().unstack("metric")
-    if {"loss", "unigram_entropy"} <= set(t.columns):
-        t["loss − floor"] = t["loss"] - t["unigram_entropy"]
-        t["below floor"] = t["loss"] < t["unigram_entropy"]
+    loss = next((m for m in LOSS_METRICS if m in t.columns), None)
+    if loss and "unigram_entropy" in t.columns:
+        t["loss − floor"] = t[loss] - t["unigram_entropy"]
+        t["below floor"] = t[loss] < t["unigram_entropy"]
     return t.round(3)
 
 
@@ -240,7 +269,7 @@ def overview(df: pd.DataFrame, families: Sequence[str] = COMPOSITE + ("xcopa",))
     for c in conds:
         parts = [s for s in comp.get(c, []) if len(s)]
         if len(parts) == len(COMPOSITE):
-            s = pd.concat(parts, axis=1, join="inner").mean(axis=1)
+            s = pd.concat(broadcast_shared(parts), axis=1, join="inner").mean(axis=1)
             cells.append(_fmt(s.mean(), s.std(ddof=1), len(s)))
         else:
             cells.append("")
@@ -252,14 +281,14 @@ def delta_matrix(df: pd.DataFrame, reference: str = REFERENCE, task: str = "pos"
                  metric: str = "accuracy", phases: Sequence[str] = ("target",),
                  zero_shot_mean: bool = True) -> pd.DataFrame:
     """Condition × language seed-mean difference to ``reference`` (rows exclude the reference)."""
-    r = rows(df[~df["condition"].map(is_baseline)], task, metric, phases, exclude=("avg",))
+    r = rows(df[~df["condition"].map(is_baseline)], task, metric, phases, exclude=AGGREGATES)
     if r.empty:
         return pd.DataFrame()
     m = r.groupby(["condition", "language", "seed"])["value"].mean().groupby(
         level=["condition", "language"]).mean().unstack("language")
     m = m[ordered_languages(m.columns)]
     if zero_shot_mean:
-        zs = [l for l in m.columns if l != SOURCE_LANGUAGE]
+        zs = [l for l in m.columns if is_zero_shot(l)]
         if zs:
             m["0-shot\nmean"] = m[zs].mean(axis=1)
     if reference not in m.index:
@@ -272,8 +301,7 @@ def by_group(df: pd.DataFrame, mapping: dict[str, str] = SCRIPT, *, task: str = 
              metric: str = "accuracy", phases: Sequence[str] = ("target",),
              include_source: bool = False, group_name: str = "script") -> pd.DataFrame:
     """Per (condition, seed, group) mean over the languages of each group."""
-    excl = ("avg",) if include_source else ("avg", SOURCE_LANGUAGE)
-    r = rows(df, task, metric, phases, exclude=excl).copy()
+    r = rows(df, task, metric, phases, exclude=AGGREGATES, zero_shot=not include_source).copy()
     r[group_name] = r["language"].map(mapping).fillna("other")
     return r.groupby(["condition", "seed", group_name], as_index=False)["value"].mean()
 
