@@ -148,7 +148,8 @@ def train_mlm(model, tokenizer, data: MLMData, *, steps: int, batch_size: int, l
         sched.step()
         opt.zero_grad(set_to_none=True)
         tokens += ids.numel()
-        running = float(loss) if running is None else 0.95 * running + 0.05 * float(loss)
+        lv = loss.item()
+        running = lv if running is None else 0.95 * running + 0.05 * lv
         bar.update(1)
         bar.set_postfix(loss=f"{running:.3f}")
         if (step + 1) % eval_every == 0 or step == steps - 1:

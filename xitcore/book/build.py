@@ -63,10 +63,11 @@ def _log_default(msg: str) -> None:
 
 
 def discover_conditions(preset: str, params_root: Path | str = PARAMS) -> list[tuple[str, Path]]:
-    """``(name, path)`` for every ``<params_root>/<preset>/*.yaml``, in the book's order."""
+    """``(name, path)`` for every ``<params_root>/<preset>/*.yaml`` (not ``_*.yaml``, the preset
+    defaults), in the book's order."""
     from .tables import ordered_conditions
     folder = Path(params_root) / preset
-    files = {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+    files = {p.stem: p for p in sorted(folder.glob("*.yaml")) if not p.name.startswith("_")}
     return [(n, files[n]) for n in ordered_conditions(files)]
 
 

@@ -109,8 +109,8 @@ def per_language(data: pd.DataFrame, *, title: str, ylabel: str, conditions: Seq
     ``data`` are drawn as horizontal reference marks instead of points."""
     T.check_frame(data)
     data = data[~data["language"].isin(T.AGGREGATES)]
-    base = data[data["condition"].map(T.is_baseline)]
-    runs = data[~data["condition"].map(T.is_baseline)]
+    base = data[T.baseline_mask(data)]
+    runs = data[~T.baseline_mask(data)]
     if conditions is not None:
         runs = runs[runs["condition"].isin(list(conditions))]
     if languages is not None:
@@ -151,7 +151,7 @@ def pos_by_language(df: pd.DataFrame, conditions: Sequence[str] | None = None,
 
 
 def ner_by_language(df: pd.DataFrame, conditions: Sequence[str] | None = None, metric: str = "span_f1") -> Figure:
-    data = T.rows(df[~df["condition"].map(T.is_baseline)], "ner", metric, "target")
+    data = T.rows(df[~T.baseline_mask(df)], "ner", metric, "target")
     return per_language(data, title="NER span F1 (PER/ORG/LOC; trained on English IEER)",
                         ylabel="span F1 (%)", conditions=conditions)
 
@@ -161,7 +161,7 @@ def delta_heatmap(df: pd.DataFrame, reference: str = REFERENCE, task: str = "pos
     """Condition × language heatmap of the seed-mean difference to ``reference`` (annotated)."""
     title = title or f"Δ {task} {metric} vs {reference} (seed means, points)"
     mat = T.delta_matrix(df, reference, task, metric, phases)
-    data = T.rows(df[~df["condition"].map(T.is_baseline)], task, metric, phases)
+    data = T.rows(df[~T.baseline_mask(df)], task, metric, phases)
     if mat.empty:
         return empty_figure(f"no {task} {metric} results for {reference} and another condition", data, title)
     fig, ax = _new(max(6.0, 0.6 * mat.shape[1] + 3), max(2.4, 0.45 * mat.shape[0] + 1.6))
@@ -177,7 +177,7 @@ def delta_heatmap(df: pd.DataFrame, reference: str = REFERENCE, task: str = "pos
 
 def tatoeba_by_phase(df: pd.DataFrame, conditions: Sequence[str] | None = None) -> Figure:
     """Tatoeba top-1 (mean over languages) at each checkpoint: after MLM, intermediate, target."""
-    data = T.rows(df[~df["condition"].map(T.is_baseline)], "tatoeba", "top1", exclude=T.AGGREGATES)
+    data = T.rows(df[~T.baseline_mask(df)], "tatoeba", "top1", exclude=T.AGGREGATES)
     if conditions is not None:
         data = data[data["condition"].isin(list(conditions))]
     title = "Tatoeba retrieval top-1 (xx→en, mean over languages) by checkpoint"
@@ -205,8 +205,8 @@ def by_group(df: pd.DataFrame, conditions: Sequence[str] | None = None, mapping:
     title = f"Zero-shot {task.upper()} {metric} by {group_name} (English excluded)"
     if g.empty:
         return empty_figure(f"no {task} results", data, title)
-    runs = g[~g["condition"].map(T.is_baseline)]
-    base = g[g["condition"].map(T.is_baseline)]
+    runs = g[~T.baseline_mask(g)]
+    base = g[T.baseline_mask(g)]
     groups = sorted(g[group_name].unique(), key=lambda s: (s != "Latin", s))
     conds = T.ordered_conditions(runs["condition"].unique())
     fig, ax = _new(7.5, 4.0)

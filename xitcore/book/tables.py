@@ -69,6 +69,11 @@ def is_baseline(condition) -> bool:
     return str(condition).startswith("baseline:")
 
 
+def baseline_mask(df: pd.DataFrame) -> pd.Series:
+    """Boolean mask of baseline rows (works on empty frames too)."""
+    return df["condition"].astype(str).str.startswith("baseline:").astype(bool)
+
+
 def is_source(language) -> bool:
     """English, the training language: "en" and English variants such as "en-ewt"."""
     lang = str(language)
@@ -111,8 +116,8 @@ def select(df: pd.DataFrame, *, preset: str | None = None, conditions: Sequence[
     out = df
     if preset is not None:
         out = out[out["preset"] == preset]
-    base = out[out["condition"].map(is_baseline)]
-    rest = out[~out["condition"].map(is_baseline)]
+    base = out[baseline_mask(out)]
+    rest = out[~baseline_mask(out)]
     if conditions is not None:
         rest = rest[rest["condition"].isin(list(conditions))]
     if seeds is not None:  # rows of shared checkpoints (seed 0) belong to every seed
@@ -143,7 +148,7 @@ def rows(df: pd.DataFrame, task: str, metric: str | Sequence[str], phases: Seque
     metrics = [metric] if isinstance(metric, str) else list(metric)
     out = df[(df["task"] == task) & (df["metric"].isin(metrics))]
     if zero_shot:
-        out = out[out["language"].map(is_zero_shot)]
+        out = out[out["language"].map(is_zero_shot).astype(bool)]
     if languages is not None:
         out = out[out["language"].isin(list(languages))]
     if exclude:
@@ -281,7 +286,7 @@ def delta_matrix(df: pd.DataFrame, reference: str = REFERENCE, task: str = "pos"
                  metric: str = "accuracy", phases: Sequence[str] = ("target",),
                  zero_shot_mean: bool = True) -> pd.DataFrame:
     """Condition × language seed-mean difference to ``reference`` (rows exclude the reference)."""
-    r = rows(df[~df["condition"].map(is_baseline)], task, metric, phases, exclude=AGGREGATES)
+    r = rows(df[~baseline_mask(df)], task, metric, phases, exclude=AGGREGATES)
     if r.empty:
         return pd.DataFrame()
     m = r.groupby(["condition", "language", "seed"])["value"].mean().groupby(

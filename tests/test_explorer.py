@@ -1,0 +1,69 @@
+"""Explorer callbacks without a browser: filtering, default state, redraw, and the widget wiring."""
+from __future__ import annotations
+
+import matplotlib
+import pytest
+
+from book_synthetic import synthetic_results
+from xitcore.book import explorer as E
+
+
+@pytest.fixture(scope="module")
+def df():
+    return synthetic_results(conditions=["no-intermediate", "en-qa", "ml-qa", "en-copa"])
+
+
+def test_filter_results(df):
+    out = E.filter_results(df, ["en-qa"], ["de", "es"], "pos", "accuracy", "target")
+    assert set(out["condition"]) == {"en-qa"} and set(out["language"]) == {"de", "es"}
+    assert len(out) == 2 * 3  # two languages x three seeds
+    everything = E.filter_results(df, None, None, "tatoeba", "top1", None)
+    assert set(everything["phase"]) == {"mlm", "intermediate", "target"}
+    assert E.filter_results(df, [], None, "pos", "accuracy", "target").empty  # empty selection: nothing
+    assert E.filter_results(df, None, None, "pos", "no-such-metric", "target").empty
+
+
+def test_default_state(df):
+    s = E.default_state(df)
+    assert (s.task, s.metric, s.phase) == ("pos", "accuracy", "target")
+    assert s.conditions[0] == "no-intermediate" and "baseline:majority" in s.conditions
+    assert "avg" not in s.languages and "de" in s.languages
+
+
+def test_redraw_returns_a_figure_naming_its_runs(df, tmp_path):
+    s = E.default_state(df)
+    fig = E.redraw(s)
+    assert isinstance(fig, matplotlib.figure.Figure)
+    assert "UPOS" in fig.xit_title and "runs/" in fig.xit_source
+    fig.savefig(tmp_path / "explorer.png")
+    assert (tmp_path / "explorer.png").stat().st_size > 5000
+    from dataclasses import replace
+    t = E.redraw(replace(s, task="tatoeba", metric="top1", phase="intermediate", conditions=("en-qa",)))
+    assert "Tatoeba" in t.xit_title and "(3 runs)" in t.xit_source  # one run dir per seed
+    nothing = E.redraw(replace(s, conditions=()))
+    assert "nothing matches" in nothing.axes[0].texts[0].get_text() and "0 runs" in nothing.xit_source
+
+
+def test_options_per_task(df):
+    o = E.options(df, "tatoeba")
+    assert o["metrics"] == ["top1"] and o["phases"] == ["mlm", "intermediate", "target"]
+    assert E.options(df)["tasks"][:3] == ["pos", "ner", "tatoeba"]
+
+
+def test_widgets_are_wired_to_redraw(df, monkeypatch):
+    pytest.importorskip("ipywidgets")
+    drawn = []
+    real = E.redraw
+    monkeypatch.setattr(E, "redraw", lambda state: drawn.append(state) or real(state))
+    box = E.build_widgets(df)
+    assert drawn and drawn[-1].task == "pos"  # initial rendering
+    w = box.xit_controls
+    w["task"].value = "tatoeba"  # a task change resets metric/phase/conditions, then redraws once
+    assert w["metric"].value == "top1" and w["phase"].value == "target"
+    assert drawn[-1].task == "tatoeba" and drawn[-1].metric == "top1"
+    n = len(drawn)
+    w["conditions"].value = ("en-qa",)
+    assert len(drawn) == n + 1 and drawn[-1].conditions == ("en-qa",)
+    w["phase"].value = "mlm"
+    assert drawn[-1].phase == "mlm"
+    assert box.xit_current().languages == drawn[-1].languages

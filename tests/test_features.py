@@ -1,0 +1,45 @@
+"""Subword features for tagging: first non-bare subword labelled, windows at word boundaries, no word dropped."""
+import pytest
+
+from xitcore.model import load_tokenizer, train_tokenizer
+from xitcore.train import encode_tagging, pack_blocks
+
+
+@pytest.fixture(scope="module")
+def tok(tmp_path_factory):
+    texts = ["Hello, world! This is a test.", "Das ist ein Test, oder?", "我们是学生。", "numbers 123 and 4.5"] * 50
+    return train_tokenizer(120, texts, tmp_path_factory.mktemp("tok"))
+
+
+def test_raw_text_and_presplit_words_tokenize_alike(tok):
+    raw = tok("Hello, world!", add_special_tokens=False)["input_ids"]
+    words = tok(["Hello", ",", "world", "!"], is_split_into_words=True, add_special_tokens=False)["input_ids"]
+    assert raw == words
+
+
+def test_first_non_bare_subword_is_labelled(tok):
+    ex = [{"words": ["Hello", ",", "zzqx", "我们"], "tags": ["INTJ", "PUNCT", "X", "PRON"]}]
+    l2i = {"INTJ": 0, "PUNCT": 1, "X": 2, "PRON": 3}
+    (f,) = encode_tagging(tok, ex, l2i, max_length=64)
+    labelled = [(i, l) for i, l in enumerate(f["labels"]) if l != -100]
+    assert [l for _, l in labelled] == [0, 1, 2, 3]  # one label per word, in order
+    vocab = {v: k for k, v in tok.get_vocab().items()}
+    for i, _ in labelled:
+        assert vocab[f["input_ids"][i]] != "▁"  # never the bare word-start marker
+
+
+def test_long_sentences_split_into_windows_without_dropping_words(tok):
+    words = ["Hello", "world", ",", "this", "is", "a", "test", "."] * 20
+    ex = [{"words": words, "tags": ["X"] * len(words)}]
+    feats = encode_tagging(tok, ex, {"X": 0}, max_length=24)
+    assert len(feats) > 1
+    assert all(len(f["input_ids"]) <= 24 for f in feats)
+    covered = [w for f in feats for w in f["words"]]
+    assert covered == list(range(len(words)))
+    assert sum(sum(l != -100 for l in f["labels"]) for f in feats) == len(words)
+
+
+def test_pack_blocks_has_no_padding():
+    blocks = pack_blocks([[5, 6, 7], [8, 9], [10, 11, 12, 13]], block=4, bos=0, eos=2)
+    # stream: 5 6 7 </s> 8 9 </s> 10 11 12 13 </s> = 12 ids -> 4 blocks of <s> + 3 ids, nothing padded
+    assert blocks.tolist() == [[0, 5, 6, 7], [0, 2, 8, 9], [0, 2, 10, 11], [0, 12, 13, 2]]

@@ -1,0 +1,121 @@
+"""End to end on the tiny preset (real shipped data, tiny model): all phases, resume, reuse, results table."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from xitcore.config import load_condition
+from xitcore.pipeline import run_condition
+from xitcore.results import load_results
+from xitcore.runstore import RunStore
+
+from conftest import REPO, TINY
+
+
+def test_no_intermediate_condition_end_to_end(tiny_runs):
+    idx = json.loads((tiny_runs / "index/tiny/none.json").read_text())
+    store = RunStore(tiny_runs)
+    mlm = json.loads((tiny_runs / idx["mlm"] / "metrics.json").read_text())
+    assert mlm["final_heldout_loss"] < mlm["initial_heldout_loss"]  # 4 steps still move the loss
+    assert mlm["unigram_entropy"] > 0
+    meta = json.loads((tiny_runs / idx["mlm"] / "meta.json").read_text())
+    assert meta["status"] == "finished" and meta["versions"]["torch"] and meta["git_sha"]
+    pos = json.loads((tiny_runs / idx["seeds"]["1"]["targets"]["pos"] / "metrics.json").read_text())
+    assert set(pos["languages"]) == {"en", "de"}
+    for lang, m in pos["languages"].items():
+        assert 0 <= m["accuracy"] <= 100 and m["words"] > 1000  # every word of the evaluation half is scored
+    ner = json.loads((tiny_runs / idx["seeds"]["1"]["targets"]["ner"] / "metrics.json").read_text())
+    assert set(ner["languages"]) == {"es"}
+    corpus = json.loads((tiny_runs / idx["corpus"] / "metrics.json").read_text())
+    assert set(corpus["languages"]) == {"en", "de", "es"}
+    df = load_results(tiny_runs)
+    got = set(zip(df.condition, df.task))
+    assert {("none", "pos"), ("none", "ner"), ("none", "tatoeba"), ("baseline:punct-majority", "pos")} <= got
+    assert df[(df.condition == "none") & (df.task == "pos")].run.str.startswith("runs/target/").all()
+
+
+def test_intermediate_conditions_share_phase_one(tiny_runs):
+    before = {s.rel for s in RunStore(tiny_runs).all_steps("mlm")}
+    for name in ("multi", "mlqa", "mlm"):
+        idx = run_condition(load_condition(TINY / f"{name}.yaml"), tiny_runs)
+        inter = json.loads((tiny_runs / idx["seeds"]["1"]["intermediate"] / "metrics.json").read_text())
+        assert inter["phase"] == "intermediate"
+        if name == "multi":
+            assert set(inter["tasks"]) == {"qa", "copa", "deprel", "nli"}
+            assert "it" in inter["xcopa"]
+        if name == "mlqa":
+            assert len(inter["tasks"]["qa"]["languages"]) == 11 and "en" not in inter["tasks"]["qa"]["languages"]
+    assert {s.rel for s in RunStore(tiny_runs).all_steps("mlm")} == before  # MLM reused, not redone
+    df = load_results(tiny_runs)
+    assert {"multi", "mlqa", "mlm"} <= set(df.condition)
+    assert set(df[df.condition == "multi"].phase) >= {"intermediate", "target", "mlm"}
+
+
+def test_rerun_reuses_every_step(tiny_runs):
+    t0 = time.time()
+    store = RunStore(tiny_runs)
+    stamps = {s.rel: (s.path / "metrics.json").stat().st_mtime for s in store.all_steps()}
+    run_condition(load_condition(TINY / "none.yaml"), tiny_runs)
+    assert {s.rel: (s.path / "metrics.json").stat().st_mtime for s in store.all_steps()} == stamps
+    assert time.time() - t0 < 30
+
+
+def test_crash_leaves_no_metrics_and_rerun_resumes(tiny_runs, monkeypatch):
+    import xitcore.pipeline as pl
+
+    cfg = load_condition(TINY / "none.yaml", {"seeds": [7]})
+    real = pl.step_target
+    calls = []
+
+    def crashing(store, cfg, source, task, seed):
+        calls.append(task)
+        if task == "ner":
+            step = store.step("target", {"x": "probe"})
+            raise RuntimeError("simulated crash during phase iii")
+        return real(store, cfg, source, task, seed)
+
+    monkeypatch.setattr(pl, "step_target", crashing)
+    with pytest.raises(RuntimeError):
+        run_condition(cfg, tiny_runs)
+    monkeypatch.setattr(pl, "step_target", real)
+    pos_done = [s for s in RunStore(tiny_runs).all_steps("target") if s.config()["seed"] == 7]
+    assert len(pos_done) == 1 and pos_done[0].done
+    stamp = (pos_done[0].path / "metrics.json").stat().st_mtime
+    idx = run_condition(cfg, tiny_runs)
+    assert (pos_done[0].path / "metrics.json").stat().st_mtime == stamp
+    assert (tiny_runs / idx["seeds"]["7"]["targets"]["ner"] / "metrics.json").is_file()
+
+
+def test_killed_process_resumes_without_redoing_finished_steps(tiny_runs, tmp_path):
+    """SIGKILL a real `xit run` in phase iii; the rerun redoes only the unfinished step."""
+    runs = tmp_path / "runs"
+    import shutil
+
+    shutil.copytree(tiny_runs, runs)  # phase (i) is done there already
+    args = [sys.executable, "-m", "xitcore.cli", "--runs-dir", str(runs), "run", str(TINY / "none.yaml"),
+            "--seeds", "11", "--set", "target.epochs=40"]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    p = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    deadline = time.time() + 120
+    killed = False
+    while time.time() < deadline:
+        running = [m for m in runs.glob("target/*/meta.json") if '"status": "running"' in m.read_text()]
+        if running:
+            time.sleep(1.0)
+            p.send_signal(signal.SIGKILL)
+            killed = True
+            break
+        time.sleep(0.2)
+    p.wait(timeout=30)
+    assert killed
+    half = running[0].parent
+    assert not (half / "metrics.json").exists()  # no half-written result
+    mlm_before = {s.rel: (s.path / "metrics.json").stat().st_mtime for s in RunStore(runs).all_steps("mlm")}
+    p2 = subprocess.run(args[:-2] + ["--set", "target.epochs=40"], cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
+    assert p2.returncode == 0, p2.stdout[-2000:] + p2.stderr[-2000:]
+    assert (half / "metrics.json").is_file()
+    assert {s.rel: (s.path / "metrics.json").stat().st_mtime for s in RunStore(runs).all_steps("mlm")} == mlm_before
