@@ -80,7 +80,7 @@ from xitcore.book import figures, tables
 seeds, languages = xitcore.book.as_list(seeds), xitcore.book.as_list(languages)  # `papermill -p` passes text
 overrides = xitcore.book.as_dict(overrides)
 cfg = xitcore.config.notebook_config(preset=preset, condition=condition, seeds=seeds, languages=languages, device=device, overrides=dict(overrides, **({"intermediate": intermediate} if intermediate else {})))
-display(Markdown(f"**{cfg.condition}** — preset `{cfg.preset}`, seeds {list(cfg.seeds)}. {cfg.description or description}"))
+display(Markdown(f"**{cfg.condition}** — preset `{cfg.preset}`, seeds {list(cfg.seeds)}. {getattr(cfg, 'description', '') or description}"))
 """, "hide-input"),
     md("""
 ## Run (or reuse) every step
@@ -89,7 +89,7 @@ Each step lives in `runs/<step>/<key>/`, where the key hashes the step's resolve
 and the keys of the steps it depends on, so a step that already finished is reused, not rerun.
 The log of this cell is folded away.
 """),
-    code("xitcore.pipeline.run_condition(cfg, runs_dir)", "hide-output"),
+    code("run_index = xitcore.pipeline.run_condition(cfg, runs_dir)", "hide-output"),
     code("""
 results = xitcore.results.load_results(runs_dir)
 df = tables.select(results, preset=cfg.preset, conditions=[cfg.condition], seeds=cfg.seeds)
