@@ -268,4 +268,29 @@ def load_hub_examples(spec: TaskSpec) -> list[dict]:
     import datasets
 
     ds = datasets.load_dataset(spec.hub.dataset, spec.hub.config, split=spec.hub.split)
-    return [dict(r) for r in ds]
+    return [HUB_MAPPERS[spec.kind](dict(r), spec) for r in ds]
+
+
+def _hub_classification(r: dict, spec: TaskSpec) -> dict:
+    keys = [k for k in ("premise", "sentence1", "question1", "sentence", "text") if k in r]
+    keys_b = [k for k in ("hypothesis", "sentence2", "question2") if k in r]
+    label = r.get("label", r.get("coarse_label"))
+    return {"text_a": r[keys[0]], "text_b": r[keys_b[0]] if keys_b else None, "label": int(label), "lang": "en"}
+
+
+def _hub_qa(r: dict, spec: TaskSpec) -> dict:
+    return _squad_examples([r], "en")[0]
+
+
+def _hub_multiple_choice(r: dict, spec: TaskSpec) -> dict:
+    return {"premise": r["premise"], "question": r["question"], "choices": [r["choice1"], r["choice2"]],
+            "label": int(r["label"]), "idx": r.get("idx"), "lang": "en"}
+
+
+def _hub_tagging(r: dict, spec: TaskSpec) -> dict:
+    tags = r.get("deprel") or r.get("chunk_tags") or r.get("upos")
+    return {"words": r["tokens"], "tags": [_deprel(str(t)) for t in tags], "lang": "en"}
+
+
+HUB_MAPPERS = {"classification": _hub_classification, "qa": _hub_qa, "multiple_choice": _hub_multiple_choice,
+               "tagging": _hub_tagging}
