@@ -108,8 +108,9 @@ def test_palette_is_stable_and_grouped():
 def test_tables_for_a_condition(df):
     pos = T.pos_table(df, "en-qa")
     assert {"majority", "punct-majority", "mean", "sd", "seeds"} <= set(pos.columns)
-    assert pos.loc["de", "seeds"] == 3 and pos.loc["en", "zero-shot"] == False  # noqa: E712
-    assert "en-ewt" in pos.index and pos.loc["en-ewt", "zero-shot"] == False  # noqa: E712
+    assert pos.loc["de", "seeds"] == 3 and pos.loc["de", "transfer"] == "zero-shot"
+    assert pos.loc["en", "transfer"] == pos.loc["en-ewt", "transfer"] == "in-language"
+    assert pos.loc["avg", "transfer"] == "mean of zero-shot"
     tat = T.metric_table(df, "en-qa", "tatoeba")
     assert [c[1] for c in tat.columns] == ["mlm", "intermediate", "target"]
     assert T.metric_table(df, "en-qa", "xcopa").empty

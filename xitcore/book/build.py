@@ -85,10 +85,16 @@ def _notebook_parameter_names(template: Path) -> set[str]:
     return set(pm.inspect_notebook(str(template)).keys())
 
 
-def execute(chapter: Chapter, cwd: Path, kernel_name: str = "python3") -> None:
-    """Run one chapter with papermill; fills ``chapter.ok`` / ``chapter.error``."""
+def execute(chapter: Chapter, cwd: Path, kernel_name: str = "python3", quiet_progress: bool = True) -> None:
+    """Run one chapter with papermill; fills ``chapter.ok`` / ``chapter.error``.
+
+    ``quiet_progress`` sets ``TQDM_DISABLE=1`` for the kernel: progress bars would otherwise be
+    stored as ipywidgets that a static book cannot show (the pipeline's log lines stay)."""
     import papermill as pm
     chapter.output.parent.mkdir(parents=True, exist_ok=True)
+    saved = os.environ.get("TQDM_DISABLE")
+    if quiet_progress:
+        os.environ["TQDM_DISABLE"] = "1"
     try:
         pm.execute_notebook(str(chapter.template), str(chapter.output), parameters=chapter.parameters,
                             kernel_name=kernel_name, cwd=str(cwd), progress_bar=False, log_output=False,
@@ -98,6 +104,11 @@ def execute(chapter: Chapter, cwd: Path, kernel_name: str = "python3") -> None:
         chapter.error = f"cell {e.exec_count}: {e.ename}: {e.evalue}"
     except Exception as e:  # kernel died, bad notebook, ...: still one clear line
         chapter.error = f"{type(e).__name__}: {e}"
+    finally:
+        if saved is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = saved
     if chapter.output.exists():
         retitle(chapter.output, chapter.title, chapter.subtitle)
 
@@ -208,7 +219,8 @@ def build_book(preset: str, conditions: Sequence[tuple[str, str | Path]], runs_d
                argv: Sequence[str] | None = None) -> int:
     """Execute every chapter and build the HTML book; 0 if everything succeeded, 1 otherwise.
 
-    ``conditions``: ``(name, params_path)`` pairs (see ``discover_conditions``); ``seeds`` overrides
+    ``conditions``: ``(name, params_path)`` pairs (see ``discover_conditions``), shown in the book's
+    order (``tables.ordered_conditions``: reference, en-*, ml-*); ``seeds`` overrides
     the params files' seeds; ``device`` is passed to the condition notebooks if given;
     ``backend`` is for tests only (``xitcore.book.use_backend``); ``html=False`` skips jupyter-book.
     """
@@ -225,7 +237,9 @@ def build_book(preset: str, conditions: Sequence[tuple[str, str | Path]], runs_d
 
     chapters: list[Chapter] = []
     problems: list[str] = []
-    for name, params_path in conditions:
+    from .tables import ordered_conditions
+    rank = {n: i for i, n in enumerate(ordered_conditions(n for n, _ in conditions))}
+    for name, params_path in sorted(conditions, key=lambda c: rank[c[0]]):  # the book's order
         ch = Chapter(name, nb_dir / "condition.ipynb", out_dir / f"{name}.ipynb", {}, title=name)
         try:
             params = load_params(params_path)

@@ -219,7 +219,8 @@ def pos_table(df: pd.DataFrame, condition: str, phase: str = "target") -> pd.Dat
     if "majority" in table:
         table["Δ vs majority"] = table["mean"] - table["majority"]
     table["script"] = [SCRIPT.get(l, "") for l in table.index]
-    table["zero-shot"] = [is_zero_shot(l) for l in table.index]
+    table["transfer"] = ["in-language" if is_source(l) else "mean of zero-shot" if l in AGGREGATES
+                         else "zero-shot" for l in table.index]
     return table.round(2)
 
 
