@@ -27,7 +27,12 @@ def set_seed(seed: int) -> None:
 
 
 def _progress(total, desc, enabled=True):
-    return tqdm(total=total, desc=desc, leave=False, disable=not enabled, mininterval=2.0, dynamic_ncols=True)
+    import sys
+
+    # On a terminal: a live bar. In logs (CI, papermill): a line every 30 s rather than one per step.
+    tty = sys.stderr.isatty()
+    return tqdm(total=total, desc=desc, leave=False, disable=not enabled, mininterval=2.0 if tty else 30.0,
+                dynamic_ncols=True)
 
 
 # ====================================================================== MLM
@@ -151,7 +156,7 @@ def train_mlm(model, tokenizer, data: MLMData, *, steps: int, batch_size: int, l
         lv = loss.item()
         running = lv if running is None else 0.95 * running + 0.05 * lv
         bar.update(1)
-        bar.set_postfix(loss=f"{running:.3f}")
+        bar.set_postfix(loss=f"{running:.3f}", refresh=False)
         if (step + 1) % eval_every == 0 or step == steps - 1:
             curve.append({"step": step + 1, "train_loss": round(running, 4),
                           "heldout_loss": round(mlm_heldout_loss(model, tokenizer, data.heldout, mask_prob, device), 4),
@@ -387,7 +392,7 @@ def finetune(model, tasks: dict[str, tuple[str, list[dict]]], *, steps: int, bat
         opt.zero_grad(set_to_none=True)
         losses[name].append(float(loss))
         bar.update(1)
-        bar.set_postfix(task=name, loss=f"{float(loss):.3f}")
+        bar.set_postfix(task=name, loss=f"{losses[name][-1]:.3f}", refresh=False)
     bar.close()
     out = {"train_seconds": round(time.time() - t0, 1), "steps": steps}
     for n, ls in losses.items():
