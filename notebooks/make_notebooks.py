@@ -141,6 +141,15 @@ entropy. The claims ledger only judges transfer claims when the MLM loss is clea
 that floor; otherwise it reports them as not testable at this scale.
 """),
     code("tables.or_note(tables.mlm_table(df, cfg.condition), 'No MLM loss recorded for this condition.')"),
+    md("""
+## Tokenizer coverage
+
+Scripts the English training data never shows (Devanagari danda `।`, CJK `。`) and rare characters
+(Chinese above all) can fall outside a small vocabulary. Share of `<unk>` subwords and subwords per word on
+each language's PUD evaluation half; evaluation is on syntactic words (UD splits contractions such as
+`zur` → `zu der`), one label per word at its first non-empty subword.
+"""),
+    code("tables.or_note(xitcore.results.tokenizer_table(results[results.preset == cfg.preset]), 'No tokenizer statistics recorded.')"),
 ])
 
 # ---------------------------------------------------------------------------------------------

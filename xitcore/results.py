@@ -34,6 +34,11 @@ def load_results(runs_dir: str | Path = "runs") -> pd.DataFrame:
         if mlm:
             for m in ("final_heldout_loss", "initial_heldout_loss", "unigram_entropy"):
                 add(preset, cond, 0, "mlm", "mlm", "all", m.replace("final_", ""), mlm.get(m), idx["mlm"])
+        tok = _read(runs, idx.get("tokenizer"))
+        if tok:
+            for lang, cov in tok.get("coverage", {}).items():
+                for m in ("unk_rate", "subwords_per_word"):
+                    add(preset, cond, 0, "mlm", "tokenizer", lang, m, cov.get(m), idx["tokenizer"])
         tat = _read(runs, idx.get("tatoeba", {}).get("mlm"))
         if tat:
             for lang, v in tat["top1"].items():
@@ -96,3 +101,12 @@ def summary_table(runs_dir, preset: str, conditions: list[str] | None = None) ->
     table["Tatoeba avg"] = tat.map(lambda v: f"{v:.1f}").reindex(table.index).fillna("")
     table.columns.name = "POS accuracy (%) by language; NER span F1; Tatoeba top-1"
     return table
+
+
+def tokenizer_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Per language: share of <unk> subwords (%) and subwords per word on the PUD evaluation half."""
+    t = df[df.task == "tokenizer"]
+    if t.empty:
+        return pd.DataFrame()
+    out = t.groupby(["language", "metric"]).value.first().unstack("metric")
+    return out.rename(columns={"unk_rate": "<unk> subwords (%)", "subwords_per_word": "subwords per word"}).round(2)
