@@ -149,7 +149,7 @@ Scripts the English training data never shows (Devanagari danda `।`, CJK `。`
 each language's PUD evaluation half; evaluation is on syntactic words (UD splits contractions such as
 `zur` → `zu der`), one label per word at its first non-empty subword.
 """),
-    code("tables.or_note(xitcore.results.tokenizer_table(results[results.preset == cfg.preset]), 'No tokenizer statistics recorded.')"),
+    code("tables.or_note(tables.tokenizer_table(results[results.preset == cfg.preset]), 'No tokenizer statistics recorded.')"),
 ])
 
 # ---------------------------------------------------------------------------------------------

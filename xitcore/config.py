@@ -35,10 +35,14 @@ class TokenizerConfig:
     source: str = field(default="train", metadata={"help": "'train' a Unigram tokenizer on the MLM corpus, or a hub id / local dir"})
     vocab_size: int = field(default=8000, metadata={"help": "vocabulary size when training"})
     sample_sentences_per_language: int = field(default=3000, metadata={"help": "corpus sentences per language used to train the tokenizer"})
+    algorithm: str = field(default="bpe", metadata={"help": "bpe | unigram (both with SentencePiece's ▁ word-start marker)"})
+    limit_alphabet: int = field(default=2000, metadata={"help": "BPE: most frequent characters kept; rarer ones become <unk>"})
 
     def __post_init__(self):
         if self.vocab_size < 100:
             raise ConfigError(f"tokenizer.vocab_size must be >= 100, got {self.vocab_size}")
+        if self.algorithm not in ("bpe", "unigram"):
+            raise ConfigError(f"tokenizer.algorithm '{self.algorithm}' is unknown; allowed: bpe, unigram")
 
 
 @dataclass

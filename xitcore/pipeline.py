@@ -81,8 +81,9 @@ def step_tokenizer(store: RunStore, cfg: ExperimentConfig, corpus: Step) -> Step
             # A balanced sample per language: faster, and keeps high-resource languages from owning the vocabulary.
             texts = [s for sents in read_corpus(corpus.path / "text").values()
                      for s in sents[: cfg.tokenizer.sample_sentences_per_language]]
-            log(f"training a {cfg.tokenizer.vocab_size}-piece Unigram tokenizer on {len(texts)} sentences")
-            tok = train_tokenizer(cfg.tokenizer.vocab_size, texts, work / "tokenizer")
+            log(f"training a {cfg.tokenizer.vocab_size}-piece {cfg.tokenizer.algorithm} tokenizer on {len(texts)} sentences")
+            tok = train_tokenizer(cfg.tokenizer.vocab_size, texts, work / "tokenizer", cfg.tokenizer.algorithm,
+                                  cfg.tokenizer.limit_alphabet)
         else:
             tok = load_tokenizer(cfg.tokenizer.source)
             tok.save_pretrained(str(work / "tokenizer"))
@@ -101,7 +102,9 @@ def tokenizer_coverage(tok, cfg: ExperimentConfig) -> dict:
         ids = tok(words, add_special_tokens=False)["input_ids"]
         n = sum(len(x) for x in ids)
         unk = sum(x.count(tok.unk_token_id) for x in ids)
+        bare = set(i for t, i in tok.get_vocab().items() if t == "▁")
         out[lang] = {"unk_rate": round(100 * unk / max(n, 1), 2), "subwords_per_word": round(n / max(len(words), 1), 3),
+                     "bare_marker_rate": round(100 * sum(sum(t in bare for t in x) for x in ids) / max(n, 1), 2),
                      "words_with_unk": round(100 * sum(tok.unk_token_id in x for x in ids) / max(len(words), 1), 2)}
     return out
 

@@ -102,11 +102,3 @@ def summary_table(runs_dir, preset: str, conditions: list[str] | None = None) ->
     table.columns.name = "POS accuracy (%) by language; NER span F1; Tatoeba top-1"
     return table
 
-
-def tokenizer_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Per language: share of <unk> subwords (%) and subwords per word on the PUD evaluation half."""
-    t = df[df.task == "tokenizer"]
-    if t.empty:
-        return pd.DataFrame()
-    out = t.groupby(["language", "metric"]).value.first().unstack("metric")
-    return out.rename(columns={"unk_rate": "<unk> subwords (%)", "subwords_per_word": "subwords per word"}).round(2)

@@ -98,7 +98,9 @@ class RunStore:
         return Step(kind, key, self.root / kind / key)
 
     def all_steps(self, kind: str | None = None) -> list[Step]:
-        kinds = [kind] if kind else sorted(p.name for p in self.root.iterdir() if p.is_dir()) if self.root.is_dir() else []
+        # runs/index/ holds the per-condition indexes, not steps
+        kinds = [kind] if kind else sorted(p.name for p in self.root.iterdir() if p.is_dir() and p.name != "index") \
+            if self.root.is_dir() else []
         out = []
         for k in kinds:
             d = self.root / k

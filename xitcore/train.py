@@ -242,7 +242,13 @@ def encode_multiple_choice(tokenizer, examples, max_length):
 
 def encode_qa(tokenizer, examples, max_length, stride: int = 32):
     """SQuAD-style windows over long contexts (with stride); the answer span, or <s> when not in the window."""
-    enc = tokenizer([ex["question"] for ex in examples], [ex["context"] for ex in examples], truncation="only_second",
+    # Keep room for the context: questions are cut to a third of the window, the stride to a quarter.
+    limit = max_length // 3
+    stride = min(stride, max_length // 4)
+    q_ids = tokenizer([ex["question"] for ex in examples], add_special_tokens=False)["input_ids"]
+    questions = [ex["question"] if len(ids) <= limit else tokenizer.decode(ids[:limit])
+                 for ex, ids in zip(examples, q_ids)]
+    enc = tokenizer(questions, [ex["context"] for ex in examples], truncation="only_second",
                     max_length=max_length, stride=stride, return_overflowing_tokens=True, return_offsets_mapping=True)
     feats = []
     for j, ids in enumerate(enc["input_ids"]):
@@ -390,7 +396,7 @@ def finetune(model, tasks: dict[str, tuple[str, list[dict]]], *, steps: int, bat
         opt.step()
         sched.step()
         opt.zero_grad(set_to_none=True)
-        losses[name].append(float(loss))
+        losses[name].append(loss.item())
         bar.update(1)
         bar.set_postfix(task=name, loss=f"{losses[name][-1]:.3f}", refresh=False)
     bar.close()

@@ -326,3 +326,12 @@ def or_note(table: pd.DataFrame, message: str):
         return table
     from IPython.display import Markdown
     return Markdown(f"*{message}*")
+
+
+def tokenizer_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Per language: share of <unk> subwords (%) and subwords per word on the PUD evaluation half."""
+    t = df[df.task == "tokenizer"]
+    if t.empty:
+        return pd.DataFrame()
+    out = t.groupby(["language", "metric"]).value.first().unstack("metric")
+    return out.rename(columns={"unk_rate": "<unk> subwords (%)", "subwords_per_word": "subwords per word"}).round(2)
