@@ -21,6 +21,13 @@ from .errors import ConfigError
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PARAMS_ROOT = REPO_ROOT / "params"
 
+
+def params_root() -> Path:
+    """Where presets live: ``params/``, or ``$XIT_PARAMS_ROOT`` (tests point it at a tiny fixture preset)."""
+    import os
+
+    return Path(os.environ.get("XIT_PARAMS_ROOT") or PARAMS_ROOT)
+
 PUD_LANGUAGES = ["ar", "de", "en", "es", "fi", "fr", "hi", "id", "it", "pt", "ru", "tr", "zh"]
 NER_LANGUAGES = ["es", "nl"]
 XCOPA_LANGUAGES = ["et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh"]
@@ -273,9 +280,10 @@ def parse_override(text: str) -> dict:
 
 
 def preset_dir(preset: str) -> Path:
-    d = PARAMS_ROOT / preset
+    root = params_root()
+    d = root / preset
     if not d.is_dir():
-        allowed = sorted(p.name for p in PARAMS_ROOT.iterdir() if p.is_dir()) if PARAMS_ROOT.is_dir() else []
+        allowed = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
         raise ConfigError(f"preset '{preset}' is unknown; allowed: {', '.join(allowed)}")
     return d
 
@@ -291,7 +299,7 @@ def load_condition(path: str | Path, overrides: dict | None = None) -> Experimen
     preset = cond.get("preset") or (overrides or {}).get("preset") or path.parent.name
     if not isinstance(preset, str):
         raise ConfigError(f"params key 'preset' must be a string, got {preset!r}")
-    defaults_path = PARAMS_ROOT / preset / "_preset.yaml"
+    defaults_path = params_root() / preset / "_preset.yaml"
     if not defaults_path.is_file():
         defaults_path = path.parent / "_preset.yaml"
     base = read_yaml(defaults_path) if defaults_path.is_file() else {}
