@@ -18,7 +18,6 @@ from conftest import REPO, TINY
 
 def test_no_intermediate_condition_end_to_end(tiny_runs):
     idx = json.loads((tiny_runs / "index/tiny/none.json").read_text())
-    store = RunStore(tiny_runs)
     mlm = json.loads((tiny_runs / idx["mlm"] / "metrics.json").read_text())
     assert mlm["final_heldout_loss"] < mlm["initial_heldout_loss"]  # 4 steps still move the loss
     assert mlm["unigram_entropy"] > 0
@@ -74,7 +73,6 @@ def test_crash_leaves_no_metrics_and_rerun_resumes(tiny_runs, monkeypatch):
     def crashing(store, cfg, source, task, seed):
         calls.append(task)
         if task == "ner":
-            step = store.step("target", {"x": "probe"})
             raise RuntimeError("simulated crash during phase iii")
         return real(store, cfg, source, task, seed)
 

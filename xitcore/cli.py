@@ -35,7 +35,7 @@ def _seed_list(text: str | None):
         raise ConfigError(f"--seeds must be comma-separated integers, got '{text}'") from None
 
 
-def _load(path: str, args) -> "ExperimentConfig":  # noqa: F821
+def _load(path: str, args):
     from .config import deep_merge, load_condition
 
     over = _overrides(args.set)

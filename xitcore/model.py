@@ -7,7 +7,6 @@ small modules on top of one shared encoder so that multi-task intermediate train
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Iterable
 
@@ -214,7 +213,3 @@ def pick_device(name: str) -> torch.device:
         raise ConfigError("device 'cuda' requested but no CUDA device is available; allowed here: cpu, auto")
     return torch.device(name)
 
-
-def unigram_entropy_nats(counts) -> float:
-    total = float(sum(counts))
-    return -sum((c / total) * math.log(c / total) for c in counts if c > 0)

@@ -16,7 +16,6 @@ from pathlib import Path
 import torch
 
 from .config import ExperimentConfig
-from .errors import ConfigError
 from .runstore import RunStore, Step, atomic_write_json
 
 LOG_PREFIX = "[xit]"
@@ -97,12 +96,12 @@ def tokenizer_coverage(tok, cfg: ExperimentConfig) -> dict:
     from .tasks import load_pos_eval
 
     out = {}
+    bare = {i for t, i in tok.get_vocab().items() if t == "▁"}
     for lang in cfg.eval.pos_languages:
         words = [w for ex in load_pos_eval(lang) for w in ex["words"]]
         ids = tok(words, add_special_tokens=False)["input_ids"]
         n = sum(len(x) for x in ids)
         unk = sum(x.count(tok.unk_token_id) for x in ids)
-        bare = set(i for t, i in tok.get_vocab().items() if t == "▁")
         out[lang] = {"unk_rate": round(100 * unk / max(n, 1), 2), "subwords_per_word": round(n / max(len(words), 1), 3),
                      "bare_marker_rate": round(100 * sum(sum(t in bare for t in x) for x in ids) / max(n, 1), 2),
                      "words_with_unk": round(100 * sum(tok.unk_token_id in x for x in ids) / max(len(words), 1), 2)}

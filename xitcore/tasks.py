@@ -61,10 +61,6 @@ class TaskSpec:
 
 # ------------------------------------------------------------------ local loaders
 
-def _ud_words(sentence):
-    return sentence.words
-
-
 def load_pud(lang: str, half: str):
     from .data import read_conllu
     from .data.paths import ud_file

@@ -6,7 +6,6 @@ padded dynamically, so almost no compute goes to padding.
 """
 from __future__ import annotations
 
-import math
 import random
 import time
 from collections import Counter
@@ -17,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from .metrics import unigram_entropy
 from .model import linear_warmup_decay, masked_lm_loss
 
 
@@ -98,8 +98,7 @@ def prepare_mlm_data(tokenizer, corpus, seq_length: int, alpha: float, heldout_f
         for ids in lists:
             counts.update(ids)
     weights = sampling_weights({l: len(b) for l, b in train.items()}, alpha)
-    total = sum(counts.values())
-    ent = -sum((c / total) * math.log(c / total) for c in counts.values())
+    ent = unigram_entropy(counts)
     heldout = np.concatenate(held) if held else np.zeros((0, seq_length), dtype=np.int64)
     return MLMData(train, heldout, weights, ent)
 
@@ -347,50 +346,31 @@ def task_loss(model, task: str, kind: str, batch, device):
 
 
 def finetune(model, tasks: dict[str, tuple[str, list[dict]]], *, steps: int, batch_size: int, lr: float,
-             warmup: int, seed: int, pad_id: int, device, progress: bool = True, desc: str = "fine-tune",
-             mlm: tuple | None = None) -> dict:
+             warmup: int, seed: int, pad_id: int, device, progress: bool = True, desc: str = "fine-tune") -> dict:
     """Train ``model`` on one or more tasks ({name: (kind, features)}) for ``steps`` optimizer steps.
 
     Multi-task: each step picks a task with probability proportional to its number of features
     (examples-proportional mixing); every task keeps its own length-grouped batch stream.
-    ``mlm=(mlm_model, tokenizer, data, mask_prob)`` adds continued MLM as a task named "mlm".
     """
     set_seed(seed)
     model.to(device).train()
     params = [p for p in model.parameters() if p.requires_grad]
-    if mlm is not None:
-        mlm_model = mlm[0].to(device).train()
-        params = list({id(p): p for p in params + list(mlm_model.parameters())}.values())
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     sched = linear_warmup_decay(opt, warmup, steps)
     rng = random.Random(seed)
     names = sorted(tasks)
     sizes = [len(tasks[n][1]) for n in names]
-    if mlm is not None:
-        names.append("mlm")
-        sizes.append(sum(len(b) for b in mlm[2].train.values()))
     streams: dict[str, list] = {}
     losses = {n: [] for n in names}
-    gen = torch.Generator().manual_seed(seed)
     t0 = time.time()
     bar = _progress(steps, desc, progress)
     for step in range(steps):
         name = rng.choices(names, weights=sizes)[0]
-        if name == "mlm":
-            mlm_model, tok, data, mask_prob = mlm
-            langs = sorted(data.train)
-            p = np.array([data.weights[l] for l in langs])
-            nrng = np.random.default_rng(rng.randrange(1 << 30))
-            rows = [data.train[langs[li]][nrng.integers(len(data.train[langs[li]]))] for li in nrng.choice(len(langs), size=batch_size, p=p)]
-            special = torch.tensor(sorted(tok.all_special_ids))
-            inputs, labels = mask_tokens(torch.from_numpy(np.stack(rows)), tok, mask_prob, gen, special)
-            loss = masked_lm_loss(mlm_model, inputs.to(device), labels.to(device))
-        else:
-            kind, feats = tasks[name]
-            if not streams.get(name):
-                streams[name] = length_grouped_batches(feats, batch_size, rng)
-            batch = collate(kind, [feats[k] for k in streams[name].pop()], pad_id)
-            loss = task_loss(model, name, kind, batch, device)
+        kind, feats = tasks[name]
+        if not streams.get(name):
+            streams[name] = length_grouped_batches(feats, batch_size, rng)
+        batch = collate(kind, [feats[k] for k in streams[name].pop()], pad_id)
+        loss = task_loss(model, name, kind, batch, device)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()

@@ -15,12 +15,13 @@ results table and ``verdict(...)`` turns the per-seed differences into one of
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
+from ..metrics import mean_ci as shared_mean_ci
 from . import tables as T
 
 SUPPORTED = "supported"
@@ -155,34 +156,13 @@ CLAIMS: tuple[Claim, ...] = (
 # --------------------------------------------------------------------------------------------
 # statistics
 
-def _t_quantile(p: float, dof: int) -> float:
-    try:
-        from scipy import stats
-        return float(stats.t.ppf(p, dof))
-    except ImportError:  # pragma: no cover - scipy ships with seqeval's scikit-learn
-        table = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
-                 9: 2.262, 10: 2.228, 20: 2.086, 30: 2.042}
-        if abs(p - 0.975) > 1e-9:
-            raise
-        return table.get(dof, table[max(k for k in table if k <= dof)])
-
-
 def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
-    """(mean, lo, hi): two-sided t-interval over seeds; uses ``xitcore.metrics.mean_ci`` if present."""
-    vals = np.asarray([float(v) for v in values if v is not None and not math.isnan(float(v))])
-    if len(vals) < 2:
-        m = float(vals.mean()) if len(vals) else float("nan")
-        return m, float("nan"), float("nan")
-    try:
-        from xitcore.metrics import mean_ci as shared
-    except Exception:  # the metrics package is optional for the book
-        shared = None
-    if shared is not None:
-        m, lo, hi = shared(list(vals), confidence=confidence)
-        return float(m), float(lo), float(hi)
-    m = float(vals.mean())
-    half = _t_quantile(0.5 + confidence / 2, len(vals) - 1) * float(vals.std(ddof=1)) / math.sqrt(len(vals))
-    return m, m - half, m + half
+    """(mean, lo, hi): two-sided t-interval over seeds (``xitcore.metrics.mean_ci``); missing values skipped."""
+    vals = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+    if not vals:
+        return float("nan"), float("nan"), float("nan")
+    m, lo, hi = shared_mean_ci(vals, confidence=confidence)
+    return float(m), float(lo), float(hi)
 
 
 @dataclass
