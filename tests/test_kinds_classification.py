@@ -92,7 +92,7 @@ def test_hellaswag_commonsenseqa_cosmosqa_local_files():
     (co,) = mc.load_jsonl_choices(FIX / "cosmosqa_valid.jsonl", "cosmosqa")
     (co_csv,) = mc.load_cosmosqa_csv(FIX / "cosmosqa_valid.csv")
     assert co.first_segment == "I missed the bus today. Why was I late?" and co.label == 1
-    assert co_csv.premise == "I missed the bus, sadly." and co_csv.choices == co.choices and co_csv.label == 1
+    assert co_csv.premise == "I missed the bus, sadly.\nIt was cold." and co_csv.choices == co.choices and co_csv.label == 1
 
 
 def test_choice_hub_rows():

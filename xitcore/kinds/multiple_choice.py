@@ -14,6 +14,7 @@ choice ``c`` is the pair ``(premise [+ question], c)``.
 from __future__ import annotations
 
 import csv
+import io
 import os
 from dataclasses import dataclass
 
@@ -100,8 +101,8 @@ def load_jsonl_choices(path: str | os.PathLike, dataset: str, lang: str = "en") 
 
 
 def load_cosmosqa_csv(path: str | os.PathLike) -> list[ChoiceExample]:
-    lines = open_lines(path)
-    rows = list(csv.DictReader(lines))
+    # Parse the whole text, not line by line: a quoted context may hold newlines.
+    rows = list(csv.DictReader(io.StringIO("\n".join(open_lines(path)))))
     return [cosmosqa_row(r, "en", f"{path}:row {k + 1}") for k, r in enumerate(rows)]
 
 

@@ -111,7 +111,8 @@ def load_bucc(src_path: str | os.PathLike, en_path: str | os.PathLike, gold_path
 
 def bucc_row(row: dict, lang: str) -> tuple[str, str, str, str]:
     """google/xtreme ``bucc18.<l>`` row -> (src id, src sentence, en id, en sentence). The hub rows are the gold
-    pairs only (no distractor sentences), and their ``source_lang``/``target_lang`` columns hold the sentence ids."""
+    pairs only (no distractor sentences, so no mining pool); the loading script they were built from stored the
+    sentence ids in the ``source_lang``/``target_lang`` columns."""
     return row["source_lang"], row["source_sentence"], row["target_lang"], row["target_sentence"]
 
 
