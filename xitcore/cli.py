@@ -50,7 +50,10 @@ def cmd_run(args) -> int:
 
     cfg = _load(args.params, args)
     if args.dry_run:
-        print(json.dumps(plan(cfg), indent=2))
+        from .plan import format_plan
+
+        print(format_plan(_plan_of([cfg], args)))
+        print("\nresolved config:\n" + json.dumps(cfg.to_dict(), indent=2))
         return 0
     run_condition(cfg, args.runs_dir)
     print_summary(args.runs_dir, cfg.preset, [cfg.condition])
@@ -58,18 +61,72 @@ def cmd_run(args) -> int:
 
 
 def plan(cfg) -> dict:
-    """What a run would do, offline: steps, data sets, languages."""
-    ic = cfg.intermediate
-    steps = ["corpus" if cfg.model.init == "scratch" else f"pretrained {cfg.model.init}", "tokenizer",
-             f"mlm ({cfg.mlm.steps} steps)"]
-    for seed in cfg.seeds:
-        if ic.kind != "none":
-            steps.append(f"intermediate {ic.kind} {'+'.join(ic.tasks) or 'mlm'} data={ic.data} seed={seed} ({ic.steps} steps)")
-        for t in cfg.target.tasks:
-            steps.append(f"target {t} seed={seed} ({cfg.target.epochs} epochs)")
-    return {"preset": cfg.preset, "condition": cfg.condition, "steps": steps,
-            "eval": {"pos": cfg.eval.pos_languages, "ner": cfg.eval.ner_languages, "tatoeba": cfg.eval.tatoeba_languages},
-            "config": cfg.to_dict()}
+    """What a run would do, offline: steps (shared ones marked), data sets, languages, estimated GPU hours."""
+    from .plan import build_plan
+
+    return build_plan(cfg, os.environ.get("XIT_RUNS", "runs")).to_dict()
+
+
+def _plan_of(cfgs, args):
+    from .errors import ConfigError
+    from .plan import Assumptions, build_plan
+
+    if not 0 < args.mfu <= 1:
+        raise ConfigError(f"--mfu must be in (0, 1], got {args.mfu}")
+    return build_plan(cfgs, args.runs_dir, Assumptions(mfu=args.mfu))
+
+
+def _preset_paths(name: str, only: str | None):
+    from .config import preset_conditions
+
+    paths = preset_conditions(name)
+    if only:
+        wanted = only.split(",")
+        unknown = [w for w in wanted if w not in [p.stem for p in paths]]
+        if unknown:
+            from .errors import ConfigError
+
+            raise ConfigError(f"--only: condition(s) {', '.join(unknown)} unknown; allowed: {', '.join(p.stem for p in paths)}")
+        paths = [p for p in paths if p.stem in wanted]
+    return paths
+
+
+def cmd_grid(args) -> int:
+    """Every (condition, seed) unit of a preset as a submitit job (local processes or Slurm)."""
+    from .config import deep_merge, load_condition
+
+    over = _overrides(args.set)
+    seeds = _seed_list(args.seeds)
+    if seeds:
+        over = deep_merge(over, {"seeds": seeds})
+    paths = _preset_paths(args.name, args.only)
+    if args.dry_run:
+        from .plan import format_plan
+
+        print(format_plan(_plan_of([load_condition(p, over) for p in paths], args)))
+        return 0
+    try:
+        from .grid import GridOptions, run_grid
+    except ImportError as e:
+        print(f"xit: error: grid needs submitit ({e}); install it with pip install submitit", file=sys.stderr)
+        return 2
+    parallel = args.max_parallel
+    if parallel is None:
+        parallel = 0 if args.executor == "slurm" else max(1, min(2, os.cpu_count() or 1))
+    opts = GridOptions(executor=args.executor, max_parallel=parallel, timeout_min=args.timeout_min,
+                       slurm_partition=args.slurm_partition, gpus=args.gpus, cpus_per_task=args.cpus_per_task,
+                       folder=args.folder)
+    res = run_grid(args.name, paths, args.runs_dir, opts, over, log=lambda m: print(f"[xit] {m}", flush=True))
+    if res.indexed:
+        print_summary(args.runs_dir, args.name, res.indexed)
+    print(f"[xit] grid {args.name}: {len(res.submitted)} unit(s) submitted, {len(res.already_done)} already finished, "
+          f"{len(res.indexed)} condition(s) indexed")
+    if res.failed:
+        for what, why in res.failed:
+            print(f"xit: {what} failed: {why}", file=sys.stderr)
+        print("xit: run the same command again to rerun only the unfinished steps", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _run_unit(args_tuple):
@@ -183,8 +240,27 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("params", help="params/<preset>/<condition>.yaml")
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a params key, e.g. mlm.steps=100")
     r.add_argument("--seeds", help="comma-separated seeds, e.g. 1,2,3")
-    r.add_argument("--dry-run", action="store_true", help="print the plan and the resolved config; run nothing")
+    r.add_argument("--dry-run", action="store_true",
+                   help="print the plan (steps, data, languages, estimated GPU hours) and the resolved config; run nothing")
+    r.add_argument("--mfu", type=float, default=0.40, help="dry run: assumed model FLOP utilisation of an H100 (default 0.40)")
     r.set_defaults(fn=cmd_run)
+    g = sub.add_parser("grid", help="run every (condition, seed) unit of a preset as a submitit job (local or Slurm)")
+    g.add_argument("name", help="preset name: a folder of params/")
+    g.add_argument("--executor", default="local", help="local (processes on this machine) | slurm")
+    g.add_argument("--slurm-partition", help="Slurm partition")
+    g.add_argument("--timeout-min", type=int, default=240, help="time limit per job in minutes (default 240)")
+    g.add_argument("--max-parallel", type=int,
+                   help="jobs running at once (0 = all; default: local 2 or the core count, slurm all)")
+    g.add_argument("--gpus", type=int, help="GPUs per Slurm job (default 1)")
+    g.add_argument("--cpus-per-task", type=int, default=4, help="CPUs per Slurm job (default 4)")
+    g.add_argument("--folder", help="submitit logs (default <runs-dir>/.submitit/<preset>)")
+    g.add_argument("--runs-dir", default=argparse.SUPPRESS, help="run store directory (same as the global option)")
+    g.add_argument("--set", action="append", metavar="KEY=VALUE")
+    g.add_argument("--seeds")
+    g.add_argument("--only", help="comma-separated condition names")
+    g.add_argument("--dry-run", action="store_true", help="print the grid's plan and estimated GPU hours; submit nothing")
+    g.add_argument("--mfu", type=float, default=0.40, help="dry run: assumed model FLOP utilisation (default 0.40)")
+    g.set_defaults(fn=cmd_grid)
     pr = sub.add_parser("preset", help="run every condition of a preset, then build the book")
     pr.add_argument("name", help="preset name: a folder of params/")
     pr.add_argument("--set", action="append", metavar="KEY=VALUE")
