@@ -43,3 +43,46 @@ def test_pack_blocks_has_no_padding():
     blocks = pack_blocks([[5, 6, 7], [8, 9], [10, 11, 12, 13]], block=4, bos=0, eos=2)
     # stream: 5 6 7 </s> 8 9 </s> 10 11 12 13 </s> = 12 ids -> 4 blocks of <s> + 3 ids, nothing padded
     assert blocks.tolist() == [[0, 5, 6, 7], [0, 2, 8, 9], [0, 2, 10, 11], [0, 12, 13, 2]]
+
+
+def test_translation_pairs_share_a_block_with_each_side_capped(tok):
+    import random
+
+    from xitcore.train import pack_translation_pairs
+
+    pairs = [{"xx": "Das ist ein Test, oder?", "en": "Hello, world! This is a test."}] * 3
+    blocks = pack_translation_pairs(tok, pairs, seq_length=32, rng=random.Random(0))
+    en = tok(pairs[0]["en"], add_special_tokens=False)["input_ids"]
+    xx = tok(pairs[0]["xx"], add_special_tokens=False)["input_ids"]
+    half = (32 - 2) // 2 - 1
+    stream = [t for row in blocks.tolist() for t in row[1:]]  # drop each block's <s>
+    # every pair: one side, </s>, the other side, </s> (sides capped at half a block, order random)
+    unit_a = en[:half] + [tok.eos_token_id] + xx[:half] + [tok.eos_token_id]
+    unit_b = xx[:half] + [tok.eos_token_id] + en[:half] + [tok.eos_token_id]
+    pos, seen = 0, 0
+    while pos + len(unit_a) <= len(stream):
+        chunk = stream[pos:pos + len(unit_a)]
+        assert chunk in (unit_a, unit_b)
+        pos, seen = pos + len(unit_a), seen + 1
+    assert seen >= 1 and blocks.shape[1] == 32
+
+
+def test_parallel_sources_pair_translations_of_the_same_sentence():
+    from xitcore.corpus import parallel_sources
+    from xitcore.tasks import load_pud
+
+    pairs = parallel_sources()
+    de = [p for p in pairs if p["lang"] == "de" and p["source"] == "pud-intermediate-half"]
+    en = load_pud("en", "intermediate")
+    assert len(de) == len(en) and de[7]["en"] == en[7].text
+    assert de[7]["xx"] == load_pud("de", "intermediate")[7].text
+
+
+def test_corpus_translation_pairs_hold_no_evaluation_sentence(tiny_runs):
+    from xitcore.corpus import evaluation_sentences, normalize, read_parallel
+
+    (text_dir,) = (tiny_runs / "corpus").glob("*/text")
+    pairs = read_parallel(text_dir)
+    assert {p["lang"] for p in pairs} == {"de", "es"}  # the tiny preset's corpus languages besides English
+    ev = evaluation_sentences()
+    assert not any(normalize(p["xx"]) in ev or normalize(p["en"]) in ev for p in pairs)

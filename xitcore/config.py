@@ -35,6 +35,8 @@ XQUAD_LANGUAGES = ["ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "
 INTERMEDIATE_KINDS = ["none", "task", "multitask", "mlm"]
 INTERMEDIATE_DATA = ["en", "translated"]
 TARGET_TASKS = ["pos", "ner"]
+TATOEBA_PHASES = ["mlm", "intermediate", "target"]
+PRECISIONS = ["fp32", "bf16"]
 
 
 @dataclass
@@ -87,6 +89,11 @@ class MLMConfig:
     mask_prob: float = 0.15
     seed: int = field(default=0, metadata={"help": "pre-training seed: one shared checkpoint, as in the paper (seeds vary phases ii/iii)"})
     heldout_sentences: int = 200
+    tlm_fraction: float = field(default=0.0, metadata={"help": "share of MLM rows that are translation pairs (XLM's TLM) from the shipped parallel text; 0 = plain MLM as XLM-R"})
+
+    def __post_init__(self):
+        if not 0.0 <= self.tlm_fraction <= 1.0:
+            raise ConfigError(f"mlm.tlm_fraction must be between 0 and 1, got {self.tlm_fraction}")
 
 
 @dataclass
@@ -141,11 +148,15 @@ class EvalConfig:
     ner_languages: list[str] = field(default_factory=lambda: list(NER_LANGUAGES))
     tatoeba_languages: list[str] = field(default_factory=lambda: ["ar", "de", "es", "fi", "fr", "hi", "id", "it", "nl", "pt", "ru", "tr", "zh"])
     xcopa_languages: list[str] = field(default_factory=lambda: list(XCOPA_LANGUAGES))
+    tatoeba_phases: list[str] = field(default_factory=lambda: ["mlm", "intermediate"], metadata={"help": "checkpoints to evaluate on Tatoeba: mlm, intermediate, target (the paper retrieves with the intermediate checkpoint)"})
     tatoeba_layer: int = field(default=-1, metadata={"help": "hidden layer to mean-pool for Tatoeba (-1 = last; XTREME uses a middle layer)"})
     batch_size: int = 64
 
     def __post_init__(self):
         from .data.paths import TATOEBA_ISO3
+        for p in self.tatoeba_phases:
+            if p not in TATOEBA_PHASES:
+                raise ConfigError(f"eval.tatoeba_phases: phase '{p}' is unknown; allowed: {', '.join(TATOEBA_PHASES)}")
         for key, allowed in (("pos_languages", PUD_LANGUAGES), ("ner_languages", NER_LANGUAGES),
                              ("xcopa_languages", XCOPA_LANGUAGES), ("tatoeba_languages", sorted(TATOEBA_ISO3))):
             for lang in getattr(self, key):
@@ -162,6 +173,7 @@ class ExperimentConfig:
     device: str = field(default="auto", metadata={"help": "auto | cpu | cuda"})
     backend: str = field(default="local", metadata={"help": "local (shipped data) | hub (Hugging Face hub, needs internet)"})
     num_threads: int = field(default=0, metadata={"help": "torch threads per process (0 = torch default)"})
+    precision: str = field(default="fp32", metadata={"help": "fp32 | bf16 (autocast for matmuls; needs a bf16-capable CPU or GPU to be fast)"})
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
@@ -175,6 +187,8 @@ class ExperimentConfig:
             raise ConfigError("seeds must list at least one integer seed")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"device '{self.device}' is unknown; allowed: auto, cpu, cuda")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision '{self.precision}' is unknown; allowed: {', '.join(PRECISIONS)}")
         if self.backend not in ("local", "hub"):
             raise ConfigError(f"backend '{self.backend}' is unknown; allowed: local, hub")
 

@@ -87,8 +87,33 @@ def raw_sources() -> dict[str, list[tuple[str, str]]]:
     return dict(src)
 
 
+def parallel_sources() -> list[dict]:
+    """Translation pairs {lang, xx, en} from shipped data that is not evaluation data by construction.
+
+    PUD sentences are translations of one English set, so each language's intermediate half pairs with
+    the English one sentence by sentence (the evaluation halves are never used); XQuAD contexts are
+    human translations of the same English paragraphs.
+    """
+    from .config import PUD_LANGUAGES
+    from .data import read_xquad
+    from .tasks import XQUAD_NON_EN, load_pud
+
+    pairs = []
+    en_pud = [s.text for s in load_pud("en", "intermediate")]
+    for lang in PUD_LANGUAGES:
+        if lang != "en":
+            pairs += [{"lang": lang, "source": "pud-intermediate-half", "xx": s.text, "en": e}
+                      for s, e in zip(load_pud(lang, "intermediate"), en_pud)]
+    en_ctx = list(dict.fromkeys(r["context"] for r in read_xquad("en")))
+    for lang in XQUAD_NON_EN:
+        ctx = list(dict.fromkeys(r["context"] for r in read_xquad(lang)))
+        if len(ctx) == len(en_ctx):  # same paragraphs in the same order
+            pairs += [{"lang": lang, "source": "xquad-context", "xx": x, "en": e} for x, e in zip(ctx, en_ctx)]
+    return pairs
+
+
 def build_corpus(out_dir: Path, languages: list[str], max_sentences_per_language: int) -> dict:
-    """Write ``<lang>.txt.gz`` (one sentence a line) and return stats."""
+    """Write ``<lang>.txt.gz`` (one sentence a line) and ``parallel.jsonl.gz``; return stats."""
     ev = evaluation_sentences()
     sources = raw_sources()
     if languages:
@@ -119,6 +144,11 @@ def build_corpus(out_dir: Path, languages: list[str], max_sentences_per_language
         stats["languages"][lang] = {"sentences": len(kept), "characters": sum(map(len, kept)),
                                     "excluded_evaluation_sentences": dropped, "sources": dict(per_source)}
         stats["excluded_evaluation_sentences"] += dropped
+    pairs = [p for p in parallel_sources() if (not languages or p["lang"] in languages)
+             and normalize(p["xx"]) not in ev and normalize(p["en"]) not in ev]
+    with gzip.open(out_dir / "parallel.jsonl.gz", "wt", encoding="utf-8") as f:
+        f.writelines(json.dumps(p, ensure_ascii=False) + "\n" for p in pairs)
+    stats["parallel_pairs"] = {l: sum(p["lang"] == l for p in pairs) for l in sorted({p["lang"] for p in pairs})}
     (out_dir / "stats.json").write_text(json.dumps(stats, indent=2))
     return stats
 
@@ -133,6 +163,15 @@ def read_corpus(corpus_dir: Path) -> dict[str, list[str]]:
         with gzip.open(f, "rt", encoding="utf-8") as fh:
             out[f.name.split(".")[0]] = [l for l in fh.read().split("\n") if l]
     return out
+
+
+def read_parallel(corpus_dir: Path) -> list[dict]:
+    """Translation pairs written by :func:`build_corpus` (empty for corpora built before they existed)."""
+    path = Path(corpus_dir) / "parallel.jsonl.gz"
+    if not path.is_file():
+        return []
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return [json.loads(l) for l in fh if l.strip()]
 
 
 def sampling_weights(sizes: dict[str, int], alpha: float) -> dict[str, float]:

@@ -206,6 +206,11 @@ def linear_warmup_decay(optimizer, warmup: int, total: int):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, f)
 
 
+def autocast(precision: str, device: torch.device):
+    """bf16 autocast for matmuls (weights and optimizer stay fp32); a no-op context for fp32."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
 def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -46,6 +46,20 @@ def _data_files(*rel: str) -> list[Path]:
     return out
 
 
+def _in_precision(cfg: ExperimentConfig, fn):
+    """Run a step function under the configured autocast (bf16 matmuls) on the configured device."""
+    def wrapped(work: Path) -> dict:
+        from .model import autocast, pick_device
+
+        with autocast(cfg.precision, pick_device(cfg.device)):
+            return fn(work)
+    return wrapped
+
+
+def _precision_key(cfg: ExperimentConfig) -> dict:
+    return {"precision": cfg.precision} if cfg.precision != "fp32" else {}  # fp32 keys stay as before the option
+
+
 def _setup_threads(cfg: ExperimentConfig) -> torch.device:
     from .model import pick_device
 
@@ -60,7 +74,7 @@ def _setup_threads(cfg: ExperimentConfig) -> torch.device:
 def step_corpus(store: RunStore, cfg: ExperimentConfig) -> Step:
     from .corpus import build_corpus
 
-    payload = {"corpus": _asdict(cfg.corpus), "version": 1}
+    payload = {"corpus": _asdict(cfg.corpus), "version": 2}  # 2: adds parallel.jsonl.gz
 
     def fn(work: Path) -> dict:
         log("building the multilingual MLM corpus (evaluation sentences excluded)")
@@ -111,16 +125,18 @@ def tokenizer_coverage(tok, cfg: ExperimentConfig) -> dict:
 def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: Step) -> Step:
     payload = {"model": _asdict(cfg.model), "mlm": _asdict(cfg.mlm), "tokenizer": tokenizer.key, "corpus": corpus.key,
                "alpha": cfg.corpus.alpha}
+    payload.update(_precision_key(cfg))
 
     def fn(work: Path) -> dict:
-        from .corpus import read_corpus
+        from .corpus import read_corpus, read_parallel
         from .model import count_parameters, load_mlm_model, load_tokenizer, new_mlm_model
         from .train import prepare_mlm_data, train_mlm, mlm_heldout_loss
 
         device = _setup_threads(cfg)
         tok = load_tokenizer(tokenizer.path / "tokenizer")
+        pairs = read_parallel(corpus.path / "text") if cfg.mlm.tlm_fraction > 0 else None
         data = prepare_mlm_data(tok, read_corpus(corpus.path / "text"), cfg.mlm.seq_length, cfg.corpus.alpha,
-                                seed=cfg.mlm.seed)
+                                seed=cfg.mlm.seed, pairs=pairs)
         torch.manual_seed(cfg.mlm.seed)
         model = new_mlm_model(cfg.model, tok) if cfg.model.init == "scratch" else load_mlm_model(cfg.model.init)
         model.to(device)
@@ -130,8 +146,11 @@ def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: St
         res = {}
         if cfg.mlm.steps > 0:
             res = train_mlm(model, tok, data, steps=cfg.mlm.steps, batch_size=cfg.mlm.batch_size, lr=cfg.mlm.lr,
-                            warmup=cfg.mlm.warmup_steps, weight_decay=cfg.mlm.weight_decay, mask_prob=cfg.mlm.mask_prob,
-                            seed=cfg.mlm.seed, device=device, desc="phase i: MLM")
+                            warmup=cfg.mlm.warmup_steps, weight_decay=cfg.mlm.weight_decay,
+                            mask_prob=cfg.mlm.mask_prob, seed=cfg.mlm.seed, device=device, desc="phase i: MLM",
+                            tlm_fraction=cfg.mlm.tlm_fraction)
+        if data.parallel is not None:
+            res["tlm_blocks"] = len(data.parallel)
         model.save_pretrained(str(work / "model"))
         tok.save_pretrained(str(work / "model"))
         final = res.get("final_heldout_loss", init_loss)
@@ -141,7 +160,7 @@ def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: St
                 "language_weights": {k: round(v, 4) for k, v in data.weights.items()},
                 "train_blocks": {k: len(v) for k, v in data.train.items()}, **res}
 
-    return store.run("mlm", payload, fn, seed=cfg.mlm.seed)
+    return store.run("mlm", payload, _in_precision(cfg, fn), seed=cfg.mlm.seed)
 
 
 # ---------------------------------------------------------------------------------------- phase (ii)
@@ -151,10 +170,12 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
     if ic.kind == "none":
         return None
     payload = {"intermediate": _asdict(ic), "mlm": mlm.key, "seed": seed, "max_length": cfg.model.max_length,
-               "backend": cfg.backend,
+               "backend": cfg.backend, **_precision_key(cfg),
                "xcopa_languages": cfg.eval.xcopa_languages if "copa" in ic.tasks else []}
     if ic.kind == "mlm":
         payload.update(corpus=corpus.key, mask_prob=cfg.mlm.mask_prob, alpha=cfg.corpus.alpha)
+        if cfg.mlm.tlm_fraction > 0:
+            payload["tlm_fraction"] = cfg.mlm.tlm_fraction
 
     def fn(work: Path) -> dict:
         from .model import load_mlm_model, load_tokenizer
@@ -163,14 +184,16 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
         device = _setup_threads(cfg)
         tok = load_tokenizer(mlm.path / "model")
         if ic.kind == "mlm":
-            from .corpus import read_corpus
+            from .corpus import read_corpus, read_parallel
 
             model = load_mlm_model(mlm.path / "model")
+            pairs = read_parallel(corpus.path / "text") if cfg.mlm.tlm_fraction > 0 else None
             data = prepare_mlm_data(tok, read_corpus(corpus.path / "text"), cfg.mlm.seq_length, cfg.corpus.alpha,
-                                    seed=seed)
+                                    seed=seed, pairs=pairs)
             res = train_mlm(model, tok, data, steps=ic.steps, batch_size=ic.batch_size, lr=ic.lr,
                             warmup=ic.warmup_steps, weight_decay=0.01, mask_prob=cfg.mlm.mask_prob, seed=seed,
-                            device=device, desc=f"phase ii: continued MLM (seed {seed})")
+                            device=device, desc=f"phase ii: continued MLM (seed {seed})",
+                            tlm_fraction=cfg.mlm.tlm_fraction)
             model.roberta.save_pretrained(str(work / "model"))
             tok.save_pretrained(str(work / "model"))
             return {"phase": "intermediate", "kind": "mlm", **res}
@@ -189,7 +212,7 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
         tok.save_pretrained(str(work / "model"))
         return metrics
 
-    return store.run("intermediate", payload, fn, seed=seed)
+    return store.run("intermediate", payload, _in_precision(cfg, fn), seed=seed)
 
 
 def _build_task_model(cfg, encoder_dir, tok, task_names, data):
@@ -232,7 +255,8 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
     payload = {"target": task, "epochs": tc.epochs, "batch_size": tc.batch_size, "lr": tc.lr,
                "warmup_ratio": tc.warmup_ratio, "max_train_sentences": tc.max_train_sentences,
                "source": source.rel, "seed": seed, "languages": langs, "max_length": cfg.model.max_length,
-               "dropout": cfg.model.dropout, "freeze_embeddings": tc.freeze_embeddings, "version": 1}
+               "dropout": cfg.model.dropout, "freeze_embeddings": tc.freeze_embeddings, "version": 1,
+               **_precision_key(cfg)}
 
     def fn(work: Path) -> dict:
         import math
@@ -284,14 +308,15 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
         tok.save_pretrained(str(work / "model"))
         return {"phase": "target", "task": task, "languages": per_lang, "train_sentences": len(train), **res}
 
-    return store.run("target", payload, fn, seed=seed)
+    return store.run("target", payload, _in_precision(cfg, fn), seed=seed)
 
 
 # ---------------------------------------------------------------------------------------- evaluations
 
 def step_tatoeba(store: RunStore, cfg: ExperimentConfig, source: Step, phase: str) -> Step:
     payload = {"source": source.rel, "phase": phase, "languages": cfg.eval.tatoeba_languages,
-               "layer": cfg.eval.tatoeba_layer, "max_length": cfg.model.max_length, "version": 1}
+               "layer": cfg.eval.tatoeba_layer, "max_length": cfg.model.max_length, "version": 1,
+               **_precision_key(cfg)}
 
     def fn(work: Path) -> dict:
         from .data import read_tatoeba
@@ -312,7 +337,7 @@ def step_tatoeba(store: RunStore, cfg: ExperimentConfig, source: Step, phase: st
         return {"phase": phase, "top1": out, "avg": round(sum(out.values()) / max(len(out), 1), 2),
                 "chance": round(100 / 1000, 2)}
 
-    return store.run("tatoeba", payload, fn)
+    return store.run("tatoeba", payload, _in_precision(cfg, fn))
 
 
 def step_baselines(store: RunStore, cfg: ExperimentConfig) -> Step:
@@ -338,20 +363,21 @@ def run_condition(cfg: ExperimentConfig, runs_dir: str | Path = "runs", write_in
     tokenizer = step_tokenizer(store, cfg, corpus)
     mlm = step_mlm(store, cfg, tokenizer, corpus)
     baselines = step_baselines(store, cfg)
-    tatoeba_mlm = step_tatoeba(store, cfg, mlm, "mlm")
+    phases = cfg.eval.tatoeba_phases
+    tatoeba_mlm = step_tatoeba(store, cfg, mlm, "mlm") if "mlm" in phases else None
     index = {"preset": cfg.preset, "condition": cfg.condition, "description": cfg.description,
              "config": cfg.to_dict(), "corpus": corpus.rel, "tokenizer": tokenizer.rel, "mlm": mlm.rel,
-             "baselines": baselines.rel, "tatoeba": {"mlm": tatoeba_mlm.rel}, "seeds": {}}
+             "baselines": baselines.rel, "tatoeba": {"mlm": tatoeba_mlm.rel} if tatoeba_mlm else {}, "seeds": {}}
     for seed in cfg.seeds:
         inter = step_intermediate(store, cfg, mlm, corpus, seed)
         source = inter or mlm
         entry = {"intermediate": inter.rel if inter else None, "targets": {}, "tatoeba": {}}
-        if inter:
+        if inter and "intermediate" in phases:
             entry["tatoeba"]["intermediate"] = step_tatoeba(store, cfg, inter, "intermediate").rel
         for task in cfg.target.tasks:
             t = step_target(store, cfg, source, task, seed)
             entry["targets"][task] = t.rel
-            if task == "pos":
+            if task == "pos" and "target" in phases:
                 entry["tatoeba"]["target"] = step_tatoeba(store, cfg, t, "target").rel
         index["seeds"][str(seed)] = entry
     index["seconds"] = round(time.time() - t0, 1)

@@ -96,7 +96,10 @@ def summary_table(runs_dir, preset: str, conditions: list[str] | None = None) ->
     g["cell"] = g.apply(lambda r: f"{r['mean']:.1f}" + (f"±{r['std']:.1f}" if r["std"] == r["std"] and r["std"] > 0 else ""), axis=1)
     table = g.pivot(index="condition", columns="language", values="cell")
     ner = df[(df.task == "ner") & (df.language == "avg")].groupby("condition").value.mean()
-    tat = df[(df.task == "tatoeba") & (df.language == "avg") & (df.phase == "target")].groupby("condition").value.mean()
+    # Retrieval uses the checkpoint before target training, as in the paper: intermediate, else the MLM one.
+    t = df[(df.task == "tatoeba") & (df.language == "avg")]
+    tat = t[t.phase == "intermediate"].groupby("condition").value.mean()
+    tat = tat.combine_first(t[t.phase == "mlm"].groupby("condition").value.mean())
     table["NER F1 avg"] = ner.map(lambda v: f"{v:.1f}").reindex(table.index).fillna("")
     table["Tatoeba avg"] = tat.map(lambda v: f"{v:.1f}").reindex(table.index).fillna("")
     table.columns.name = "POS accuracy (%) by language; NER span F1; Tatoeba top-1"

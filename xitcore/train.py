@@ -76,10 +76,29 @@ class MLMData:
     heldout: np.ndarray
     weights: dict[str, float]
     unigram_entropy: float
+    parallel: np.ndarray | None = None  # packed translation pairs for TLM rows (XLM), or None
+
+
+def pack_translation_pairs(tokenizer, pairs: list[dict], seq_length: int, rng: random.Random) -> np.ndarray:
+    """XLM's TLM input: a sentence and its translation in one sequence (random order), packed into blocks.
+
+    Each side keeps at most half a block, so a masked word can be recovered from its translation.
+    """
+    half = (seq_length - 2) // 2 - 1
+    xx = tokenizer([p["xx"] for p in pairs], add_special_tokens=False)["input_ids"]
+    en = tokenizer([p["en"] for p in pairs], add_special_tokens=False)["input_ids"]
+    seqs = []
+    for a, b in zip(xx, en):
+        a, b = a[:half], b[:half]
+        if rng.random() < 0.5:
+            a, b = b, a
+        seqs.append(a + [tokenizer.eos_token_id] + b)
+    rng.shuffle(seqs)
+    return pack_blocks(seqs, seq_length, tokenizer.bos_token_id, tokenizer.eos_token_id)
 
 
 def prepare_mlm_data(tokenizer, corpus, seq_length: int, alpha: float, heldout_fraction: float = 0.03,
-                     seed: int = 0) -> MLMData:
+                     seed: int = 0, pairs: list[dict] | None = None) -> MLMData:
     from .corpus import sampling_weights
 
     tok = tokenize_corpus(tokenizer, corpus)
@@ -100,7 +119,8 @@ def prepare_mlm_data(tokenizer, corpus, seq_length: int, alpha: float, heldout_f
     weights = sampling_weights({l: len(b) for l, b in train.items()}, alpha)
     ent = unigram_entropy(counts)
     heldout = np.concatenate(held) if held else np.zeros((0, seq_length), dtype=np.int64)
-    return MLMData(train, heldout, weights, ent)
+    parallel = pack_translation_pairs(tokenizer, pairs, seq_length, rng) if pairs else None
+    return MLMData(train, heldout, weights, ent, parallel)
 
 
 @torch.no_grad()
@@ -126,7 +146,7 @@ def mlm_heldout_loss(model, tokenizer, blocks: np.ndarray, mask_prob: float, dev
 
 def train_mlm(model, tokenizer, data: MLMData, *, steps: int, batch_size: int, lr: float, warmup: int,
               weight_decay: float, mask_prob: float, seed: int, device, progress: bool = True,
-              desc: str = "MLM", eval_every: int = 0) -> dict:
+              desc: str = "MLM", eval_every: int = 0, tlm_fraction: float = 0.0) -> dict:
     set_seed(seed)
     model.to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=(0.9, 0.98), eps=1e-6)
@@ -143,6 +163,9 @@ def train_mlm(model, tokenizer, data: MLMData, *, steps: int, batch_size: int, l
     for step in range(steps):
         lang_idx = rng.choice(len(langs), size=batch_size, p=probs)
         rows = [data.train[langs[li]][rng.integers(len(data.train[langs[li]]))] for li in lang_idx]
+        if tlm_fraction > 0 and data.parallel is not None and len(data.parallel):
+            for r in np.flatnonzero(rng.random(batch_size) < tlm_fraction):
+                rows[r] = data.parallel[rng.integers(len(data.parallel))]
         ids = torch.from_numpy(np.stack(rows))
         inputs, labels = mask_tokens(ids, tokenizer, mask_prob, gen, special)
         loss = masked_lm_loss(model, inputs.to(device), labels.to(device))
