@@ -107,10 +107,10 @@ def _dry_run(args, tmp_path):
 
 def test_dry_run_paper_condition_offline(tmp_path):
     out = _dry_run(["run", "params/paper/en-squad.yaml", "--dry-run"], tmp_path)
-    assert "intermediate qa: hub: rajpurkar/squad split=train (87,599 examples" in out
+    assert "intermediate squad: hub: rajpurkar/squad split=train (87,599 examples" in out
     assert "encoder: hub model xlm-roberta-large" in out and "N = 302.31M" in out
     assert "tatoeba (retrieval into English): af, ar, bg" in out and "ner (CoNLL-2002 testb): es, nl" in out
-    assert "intermediate task qa data=en seed=1 (65700 steps × 4)" in out
+    assert "intermediate task squad data=en seed=1 (65700 steps × 4)" in out
     assert "[shared: phase i" in out and "estimated GPU hours:" in out and "40% MFU" in out
 
 

@@ -46,8 +46,8 @@ def test_ner_eval_maps_misc_to_o():
 
 
 def test_unknown_task_is_a_clear_error():
-    with pytest.raises(DataError, match="task 'mnli' is unknown; allowed:"):
-        get_task("mnli")
+    with pytest.raises(DataError, match="task 'mlni' is unknown; allowed:"):
+        get_task("mlni")
 
 
 def test_hub_backend_fails_fast_offline(monkeypatch):
@@ -67,3 +67,51 @@ def test_hub_mappers_give_the_local_example_format():
     qa = HUB_MAPPERS["qa"]({"id": "x", "title": "t", "context": "the cat sat", "question": "who?",
                             "answers": {"text": ["cat"], "answer_start": [4]}}, INTERMEDIATE_TASKS["qa"])
     assert qa["answer_text"] == "cat" and qa["answer_start"] == 4
+
+
+def test_paper_tasks_are_registered_hub_only_with_clear_local_errors(monkeypatch):
+    for name in ("mnli", "anli", "qqp", "sst2", "squad", "hellaswag", "commonsenseqa", "cosmosqa", "ccg"):
+        assert name in INTERMEDIATE_TASKS
+    assert INTERMEDIATE_TASKS["hellaswag"].hub.dataset == "Rowan/hellaswag"
+    assert INTERMEDIATE_TASKS["mnli"].labels == ["entailment", "neutral", "contradiction"]
+    with pytest.raises(DataError, match="task 'hellaswag' has no shipped data; use backend: hub"):
+        load_task_examples("hellaswag")
+    monkeypatch.delenv("XIT_CCGBANK", raising=False)
+    with pytest.raises(DataError, match="task 'ccg' needs CCGbank .*set XIT_CCGBANK"):
+        load_task_examples("ccg", backend="hub")  # no hub source: the local copy is the only way
+
+
+def test_paper_task_hub_rows_go_through_xitcore_kinds(monkeypatch):
+    from xitcore import tasks
+
+    rows = [{"ctx_a": "A man sits", "ctx_b": "then", "endings": ["down.", "up.", "on.", "off."], "label": "2", "ind": 7},
+            {"ctx_a": "No label", "ctx_b": "", "endings": ["a", "b", "c", "d"], "label": "", "ind": 8}]
+    monkeypatch.setattr(tasks, "hub_reachable", lambda timeout=3.0: True)
+    import xitcore.kinds.registry as registry
+    monkeypatch.setattr(registry, "load_hub_rows", lambda *a, **k: rows)
+    spec, ex = load_task_examples("hellaswag", backend="hub")
+    assert len(ex) == 1  # the unlabelled row is dropped
+    assert ex[0]["choices"] == ["then down.", "then up.", "then on.", "then off."] and ex[0]["label"] == 2
+    assert ex[0]["premise"].startswith("A man sits")
+
+
+def test_rte_hub_labels_follow_the_local_order(monkeypatch):
+    import datasets
+
+    from xitcore import tasks
+
+    monkeypatch.setattr(tasks, "hub_reachable", lambda timeout=3.0: True)
+    rows = [{"sentence1": "A", "sentence2": "B", "label": 0, "idx": 0}, {"sentence1": "C", "sentence2": "D", "label": 1, "idx": 1}]
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: rows)
+    ex = load_hub_examples(INTERMEDIATE_TASKS["nli"])
+    labels = INTERMEDIATE_TASKS["nli"].labels
+    assert [labels[e["label"]] for e in ex] == ["entailment", "not_entailment"]  # GLUE RTE: 0 = entailment
+
+
+def test_ccg_reads_a_local_ccgbank_copy(tmp_path, monkeypatch):
+    (tmp_path / "wsj_0001.txt").write_text("Pierre|N/N Vinken|N ,|, 61|N/N years|N old|(S[adj]\\NP)\\NP\n")
+    monkeypatch.setenv("XIT_CCGBANK", str(tmp_path))
+    spec, ex = load_task_examples("ccg")
+    assert ex == [{"words": ["Pierre", "Vinken", ",", "61", "years", "old"],
+                   "tags": ["N/N", "N", ",", "N/N", "N", "(S[adj]\\NP)\\NP"], "lang": "en"}]
+    assert spec.labels == sorted({"N/N", "N", ",", "(S[adj]\\NP)\\NP"})

@@ -13,6 +13,8 @@ from typing import Callable
 
 from .errors import DataError
 
+HUB_HOST = "huggingface.co"
+
 # PUD sentences are translations of one English set: a fixed split, identical for every condition,
 # gives an intermediate-training half and an evaluation half. Never train on the evaluation half.
 PUD_SPLIT_SEED = 20200527
@@ -45,6 +47,8 @@ class HubSpec:
     dataset: str
     config: str | None = None
     split: str = "train"
+    label_map: dict[int, int] | None = None  # hub label id -> this task's label index, where they differ
+    via_kinds: bool = False  # rows mapped by xitcore.kinds (the paper's nine tasks), not by HUB_MAPPERS
 
 
 @dataclass
@@ -166,8 +170,9 @@ def _load_copa(data: str) -> list[dict]:
 
 
 INTERMEDIATE_TASKS: dict[str, TaskSpec] = {
+    # Hub: GLUE's RTE (0 = entailment), mapped onto the local label order (1 = entailment); MNLI is 'mnli'.
     "nli": TaskSpec("nli", "classification", "RTE 1-3 entailment pairs", "MNLI / ANLI", ["not_entailment", "entailment"],
-                    _load_nli, HubSpec("nyu-mll/glue", "mnli")),
+                    _load_nli, HubSpec("nyu-mll/glue", "rte", label_map={0: 1, 1: 0})),
     "sentiment": TaskSpec("sentiment", "classification", "sentence polarity (movie reviews)", "SST-2",
                           ["negative", "positive"], _load_sentiment, HubSpec("nyu-mll/glue", "sst2")),
     "questions": TaskSpec("questions", "classification", "TREC question classification (coarse)", "QQP (sentence classification)",
@@ -182,6 +187,52 @@ INTERMEDIATE_TASKS: dict[str, TaskSpec] = {
                       HubSpec("conll2000")),
 }
 
+# The paper's nine English intermediate tasks at full scale (hub only, except CCG from a local CCGbank copy).
+_NLI3 = ["entailment", "neutral", "contradiction"]
+PAPER_TASKS = {
+    "mnli": ("classification", _NLI3, "MultiNLI"), "anli": ("classification", _NLI3, "ANLI rounds 1-3"),
+    "qqp": ("classification", ["not_duplicate", "duplicate"], "Quora Question Pairs"),
+    "sst2": ("classification", ["negative", "positive"], "SST-2"),
+    "squad": ("qa", [], "SQuAD v1.1"), "hellaswag": ("multiple_choice", [], "HellaSwag"),
+    "commonsenseqa": ("multiple_choice", [], "CommonsenseQA"), "cosmosqa": ("multiple_choice", [], "CosmosQA"),
+    "ccg": ("tagging", [], "CCGbank supertags"),
+}
+
+
+CCGBANK_ENV = "XIT_CCGBANK"
+
+
+def _load_ccg(data: str) -> list[dict]:
+    """CCG supertags from a local CCGbank copy (LDC2005T13 is licensed: never shipped, never on the hub)."""
+    import os
+    from pathlib import Path
+
+    from .kinds.ccg import load_ccg_auto, load_ccg_piped
+
+    root = os.environ.get(CCGBANK_ENV)
+    if not root or not Path(root).is_dir():
+        raise DataError(f"task 'ccg' needs CCGbank (LDC2005T13, licensed, not shipped): set {CCGBANK_ENV} to a directory "
+                        f"of .auto files (sections 02-21) or word|tag files (.txt); got {root!r}")
+    files = sorted(Path(root).rglob("*.auto")) or sorted(Path(root).rglob("*.txt"))
+    if not files:
+        raise DataError(f"task 'ccg': {root} holds no .auto or .txt files; allowed: CCGbank .auto, word|tag .txt")
+    load = load_ccg_auto if files[0].suffix == ".auto" else load_ccg_piped
+    return [{"words": list(s.words), "tags": list(s.tags), "lang": "en"} for f in files for s in load(f)]
+
+
+def _paper_task(name: str) -> TaskSpec:
+    from .kinds import get_task_def
+
+    kind, labels, title = PAPER_TASKS[name]
+    d = get_task_def(name)
+    hub = HubSpec(d.hub_dataset, d.hub_config("en"), d.splits.get("train", "train"), via_kinds=True) if d.hub_dataset else None
+    local = _load_ccg if name == "ccg" else None
+    return TaskSpec(name, kind, f"{title} (paper task; {'local CCGbank' if local else 'hub data'})", title,
+                    list(labels), local, hub)
+
+
+INTERMEDIATE_TASKS.update({n: _paper_task(n) for n in PAPER_TASKS})
+
 
 def translated_variant_exists(name: str) -> bool:
     return INTERMEDIATE_TASKS[name].translated
@@ -195,8 +246,12 @@ def get_task(name: str) -> TaskSpec:
 
 def load_task_examples(name: str, data: str = "en", backend: str = "local") -> tuple[TaskSpec, list[dict]]:
     spec = get_task(name)
-    if backend == "hub":
+    if backend == "hub" and (spec.hub is not None or spec.load_local is None):
         return spec, load_hub_examples(spec)
+    if spec.load_local is None:
+        local = sorted(n for n, t in INTERMEDIATE_TASKS.items() if t.load_local is not None)
+        how = "backend: hub" if spec.hub else "a local CCGbank copy (not redistributable; see xitcore.kinds.ccg)"
+        raise DataError(f"task '{name}' has no shipped data; use {how}, or a shipped task: {', '.join(local)}")
     examples = spec.load_local(data)
     if spec.kind == "tagging" and not spec.labels:
         spec.labels = sorted({t for ex in examples for t in ex["tags"]})
@@ -238,8 +293,6 @@ def load_ner_eval(lang: str) -> list[dict]:
 
 # ------------------------------------------------------------------ hub backend
 
-HUB_HOST = "huggingface.co"
-
 
 def hub_reachable(timeout: float = 3.0) -> bool:
     import os
@@ -261,10 +314,31 @@ def load_hub_examples(spec: TaskSpec) -> list[dict]:
     if not hub_reachable():
         raise DataError(f"task '{spec.name}': backend 'hub' needs {HUB_HOST} (dataset {name}) but it is unreachable; "
                         f"use backend: local for the shipped data")
+    if spec.hub.via_kinds:
+        from .kinds import load_hub_examples as load_kind_examples
+
+        return [ex for ex in (_from_kind_example(e, spec) for e in load_kind_examples(spec.name, "en", "train")) if ex]
     import datasets
 
     ds = datasets.load_dataset(spec.hub.dataset, spec.hub.config, split=spec.hub.split)
-    return [HUB_MAPPERS[spec.kind](dict(r), spec) for r in ds]
+    out = [HUB_MAPPERS[spec.kind](dict(r), spec) for r in ds]
+    if spec.hub.label_map and spec.kind == "classification":
+        out = [{**ex, "label": spec.hub.label_map.get(ex["label"], ex["label"])} for ex in out]
+    return out
+
+
+def _from_kind_example(e, spec: TaskSpec) -> dict | None:
+    """xitcore.kinds example (dataclass) -> this registry's example dict; unlabelled rows are dropped."""
+    if spec.kind == "classification":
+        return {"text_a": e.text_a, "text_b": e.text_b, "label": e.label, "lang": "en"} if e.label >= 0 else None
+    if spec.kind == "multiple_choice":
+        return ({"premise": e.premise, "question": e.question or "", "choices": list(e.choices), "label": e.label,
+                 "idx": e.id, "lang": "en"} if e.label >= 0 else None)
+    if spec.kind == "qa":
+        return {"id": e.id, "question": e.question, "context": e.context, "answer_text": e.answers[0],
+                "answer_start": e.answer_starts[0], "lang": "en"} if e.answers else None
+    raise DataError(f"task '{spec.name}': hub rows of kind {spec.kind} are not supported here; allowed: "
+                    "classification, multiple_choice, qa")
 
 
 def _hub_classification(r: dict, spec: TaskSpec) -> dict:

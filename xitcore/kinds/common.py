@@ -10,7 +10,6 @@ from typing import Iterator
 from xitcore import tasks as _tasks  # hub_reachable is looked up at call time, so tests can monkeypatch it
 from xitcore.errors import DataError
 
-HUB_HOST = _tasks.HUB_HOST
 
 
 def open_lines(path: str | os.PathLike) -> list[str]:
@@ -78,7 +77,7 @@ def load_hub_rows(task: str, dataset: str, config: str | None, split: str) -> li
     """Rows of one split of a hub dataset; offline, fail at once with one line instead of hanging."""
     name = dataset + (f" (config {config})" if config else "")
     if not _tasks.hub_reachable():
-        raise DataError(f"task '{task}': hub dataset {name}, split {split}, needs {HUB_HOST}, which is unreachable; "
+        raise DataError(f"task '{task}': hub dataset {name}, split {split}, needs {_tasks.HUB_HOST}, which is unreachable; "
                         f"run where the hub is reachable, or use the task's local loader on downloaded files")
     import datasets
 
