@@ -115,3 +115,34 @@ def test_ccg_reads_a_local_ccgbank_copy(tmp_path, monkeypatch):
     assert ex == [{"words": ["Pierre", "Vinken", ",", "61", "years", "old"],
                    "tags": ["N/N", "N", ",", "N/N", "N", "(S[adj]\\NP)\\NP"], "lang": "en"}]
     assert spec.labels == sorted({"N/N", "N", ",", "(S[adj]\\NP)\\NP"})
+
+
+def test_machine_translated_data_is_size_matched_and_rotates_languages():
+    from xitcore.multilingual.intermediate import machine_translate_examples
+
+    calls = []
+
+    def translate_for(lang):
+        def tr(texts):
+            calls.append((lang, len(texts)))
+            return [f"{lang}:{t}" for t in texts]
+        return tr
+
+    ex = [{"text_a": f"s{i}", "text_b": None, "label": i % 2, "lang": "en"} for i in range(7)]
+    out, report = machine_translate_examples(ex, "classification", ["de", "fr", "zh"], translate_for)
+    assert len(out) == 7 and {l: r["kept"] for l, r in report.items()} == {"de": 3, "fr": 2, "zh": 2}
+    assert sorted(e["text_a"] for e in out) == sorted(["de:s0", "fr:s1", "zh:s2", "de:s3", "fr:s4", "zh:s5", "de:s6"])
+    assert all(e["lang"] == e["text_a"][:2] for e in out) and [c[0] for c in calls] == ["de", "fr", "zh"]
+    labels = {e["text_a"]: e["label"] for e in out}
+    assert labels["fr:s1"] == 1 and labels["de:s6"] == 0  # labels travel with their example
+
+
+def test_machine_translation_config_checks():
+    from xitcore.config import load_condition
+    from xitcore.errors import ConfigError
+    from conftest import REPO
+
+    with pytest.raises(ConfigError, match="'deprel' cannot be machine-translated"):
+        load_condition(REPO / "params/smoke/en-deprel.yaml", {"intermediate": {"data": "mt"}})
+    with pytest.raises(ConfigError, match="mt_languages must list at least one"):
+        load_condition(REPO / "params/smoke/en-qa.yaml", {"intermediate": {"data": "mt", "mt_languages": []}})

@@ -33,7 +33,7 @@ NER_LANGUAGES = ["es", "nl"]
 XCOPA_LANGUAGES = ["et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh"]
 XQUAD_LANGUAGES = ["ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh"]
 INTERMEDIATE_KINDS = ["none", "task", "multitask", "mlm"]
-INTERMEDIATE_DATA = ["en", "translated"]
+INTERMEDIATE_DATA = ["en", "translated", "mt"]
 TARGET_TASKS = ["pos", "ner"]
 TATOEBA_PHASES = ["mlm", "intermediate", "target"]
 PRECISIONS = ["fp32", "bf16"]
@@ -100,7 +100,9 @@ class MLMConfig:
 class IntermediateConfig:
     kind: str = field(default="none", metadata={"help": "none | task | multitask | mlm (continued multilingual MLM)"})
     tasks: list[str] = field(default_factory=list, metadata={"help": "intermediate task names from the registry"})
-    data: str = field(default="en", metadata={"help": "en | translated (same examples, other languages, size-matched)"})
+    data: str = field(default="en", metadata={"help": "en | translated (shipped human translations: same examples, other languages, size-matched) | mt (machine-translated with mt_model, size-matched)"})
+    mt_model: str = field(default="facebook/nllb-200-distilled-600M", metadata={"help": "data=mt: M2M100/NLLB hub id or local save_pretrained dir"})
+    mt_languages: list[str] = field(default_factory=lambda: ["ar", "de", "es", "fi", "fr", "hi", "id", "it", "pt", "ru", "tr", "zh"], metadata={"help": "data=mt: target languages, assigned to examples in rotation"})
     steps: int = 300
     batch_size: int = 16
     lr: float = 5e-4
@@ -118,6 +120,13 @@ class IntermediateConfig:
             if self.data == "translated" and not translated_variant_exists(t):
                 raise ConfigError(f"intermediate task '{t}' has no translated variant; allowed with data=translated: "
                                   f"{', '.join(sorted(x for x in INTERMEDIATE_TASKS if translated_variant_exists(x)))}")
+        if self.data == "mt":
+            if not self.mt_languages:
+                raise ConfigError("intermediate.mt_languages must list at least one language when data is 'mt'")
+            dense = [t for t in self.tasks if INTERMEDIATE_TASKS[t].kind == "tagging"]
+            if dense:
+                raise ConfigError(f"intermediate task '{dense[0]}' cannot be machine-translated (its per-word tags cannot "
+                                  f"be projected); allowed with data=mt: classification, multiple-choice and QA tasks")
         if self.kind == "task" and len(self.tasks) != 1:
             raise ConfigError(f"intermediate.kind 'task' needs exactly one task in intermediate.tasks, got {self.tasks}")
         if self.kind == "multitask" and len(self.tasks) < 2:

@@ -169,7 +169,10 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
     ic = cfg.intermediate
     if ic.kind == "none":
         return None
-    payload = {"intermediate": _asdict(ic), "mlm": mlm.key, "seed": seed, "max_length": cfg.model.max_length,
+    inter = _asdict(ic)
+    if ic.data != "mt":  # MT settings only matter for MT data (and keep the other steps' keys unchanged)
+        inter = {k: v for k, v in inter.items() if not k.startswith("mt_")}
+    payload = {"intermediate": inter, "mlm": mlm.key, "seed": seed, "max_length": cfg.model.max_length,
                "backend": cfg.backend, **_precision_key(cfg),
                "xcopa_languages": cfg.eval.xcopa_languages if "copa" in ic.tasks else []}
     if ic.kind == "mlm":
@@ -197,7 +200,8 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
             model.roberta.save_pretrained(str(work / "model"))
             tok.save_pretrained(str(work / "model"))
             return {"phase": "intermediate", "kind": "mlm", **res}
-        model, specs, feats = _build_task_model(cfg, mlm.path / "model", tok, ic.tasks, ic.data)
+        model, specs, feats = _build_task_model(cfg, mlm.path / "model", tok, ic.tasks, ic.data,
+                                                mt_cache=store.root / ".cache" / "translations.sqlite")
         stats = {n: {"examples": specs[n]["examples"], "features": len(f[1]), "languages": specs[n]["languages"]}
                  for n, f in feats.items()}
         sizes = ", ".join(f"{n}={s['examples']}" for n, s in stats.items())
@@ -215,15 +219,23 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
     return store.run("intermediate", payload, _in_precision(cfg, fn), seed=seed)
 
 
-def _build_task_model(cfg, encoder_dir, tok, task_names, data):
+def _build_task_model(cfg, encoder_dir, tok, task_names, data, mt_cache: Path | None = None):
     from .model import MultiTaskModel, load_encoder, make_head
     from .tasks import load_task_examples
     from .train import encode_task
 
     encoder = load_encoder(encoder_dir)
     heads, specs, feats = {}, {}, {}
+    translate_for = None
     for name in task_names:
-        spec, examples = load_task_examples(name, data, cfg.backend)
+        spec, examples = load_task_examples(name, "en" if data == "mt" else data, cfg.backend)
+        if data == "mt":
+            from .multilingual.intermediate import hub_translator, machine_translate_examples
+
+            translate_for = translate_for or hub_translator(cfg.intermediate.mt_model, mt_cache)
+            examples, report = machine_translate_examples(examples, spec.kind, cfg.intermediate.mt_languages,
+                                                          translate_for)
+            log(f"machine-translated {name}: " + ", ".join(f"{l} kept {r['kept']}/{r['total']}" for l, r in report.items()))
         heads[name] = make_head(spec.kind, encoder.config.hidden_size, len(spec.labels), cfg.model.dropout)
         specs[name] = {"kind": spec.kind, "labels": spec.labels, "examples": len(examples),
                        "languages": sorted({ex.get("lang", "en") for ex in examples})}

@@ -98,8 +98,9 @@ class RunStore:
         return Step(kind, key, self.root / kind / key)
 
     def all_steps(self, kind: str | None = None) -> list[Step]:
-        # runs/index/ holds the per-condition indexes, not steps
-        kinds = [kind] if kind else sorted(p.name for p in self.root.iterdir() if p.is_dir() and p.name != "index") \
+        # runs/index/ holds the per-condition indexes and dot-dirs (.cache, .submitit, .work) scratch, not steps
+        kinds = [kind] if kind else sorted(p.name for p in self.root.iterdir()
+                                           if p.is_dir() and p.name != "index" and not p.name.startswith(".")) \
             if self.root.is_dir() else []
         out = []
         for k in kinds:
