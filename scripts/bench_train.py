@@ -59,7 +59,7 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
     p.add_argument("--languages", default="", help="corpus languages (comma list; empty = all shipped)")
     p.add_argument("--max-sentences", type=int, default=20000, help="corpus sentences per language")
-    p.add_argument("--cache-dir", default="runs/bench-cache", help="built corpus and tokenizer are kept here")
+    p.add_argument("--cache-dir", default="runs/.bench-cache", help="built corpus and tokenizer are kept here")
     p.add_argument("--out", default="", help="write the results as JSON here")
     a = p.parse_args(argv)
     a.workloads = [w for w in a.workloads.split(",") if w]
