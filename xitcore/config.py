@@ -182,6 +182,8 @@ class ExperimentConfig:
     device: str = field(default="auto", metadata={"help": "auto | cpu | cuda"})
     backend: str = field(default="local", metadata={"help": "local (shipped data) | hub (Hugging Face hub, needs internet)"})
     num_threads: int = field(default=0, metadata={"help": "torch threads per process (0 = torch default)"})
+    grad_accum_steps: int = field(default=1, metadata={"help": "micro-batches per optimizer step (batch sizes stay the whole batch; not part of step keys)"})
+    compile: bool = field(default=False, metadata={"help": "torch.compile the training loss, falling back to eager with a warning (not part of step keys)"})
     precision: str = field(default="fp32", metadata={"help": "fp32 | bf16 (autocast for matmuls; needs a bf16-capable CPU or GPU to be fast)"})
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -196,6 +198,8 @@ class ExperimentConfig:
             raise ConfigError("seeds must list at least one integer seed")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"device '{self.device}' is unknown; allowed: auto, cpu, cuda")
+        if self.grad_accum_steps < 1:
+            raise ConfigError(f"grad_accum_steps must be >= 1, got {self.grad_accum_steps}")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision '{self.precision}' is unknown; allowed: {', '.join(PRECISIONS)}")
         if self.backend not in ("local", "hub"):

@@ -25,14 +25,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import io
 import os
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from unittest import mock
 
 import torch
 import torch.distributed as dist
@@ -127,7 +125,6 @@ class _Scratch(_KeyOnly):
 
 def run_mlm(cfg, runs_dir, ctx: DistContext, grad_accum_steps: int = 1, compile: bool = False):
     """Phase (i) MLM under DDP: rank 0 prepares corpus and tokenizer, all ranks train, rank 0 writes."""
-    from . import train
     from .pipeline import step_corpus, step_mlm, step_tokenizer
     from .runstore import RunStore
 
@@ -144,12 +141,9 @@ def run_mlm(cfg, runs_dir, ctx: DistContext, grad_accum_steps: int = 1, compile:
     if ctx.world_size > 1:
         dist.broadcast_object_list(flag, src=0)  # rank 0 decides, so that all ranks train or none does
     if not flag[0]:
-        # pipeline.step_mlm calls train.train_mlm by name: give it this rank's share and the DDP wrapper.
         extra = {**loop_kwargs(ctx), "grad_accum_steps": grad_accum_steps, "compile": compile,
                  "progress": ctx.is_main}
-        patched = functools.partial(train.train_mlm, **extra)
-        with mock.patch.object(train, "train_mlm", patched):
-            step = step_mlm(store if ctx.is_main else _Scratch(store), cfg, tokenizer, corpus)
+        step = step_mlm(store if ctx.is_main else _Scratch(store), cfg, tokenizer, corpus, train_kwargs=extra)
     barrier(ctx)  # rank 0's metrics.json and model/ are complete before anyone reads them
     return step
 

@@ -122,7 +122,19 @@ def tokenizer_coverage(tok, cfg: ExperimentConfig) -> dict:
     return out
 
 
-def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: Step) -> Step:
+def _loop_options(cfg: ExperimentConfig) -> dict:
+    """Speed options of the training loops; they leave the update unchanged, so they are not in step keys."""
+    out = {}
+    if cfg.grad_accum_steps != 1:
+        out["grad_accum_steps"] = cfg.grad_accum_steps
+    if cfg.compile:
+        out["compile"] = True
+    return out
+
+
+def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: Step,
+             train_kwargs: dict | None = None) -> Step:
+    """Phase (i). ``train_kwargs`` go to ``train_mlm`` as well (xitcore.distributed passes its rank's share)."""
     payload = {"model": _asdict(cfg.model), "mlm": _asdict(cfg.mlm), "tokenizer": tokenizer.key, "corpus": corpus.key,
                "alpha": cfg.corpus.alpha}
     payload.update(_precision_key(cfg))
@@ -148,7 +160,7 @@ def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: St
             res = train_mlm(model, tok, data, steps=cfg.mlm.steps, batch_size=cfg.mlm.batch_size, lr=cfg.mlm.lr,
                             warmup=cfg.mlm.warmup_steps, weight_decay=cfg.mlm.weight_decay,
                             mask_prob=cfg.mlm.mask_prob, seed=cfg.mlm.seed, device=device, desc="phase i: MLM",
-                            tlm_fraction=cfg.mlm.tlm_fraction)
+                            tlm_fraction=cfg.mlm.tlm_fraction, **{**_loop_options(cfg), **(train_kwargs or {})})
         if data.parallel is not None:
             res["tlm_blocks"] = len(data.parallel)
         model.save_pretrained(str(work / "model"))
@@ -196,7 +208,7 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
             res = train_mlm(model, tok, data, steps=ic.steps, batch_size=ic.batch_size, lr=ic.lr,
                             warmup=ic.warmup_steps, weight_decay=0.01, mask_prob=cfg.mlm.mask_prob, seed=seed,
                             device=device, desc=f"phase ii: continued MLM (seed {seed})",
-                            tlm_fraction=cfg.mlm.tlm_fraction)
+                            tlm_fraction=cfg.mlm.tlm_fraction, **_loop_options(cfg))
             model.roberta.save_pretrained(str(work / "model"))
             tok.save_pretrained(str(work / "model"))
             return {"phase": "intermediate", "kind": "mlm", **res}
@@ -207,7 +219,7 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
         sizes = ", ".join(f"{n}={s['examples']}" for n, s in stats.items())
         log(f"phase ii ({cfg.condition}, seed {seed}): {sizes} examples")
         res = finetune(model, feats, steps=ic.steps, batch_size=ic.batch_size, lr=ic.lr, warmup=ic.warmup_steps,
-                       seed=seed, pad_id=tok.pad_token_id, device=device,
+                       seed=seed, pad_id=tok.pad_token_id, device=device, **_loop_options(cfg),
                        desc=f"phase ii: {'+'.join(ic.tasks)} (seed {seed})")
         metrics = {"phase": "intermediate", "kind": ic.kind, "tasks": stats, **res}
         if "copa" in ic.tasks:
@@ -295,7 +307,7 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
         steps = max(1, math.ceil(len(feats) / tc.batch_size * tc.epochs))
         res = finetune(model, {task: ("tagging", feats)}, steps=steps, batch_size=tc.batch_size, lr=tc.lr,
                        warmup=int(steps * tc.warmup_ratio), seed=seed, pad_id=tok.pad_token_id, device=device,
-                       desc=f"phase iii: {task} (seed {seed})")
+                       desc=f"phase iii: {task} (seed {seed})", **_loop_options(cfg))
         per_lang = {}
         for lang in langs:
             ev = load_pos_eval(lang) if task == "pos" else load_ner_eval(lang)
@@ -402,7 +414,7 @@ def run_condition(cfg: ExperimentConfig, runs_dir: str | Path = "runs", write_in
 def _config_without_seeds(cfg_dict: dict) -> str:
     from .config import config_hash
 
-    return config_hash({k: v for k, v in cfg_dict.items() if k not in ("seeds", "num_threads", "device")})
+    return config_hash({k: v for k, v in cfg_dict.items() if k not in ("seeds", "num_threads", "device", "grad_accum_steps", "compile")})
 
 
 def write_condition_index(runs_dir: Path, index: dict) -> Path:
