@@ -34,7 +34,10 @@ XCOPA_LANGUAGES = ["et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "
 XQUAD_LANGUAGES = ["ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh"]
 INTERMEDIATE_KINDS = ["none", "task", "multitask", "mlm"]
 INTERMEDIATE_DATA = ["en", "translated", "mt"]
-TARGET_TASKS = ["pos", "ner"]
+LOCAL_TARGET_TASKS = ["pos", "ner"]  # shipped data (UD EWT -> PUD, IEER -> CoNLL-2002)
+# XTREME-R targets on hub data (xitcore.kinds), trained on English and evaluated zero-shot: xitcore.xtreme.
+XTREME_TARGET_TASKS = ["xnli", "pawsx", "xcopa", "udpos", "panx", "xquad", "mlqa", "tydiqa"]
+TARGET_TASKS = LOCAL_TARGET_TASKS + XTREME_TARGET_TASKS
 TATOEBA_PHASES = ["mlm", "intermediate", "target"]
 PRECISIONS = ["fp32", "bf16"]
 
@@ -137,18 +140,35 @@ class IntermediateConfig:
 
 @dataclass
 class TargetConfig:
-    tasks: list[str] = field(default_factory=lambda: list(TARGET_TASKS), metadata={"help": "English target tasks: pos, ner"})
+    tasks: list[str] = field(default_factory=lambda: list(LOCAL_TARGET_TASKS), metadata={"help": "English target tasks: pos, ner (shipped data); xnli, pawsx, xcopa, udpos, panx, xquad, mlqa, tydiqa (XTREME-R, backend: hub)"})
     epochs: float = 2.0
     batch_size: int = 16
     lr: float = 5e-4
     warmup_ratio: float = 0.1
-    max_train_sentences: int = 0
+    max_train_sentences: int = field(default=0, metadata={"help": "pos, ner: cap on training sentences (0 = all)"})
+    max_train_examples: int = field(default=0, metadata={"help": "XTREME-R targets: cap on hub training examples, a fixed sample (0 = all)"})
     freeze_embeddings: bool = field(default=False, metadata={"help": "keep the (multilingual) embedding layer fixed while fine-tuning on English, a known aid to zero-shot transfer"})
 
     def __post_init__(self):
         for t in self.tasks:
             if t not in TARGET_TASKS:
                 raise ConfigError(f"target task '{t}' is unknown; allowed: {', '.join(TARGET_TASKS)}")
+        if self.max_train_examples < 0:
+            raise ConfigError(f"target.max_train_examples must be >= 0 (0 = all), got {self.max_train_examples}")
+
+
+def _xtreme_default_languages(task: str) -> list[str]:
+    """The registry's XTREME-R list for ``task``, less the languages without a hub source (these targets load
+    from the hub only)."""
+    from .kinds import get_task_def
+
+    d = get_task_def(task)
+    return [l for l in d.languages if l not in d.hub_missing]
+
+
+def _xtreme_languages(task: str):
+    return field(default_factory=lambda: _xtreme_default_languages(task),
+                 metadata={"help": f"target {task}: zero-shot evaluation languages (default: XTREME-R's with a hub source)"})
 
 
 @dataclass
@@ -156,7 +176,14 @@ class EvalConfig:
     pos_languages: list[str] = field(default_factory=lambda: list(PUD_LANGUAGES))
     ner_languages: list[str] = field(default_factory=lambda: list(NER_LANGUAGES))
     tatoeba_languages: list[str] = field(default_factory=lambda: ["ar", "de", "es", "fi", "fr", "hi", "id", "it", "nl", "pt", "ru", "tr", "zh"])
-    xcopa_languages: list[str] = field(default_factory=lambda: list(XCOPA_LANGUAGES))
+    xcopa_languages: list[str] = field(default_factory=lambda: list(XCOPA_LANGUAGES), metadata={"help": "XCOPA languages: after a COPA intermediate task, and for the xcopa target"})
+    xnli_languages: list[str] = _xtreme_languages("xnli")
+    pawsx_languages: list[str] = _xtreme_languages("pawsx")
+    udpos_languages: list[str] = _xtreme_languages("udpos")
+    panx_languages: list[str] = _xtreme_languages("panx")
+    xquad_languages: list[str] = _xtreme_languages("xquad")
+    mlqa_languages: list[str] = _xtreme_languages("mlqa")
+    tydiqa_languages: list[str] = _xtreme_languages("tydiqa")
     tatoeba_phases: list[str] = field(default_factory=lambda: ["mlm", "intermediate"], metadata={"help": "checkpoints to evaluate on Tatoeba: mlm, intermediate, target (the paper retrieves with the intermediate checkpoint)"})
     tatoeba_layer: int = field(default=-1, metadata={"help": "hidden layer to mean-pool for Tatoeba (-1 = last; XTREME uses a middle layer)"})
     batch_size: int = 64
@@ -171,6 +198,17 @@ class EvalConfig:
             for lang in getattr(self, key):
                 if lang not in allowed:
                     raise ConfigError(f"eval.{key}: language '{lang}' is unknown; allowed: {', '.join(allowed)}")
+        from .kinds import check_language
+        for task in XTREME_TARGET_TASKS:
+            for lang in getattr(self, f"{task}_languages"):
+                try:
+                    check_language(task, lang)
+                except ConfigError as e:
+                    raise ConfigError(f"eval.{task}_languages: {e}") from None
+
+    def languages_of(self, task: str) -> list[str]:
+        """Evaluation languages of a target task."""
+        return getattr(self, f"{task}_languages")
 
 
 @dataclass
@@ -204,6 +242,10 @@ class ExperimentConfig:
             raise ConfigError(f"precision '{self.precision}' is unknown; allowed: {', '.join(PRECISIONS)}")
         if self.backend not in ("local", "hub"):
             raise ConfigError(f"backend '{self.backend}' is unknown; allowed: local, hub")
+        hub_only = [t for t in self.target.tasks if t not in LOCAL_TARGET_TASKS]
+        if hub_only and self.backend != "hub":
+            raise ConfigError(f"target task '{hub_only[0]}' needs hub data (backend: hub); with backend: {self.backend} "
+                              f"allowed: {', '.join(LOCAL_TARGET_TASKS)} (shipped data)")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -2,7 +2,7 @@
 
 corpus -> tokenizer -> mlm (phase i, shared by every condition of a preset)
        -> intermediate (phase ii, per condition and seed; absent for no-intermediate)
-       -> target pos / ner (phase iii, per seed) with zero-shot evaluation per language
+       -> target pos / ner, or an XTREME-R task on hub data (phase iii, per seed), zero-shot per language
 Tatoeba retrieval is evaluated on the checkpoint after each phase. A step's key hashes exactly the
 config it depends on plus its parents' keys, so conditions that share a step share its directory.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from .config import ExperimentConfig
+from .config import LOCAL_TARGET_TASKS, ExperimentConfig
 from .runstore import RunStore, Step, atomic_write_json
 
 LOG_PREFIX = "[xit]"
@@ -335,6 +335,60 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
     return store.run("target", payload, _in_precision(cfg, fn), seed=seed)
 
 
+def step_xtreme_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str, seed: int) -> Step:
+    """Phase (iii) on an XTREME-R task (hub data via xitcore.kinds): English training, zero-shot per language."""
+    from . import xtreme
+
+    tc = cfg.target
+    langs = cfg.eval.languages_of(task)
+    payload = {"target": task, "train_data": xtreme.TRAIN_SOURCE[task][0], "epochs": tc.epochs,
+               "batch_size": tc.batch_size, "lr": tc.lr, "warmup_ratio": tc.warmup_ratio,
+               "max_train_examples": tc.max_train_examples, "source": source.rel, "seed": seed, "languages": langs,
+               "max_length": cfg.model.max_length, "dropout": cfg.model.dropout,
+               "freeze_embeddings": tc.freeze_embeddings, "version": 1, **_precision_key(cfg)}
+    data: dict = {}
+    if not store.step("target", payload).done and not getattr(store, "dry_run", False):
+        # Every hub set is loaded before the step starts: offline, or a language without a hub source, fails at
+        # once with kinds' one-line DataError, before any training and with nothing written to the run store.
+        data["train"] = xtreme.load_train(task, tc.max_train_examples)
+        data["eval"] = {lang: xtreme.load_eval(task, lang) for lang in langs}
+
+    def fn(work: Path) -> dict:
+        import math
+
+        from .model import MultiTaskModel, load_encoder, load_tokenizer, make_head
+        from .train import finetune
+
+        device = _setup_threads(cfg)
+        kind, labels = xtreme.kind_of(task), xtreme.labels_of(task)
+        tok = load_tokenizer(source.path / "model")
+        encoder = load_encoder(source.path / "model")
+        model = MultiTaskModel(encoder, {task: make_head(kind, encoder.config.hidden_size, len(labels), cfg.model.dropout)})
+        if tc.freeze_embeddings:
+            for p in encoder.embeddings.parameters():
+                p.requires_grad_(False)
+        feats = xtreme.train_features(kind, tok, data["train"], labels, cfg.model.max_length)
+        steps = max(1, math.ceil(len(feats) / tc.batch_size * tc.epochs))
+        log(f"phase iii: {task} on {len(data['train'])} English examples ({xtreme.TRAIN_SOURCE[task][1]}), "
+            f"{steps} steps; zero-shot on {', '.join(langs)}")
+        res = finetune(model, {task: (kind, feats)}, steps=steps, batch_size=tc.batch_size, lr=tc.lr,
+                       warmup=int(steps * tc.warmup_ratio), seed=seed, pad_id=tok.pad_token_id, device=device,
+                       desc=f"phase iii: {task} (seed {seed})", **_loop_options(cfg))
+        per_lang = {}
+        for lang in langs:
+            per_lang[lang], preds = xtreme.evaluate(model, task, tok, data["eval"][lang], lang, cfg.model.max_length,
+                                                    device, cfg.eval.batch_size)
+            if preds is not None:  # QA answers as text, for error analysis and XTREME-style submissions
+                atomic_write_json(work / "predictions" / f"{lang}.json", preds)
+        # No checkpoint saved: nothing reads it, and at XLM-R Large size it would be ~2 GB per (task, seed, condition).
+        metrics = xtreme.headline_metrics(task)
+        return {"phase": "target", "task": task, "kind": kind, "metrics": metrics, "languages": per_lang,
+                "avg": xtreme.average(per_lang, metrics), "train_examples": len(data["train"]),
+                "train_features": len(feats), "train_data": xtreme.TRAIN_SOURCE[task][1], **res}
+
+    return store.run("target", payload, _in_precision(cfg, fn), seed=seed)
+
+
 # ---------------------------------------------------------------------------------------- evaluations
 
 def step_tatoeba(store: RunStore, cfg: ExperimentConfig, source: Step, phase: str) -> Step:
@@ -399,7 +453,8 @@ def run_condition(cfg: ExperimentConfig, runs_dir: str | Path = "runs", write_in
         if inter and "intermediate" in phases:
             entry["tatoeba"]["intermediate"] = step_tatoeba(store, cfg, inter, "intermediate").rel
         for task in cfg.target.tasks:
-            t = step_target(store, cfg, source, task, seed)
+            step = step_target if task in LOCAL_TARGET_TASKS else step_xtreme_target
+            t = step(store, cfg, source, task, seed)
             entry["targets"][task] = t.rel
             if task == "pos" and "target" in phases:
                 entry["tatoeba"]["target"] = step_tatoeba(store, cfg, t, "target").rel
@@ -412,9 +467,16 @@ def run_condition(cfg: ExperimentConfig, runs_dir: str | Path = "runs", write_in
 
 
 def _config_without_seeds(cfg_dict: dict) -> str:
-    from .config import config_hash
+    from .config import XTREME_TARGET_TASKS, EvalConfig, TargetConfig, config_hash
 
-    return config_hash({k: v for k, v in cfg_dict.items() if k not in ("seeds", "num_threads", "device", "grad_accum_steps", "compile")})
+    d = {k: v for k, v in cfg_dict.items() if k not in ("seeds", "num_threads", "device", "grad_accum_steps", "compile")}
+    # Keys added with the XTREME-R targets: at their defaults they leave the hash of older indexes unchanged.
+    added = {"target": {"max_train_examples": TargetConfig().max_train_examples},
+             "eval": {f"{t}_languages": getattr(EvalConfig(), f"{t}_languages") for t in XTREME_TARGET_TASKS if t != "xcopa"}}
+    for section, defaults in added.items():
+        if isinstance(d.get(section), dict):
+            d[section] = {k: v for k, v in d[section].items() if k not in defaults or v != defaults[k]}
+    return config_hash(d)
 
 
 def write_condition_index(runs_dir: Path, index: dict) -> Path:

@@ -60,6 +60,23 @@ HUB_SIZES = {
 }
 TARGET_TRAIN = {"pos": DataSize("UD English-EWT dev (data/ud/UD_English-EWT)", 2001, 12.6),
                 "ner": DataSize("NLTK IEER, PER/ORG/LOC (data/nltk/ieer.zip)", 2839, 23.1)}
+# XTREME-R targets (hub): English train split and one language's test set; counts from the dataset cards
+# (the test sets vary by language: typical sizes), words per example approximate.
+XTREME_TRAIN = {"mnli": DataSize("nyu-mll/glue mnli train", 392702, 33.0),
+                "pawsx": DataSize("google/xtreme PAWS-X.en train", 49401, 44.0),
+                "copa": DataSize("aps/super_glue copa train", 400, 13.0, 2),
+                "udpos": DataSize("google/xtreme udpos.English train", 21253, 16.0),
+                "panx": DataSize("google/xtreme PAN-X.en train", 20000, 7.5),
+                "squad": DataSize("rajpurkar/squad train", 87599, 130.0),
+                "tydiqa": DataSize("google/xtreme tydiqa train, English questions", 3696, 110.0)}
+XTREME_EVAL = {"xnli": DataSize("google/xtreme XNLI test", 5010, 30.0),
+               "pawsx": DataSize("google/xtreme PAWS-X.<lang> test", 2000, 44.0),
+               "xcopa": DataSize("cambridgeltl/xcopa test", 500, 13.0, 2),
+               "udpos": DataSize("google/xtreme udpos.<Language> test", 1000, 18.0),
+               "panx": DataSize("google/xtreme PAN-X.<lang> test (wikiann for XTREME-R's added languages)", 10000, 7.5),
+               "xquad": DataSize("google/xtreme XQuAD.<lang> validation", 1190, 140.0),
+               "mlqa": DataSize("google/xtreme MLQA.<lang>.<lang> test", 5000, 150.0),
+               "tydiqa": DataSize("google/xtreme tydiqa validation (GoldP dev)", 700, 110.0)}
 EVAL_SETS = {  # per language
     "pos": DataSize("UD PUD evaluation half (data/ud/UD_*-PUD)", 500, 21.4),
     "pos-ewt": DataSize("UD English-EWT test (data/ud/UD_English-EWT)", 2077, 12.1),
@@ -130,6 +147,8 @@ def task_size(name: str, data: str, cfg: ExperimentConfig) -> tuple[str, DataSiz
 
 class _RecordingStore:
     """Stands in for RunStore inside run_condition: returns each step without running it."""
+
+    dry_run = True  # steps skip work they would do before running (e.g. loading hub data)
 
     def __init__(self, root, sink: list):
         from .runstore import RunStore
@@ -264,6 +283,20 @@ def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnin
             _, per = feature_tokens(ev.words, cfg)
             ps.infer_tokens = len(payload["xcopa_languages"]) * ev.examples * ev.sequences * per
             ps.datasets.append(f"evaluation xcopa: local: {ev.source}")
+    elif kind == "target" and "train_data" in payload:  # an XTREME-R target on hub data
+        ps.seed = seed
+        task, bs, epochs = payload["target"], payload["batch_size"], payload["epochs"]
+        tr = XTREME_TRAIN[payload["train_data"]]
+        n = min(tr.examples, payload["max_train_examples"] or tr.examples)
+        windows, per = feature_tokens(tr.words, cfg)
+        steps = max(1, math.ceil(n * windows / bs * epochs))
+        ps.what = f"target {task} seed={seed} ({epochs:g} epochs, {steps} steps × {bs}) + zero-shot evaluation"
+        ps.train_tokens = steps * bs * per * tr.sequences
+        ev = XTREME_EVAL[task]
+        w, p = feature_tokens(ev.words, cfg)
+        ps.infer_tokens = len(payload["languages"]) * ev.examples * w * p * ev.sequences
+        ps.datasets = [f"target {task} train: hub: {tr.source}, {n:,} examples",
+                       f"evaluation {task}: hub: {ev.source}, ~{ev.examples:,} examples per language"]
     elif kind == "target":
         ps.seed = seed
         task, bs, epochs = payload["target"], payload["batch_size"], payload["epochs"]
@@ -344,6 +377,9 @@ def build_plan(cfgs: list[ExperimentConfig] | ExperimentConfig, runs_dir="runs",
         languages.setdefault("tatoeba (retrieval into English)", ev.tatoeba_languages)
         if "copa" in cfg.intermediate.tasks:
             languages.setdefault("xcopa (after a COPA intermediate task)", ev.xcopa_languages)
+        for task in cfg.target.tasks:
+            if task not in ("pos", "ner"):
+                languages.setdefault(f"{task} (XTREME-R target, hub)", ev.languages_of(task))
         header.append(_header(cfg, n))
     for kind, per in small.items():
         warnings.append(f"{kind} steps of {', '.join(per)} feed only {min(per.values()):,.0f}-{max(per.values()):,.0f} "

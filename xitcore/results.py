@@ -68,7 +68,8 @@ def load_results(runs_dir: str | Path = "runs") -> pd.DataFrame:
                 m = _read(runs, rel)
                 if not m:
                     continue
-                metrics = ("accuracy", "seqeval_f1") if task == "pos" else ("span_f1",)
+                # XTREME-R targets name their headline metrics; pos / ner steps predate that field.
+                metrics = m.get("metrics") or (("accuracy", "seqeval_f1") if task == "pos" else ("span_f1",))
                 for metric in metrics:
                     vals = []
                     for lang, d in m["languages"].items():
