@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-from xitcore import tasks as _tasks  # hub_reachable is looked up at call time, so tests can monkeypatch it
 from xitcore.errors import DataError
 
 
@@ -76,6 +75,8 @@ def need(obj: dict, key: str, where: str):
 def load_hub_rows(task: str, dataset: str, config: str | None, split: str) -> list[dict]:
     """Rows of one split of a hub dataset; offline, fail at once with one line instead of hanging."""
     name = dataset + (f" (config {config})" if config else "")
+    from xitcore import tasks as _tasks  # at call time: no import cycle, and tests can monkeypatch it
+
     if not _tasks.hub_reachable():
         raise DataError(f"task '{task}': hub dataset {name}, split {split}, needs {_tasks.HUB_HOST}, which is unreachable; "
                         f"run where the hub is reachable, or use the task's local loader on downloaded files")
