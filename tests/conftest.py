@@ -1,5 +1,4 @@
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,3 +19,13 @@ def tiny_runs(tmp_path_factory):
     runs = tmp_path_factory.mktemp("runs")
     run_condition(load_condition(TINY / "none.yaml"), runs)
     return runs
+
+
+@pytest.fixture(scope="session")
+def make_tokenizer(tmp_path_factory):
+    """Factory: a tiny fast tokenizer trained offline on the given texts (no hub download)."""
+    from xitcore.model import train_tokenizer
+
+    def make(texts, vocab_size: int = 120):
+        return train_tokenizer(vocab_size, list(texts) * 3, tmp_path_factory.mktemp("tok"))
+    return make

@@ -11,12 +11,8 @@ FIX = Path(__file__).parent / "fixtures" / "kinds"
 
 
 @pytest.fixture(scope="module")
-def tok(tmp_path_factory):
-    """A tiny fast tokenizer trained offline on fixture-like text (no hub download)."""
-    from xitcore.model import train_tokenizer
-
-    texts = ["A man plays a guitar .", "A man makes music .", "Mees kukkus .", "What was the cause ?"]
-    return train_tokenizer(120, texts * 3, tmp_path_factory.mktemp("tok"))
+def tok(make_tokenizer):
+    return make_tokenizer(["A man plays a guitar .", "A man makes music .", "Mees kukkus .", "What was the cause ?"])
 
 
 # ------------------------------------------------------------------ sentence classification

@@ -13,13 +13,10 @@ FIX = Path(__file__).parent / "fixtures" / "kinds"
 
 
 @pytest.fixture(scope="module")
-def tok(tmp_path_factory):
-    """A tiny fast tokenizer trained offline on the fixture contexts (no hub download)."""
-    from xitcore.model import train_tokenizer
-
+def tok(make_tokenizer):
     doc = json.loads((FIX / "squad_dev.json").read_text(encoding="utf-8"))
     texts = [p["context"] for a in doc["data"] for p in a["paragraphs"]] + ["Where does the river start ?"]
-    return train_tokenizer(300, texts * 3, tmp_path_factory.mktemp("tok"))
+    return make_tokenizer(texts, vocab_size=300)
 
 
 def test_squad_mlqa_tydiqa_loaders():
