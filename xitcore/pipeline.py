@@ -122,6 +122,16 @@ def tokenizer_coverage(tok, cfg: ExperimentConfig) -> dict:
     return out
 
 
+def _mlm_data(cfg: ExperimentConfig, tok, corpus: Step, seed: int):
+    """Packed MLM blocks of the corpus step's text, plus its translation pairs when TLM rows are on."""
+    from .corpus import read_corpus, read_parallel
+    from .train import prepare_mlm_data
+
+    pairs = read_parallel(corpus.path / "text") if cfg.mlm.tlm_fraction > 0 else None
+    return prepare_mlm_data(tok, read_corpus(corpus.path / "text"), cfg.mlm.seq_length, cfg.corpus.alpha,
+                            seed=seed, pairs=pairs)
+
+
 def _loop_options(cfg: ExperimentConfig) -> dict:
     """Speed options of the training loops; they leave the update unchanged, so they are not in step keys."""
     out = {}
@@ -140,15 +150,12 @@ def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: St
     payload.update(_precision_key(cfg))
 
     def fn(work: Path) -> dict:
-        from .corpus import read_corpus, read_parallel
         from .model import count_parameters, load_mlm_model, load_tokenizer, new_mlm_model
-        from .train import prepare_mlm_data, train_mlm, mlm_heldout_loss
+        from .train import mlm_heldout_loss, train_mlm
 
         device = _setup_threads(cfg)
         tok = load_tokenizer(tokenizer.path / "tokenizer")
-        pairs = read_parallel(corpus.path / "text") if cfg.mlm.tlm_fraction > 0 else None
-        data = prepare_mlm_data(tok, read_corpus(corpus.path / "text"), cfg.mlm.seq_length, cfg.corpus.alpha,
-                                seed=cfg.mlm.seed, pairs=pairs)
+        data = _mlm_data(cfg, tok, corpus, cfg.mlm.seed)
         torch.manual_seed(cfg.mlm.seed)
         model = new_mlm_model(cfg.model, tok) if cfg.model.init == "scratch" else load_mlm_model(cfg.model.init)
         model.to(device)
@@ -194,17 +201,13 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
 
     def fn(work: Path) -> dict:
         from .model import load_mlm_model, load_tokenizer
-        from .train import finetune, prepare_mlm_data, train_mlm
+        from .train import finetune, train_mlm
 
         device = _setup_threads(cfg)
         tok = load_tokenizer(mlm.path / "model")
         if ic.kind == "mlm":
-            from .corpus import read_corpus, read_parallel
-
             model = load_mlm_model(mlm.path / "model")
-            pairs = read_parallel(corpus.path / "text") if cfg.mlm.tlm_fraction > 0 else None
-            data = prepare_mlm_data(tok, read_corpus(corpus.path / "text"), cfg.mlm.seq_length, cfg.corpus.alpha,
-                                    seed=seed, pairs=pairs)
+            data = _mlm_data(cfg, tok, corpus, seed)
             res = train_mlm(model, tok, data, steps=ic.steps, batch_size=ic.batch_size, lr=ic.lr,
                             warmup=ic.warmup_steps, weight_decay=0.01, mask_prob=cfg.mlm.mask_prob, seed=seed,
                             device=device, desc=f"phase ii: continued MLM (seed {seed})",

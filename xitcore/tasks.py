@@ -317,7 +317,7 @@ def load_hub_examples(spec: TaskSpec) -> list[dict]:
     if spec.hub.via_kinds:
         from .kinds import load_hub_examples as load_kind_examples
 
-        return [ex for ex in (_from_kind_example(e, spec) for e in load_kind_examples(spec.name, "en", "train")) if ex]
+        return _from_kind_examples(load_kind_examples(spec.name, "en", "train"), spec)
     import datasets
 
     ds = datasets.load_dataset(spec.hub.dataset, spec.hub.config, split=spec.hub.split)
@@ -327,18 +327,18 @@ def load_hub_examples(spec: TaskSpec) -> list[dict]:
     return out
 
 
-def _from_kind_example(e, spec: TaskSpec) -> dict | None:
-    """xitcore.kinds example (dataclass) -> this registry's example dict; unlabelled rows are dropped."""
-    if spec.kind == "classification":
-        return {"text_a": e.text_a, "text_b": e.text_b, "label": e.label, "lang": "en"} if e.label >= 0 else None
-    if spec.kind == "multiple_choice":
-        return ({"premise": e.premise, "question": e.question or "", "choices": list(e.choices), "label": e.label,
-                 "idx": e.id, "lang": "en"} if e.label >= 0 else None)
-    if spec.kind == "qa":
-        return {"id": e.id, "question": e.question, "context": e.context, "answer_text": e.answers[0],
-                "answer_start": e.answer_starts[0], "lang": "en"} if e.answers else None
-    raise DataError(f"task '{spec.name}': hub rows of kind {spec.kind} are not supported here; allowed: "
-                    "classification, multiple_choice, qa")
+def _from_kind_examples(examples: list, spec: TaskSpec) -> list[dict]:
+    """xitcore.kinds examples (dataclasses) -> this registry's example dicts; unlabelled rows are dropped."""
+    from .xtreme import is_labelled, to_dicts
+
+    kept = [e for e in examples if is_labelled(e)]
+    if spec.kind == "qa":  # train.encode_qa wants one answer span per example
+        return [{"id": e.id, "question": e.question, "context": e.context, "answer_text": e.answers[0],
+                 "answer_start": e.answer_starts[0], "lang": "en"} for e in kept]
+    if spec.kind not in ("classification", "multiple_choice"):
+        raise DataError(f"task '{spec.name}': hub rows of kind {spec.kind} are not supported here; allowed: "
+                        "classification, multiple_choice, qa")
+    return [{**d, "lang": "en"} for d in to_dicts(spec.kind, kept)]
 
 
 def _hub_classification(r: dict, spec: TaskSpec) -> dict:

@@ -15,7 +15,6 @@ import random
 import numpy as np
 import torch
 
-from . import tasks as _tasks  # noqa: F401  (first: xitcore.kinds imported on its own hits the tasks<->kinds cycle)
 from .kinds import extractive_qa as qa
 from .kinds import registry
 from .kinds import sentence_classification as sc
@@ -70,7 +69,7 @@ def load_train(task: str, max_examples: int = 0) -> list:
         examples = [xcopa_row(r, "en", "COPA row") for r in rows]
     else:
         examples = registry.load_hub_examples(source, "en", "train")
-    examples = [e for e in examples if _labelled(e)]
+    examples = [e for e in examples if is_labelled(e)]
     if max_examples and len(examples) > max_examples:
         keep = sorted(random.Random(TRAIN_SAMPLE_SEED).sample(range(len(examples)), max_examples))
         examples = [examples[i] for i in keep]
@@ -79,10 +78,10 @@ def load_train(task: str, max_examples: int = 0) -> list:
 
 def load_eval(task: str, lang: str) -> list:
     """Test examples of ``task`` in ``lang`` (XTREME's evaluation split: dev for TyDiQA, as the registry maps)."""
-    return [e for e in registry.load_hub_examples(task, lang, "test") if _labelled(e)]
+    return [e for e in registry.load_hub_examples(task, lang, "test") if is_labelled(e)]
 
 
-def _labelled(e) -> bool:
+def is_labelled(e) -> bool:
     if isinstance(e, qa.QAExample):
         return bool(e.answers)
     if isinstance(e, tc.TaggedSentence):
