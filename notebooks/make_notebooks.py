@@ -69,6 +69,7 @@ seeds = [1, 2, 3]
 languages = None
 device = "cpu"
 intermediate = None
+mlm = None
 overrides = {}
 runs_dir = "runs"
 backend = None
@@ -79,7 +80,7 @@ from xitcore.book import figures, tables
 
 seeds, languages = xitcore.book.as_list(seeds), xitcore.book.as_list(languages)  # `papermill -p` passes text
 overrides = xitcore.book.as_dict(overrides)
-cfg = xitcore.config.notebook_config(preset=preset, condition=condition, seeds=seeds, languages=languages, device=device, overrides=dict(overrides, **({"intermediate": intermediate} if intermediate else {})))
+cfg = xitcore.config.notebook_config(preset=preset, condition=condition, seeds=seeds, languages=languages, device=device, overrides=dict(overrides, **{k: v for k, v in (("intermediate", intermediate), ("mlm", mlm)) if v}))
 display(Markdown(f"**{cfg.condition}** — preset `{cfg.preset}`, seeds {list(cfg.seeds)}. {getattr(cfg, 'description', '') or description}"))
 """, "hide-input"),
     md("""

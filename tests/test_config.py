@@ -24,6 +24,10 @@ BAD = [
     ({"eval": {"ner_languages": ["de"]}}, "eval.ner_languages: language 'de' is unknown"),
     ({"target": {"tasks": ["parsing"]}}, "target task 'parsing' is unknown; allowed: pos, ner"),
     ({"device": "tpu"}, "device 'tpu' is unknown"),
+    ({"target": {"task_epochs": {"parsing": 1.0}}}, "target.task_epochs: task 'parsing' is unknown; allowed: pos, ner"),
+    ({"target": {"task_epochs": {"ner": "one"}}}, "params key 'target.task_epochs.ner' must be a number"),
+    ({"target": {"task_epochs": {"ner": 0}}}, "target.task_epochs.ner must be > 0"),
+    ({"target": {"task_epochs": [1.0]}}, "params key 'target.task_epochs' must be a mapping"),
     ({"model": {"hidden_size": 30, "num_heads": 4}}, "must be divisible"),
 ]
 
@@ -48,6 +52,12 @@ def test_every_shipped_condition_resolves():
         names.add(cfg.condition)
     assert {"no-intermediate", "en-multitask", "ml-mlm"} <= names
     assert sum(n.startswith("en-") for n in names) >= 5
+
+
+def test_per_task_epochs_override_the_shared_value():
+    cfg = load_condition(TINY / "none.yaml", {"target": {"epochs": 2.0, "task_epochs": {"ner": 1}}})
+    assert cfg.target.epochs_for("ner") == 1.0 and cfg.target.epochs_for("pos") == 2.0
+    assert parse_override("target.task_epochs.ner=0.5") == {"target": {"task_epochs": {"ner": 0.5}}}
 
 
 def test_override_parsing_and_notebook_config():

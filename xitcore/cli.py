@@ -161,20 +161,28 @@ def cmd_preset(args) -> int:
         paths = [p for p in paths if p.stem in wanted]
     cfgs = [load_condition(p, over) for p in paths]  # validate every condition before running any
     log(f"preset {args.name}: {len(cfgs)} conditions x seeds {cfgs[0].seeds}, {args.jobs} job(s), runs in {args.runs_dir}")
-    # Shared phase-(i) steps first, with every core.
+    # Shared phase-(i) steps first, with every core: one pass per distinct pre-training set-up (a control
+    # such as no-pretraining has its own), the most common first.
     store = RunStore(args.runs_dir)
-    first = cfgs[0]
-    corpus = step_corpus(store, first)
-    mlm = step_mlm(store, first, step_tokenizer(store, first, corpus), corpus)
-    step_baselines(store, first)
-    step_tatoeba(store, first, mlm, "mlm")
+    setups: dict[str, list] = {}
+    for c in cfgs:
+        setups.setdefault(json.dumps([c.to_dict()[k] for k in ("corpus", "tokenizer", "model", "mlm")], sort_keys=True),
+                          []).append(c)
+    for group in sorted(setups.values(), key=len, reverse=True):
+        first = group[0]
+        corpus = step_corpus(store, first)
+        mlm = step_mlm(store, first, step_tokenizer(store, first, corpus), corpus)
+        step_baselines(store, first)
+        step_tatoeba(store, first, mlm, "mlm")
     units = [(str(p), s, over, args.runs_dir) for p, c in zip(paths, cfgs) for s in c.seeds]
     if args.jobs > 1:
         import multiprocessing as mp
 
         from tqdm.auto import tqdm
 
-        with mp.get_context("spawn").Pool(args.jobs, maxtasksperchild=1) as pool:
+        # Workers persist across units: each spawn re-imports torch and transformers (seconds per unit), and
+        # a worker parses the evaluation treebanks once (tasks' caches).
+        with mp.get_context("spawn").Pool(args.jobs) as pool:
             for _ in tqdm(pool.imap_unordered(_run_unit, units), total=len(units), desc="condition x seed",
                           dynamic_ncols=True):
                 pass

@@ -142,6 +142,7 @@ class IntermediateConfig:
 class TargetConfig:
     tasks: list[str] = field(default_factory=lambda: list(LOCAL_TARGET_TASKS), metadata={"help": "English target tasks: pos, ner (shipped data); xnli, pawsx, xcopa, udpos, panx, xquad, mlqa, tydiqa (XTREME-R, backend: hub)"})
     epochs: float = 2.0
+    task_epochs: dict[str, float] = field(default_factory=dict, metadata={"help": "per-task epochs overriding 'epochs', e.g. {ner: 1.0}"})
     batch_size: int = 16
     lr: float = 5e-4
     warmup_ratio: float = 0.1
@@ -155,6 +156,14 @@ class TargetConfig:
                 raise ConfigError(f"target task '{t}' is unknown; allowed: {', '.join(TARGET_TASKS)}")
         if self.max_train_examples < 0:
             raise ConfigError(f"target.max_train_examples must be >= 0 (0 = all), got {self.max_train_examples}")
+        for t, e in {"epochs": self.epochs, **self.task_epochs}.items():
+            if t != "epochs" and t not in TARGET_TASKS:
+                raise ConfigError(f"target.task_epochs: task '{t}' is unknown; allowed: {', '.join(TARGET_TASKS)}")
+            if e <= 0:
+                raise ConfigError(f"target.{'epochs' if t == 'epochs' else 'task_epochs.' + t} must be > 0, got {e}")
+
+    def epochs_for(self, task: str) -> float:
+        return self.task_epochs.get(task, self.epochs)
 
 
 def _xtreme_default_languages(task: str) -> list[str]:
@@ -268,6 +277,11 @@ def _coerce(value: Any, tp, key: str):
         if not isinstance(value, list):
             raise ConfigError(f"params key '{key}' must be a list of {_type_name(inner)}, got {type(value).__name__} {value!r}")
         return [_coerce(v, inner, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin in (dict, typing.Dict):
+        _, inner = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise ConfigError(f"params key '{key}' must be a mapping of name: {_type_name(inner)}, got {type(value).__name__} {value!r}")
+        return {str(k): _coerce(v, inner, f"{key}.{k}") for k, v in value.items()}
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         if value is None:

@@ -279,7 +279,7 @@ def evaluate_xcopa(model, tok, cfg, device) -> dict:
 def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str, seed: int) -> Step:
     tc = cfg.target
     langs = cfg.eval.pos_languages if task == "pos" else cfg.eval.ner_languages
-    payload = {"target": task, "epochs": tc.epochs, "batch_size": tc.batch_size, "lr": tc.lr,
+    payload = {"target": task, "epochs": tc.epochs_for(task), "batch_size": tc.batch_size, "lr": tc.lr,
                "warmup_ratio": tc.warmup_ratio, "max_train_sentences": tc.max_train_sentences,
                "source": source.rel, "seed": seed, "languages": langs, "max_length": cfg.model.max_length,
                "dropout": cfg.model.dropout, "freeze_embeddings": tc.freeze_embeddings, "version": 1,
@@ -307,7 +307,7 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
             for p in encoder.embeddings.parameters():
                 p.requires_grad_(False)
         feats = encode_tagging(tok, train, {l: i for i, l in enumerate(labels)}, cfg.model.max_length)
-        steps = max(1, math.ceil(len(feats) / tc.batch_size * tc.epochs))
+        steps = max(1, math.ceil(len(feats) / tc.batch_size * tc.epochs_for(task)))
         res = finetune(model, {task: ("tagging", feats)}, steps=steps, batch_size=tc.batch_size, lr=tc.lr,
                        warmup=int(steps * tc.warmup_ratio), seed=seed, pad_id=tok.pad_token_id, device=device,
                        desc=f"phase iii: {task} (seed {seed})", **_loop_options(cfg))
@@ -344,7 +344,7 @@ def step_xtreme_target(store: RunStore, cfg: ExperimentConfig, source: Step, tas
 
     tc = cfg.target
     langs = cfg.eval.languages_of(task)
-    payload = {"target": task, "train_data": xtreme.TRAIN_SOURCE[task][0], "epochs": tc.epochs,
+    payload = {"target": task, "train_data": xtreme.TRAIN_SOURCE[task][0], "epochs": tc.epochs_for(task),
                "batch_size": tc.batch_size, "lr": tc.lr, "warmup_ratio": tc.warmup_ratio,
                "max_train_examples": tc.max_train_examples, "source": source.rel, "seed": seed, "languages": langs,
                "max_length": cfg.model.max_length, "dropout": cfg.model.dropout,
@@ -371,7 +371,7 @@ def step_xtreme_target(store: RunStore, cfg: ExperimentConfig, source: Step, tas
             for p in encoder.embeddings.parameters():
                 p.requires_grad_(False)
         feats = xtreme.train_features(kind, tok, data["train"], labels, cfg.model.max_length)
-        steps = max(1, math.ceil(len(feats) / tc.batch_size * tc.epochs))
+        steps = max(1, math.ceil(len(feats) / tc.batch_size * tc.epochs_for(task)))
         log(f"phase iii: {task} on {len(data['train'])} English examples ({xtreme.TRAIN_SOURCE[task][1]}), "
             f"{steps} steps; zero-shot on {', '.join(langs)}")
         res = finetune(model, {task: (kind, feats)}, steps=steps, batch_size=tc.batch_size, lr=tc.lr,

@@ -6,6 +6,7 @@ and only changes their language, so that en-X vs ml-X differ in the language mix
 """
 from __future__ import annotations
 
+import functools
 import random
 import socket
 from dataclasses import dataclass, field
@@ -65,13 +66,28 @@ class TaskSpec:
 
 # ------------------------------------------------------------------ local loaders
 
-def load_pud(lang: str, half: str):
-    from .data import read_conllu
-    from .data.paths import ud_file
+def _file_key(path) -> tuple:
+    """Cache key for a parsed data file: its path and modification time (XIT_DATA_ROOT may point elsewhere)."""
+    import os
 
-    sents = read_conllu(ud_file(lang, "pud"))
+    return str(path), (os.stat(path).st_mtime_ns if os.path.exists(path) else None)
+
+
+@functools.lru_cache(maxsize=64)
+def _pud_sentences(lang: str, key: tuple) -> tuple:
+    """Parsed once per process: a grid worker evaluates every unit it runs on the same 13 treebanks."""
+    from .data import read_conllu
+
+    sents = read_conllu(key[0])
     if len(sents) != PUD_SIZE:
         raise DataError(f"PUD {lang}: expected {PUD_SIZE} sentences, found {len(sents)}")
+    return tuple(sents)
+
+
+def load_pud(lang: str, half: str):
+    from .data.paths import ud_file
+
+    sents = _pud_sentences(lang, _file_key(ud_file(lang, "pud")))
     inter, ev = pud_split()
     return [sents[i] for i in (inter if half == "intermediate" else ev)]
 
@@ -269,7 +285,7 @@ def load_pos_train() -> list[dict]:
 
 
 def load_pos_eval(lang: str) -> list[dict]:
-    return [{"words": s.words, "tags": s.upos, "lang": lang} for s in load_pud(lang, "evaluation")]
+    return [{"words": list(s.words), "tags": list(s.upos), "lang": lang} for s in load_pud(lang, "evaluation")]
 
 
 def load_ner_train() -> list[dict]:
@@ -285,10 +301,18 @@ def map_ner_tag(tag: str) -> str:
     return tag
 
 
-def load_ner_eval(lang: str) -> list[dict]:
+@functools.lru_cache(maxsize=8)
+def _ner_eval_sentences(lang: str, key: tuple) -> tuple:
     from .data import read_conll2002
 
-    return [{"words": w, "tags": [map_ner_tag(t) for t in tags], "lang": lang} for w, tags in read_conll2002(lang, "testb")]
+    return tuple((tuple(w), tuple(map_ner_tag(t) for t in tags)) for w, tags in read_conll2002(lang, "testb"))
+
+
+def load_ner_eval(lang: str) -> list[dict]:
+    from .data.paths import data_file
+
+    return [{"words": list(w), "tags": list(t), "lang": lang}
+            for w, t in _ner_eval_sentences(lang, _file_key(data_file("nltk/conll2002.zip")))]
 
 
 # ------------------------------------------------------------------ hub backend

@@ -92,7 +92,7 @@ def ordered_languages(languages: Iterable[str]) -> list[str]:
 
 #: the smoke conditions in the order the book shows them (others follow by prefix, then name)
 CONDITION_ORDER = ("no-intermediate", "en-nli", "en-sentiment", "en-qa", "en-copa", "en-deprel",
-                   "en-multitask", "ml-mlm", "ml-qa", "ml-copa", "ml-deprel")
+                   "en-multitask", "ml-mlm", "ml-qa", "ml-copa", "ml-deprel", "no-pretraining")
 
 
 def ordered_conditions(conditions: Iterable[str]) -> list[str]:
