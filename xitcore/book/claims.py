@@ -150,6 +150,12 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("Q6-mlm-pos", "Research question: continued multilingual MLM (ml-mlm) helps zero-shot POS.",
           None, "hypothesis", "this project", "ml-mlm − no-intermediate on zero-shot POS",
           ("ml-mlm",), ("no-intermediate",), family="pos", kind="question"),
+    # A control rather than a claim: if phase (i) itself does not beat a random encoder, no later phase can
+    # be credited with transfer. The MLM-floor check is off: the comparison is what tests phase (i).
+    Claim("C1-pretraining-pos", "Control: MLM pre-training helps zero-shot POS over a randomly initialised "
+          "encoder of the same shape, fine-tuned the same way.", None, "control", "this project",
+          "no-intermediate − no-pretraining on zero-shot POS",
+          ("no-intermediate",), ("no-pretraining",), family="pos", kind="question", needs_mlm=False),
 )
 
 
