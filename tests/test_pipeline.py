@@ -117,3 +117,29 @@ def test_killed_process_resumes_without_redoing_finished_steps(tiny_runs, tmp_pa
     assert p2.returncode == 0, p2.stdout[-2000:] + p2.stderr[-2000:]
     assert (half / "metrics.json").is_file()
     assert {s.rel: (s.path / "metrics.json").stat().st_mtime for s in RunStore(runs).all_steps("mlm")} == mlm_before
+
+
+def test_preset_with_two_workers_runs_each_pretraining_setup_once(tmp_path):
+    """`xit preset` with 2 workers: a condition with its own phase i (no MLM steps, the no-pretraining
+    control) gets its own MLM step, every (condition, seed) is indexed, and the persistent workers exit
+    cleanly (no leaked-semaphore warning)."""
+    import shutil
+
+    root = tmp_path / "params"
+    (root / "tiny").mkdir(parents=True)
+    shutil.copy(TINY / "_preset.yaml", root / "tiny" / "_preset.yaml")
+    shutil.copy(TINY / "none.yaml", root / "tiny" / "none.yaml")
+    (root / "tiny" / "nopre.yaml").write_text(
+        "preset: tiny\ncondition: nopre\nseeds: [1]\nmlm: {steps: 0}\nintermediate: {kind: none}\n")
+    runs = tmp_path / "runs"
+    env = {**os.environ, "XIT_PARAMS_ROOT": str(root)}
+    p = subprocess.run([sys.executable, "-m", "xitcore.cli", "--runs-dir", str(runs), "preset", "tiny", "--jobs", "2",
+                        "--no-book", "--seeds", "1,2"], capture_output=True, text=True, env=env, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "leaked semaphore" not in p.stderr
+    mlm = [json.loads((d / "config.json").read_text())["mlm"]["steps"] for d in (runs / "mlm").iterdir()]
+    assert sorted(mlm) == [0, 4]
+    for cond in ("none", "nopre"):
+        idx = json.loads((runs / "index" / "tiny" / f"{cond}.json").read_text())
+        assert sorted(idx["seeds"]) == ["1", "2"]
+        assert all(s["targets"]["pos"] for s in idx["seeds"].values())

@@ -186,6 +186,8 @@ def cmd_preset(args) -> int:
             for _ in tqdm(pool.imap_unordered(_run_unit, units), total=len(units), desc="condition x seed",
                           dynamic_ncols=True):
                 pass
+            pool.close()  # let the persistent workers exit on their own: terminate() can leak their semaphores
+            pool.join()
     for cfg in cfgs:  # everything is finished now: this only reuses steps and writes the indexes
         run_condition(cfg, args.runs_dir)
     print_summary(args.runs_dir, args.name, [c.condition for c in cfgs])
