@@ -86,3 +86,17 @@ def test_corpus_translation_pairs_hold_no_evaluation_sentence(tiny_runs):
     assert {p["lang"] for p in pairs} == {"de", "es"}  # the tiny preset's corpus languages besides English
     ev = evaluation_sentences()
     assert not any(normalize(p["xx"]) in ev or normalize(p["en"]) in ev for p in pairs)
+
+
+def test_tokenizer_alphabet_is_repeatable_when_character_counts_tie():
+    """300 characters with equal counts and room for 50: the tokenizers trainer alone picked a different
+    50 (and different ids) from one training to the next; the alphabet chosen by count then code point does not."""
+    from xitcore.model import build_tokenizer_object, top_characters
+
+    chars = [chr(0x4e00 + i) for i in range(300)]
+    texts = ["".join(chars[i:i + 10]) + " abc abd" for i in range(0, 300, 10)] * 3
+    first = build_tokenizer_object(400, texts, "bpe", 50)
+    assert all(first.get_vocab() == build_tokenizer_object(400, texts, "bpe", 50).get_vocab() for _ in range(3))
+    alphabet = top_characters(first, texts, 50)
+    assert alphabet[0] == "▁" and alphabet[1:4] == ["a", "b", "c"] and alphabet[5:7] == chars[:2]
+    assert all(c in first.get_vocab() for c in alphabet)

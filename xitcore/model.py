@@ -33,6 +33,7 @@ def build_tokenizer_object(vocab_size: int, texts: Iterable[str], algorithm: str
     """
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
+    texts = list(texts)
     tok = Tokenizer(models.BPE(unk_token="<unk>") if algorithm == "bpe" else models.Unigram())
     tok.normalizer = normalizers.NFKC()
     tok.pre_tokenizer = pre_tokenizers.Sequence([
@@ -43,8 +44,12 @@ def build_tokenizer_object(vocab_size: int, texts: Iterable[str], algorithm: str
     ])
     tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=True)
     if algorithm == "bpe":
+        # The trainer's own cut to ``limit_alphabet`` characters breaks ties in hash order, so two runs gave
+        # different alphabets and token ids; choosing the characters here (by count, then code point) and
+        # passing them as the initial alphabet makes the tokenizer, and so every later step, repeatable.
         trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, min_frequency=2,
-                                      limit_alphabet=limit_alphabet, show_progress=False)
+                                      limit_alphabet=limit_alphabet, show_progress=False,
+                                      initial_alphabet=top_characters(tok, texts, limit_alphabet))
     else:
         trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, unk_token="<unk>",
                                           max_piece_length=12, show_progress=False)
@@ -53,6 +58,20 @@ def build_tokenizer_object(vocab_size: int, texts: Iterable[str], algorithm: str
         single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
         special_tokens=[("<s>", tok.token_to_id("<s>")), ("</s>", tok.token_to_id("</s>"))])
     return tok
+
+
+def top_characters(tok, texts: list[str], limit: int) -> list[str]:
+    """The ``limit`` most frequent characters of ``texts`` as the tokenizer's normalizer sees them (with the
+    ``▁`` word marker), ties broken by code point."""
+    from collections import Counter
+
+    counts: Counter = Counter()
+    for t in texts:
+        counts.update(tok.normalizer.normalize_str(t))
+    counts.pop(" ", None)
+    counts["▁"] = max(counts.values(), default=0) + 1
+    return [c for c, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            if not c.isspace()][:limit]
 
 
 def train_tokenizer(vocab_size: int, texts: Iterable[str], out_dir: Path, algorithm: str = "bpe",

@@ -84,7 +84,8 @@ def step_corpus(store: RunStore, cfg: ExperimentConfig) -> Step:
 
 
 def step_tokenizer(store: RunStore, cfg: ExperimentConfig, corpus: Step) -> Step:
-    payload = {"tokenizer": _asdict(cfg.tokenizer), "corpus": corpus.key}
+    # version 2: a repeatable alphabet (model.top_characters); version 1 could differ from run to run
+    payload = {"tokenizer": _asdict(cfg.tokenizer), "corpus": corpus.key, "version": 2}
 
     def fn(work: Path) -> dict:
         from .corpus import read_corpus
