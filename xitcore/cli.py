@@ -166,7 +166,8 @@ def cmd_preset(args) -> int:
     store = RunStore(args.runs_dir)
     setups: dict[str, list] = {}
     for c in cfgs:
-        setups.setdefault(json.dumps([c.to_dict()[k] for k in ("corpus", "tokenizer", "model", "mlm")], sort_keys=True),
+        d = c.to_dict()
+        setups.setdefault(json.dumps([d[k] for k in ("corpus", "tokenizer", "model", "mlm")], sort_keys=True),
                           []).append(c)
     for group in sorted(setups.values(), key=len, reverse=True):
         first = group[0]

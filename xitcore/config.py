@@ -156,11 +156,13 @@ class TargetConfig:
                 raise ConfigError(f"target task '{t}' is unknown; allowed: {', '.join(TARGET_TASKS)}")
         if self.max_train_examples < 0:
             raise ConfigError(f"target.max_train_examples must be >= 0 (0 = all), got {self.max_train_examples}")
-        for t, e in {"epochs": self.epochs, **self.task_epochs}.items():
-            if t != "epochs" and t not in TARGET_TASKS:
+        if self.epochs <= 0:
+            raise ConfigError(f"target.epochs must be > 0, got {self.epochs}")
+        for t, e in self.task_epochs.items():
+            if t not in TARGET_TASKS:
                 raise ConfigError(f"target.task_epochs: task '{t}' is unknown; allowed: {', '.join(TARGET_TASKS)}")
             if e <= 0:
-                raise ConfigError(f"target.{'epochs' if t == 'epochs' else 'task_epochs.' + t} must be > 0, got {e}")
+                raise ConfigError(f"target.task_epochs.{t} must be > 0, got {e}")
 
     def epochs_for(self, task: str) -> float:
         return self.task_epochs.get(task, self.epochs)

@@ -68,7 +68,6 @@ def top_characters(tok, texts: list[str], limit: int) -> list[str]:
     counts: Counter = Counter()
     for t in texts:
         counts.update(tok.normalizer.normalize_str(t))
-    counts.pop(" ", None)
     counts["▁"] = max(counts.values(), default=0) + 1
     return [c for c, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
             if not c.isspace()][:limit]

@@ -7,6 +7,7 @@ and only changes their language, so that en-X vs ml-X differ in the language mix
 from __future__ import annotations
 
 import functools
+import os
 import random
 import socket
 from dataclasses import dataclass, field
@@ -67,10 +68,9 @@ class TaskSpec:
 # ------------------------------------------------------------------ local loaders
 
 def _file_key(path) -> tuple:
-    """Cache key for a parsed data file: its path and modification time (XIT_DATA_ROOT may point elsewhere)."""
-    import os
-
-    return str(path), (os.stat(path).st_mtime_ns if os.path.exists(path) else None)
+    """Cache key for a parsed data file (which exists): its path and modification time (XIT_DATA_ROOT may
+    point elsewhere)."""
+    return str(path), os.stat(path).st_mtime_ns
 
 
 @functools.lru_cache(maxsize=64)
@@ -220,7 +220,6 @@ CCGBANK_ENV = "XIT_CCGBANK"
 
 def _load_ccg(data: str) -> list[dict]:
     """CCG supertags from a local CCGbank copy (LDC2005T13 is licensed: never shipped, never on the hub)."""
-    import os
     from pathlib import Path
 
     from .kinds.ccg import load_ccg_auto, load_ccg_piped
@@ -319,8 +318,6 @@ def load_ner_eval(lang: str) -> list[dict]:
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:
-    import os
-
     if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
         return False
     try:
