@@ -101,7 +101,7 @@ class Assumptions:
                 "average length = words × subwords per word + 2 specials, cut into max_length windows; no padding "
                 "(length-grouped batches)",
                 "subwords per word: 2.0 for a trained tokenizer below 16k pieces (measured ~1.9-2.3 on English PUD with "
-                "the smoke 8k BPE), 1.6 for a trained one of 16k+, 1.3 for a pretrained hub tokenizer (XLM-R's 250k)",
+                "an 8k BPE), 1.6 for a trained one of 16k+, 1.3 for a pretrained hub tokenizer (XLM-R's 250k)",
                 "CPU steps (corpus, tokenizer, baselines) and model loading count 0 GPU hours; MLM held-out loss not counted"]
 
 
