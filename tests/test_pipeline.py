@@ -143,3 +143,25 @@ def test_preset_with_two_workers_runs_each_pretraining_setup_once(tmp_path):
         idx = json.loads((runs / "index" / "tiny" / f"{cond}.json").read_text())
         assert sorted(idx["seeds"]) == ["1", "2"]
         assert all(s["targets"]["pos"] for s in idx["seeds"].values())
+
+
+def test_target_step_result_does_not_depend_on_earlier_random_draws(tiny_runs, tmp_path):
+    """Grid workers persist across units: a step must not inherit the random state its predecessors left."""
+    import torch
+
+    from xitcore.config import load_condition
+    from xitcore.pipeline import step_corpus, step_mlm, step_target, step_tokenizer
+    from xitcore.runstore import RunStore
+
+    cfg = load_condition(TINY / "none.yaml")
+    store = RunStore(tiny_runs)
+    corpus = step_corpus(store, cfg)
+    mlm = step_mlm(store, cfg, step_tokenizer(store, cfg, corpus), corpus)
+    results = []
+    for name, draws in (("a", 1000), ("b", 7)):
+        torch.manual_seed(draws)
+        torch.rand(draws)
+        step = step_target(RunStore(tmp_path / name), cfg, mlm, "pos", 1)
+        m = json.loads((step.path / "metrics.json").read_text())
+        results.append((m["languages"], m["pos_first_loss"], m["pos_last_loss"]))
+    assert results[0] == results[1]

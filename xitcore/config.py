@@ -93,10 +93,16 @@ class MLMConfig:
     seed: int = field(default=0, metadata={"help": "pre-training seed: one shared checkpoint, as in the paper (seeds vary phases ii/iii)"})
     heldout_sentences: int = 200
     tlm_fraction: float = field(default=0.0, metadata={"help": "share of MLM rows that are translation pairs (XLM's TLM) from the shipped parallel text; 0 = plain MLM as XLM-R"})
+    code_switch_fraction: float = field(default=0.0, metadata={"help": "share of MLM rows that are English corpus text code-switched with dictionaries induced from the shipped parallel text (xitcore.multilingual.dictionary); 0 = plain MLM as XLM-R"})
+    code_switch_prob: float = field(default=0.5, metadata={"help": "code-switched rows: chance that a word with a dictionary entry is replaced"})
 
     def __post_init__(self):
-        if not 0.0 <= self.tlm_fraction <= 1.0:
-            raise ConfigError(f"mlm.tlm_fraction must be between 0 and 1, got {self.tlm_fraction}")
+        for name in ("tlm_fraction", "code_switch_fraction", "code_switch_prob"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"mlm.{name} must be between 0 and 1, got {getattr(self, name)}")
+        if self.tlm_fraction + self.code_switch_fraction > 1.0:
+            raise ConfigError(f"mlm.tlm_fraction + mlm.code_switch_fraction must be at most 1, got "
+                              f"{self.tlm_fraction} + {self.code_switch_fraction}")
 
 
 @dataclass

@@ -123,14 +123,67 @@ def tokenizer_coverage(tok, cfg: ExperimentConfig) -> dict:
     return out
 
 
-def _mlm_data(cfg: ExperimentConfig, tok, corpus: Step, seed: int):
-    """Packed MLM blocks of the corpus step's text, plus its translation pairs when TLM rows are on."""
+def _mlm_data(cfg: ExperimentConfig, tok, corpus: Step, seed: int, dictionary: Step | None = None):
+    """Packed MLM blocks of the corpus step's text, plus translation pairs (TLM rows) and code-switched English
+    text (code-switched rows) when those rows are on."""
     from .corpus import read_corpus, read_parallel
     from .train import prepare_mlm_data
 
+    text = read_corpus(corpus.path / "text")
     pairs = read_parallel(corpus.path / "text") if cfg.mlm.tlm_fraction > 0 else None
-    return prepare_mlm_data(tok, read_corpus(corpus.path / "text"), cfg.mlm.seq_length, cfg.corpus.alpha,
-                            seed=seed, pairs=pairs)
+    switched = None
+    if cfg.mlm.code_switch_fraction > 0:
+        if dictionary is None:
+            raise ValueError("code-switched MLM rows need the dictionary step")
+        switched = code_switched_text(text.get("en", []), read_dictionary(dictionary), cfg.mlm.code_switch_prob, seed)
+    return prepare_mlm_data(tok, text, cfg.mlm.seq_length, cfg.corpus.alpha, seed=seed, pairs=pairs,
+                            code_switched=switched)
+
+
+def _mlm_key(cfg: ExperimentConfig, dictionary: Step | None) -> dict:
+    """The MLM settings that enter step keys (code-switching ones only when it is on: older keys stay valid)."""
+    out = _asdict(cfg.mlm)
+    if cfg.mlm.code_switch_fraction == 0:
+        out = {k: v for k, v in out.items() if not k.startswith("code_switch")}
+    elif dictionary is not None:
+        out["dictionary"] = dictionary.key
+    return out
+
+
+def step_dictionary(store: RunStore, cfg: ExperimentConfig, corpus: Step) -> Step | None:
+    """Bilingual word lists from the corpus step's translation pairs (only when code-switched MLM rows are on)."""
+    if cfg.mlm.code_switch_fraction == 0:
+        return None
+    from .multilingual.dictionary import DICTIONARY_SETTINGS
+
+    payload = {"corpus": corpus.key, **DICTIONARY_SETTINGS, "version": 1}
+
+    def fn(work: Path) -> dict:
+        from .corpus import read_parallel
+        from .multilingual.dictionary import dictionary_summary, induce_dictionary
+
+        pairs = read_parallel(corpus.path / "text")
+        log(f"inducing bilingual dictionaries from {len(pairs)} translation pairs (IBM Model 1, both directions)")
+        table = induce_dictionary(pairs, **DICTIONARY_SETTINGS)
+        (work / "dictionary.json").write_text(json.dumps(table, ensure_ascii=False, indent=0))
+        return dictionary_summary(table, pairs)
+
+    return store.run("dictionary", payload, fn)
+
+
+def read_dictionary(step: Step) -> dict:
+    return json.loads((step.path / "dictionary.json").read_text())
+
+
+def code_switched_text(english: list[str], table: dict, prob: float, seed: int) -> list[str]:
+    """Each English corpus sentence once, its dictionary words switched into one language drawn per sentence."""
+    import random
+
+    from .multilingual.dictionary import code_switch
+
+    rng = random.Random(seed)
+    langs = sorted(table)
+    return [code_switch(s, table[rng.choice(langs)], prob, rng)[0] for s in english] if langs else []
 
 
 def _loop_options(cfg: ExperimentConfig) -> dict:
@@ -144,10 +197,11 @@ def _loop_options(cfg: ExperimentConfig) -> dict:
 
 
 def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: Step,
-             train_kwargs: dict | None = None) -> Step:
+             train_kwargs: dict | None = None, dictionary: Step | None = None) -> Step:
     """Phase (i). ``train_kwargs`` go to ``train_mlm`` as well (xitcore.distributed passes its rank's share)."""
-    payload = {"model": _asdict(cfg.model), "mlm": _asdict(cfg.mlm), "tokenizer": tokenizer.key, "corpus": corpus.key,
-               "alpha": cfg.corpus.alpha}
+    dictionary = dictionary or step_dictionary(store, cfg, corpus)
+    payload = {"model": _asdict(cfg.model), "mlm": _mlm_key(cfg, dictionary), "tokenizer": tokenizer.key,
+               "corpus": corpus.key, "alpha": cfg.corpus.alpha}
     payload.update(_precision_key(cfg))
 
     def fn(work: Path) -> dict:
@@ -156,7 +210,7 @@ def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: St
 
         device = _setup_threads(cfg)
         tok = load_tokenizer(tokenizer.path / "tokenizer")
-        data = _mlm_data(cfg, tok, corpus, cfg.mlm.seed)
+        data = _mlm_data(cfg, tok, corpus, cfg.mlm.seed, dictionary)
         torch.manual_seed(cfg.mlm.seed)
         model = new_mlm_model(cfg.model, tok) if cfg.model.init == "scratch" else load_mlm_model(cfg.model.init)
         model.to(device)
@@ -168,9 +222,12 @@ def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: St
             res = train_mlm(model, tok, data, steps=cfg.mlm.steps, batch_size=cfg.mlm.batch_size, lr=cfg.mlm.lr,
                             warmup=cfg.mlm.warmup_steps, weight_decay=cfg.mlm.weight_decay,
                             mask_prob=cfg.mlm.mask_prob, seed=cfg.mlm.seed, device=device, desc="phase i: MLM",
-                            tlm_fraction=cfg.mlm.tlm_fraction, **{**_loop_options(cfg), **(train_kwargs or {})})
+                            tlm_fraction=cfg.mlm.tlm_fraction, code_switch_fraction=cfg.mlm.code_switch_fraction,
+                            **{**_loop_options(cfg), **(train_kwargs or {})})
         if data.parallel is not None:
             res["tlm_blocks"] = len(data.parallel)
+        if data.code_switched is not None:
+            res["code_switched_blocks"] = len(data.code_switched)
         model.save_pretrained(str(work / "model"))
         tok.save_pretrained(str(work / "model"))
         final = res.get("final_heldout_loss", init_loss)
@@ -185,34 +242,42 @@ def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: St
 
 # ---------------------------------------------------------------------------------------- phase (ii)
 
-def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus: Step, seed: int) -> Step | None:
+def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus: Step, seed: int,
+                      dictionary: Step | None = None) -> Step | None:
     ic = cfg.intermediate
     if ic.kind == "none":
         return None
+    if ic.kind == "mlm":
+        dictionary = dictionary or step_dictionary(store, cfg, corpus)
     inter = _asdict(ic)
     if ic.data != "mt":  # MT settings only matter for MT data (and keep the other steps' keys unchanged)
         inter = {k: v for k, v in inter.items() if not k.startswith("mt_")}
-    payload = {"intermediate": inter, "mlm": mlm.key, "seed": seed, "max_length": cfg.model.max_length,
+    # version 2: heads initialised from the seed (version 1 took them from the worker's random state)
+    payload = {"intermediate": inter, "mlm": mlm.key, "seed": seed, "max_length": cfg.model.max_length, "version": 2,
                "backend": cfg.backend, **_precision_key(cfg),
                "xcopa_languages": cfg.eval.xcopa_languages if "copa" in ic.tasks else []}
     if ic.kind == "mlm":
         payload.update(corpus=corpus.key, mask_prob=cfg.mlm.mask_prob, alpha=cfg.corpus.alpha)
         if cfg.mlm.tlm_fraction > 0:
             payload["tlm_fraction"] = cfg.mlm.tlm_fraction
+        if cfg.mlm.code_switch_fraction > 0:
+            payload.update({k: v for k, v in _mlm_key(cfg, dictionary).items() if k.startswith(("code_switch", "dict"))})
 
     def fn(work: Path) -> dict:
         from .model import load_mlm_model, load_tokenizer
-        from .train import finetune, train_mlm
+        from .train import finetune, set_seed, train_mlm
 
         device = _setup_threads(cfg)
+        set_seed(seed)  # before the heads are built: their initial weights come from the seed, not the worker's history
         tok = load_tokenizer(mlm.path / "model")
         if ic.kind == "mlm":
             model = load_mlm_model(mlm.path / "model")
-            data = _mlm_data(cfg, tok, corpus, seed)
+            data = _mlm_data(cfg, tok, corpus, seed, dictionary)
             res = train_mlm(model, tok, data, steps=ic.steps, batch_size=ic.batch_size, lr=ic.lr,
                             warmup=ic.warmup_steps, weight_decay=0.01, mask_prob=cfg.mlm.mask_prob, seed=seed,
                             device=device, desc=f"phase ii: continued MLM (seed {seed})",
-                            tlm_fraction=cfg.mlm.tlm_fraction, **_loop_options(cfg))
+                            tlm_fraction=cfg.mlm.tlm_fraction, code_switch_fraction=cfg.mlm.code_switch_fraction,
+                            **_loop_options(cfg))
             model.roberta.save_pretrained(str(work / "model"))
             tok.save_pretrained(str(work / "model"))
             return {"phase": "intermediate", "kind": "mlm", **res}
@@ -283,7 +348,8 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
     payload = {"target": task, "epochs": tc.epochs_for(task), "batch_size": tc.batch_size, "lr": tc.lr,
                "warmup_ratio": tc.warmup_ratio, "max_train_sentences": tc.max_train_sentences,
                "source": source.rel, "seed": seed, "languages": langs, "max_length": cfg.model.max_length,
-               "dropout": cfg.model.dropout, "freeze_embeddings": tc.freeze_embeddings, "version": 1,
+               "dropout": cfg.model.dropout, "freeze_embeddings": tc.freeze_embeddings,
+               "version": 2,  # 2: the head initialised from the seed (see step_intermediate)
                **_precision_key(cfg)}
 
     def fn(work: Path) -> dict:
@@ -292,9 +358,10 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
         from .metrics import pos_accuracy, span_f1, xtreme_seqeval_f1
         from .model import MultiTaskModel, load_encoder, load_tokenizer, make_head
         from .tasks import NER_LABELS, NER_TYPES, UPOS, load_ner_eval, load_ner_train, load_pos_eval, load_pos_train
-        from .train import encode_tagging, finetune, predict_tagging
+        from .train import encode_tagging, finetune, predict_tagging, set_seed
 
         device = _setup_threads(cfg)
+        set_seed(seed)  # before the head is built (see step_intermediate)
         src_dir = source.path / "model"
         tok = load_tokenizer(src_dir)
         labels = UPOS if task == "pos" else NER_LABELS
@@ -349,7 +416,7 @@ def step_xtreme_target(store: RunStore, cfg: ExperimentConfig, source: Step, tas
                "batch_size": tc.batch_size, "lr": tc.lr, "warmup_ratio": tc.warmup_ratio,
                "max_train_examples": tc.max_train_examples, "source": source.rel, "seed": seed, "languages": langs,
                "max_length": cfg.model.max_length, "dropout": cfg.model.dropout,
-               "freeze_embeddings": tc.freeze_embeddings, "version": 1, **_precision_key(cfg)}
+               "freeze_embeddings": tc.freeze_embeddings, "version": 2, **_precision_key(cfg)}
     data: dict = {}
     if not store.step("target", payload).done and not getattr(store, "dry_run", False):
         # Every hub set is loaded before the step starts: offline, or a language without a hub source, fails at
@@ -361,9 +428,10 @@ def step_xtreme_target(store: RunStore, cfg: ExperimentConfig, source: Step, tas
         import math
 
         from .model import MultiTaskModel, load_encoder, load_tokenizer, make_head
-        from .train import finetune
+        from .train import finetune, set_seed
 
         device = _setup_threads(cfg)
+        set_seed(seed)  # before the head is built (see step_intermediate)
         kind, labels = xtreme.kind_of(task), xtreme.labels_of(task)
         tok = load_tokenizer(source.path / "model")
         encoder = load_encoder(source.path / "model")
@@ -443,7 +511,8 @@ def run_condition(cfg: ExperimentConfig, runs_dir: str | Path = "runs", write_in
     log(f"condition {cfg.preset}/{cfg.condition}: seeds {cfg.seeds}, runs in {store.root}")
     corpus = step_corpus(store, cfg)
     tokenizer = step_tokenizer(store, cfg, corpus)
-    mlm = step_mlm(store, cfg, tokenizer, corpus)
+    dictionary = step_dictionary(store, cfg, corpus)
+    mlm = step_mlm(store, cfg, tokenizer, corpus, dictionary=dictionary)
     baselines = step_baselines(store, cfg)
     phases = cfg.eval.tatoeba_phases
     tatoeba_mlm = step_tatoeba(store, cfg, mlm, "mlm") if "mlm" in phases else None
@@ -451,7 +520,7 @@ def run_condition(cfg: ExperimentConfig, runs_dir: str | Path = "runs", write_in
              "config": cfg.to_dict(), "corpus": corpus.rel, "tokenizer": tokenizer.rel, "mlm": mlm.rel,
              "baselines": baselines.rel, "tatoeba": {"mlm": tatoeba_mlm.rel} if tatoeba_mlm else {}, "seeds": {}}
     for seed in cfg.seeds:
-        inter = step_intermediate(store, cfg, mlm, corpus, seed)
+        inter = step_intermediate(store, cfg, mlm, corpus, seed, dictionary)
         source = inter or mlm
         entry = {"intermediate": inter.rel if inter else None, "targets": {}, "tatoeba": {}}
         if inter and "intermediate" in phases:

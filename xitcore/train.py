@@ -188,6 +188,7 @@ class MLMData:
     weights: dict[str, float]
     unigram_entropy: float
     parallel: np.ndarray | None = None  # packed translation pairs for TLM rows (XLM), or None
+    code_switched: np.ndarray | None = None  # packed code-switched text for code-switched rows, or None
 
 
 def pack_translation_pairs(tokenizer, pairs: list[dict], seq_length: int, rng: random.Random) -> np.ndarray:
@@ -209,7 +210,8 @@ def pack_translation_pairs(tokenizer, pairs: list[dict], seq_length: int, rng: r
 
 
 def prepare_mlm_data(tokenizer, corpus, seq_length: int, alpha: float, heldout_fraction: float = 0.03,
-                     seed: int = 0, pairs: list[dict] | None = None) -> MLMData:
+                     seed: int = 0, pairs: list[dict] | None = None,
+                     code_switched: list[str] | None = None) -> MLMData:
     from .corpus import sampling_weights
 
     tok = tokenize_corpus(tokenizer, corpus)
@@ -231,7 +233,12 @@ def prepare_mlm_data(tokenizer, corpus, seq_length: int, alpha: float, heldout_f
     ent = unigram_entropy(counts)
     heldout = np.concatenate(held) if held else np.zeros((0, seq_length), dtype=np.int64)
     parallel = pack_translation_pairs(tokenizer, pairs, seq_length, rng) if pairs else None
-    return MLMData(train, heldout, weights, ent, parallel)
+    switched = None
+    if code_switched:
+        lists = tokenizer(code_switched, add_special_tokens=False)["input_ids"]
+        rng.shuffle(lists)
+        switched = pack_blocks(lists, seq_length, tokenizer.bos_token_id, tokenizer.eos_token_id)
+    return MLMData(train, heldout, weights, ent, parallel, switched)
 
 
 @torch.no_grad()
@@ -255,9 +262,27 @@ def mlm_heldout_loss(model, tokenizer, blocks: np.ndarray, mask_prob: float, dev
     return total / max(n, 1)
 
 
+def draw_mlm_rows(data: MLMData, langs: list[str], probs: np.ndarray, batch_size: int, rng: np.random.Generator,
+                  tlm_fraction: float = 0.0, code_switch_fraction: float = 0.0) -> np.ndarray:
+    """One batch of blocks: languages drawn by ``probs``; then each row becomes a translation pair (TLM) with
+    probability ``tlm_fraction`` or code-switched text with probability ``code_switch_fraction``."""
+    lang_idx = rng.choice(len(langs), size=batch_size, p=probs)
+    rows = [data.train[langs[li]][rng.integers(len(data.train[langs[li]]))] for li in lang_idx]
+    tlm = tlm_fraction if data.parallel is not None and len(data.parallel) else 0.0
+    cs = code_switch_fraction if data.code_switched is not None and len(data.code_switched) else 0.0
+    if tlm > 0 or cs > 0:  # no extra draws when both are off: plain MLM stays bit-identical to earlier runs
+        u = rng.random(batch_size)
+        for r in np.flatnonzero(u < tlm):
+            rows[r] = data.parallel[rng.integers(len(data.parallel))]
+        for r in np.flatnonzero((u >= tlm) & (u < tlm + cs)):
+            rows[r] = data.code_switched[rng.integers(len(data.code_switched))]
+    return np.stack(rows)
+
+
 def train_mlm(model, tokenizer, data: MLMData, *, steps: int, batch_size: int, lr: float, warmup: int,
               weight_decay: float, mask_prob: float, seed: int, device, progress: bool = True,
-              desc: str = "MLM", eval_every: int = 0, tlm_fraction: float = 0.0, grad_accum_steps: int = 1,
+              desc: str = "MLM", eval_every: int = 0, tlm_fraction: float = 0.0, code_switch_fraction: float = 0.0,
+              grad_accum_steps: int = 1,
               compile: bool = False, fp16: bool = False, rank: int = 0, world_size: int = 1, wrap=None) -> dict:
     """Packed MLM; ``batch_size`` rows per optimizer step in all (speed and DDP options: see above)."""
     set_seed(seed)
@@ -280,12 +305,7 @@ def train_mlm(model, tokenizer, data: MLMData, *, steps: int, batch_size: int, l
     bar = _progress(steps, desc, progress)
     running = None
     for step in range(steps):
-        lang_idx = rng.choice(len(langs), size=batch_size, p=probs)
-        rows = [data.train[langs[li]][rng.integers(len(data.train[langs[li]]))] for li in lang_idx]
-        if tlm_fraction > 0 and data.parallel is not None and len(data.parallel):
-            for r in np.flatnonzero(rng.random(batch_size) < tlm_fraction):
-                rows[r] = data.parallel[rng.integers(len(data.parallel))]
-        ids = torch.from_numpy(np.stack(rows))
+        ids = torch.from_numpy(draw_mlm_rows(data, langs, probs, batch_size, rng, tlm_fraction, code_switch_fraction))
         inputs, labels = mask_tokens(ids, tokenizer, mask_prob, gen, special)
         if plain:
             loss = runner.accumulate([(inputs.to(device), labels.to(device))])
