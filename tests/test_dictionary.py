@@ -136,3 +136,23 @@ def test_mlm_step_key_ignores_code_switch_settings_while_off(tmp_path):
     step = RunStore(tmp_path).step("dictionary", {"corpus": "x"})
     key_on = _mlm_key(on, step)
     assert key_on["code_switch_fraction"] == 0.3 and key_on["dictionary"] == step.key
+
+
+def test_code_switched_pretraining_end_to_end(tmp_path):
+    """Phase i and continued MLM with code-switched rows: the dictionary step is built once and both use it."""
+    import json
+
+    from conftest import TINY
+    from xitcore.config import load_condition
+    from xitcore.pipeline import run_condition
+
+    over = {"mlm": {"code_switch_fraction": 0.25}, "target": {"tasks": ["pos"]}, "seeds": [1]}
+    index = run_condition(load_condition(TINY / "mlm.yaml", over), tmp_path)
+    (dict_dir,) = (tmp_path / "dictionary").iterdir()
+    stats = json.loads((dict_dir / "metrics.json").read_text())
+    assert set(stats["english_words"]) == {"de", "es"}  # the tiny corpus's two other languages
+    assert stats["examples"]["es"]["and"][0] == "y" and stats["examples"]["de"]["and"][0] == "und"
+    mlm = json.loads((tmp_path / index["mlm"] / "metrics.json").read_text())
+    assert mlm["code_switched_blocks"] > 0
+    inter_dir = tmp_path / index["seeds"]["1"]["intermediate"]
+    assert json.loads((inter_dir / "config.json").read_text())["dictionary"] == dict_dir.name
