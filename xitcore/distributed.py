@@ -125,25 +125,28 @@ class _Scratch(_KeyOnly):
 
 def run_mlm(cfg, runs_dir, ctx: DistContext, grad_accum_steps: int = 1, compile: bool = False):
     """Phase (i) MLM under DDP: rank 0 prepares corpus and tokenizer, all ranks train, rank 0 writes."""
-    from .pipeline import step_corpus, step_mlm, step_tokenizer
+    from .pipeline import step_corpus, step_dictionary, step_mlm, step_tokenizer
     from .runstore import RunStore
 
     store = RunStore(runs_dir)
     if ctx.is_main:
         corpus = step_corpus(store, cfg)
         tokenizer = step_tokenizer(store, cfg, corpus)
+        dictionary = step_dictionary(store, cfg, corpus)
     barrier(ctx)
     if not ctx.is_main:
         corpus = step_corpus(_KeyOnly(store), cfg)
         tokenizer = step_tokenizer(_KeyOnly(store), cfg, corpus)
-    step = step_mlm(_KeyOnly(store), cfg, tokenizer, corpus)
+        dictionary = step_dictionary(_KeyOnly(store), cfg, corpus)
+    step = step_mlm(_KeyOnly(store), cfg, tokenizer, corpus, dictionary=dictionary)
     flag = [step.done]
     if ctx.world_size > 1:
         dist.broadcast_object_list(flag, src=0)  # rank 0 decides, so that all ranks train or none does
     if not flag[0]:
         extra = {**loop_kwargs(ctx), "grad_accum_steps": grad_accum_steps, "compile": compile,
                  "progress": ctx.is_main}
-        step = step_mlm(store if ctx.is_main else _Scratch(store), cfg, tokenizer, corpus, train_kwargs=extra)
+        step = step_mlm(store if ctx.is_main else _Scratch(store), cfg, tokenizer, corpus, train_kwargs=extra,
+                        dictionary=dictionary)
     barrier(ctx)  # rank 0's metrics.json and model/ are complete before anyone reads them
     return step
 

@@ -132,22 +132,19 @@ def _mlm_data(cfg: ExperimentConfig, tok, corpus: Step, seed: int, dictionary: S
     text = read_corpus(corpus.path / "text")
     pairs = read_parallel(corpus.path / "text") if cfg.mlm.tlm_fraction > 0 else None
     switched = None
-    if cfg.mlm.code_switch_fraction > 0:
-        if dictionary is None:
-            raise ValueError("code-switched MLM rows need the dictionary step")
+    if dictionary is not None:  # code-switched rows are on (step_dictionary)
         switched = code_switched_text(text.get("en", []), read_dictionary(dictionary), cfg.mlm.code_switch_prob, seed)
     return prepare_mlm_data(tok, text, cfg.mlm.seq_length, cfg.corpus.alpha, seed=seed, pairs=pairs,
                             code_switched=switched)
 
 
 def _mlm_key(cfg: ExperimentConfig, dictionary: Step | None) -> dict:
-    """The MLM settings that enter step keys (code-switching ones only when it is on: older keys stay valid)."""
+    """The MLM settings that enter step keys: code-switching ones only when it is on (``dictionary`` is the
+    step_dictionary result, None when off), so older keys stay valid."""
     out = _asdict(cfg.mlm)
-    if cfg.mlm.code_switch_fraction == 0:
-        out = {k: v for k, v in out.items() if not k.startswith("code_switch")}
-    elif dictionary is not None:
-        out["dictionary"] = dictionary.key
-    return out
+    if dictionary is None:
+        return {k: v for k, v in out.items() if not k.startswith("code_switch")}
+    return {**out, "dictionary": dictionary.key}
 
 
 def step_dictionary(store: RunStore, cfg: ExperimentConfig, corpus: Step) -> Step | None:
@@ -198,7 +195,8 @@ def _loop_options(cfg: ExperimentConfig) -> dict:
 
 def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: Step,
              train_kwargs: dict | None = None, dictionary: Step | None = None) -> Step:
-    """Phase (i). ``train_kwargs`` go to ``train_mlm`` as well (xitcore.distributed passes its rank's share)."""
+    """Phase (i). ``train_kwargs`` go to ``train_mlm`` as well (xitcore.distributed passes its rank's share, and
+    the dictionary step that rank 0 built, so that other ranks do not build it in scratch)."""
     dictionary = dictionary or step_dictionary(store, cfg, corpus)
     payload = {"model": _asdict(cfg.model), "mlm": _mlm_key(cfg, dictionary), "tokenizer": tokenizer.key,
                "corpus": corpus.key, "alpha": cfg.corpus.alpha}
@@ -242,13 +240,11 @@ def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: St
 
 # ---------------------------------------------------------------------------------------- phase (ii)
 
-def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus: Step, seed: int,
-                      dictionary: Step | None = None) -> Step | None:
+def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus: Step, seed: int) -> Step | None:
     ic = cfg.intermediate
     if ic.kind == "none":
         return None
-    if ic.kind == "mlm":
-        dictionary = dictionary or step_dictionary(store, cfg, corpus)
+    dictionary = step_dictionary(store, cfg, corpus) if ic.kind == "mlm" else None
     inter = _asdict(ic)
     if ic.data != "mt":  # MT settings only matter for MT data (and keep the other steps' keys unchanged)
         inter = {k: v for k, v in inter.items() if not k.startswith("mt_")}
@@ -260,8 +256,9 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
         payload.update(corpus=corpus.key, mask_prob=cfg.mlm.mask_prob, alpha=cfg.corpus.alpha)
         if cfg.mlm.tlm_fraction > 0:
             payload["tlm_fraction"] = cfg.mlm.tlm_fraction
-        if cfg.mlm.code_switch_fraction > 0:
-            payload.update({k: v for k, v in _mlm_key(cfg, dictionary).items() if k.startswith(("code_switch", "dict"))})
+        if dictionary is not None:
+            payload.update(code_switch_fraction=cfg.mlm.code_switch_fraction,
+                           code_switch_prob=cfg.mlm.code_switch_prob, dictionary=dictionary.key)
 
     def fn(work: Path) -> dict:
         from .model import load_mlm_model, load_tokenizer
@@ -511,8 +508,7 @@ def run_condition(cfg: ExperimentConfig, runs_dir: str | Path = "runs", write_in
     log(f"condition {cfg.preset}/{cfg.condition}: seeds {cfg.seeds}, runs in {store.root}")
     corpus = step_corpus(store, cfg)
     tokenizer = step_tokenizer(store, cfg, corpus)
-    dictionary = step_dictionary(store, cfg, corpus)
-    mlm = step_mlm(store, cfg, tokenizer, corpus, dictionary=dictionary)
+    mlm = step_mlm(store, cfg, tokenizer, corpus)
     baselines = step_baselines(store, cfg)
     phases = cfg.eval.tatoeba_phases
     tatoeba_mlm = step_tatoeba(store, cfg, mlm, "mlm") if "mlm" in phases else None
@@ -520,7 +516,7 @@ def run_condition(cfg: ExperimentConfig, runs_dir: str | Path = "runs", write_in
              "config": cfg.to_dict(), "corpus": corpus.rel, "tokenizer": tokenizer.rel, "mlm": mlm.rel,
              "baselines": baselines.rel, "tatoeba": {"mlm": tatoeba_mlm.rel} if tatoeba_mlm else {}, "seeds": {}}
     for seed in cfg.seeds:
-        inter = step_intermediate(store, cfg, mlm, corpus, seed, dictionary)
+        inter = step_intermediate(store, cfg, mlm, corpus, seed)
         source = inter or mlm
         entry = {"intermediate": inter.rel if inter else None, "targets": {}, "tatoeba": {}}
         if inter and "intermediate" in phases:

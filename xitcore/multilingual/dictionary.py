@@ -14,6 +14,9 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 
+import numpy as np
+
+from ..corpus import split_sentences
 
 _SPACE = re.compile(r"(\s+)")
 _NO_SPACES = {"zh", "ja", "th"}  # scripts written without spaces: align characters, not runs
@@ -49,8 +52,6 @@ def split_words(text: str, lang: str, lower: bool = True) -> list[str]:
 def sentence_pairs(pairs: list[dict], max_words: int = 80) -> list[dict]:
     """Pairs cut to sentence pairs: paragraphs (XQuAD) whose two sides split into the same number of sentences
     are paired sentence by sentence, other long pairs are left out (IBM 1's cost grows with length squared)."""
-    from ..corpus import split_sentences
-
     out = []
     for p in pairs:
         if len(p["en"].split()) <= max_words and len(p["xx"].split()) <= max_words:
@@ -65,8 +66,6 @@ def sentence_pairs(pairs: list[dict], max_words: int = 80) -> list[dict]:
 
 def _ibm1(src: list[list[str]], tgt: list[list[str]], iterations: int) -> dict[tuple[str, str], float]:
     """t(target word | source word) of IBM Model 1 with a NULL source word, uniform start (Brown et al. 1993)."""
-    import numpy as np
-
     null = "\0"
     src = [[null] + s for s in src]
     sv = {w: i for i, w in enumerate(sorted({w for s in src for w in s}))}
