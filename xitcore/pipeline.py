@@ -461,8 +461,9 @@ def step_xtreme_target(store: RunStore, cfg: ExperimentConfig, source: Step, tas
 # ---------------------------------------------------------------------------------------- evaluations
 
 def step_tatoeba(store: RunStore, cfg: ExperimentConfig, source: Step, phase: str) -> Step:
+    # version 2: English sentences are the queries (XTREME's direction); version 1 queried with xx.
     payload = {"source": source.rel, "phase": phase, "languages": cfg.eval.tatoeba_languages,
-               "layer": cfg.eval.tatoeba_layer, "max_length": cfg.model.max_length, "version": 1,
+               "layer": cfg.eval.tatoeba_layer, "max_length": cfg.model.max_length, "version": 2,
                **_precision_key(cfg)}
 
     def fn(work: Path) -> dict:
@@ -480,7 +481,9 @@ def step_tatoeba(store: RunStore, cfg: ExperimentConfig, source: Step, phase: st
             xx, en = read_tatoeba(TATOEBA_ISO3[lang])
             a = embed_sentences(enc, tok, xx, cfg.eval.tatoeba_layer, cfg.model.max_length, device, cfg.eval.batch_size)
             b = embed_sentences(enc, tok, en, cfg.eval.tatoeba_layer, cfg.model.max_length, device, cfg.eval.batch_size)
-            out[lang] = round(100 * retrieval_top1(a, b), 2)
+            # XTREME (third_party/evaluate_retrieval.py, utils_retrieve.similarity_search): the index holds the xx
+            # embeddings and each English sentence is the query, so English row i must retrieve xx row i.
+            out[lang] = round(100 * retrieval_top1(b, a), 2)
         return {"phase": phase, "top1": out, "avg": round(sum(out.values()) / max(len(out), 1), 2),
                 "chance": round(100 / 1000, 2)}
 
