@@ -45,7 +45,20 @@ PUD_TREEBANKS: dict[str, str] = {
     "zh": "UD_Chinese-PUD",
 }
 PUD_LANGS: tuple[str, ...] = tuple(PUD_TREEBANKS)
-UD_WHICH: tuple[str, ...] = ("pud", "ewt-dev", "ewt-test")
+# Further PUD treebanks, opt-in evaluation languages only (not in PUD_LANGS, so not in the MLM corpus, the
+# translated intermediate data or any existing preset's defaults).
+EXTRA_PUD_TREEBANKS: dict[str, str] = {
+    "pl": "UD_Polish-PUD",
+    "sv": "UD_Swedish-PUD",
+}
+ALL_PUD_TREEBANKS: dict[str, str] = {**PUD_TREEBANKS, **EXTRA_PUD_TREEBANKS}
+# Non-parallel UD treebanks shipped as dev + test ("<name>-dev" / "<name>-test"): name -> (language, directory).
+UD_DEV_TEST_TREEBANKS: dict[str, tuple[str, str]] = {
+    "ewt": ("en", "UD_English-EWT"),
+    "gsd": ("ja", "UD_Japanese-GSD"),
+}
+UD_WHICH: tuple[str, ...] = ("pud",) + tuple(f"{tb}-{split}" for tb in UD_DEV_TEST_TREEBANKS
+                                               for split in ("dev", "test"))
 
 # ISO 639-1 -> the ISO 639-3 code used in the Tatoeba file names (data/tatoeba/tatoeba.<iso3>-eng.*).
 # Tatoeba (LASER v1) uses macro-language members for some: Mandarin 'cmn' for zh, Standard Arabic 'ara',
@@ -177,16 +190,18 @@ def zip_members(zip_relpath: str) -> list[str]:
 
 
 def ud_file(lang: str, which: str = "pud") -> Path:
-    """The CoNLL-U file for ``lang``: ``which`` is "pud" (any of PUD_LANGS) or "ewt-dev"/"ewt-test" (lang "en")."""
+    """The CoNLL-U file for ``lang``: ``which`` is "pud" (any of ALL_PUD_TREEBANKS: the 13 PUD_LANGS, sv, pl),
+    "ewt-dev"/"ewt-test" (lang "en") or "gsd-dev"/"gsd-test" (lang "ja")."""
     check_choice("UD file kind", which, UD_WHICH)
     if which == "pud":
-        check_choice("PUD language", lang, PUD_TREEBANKS)
-        tb = PUD_TREEBANKS[lang]
+        check_choice("PUD language", lang, ALL_PUD_TREEBANKS)
+        tb = ALL_PUD_TREEBANKS[lang]
         return data_file(f"ud/{tb}/{lang}_pud-ud-test.conllu.gz")
-    if lang != "en":
-        raise DataError(f"unknown language {lang!r} for UD {which}: allowed is en (English EWT)")
-    split = which.split("-", 1)[1]
-    return data_file(f"ud/UD_English-EWT/en_ewt-ud-{split}.conllu.gz")
+    name, split = which.split("-", 1)
+    tb_lang, tb = UD_DEV_TEST_TREEBANKS[name]
+    if lang != tb_lang:
+        raise DataError(f"unknown language {lang!r} for UD {which}: allowed is {tb_lang} ({tb})")
+    return data_file(f"ud/{tb}/{tb_lang}_{name}-ud-{split}.conllu.gz")
 
 
 def tatoeba_languages() -> list[str]:
