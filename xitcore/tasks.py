@@ -9,11 +9,13 @@ from __future__ import annotations
 import functools
 import os
 import random
+import re
 import socket
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
-from .errors import DataError
+from .errors import ConfigError, DataError
 
 HUB_HOST = "huggingface.co"
 
@@ -74,19 +76,31 @@ def _file_key(path) -> tuple:
 
 
 @functools.lru_cache(maxsize=64)
-def _pud_sentences(lang: str, key: tuple) -> tuple:
-    """Parsed once per process: a grid worker evaluates every unit it runs on the same 13 treebanks."""
+def _conllu_sentences(key: tuple) -> tuple:
+    """A CoNLL-U file parsed once per process (``key`` from _file_key): a grid worker evaluates every unit it
+    runs on the same treebanks. The UDSentence objects are shared: treat them as read-only."""
     from .data import read_conllu
 
-    sents = read_conllu(key[0])
+    return tuple(read_conllu(key[0]))
+
+
+def _pud_sentences(lang: str, key: tuple) -> tuple:
+    sents = _conllu_sentences(key)
     if len(sents) != PUD_SIZE:
         raise DataError(f"PUD {lang}: expected {PUD_SIZE} sentences, found {len(sents)}")
-    return tuple(sents)
+    return sents
+
+
+PUD_HALVES = ("intermediate", "evaluation")
 
 
 def load_pud(lang: str, half: str):
+    """The ``half`` ("intermediate" or "evaluation") of ``lang``'s PUD treebank (the 13 of PUD_LANGS, sv, pl): the
+    same sentence positions in every language (pud_split)."""
     from .data.paths import ud_file
 
+    if half not in PUD_HALVES:
+        raise DataError(f"unknown PUD half {half!r}: allowed are {', '.join(PUD_HALVES)}")
     sents = _pud_sentences(lang, _file_key(ud_file(lang, "pud")))
     inter, ev = pud_split()
     return [sents[i] for i in (inter if half == "intermediate" else ev)]
@@ -280,11 +294,116 @@ def load_pos_train() -> list[dict]:
     from .data import read_conllu
     from .data.paths import ud_file
 
-    return [{"words": s.words, "tags": s.upos, "lang": "en"} for s in read_conllu(ud_file("en", "ewt-dev"))]
+    return [{"words": s.words, "tags": s.upos, "lang": "en", "sentence": s}
+            for s in read_conllu(ud_file("en", "ewt-dev"))]
 
 
-def load_pos_eval(lang: str) -> list[dict]:
-    return [{"words": list(s.words), "tags": list(s.upos), "lang": lang} for s in load_pud(lang, "evaluation")]
+# ------------------------------------------------------------------ UPOS evaluation treebanks
+# Shipped: the PUD evaluation half (the 13 PUD languages, sv, pl; dev split = the PUD intermediate half) and, for
+# non-parallel treebanks, language -> (dev file, evaluation file) as ud_file kinds. A user's own treebank
+# (params eval.pos_treebanks: code -> "file.conllu" or "file.conllu#first:N") replaces the shipped one.
+UD_DEV_EVAL: dict[str, tuple[str, str]] = {"ja": ("gsd-dev", "gsd-test")}
+TREEBANK_CODE = re.compile(r"[a-z][a-z0-9_-]{0,15}")
+TREEBANK_CODE_RULE = "1-16 lowercase letters, digits, '_' or '-', starting with a letter"
+_FIRST_SPLIT = re.compile(r"first:(.*)")
+
+
+def pos_shipped_languages() -> list[str]:
+    """Languages with a shipped UPOS evaluation treebank (and dev split)."""
+    from .data.paths import ALL_PUD_TREEBANKS
+
+    return sorted(set(ALL_PUD_TREEBANKS) | set(UD_DEV_EVAL))
+
+
+def parse_treebank_spec(spec: str, key: str = "treebank") -> tuple[str, int | None]:
+    """``"path.conllu"`` -> (path, None): every sentence; ``"path.conllu#first:500"`` -> (path, 500): the first 500.
+
+    A ``#`` followed by anything but ``first:`` belongs to the file name. ConfigError (naming ``key``) on a bad N.
+    """
+    path, sep, frag = spec.rpartition("#")
+    m = _FIRST_SPLIT.fullmatch(frag) if sep else None
+    if m is None:
+        return spec, None
+    if not re.fullmatch(r"[0-9]+", m.group(1)) or int(m.group(1)) < 1:
+        raise ConfigError(f"{key}: split '#{frag}' is not allowed; allowed: '#first:N' with N a positive integer")
+    return path, int(m.group(1))
+
+
+def load_treebank(spec: str, key: str = "treebank") -> list:
+    """The UDSentences a treebank spec names (see parse_treebank_spec); a relative path is read against the
+    current directory. DataError (one line) on a missing, malformed or too short file."""
+    path, first = parse_treebank_spec(spec, key)
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise DataError(f"{key}: file '{p}' does not exist")
+    sents = _conllu_sentences(_file_key(p.resolve()))
+    if not sents:
+        raise DataError(f"{key}: file '{p}' holds no sentences (expected CoNLL-U word lines)")
+    if first is not None:
+        if first > len(sents):
+            raise DataError(f"{key}: '#first:{first}' asks for more sentences than file '{p}' has ({len(sents)})")
+        sents = sents[:first]
+    return list(sents)
+
+
+def pos_eval_sentences(lang: str, treebanks: dict[str, str] | None = None) -> list:
+    """UDSentences of ``lang``'s UPOS evaluation split: its treebank in ``treebanks`` (params
+    eval.pos_treebanks) if listed there, else the PUD evaluation half, else (ja) the GSD test file."""
+    from .data.paths import ALL_PUD_TREEBANKS, ud_file
+
+    if treebanks and lang in treebanks:
+        return load_treebank(treebanks[lang], f"eval.pos_treebanks.{lang}")
+    if lang in UD_DEV_EVAL:
+        return list(_conllu_sentences(_file_key(ud_file(lang, UD_DEV_EVAL[lang][1]))))
+    if lang in ALL_PUD_TREEBANKS:
+        return load_pud(lang, "evaluation")
+    raise DataError(f"no UPOS evaluation treebank for language '{lang}'; allowed: "
+                    f"{', '.join(pos_shipped_languages())} or a code given a file in eval.pos_treebanks")
+
+
+def pos_dev_sentences(lang: str) -> list:
+    """UDSentences of ``lang``'s UPOS dev split (for tuning; zero-shot evaluation never uses it): the PUD
+    intermediate half (the sentences that the translated intermediate data draws from) or, for ja, GSD dev."""
+    from .data.paths import ALL_PUD_TREEBANKS, ud_file
+
+    if lang in UD_DEV_EVAL:
+        return list(_conllu_sentences(_file_key(ud_file(lang, UD_DEV_EVAL[lang][0]))))
+    if lang in ALL_PUD_TREEBANKS:
+        return load_pud(lang, "intermediate")
+    raise DataError(f"no UPOS dev split for language '{lang}'; allowed: {', '.join(pos_shipped_languages())} "
+                    f"(a treebank in eval.pos_treebanks is for evaluation only)")
+
+
+def _pos_examples(sents, lang: str) -> list[dict]:
+    return [{"words": list(s.words), "tags": list(s.upos), "lang": lang, "sentence": s} for s in sents]
+
+
+def load_pos_eval(lang: str, treebanks: dict[str, str] | None = None) -> list[dict]:
+    """Zero-shot UPOS evaluation examples of ``lang`` (see pos_eval_sentences): words, tags, lang, sentence."""
+    return _pos_examples(pos_eval_sentences(lang, treebanks), lang)
+
+
+def load_pos_dev(lang: str) -> list[dict]:
+    """UPOS dev examples of ``lang`` (see pos_dev_sentences): words, tags, lang, sentence."""
+    return _pos_examples(pos_dev_sentences(lang), lang)
+
+
+def pos_treebank_keys(langs, treebanks: dict[str, str] | None) -> dict[str, dict]:
+    """What identifies the user treebanks among ``langs``, for step keys: ``{lang: {"sha256": <the file's bytes>,
+    "first": N or None}}``; {} when none of ``langs`` has one (so keys without user treebanks stay unchanged).
+    The path is left out: moving a file keeps results, editing it invalidates them."""
+    from .data.paths import file_sha256
+
+    out = {}
+    for lang in langs:
+        if treebanks and lang in treebanks:
+            key = f"eval.pos_treebanks.{lang}"
+            path, first = parse_treebank_spec(treebanks[lang], key)
+            p = Path(path).expanduser()
+            if not p.is_file():
+                raise DataError(f"{key}: file '{p}' does not exist")
+            out[lang] = {"sha256": file_sha256(p), "first": first}
+    return out
 
 
 def load_ner_train() -> list[dict]:
