@@ -343,7 +343,19 @@ def encode_tagging(tokenizer, examples: list[dict], label2id: dict | None, max_l
     """Words -> windows of subword ids; each word labelled at its first non-bare subword.
 
     Sentences longer than ``max_length`` are split into windows at word boundaries; no word is dropped.
+
+    Examples carrying ``text`` and ``spans`` (see ``xitcore.surface.surface_example``) are tokenised as surface
+    text instead, by ``xitcore.surface.encode_tagging_surface`` (same output; words of one surface token share a
+    position). Without them each word is tokenised on its own, as before.
     """
+    with_surface = sum("text" in ex and "spans" in ex for ex in examples)
+    if with_surface:
+        if with_surface != len(examples):
+            raise ValueError(f"encode_tagging: {with_surface} of {len(examples)} examples carry text and spans; "
+                             "either all or none must")
+        from .surface import encode_tagging_surface
+
+        return encode_tagging_surface(tokenizer, examples, label2id, max_length)
     bare = bare_piece_ids(tokenizer)
     word_lists = [ex["words"] for ex in examples]
     enc = tokenizer(word_lists, is_split_into_words=True, add_special_tokens=False)
@@ -578,7 +590,11 @@ def finetune(model, tasks: dict[str, tuple[str, list[dict]]], *, steps: int, bat
 @torch.no_grad()
 def predict_tagging(model, task: str, tokenizer, examples: list[dict], labels: list[str], max_length: int, device,
                     batch_size: int = 64) -> list[list[str]]:
-    """Predicted tag for every word of every example (windows stitched back together)."""
+    """Predicted tag for every word of every example (windows stitched back together).
+
+    Each word reads the prediction at its own ``positions`` entry, so words sharing a position (the parts of a
+    multiword token under surface tokenisation) each get a tag: the one predicted at that position.
+    """
     model.eval()
     feats = encode_tagging(tokenizer, examples, None, max_length)
     preds = [[None] * len(ex["words"]) for ex in examples]
@@ -591,6 +607,10 @@ def predict_tagging(model, task: str, tokenizer, examples: list[dict], labels: l
         for f, row in zip(chunk, best):
             for w, pos in zip(f["words"], f["positions"]):
                 preds[f["example"]][w] = labels[int(row[pos])]
+    missing = [(i, w) for i, p in enumerate(preds) for w, t in enumerate(p) if t is None]
+    if missing:  # every encoder puts each word in exactly one window; a gap is a bug, not a tag
+        raise RuntimeError(f"predict_tagging: {len(missing)} words got no prediction, first (example, word) "
+                           f"{missing[0]}")
     model.train()
     return preds
 

@@ -10,6 +10,10 @@ Conventions of :class:`UDSentence`:
 * ``deprel`` is the DEPREL column unchanged (subtypes such as ``nmod:poss`` kept).
 * ``sent_id`` and ``text`` come from the ``# sent_id =`` / ``# text =`` comments; a sentence without them
   gets ``<file name>#<n>`` (1-based) and its words joined by spaces.
+* ``space_after[i]`` is False iff word i's MISC column has ``SpaceAfter=No``; ``multiword_space_after[k]`` is the
+  same flag read from the MISC column of the range line of ``multiword[k]`` (for a range, that is the flag that
+  counts). Both are empty for a sentence built without them (read as "a space after everything"); see
+  :mod:`xitcore.surface` for rebuilding the surface text from them.
 """
 from __future__ import annotations
 
@@ -39,6 +43,8 @@ class UDSentence:
     xpos: list[str] = field(default_factory=list)
     feats: list[str] = field(default_factory=list)
     comments: dict[str, str] = field(default_factory=dict)  # "key = value" comment lines, e.g. text_en
+    space_after: list[bool] = field(default_factory=list)  # per word: False iff its MISC has SpaceAfter=No
+    multiword_space_after: list[bool] = field(default_factory=list)  # per multiword range, from the range line
 
     def __len__(self) -> int:
         return len(self.words)
@@ -52,12 +58,19 @@ class _Builder:
         self.comments: dict[str, str] = {}
         self.words, self.upos, self.deprel, self.heads = [], [], [], []
         self.lemmas, self.xpos, self.feats = [], [], []
+        self.space_after: list[bool] = []
+        self.range_space_after: list[bool] = []
         self.ranges: list[tuple[int, int, str, int]] = []  # (first id, last id, surface, line)
         self.first_line = None
 
     @property
     def empty(self) -> bool:
         return self.first_line is None
+
+
+def _space_after(misc: str) -> bool:
+    """False iff the MISC column holds the item ``SpaceAfter=No``."""
+    return "SpaceAfter=No" not in misc.split("|")
 
 
 def read_conllu(path: str | os.PathLike) -> list[UDSentence]:
@@ -98,7 +111,8 @@ def read_conllu(path: str | os.PathLike) -> list[UDSentence]:
         sentences.append(
             UDSentence(sent_id=sent_id, text=text, words=b.words, upos=b.upos, deprel=b.deprel,
                        heads=b.heads, multiword=multiword, lemmas=b.lemmas, xpos=b.xpos, feats=b.feats,
-                       comments=b.comments)
+                       comments=b.comments, space_after=b.space_after,
+                       multiword_space_after=b.range_space_after)
         )
         b.reset()
 
@@ -134,6 +148,7 @@ def read_conllu(path: str | os.PathLike) -> list[UDSentence]:
                     if first != len(b.words) + 1 or last <= first:
                         fail(lineno, f"bad multiword token range {wid!r} after word {len(b.words)}")
                     b.ranges.append((first, last, cols[1], lineno))
+                    b.range_space_after.append(_space_after(cols[9]))
                     continue
                 if not _WORD_ID.match(wid):
                     fail(lineno, f"bad ID {wid!r}: expected an integer, a range like 1-2 or an empty node like 8.1")
@@ -149,6 +164,7 @@ def read_conllu(path: str | os.PathLike) -> list[UDSentence]:
                 b.feats.append(cols[5])
                 b.heads.append(int(head))
                 b.deprel.append(cols[7])
+                b.space_after.append(_space_after(cols[9]))
         except UnicodeDecodeError as exc:
             raise DataError(f"{path}:{lineno + 1}: not valid UTF-8 ({exc.reason})") from exc
         except (OSError, EOFError) as exc:
