@@ -135,6 +135,17 @@ def test_ner_strict_span_f1_by_hand():
     # gold spans PER(0-1) LOC(3) ORG(1-2); pred PER(0-1) ORG(3) ORG(1); only PER matches: P = R = F1 = 1/3
     s = tc.ner_scores(gold, pred)
     assert (s["precision"], s["recall"], s["span_f1"]) == pytest.approx((1 / 3, 1 / 3, 1 / 3))
+    assert s["span_f1_strict"] == pytest.approx(1 / 3)  # no stray I-: both seqeval modes agree
+
+
+def test_panx_scores_headline_is_seqeval_default_mode():
+    gold = [["B-PER", "I-PER", "O", "B-LOC", "O"]]
+    pred = [["I-PER", "I-PER", "O", "B-LOC", "I-ORG"]]
+    # default (conlleval, XTREME's evaluate.py): pred PER[0-1] LOC[3] ORG[4], correct 2 -> P 2/3, R 1, F1 4/5
+    # strict IOB2: pred LOC[3] only, correct 1 -> P 1, R 1/2, F1 2/3
+    s = tc.ner_scores(gold, pred)
+    assert (s["precision"], s["recall"], s["span_f1"]) == pytest.approx((2 / 3, 1.0, 4 / 5))
+    assert s["span_f1_strict"] == pytest.approx(2 / 3)
 
 
 def test_supertag_accuracy_by_hand():

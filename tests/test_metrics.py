@@ -17,6 +17,7 @@ from xitcore.metrics import (
     load_metric,
     mean_ci,
     multiple_choice_accuracy,
+    ner_scores,
     pos_accuracy,
     retrieval_top1,
     span_f1,
@@ -103,6 +104,16 @@ def test_iob2_spans_strict():
         iob2_spans(["NOUN"])
 
 
+def test_iob2_spans_default_mode_reads_stray_i_as_conlleval():
+    # seqeval's default mode: an I-X that does not continue an X entity starts one (conlleval's reading)
+    assert iob2_spans(["O", "I-PER", "B-ORG", "I-PER"], mode="default") == [("PER", 1, 1), ("ORG", 2, 2),
+                                                                            ("PER", 3, 3)]
+    assert iob2_spans(["I-PER", "I-PER", "O"], mode="default") == [("PER", 0, 1)]
+    assert iob2_spans(["I-PER", "I-PER", "O"], mode="strict") == []
+    with pytest.raises(ValueError, match="mode 'loose' is unknown"):
+        iob2_spans(["O"], mode="loose")
+
+
 def test_span_f1_partial_match_by_hand():
     # gold: PER[0-1], LOC[3]; pred: PER[0] (wrong end), LOC[3]
     # correct 1 of 2 predicted, 1 of 2 gold -> P = R = F1 = 1/2
@@ -184,6 +195,52 @@ def test_span_f1_matches_seqeval_strict():
     r = span_f1(gold, pred, types=keep)
     assert r["f1"] == pytest.approx(f1_score(drop(gold), drop(pred), **kw))
     assert set(r["per_type"]) == keep
+
+
+def test_span_f1_matches_seqeval_default():
+    from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
+
+    gold, pred = _random_iob(random.Random(3))
+    r = span_f1(gold, pred, mode="default")
+    assert r["mode"] == "default"
+    assert r["precision"] == pytest.approx(precision_score(gold, pred))
+    assert r["recall"] == pytest.approx(recall_score(gold, pred))
+    assert r["f1"] == pytest.approx(f1_score(gold, pred))
+    assert r["f1"] != pytest.approx(span_f1(gold, pred, mode="strict")["f1"])  # the stray I- tags count here
+    rep = classification_report(gold, pred, output_dict=True, zero_division=0)
+    for t, d in r["per_type"].items():
+        assert d["f1"] == pytest.approx(rep[t]["f1-score"])
+        assert d["support"] == rep[t]["support"]
+
+
+def test_ner_scores_default_and_strict_by_hand():
+    gold = [["B-PER", "I-PER", "O", "B-LOC"], ["O", "B-ORG", "I-ORG", "O"]]
+    pred = [["I-PER", "I-PER", "O", "B-LOC"], ["I-MISC", "B-ORG", "I-ORG", "I-LOC"]]
+    # gold: PER[0-1] LOC[3] | ORG[1-2]  (3 entities)
+    # default (conlleval): pred PER[0-1] LOC[3] | MISC[0] ORG[1-2] LOC[3] = 5, correct 3 -> P 3/5, R 1, F1 3/4
+    # strict IOB2: no entity starts with I-: pred LOC[3] | ORG[1-2] = 2, correct 2 -> P 1, R 2/3, F1 4/5
+    assert ner_scores(gold, pred) == {"span_f1": 75.0, "span_f1_strict": 80.0, "precision": 60.0, "recall": 100.0}
+    # MISC read as O: default pred 4, correct 3 -> P 3/4, R 1, F1 6/7 = 85.71; strict unchanged
+    assert ner_scores(gold, pred, types={"PER", "ORG", "LOC"}) == {
+        "span_f1": 85.71, "span_f1_strict": 80.0, "precision": 75.0, "recall": 100.0}
+
+
+def test_ner_scores_reproduce_xtreme_mock_panx():
+    # XTREME's own mock PAN-X submission (tests/fixtures/xtreme_mock/README.md): its evaluate_test.py expects
+    # these means over 40 languages from seqeval's default mode; strict IOB2 (this project's NER F1 before
+    # issue 14) gives 59.90 on the same data.
+    from pathlib import Path
+
+    ref = json.loads((Path(__file__).parent / "fixtures" / "xtreme_mock" / "panx.json").read_text())
+    langs = ref["languages"]
+    assert len(langs) == 40
+    full = {lang: span_f1(d["labels"], d["predictions"], mode="default") for lang, d in langs.items()}
+    for key, metric in (("avg_f1", "f1"), ("avg_precision", "precision"), ("avg_recall", "recall")):
+        mean = sum(100 * r[metric] for r in full.values()) / len(full)
+        assert mean == pytest.approx(ref["expected"][key], abs=1e-9), key
+    per_lang = {lang: ner_scores(d["labels"], d["predictions"]) for lang, d in langs.items()}
+    assert round(sum(v["span_f1"] for v in per_lang.values()) / 40, 2) == 57.51
+    assert round(sum(v["span_f1_strict"] for v in per_lang.values()) / 40, 2) == 59.90
 
 
 # --------------------------------------------------------------------------- retrieval, choice
@@ -302,6 +359,7 @@ out = {
     "pos": pos.compute(predictions=d["pos_pred"], references=d["pos_gold"], include_xtreme_seqeval_f1=True),
     "ner": ner.compute(predictions=d["ner_pred"], references=d["ner_gold"]),
     "ner_typed": ner.compute(predictions=d["ner_pred"], references=d["ner_gold"], types=["PER", "LOC"]),
+    "ner_strict": ner.compute(predictions=d["ner_pred"], references=d["ner_gold"], mode="strict"),
 }
 print("RESULT" + json.dumps(out))
 """
@@ -325,7 +383,9 @@ def test_evaluate_modules_offline_match_pure_functions(tmp_path):
     assert out["pos"]["accuracy"] == pytest.approx(pos_accuracy(pos_gold, pos_pred))
     assert out["pos"]["accuracy"] == pytest.approx(5 / 7)
     assert out["pos"]["xtreme_seqeval_f1"] == pytest.approx(xtreme_seqeval_f1(pos_gold, pos_pred))
-    assert out["ner"] == json.loads(json.dumps(span_f1(ner_gold, ner_pred)))  # identical, per_type too
-    typed = span_f1(ner_gold, ner_pred, types={"PER", "LOC"})
+    # the module's default is seqeval's default mode, as in seqeval and Hugging Face's "seqeval" metric
+    assert out["ner"] == json.loads(json.dumps(span_f1(ner_gold, ner_pred, mode="default")))  # per_type too
+    assert out["ner_strict"] == json.loads(json.dumps(span_f1(ner_gold, ner_pred, mode="strict")))
+    typed = span_f1(ner_gold, ner_pred, types={"PER", "LOC"}, mode="default")
     assert out["ner_typed"]["f1"] == pytest.approx(typed["f1"])
     assert set(out["ner_typed"]["per_type"]) == {"PER", "LOC"}

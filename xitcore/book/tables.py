@@ -47,7 +47,8 @@ FAMILY = {
 #: intermediate phase falls back to the MLM checkpoint).
 FAMILIES = {
     "pos": dict(task="pos", metric="accuracy", phases=("target",), label="zero-shot POS accuracy"),
-    "ner": dict(task="ner", metric="span_f1", phases=("target",), label="zero-shot NER span F1"),
+    "ner": dict(task="ner", metric="span_f1", phases=("target",),
+                label="zero-shot NER span F1 (seqeval default mode, as conlleval)"),
     "tatoeba": dict(task="tatoeba", metric="top1", phases=("intermediate", "mlm"), label="Tatoeba top-1"),
     "xcopa": dict(task="xcopa", metric="accuracy", phases=("intermediate", "target"),
                   label="zero-shot XCOPA accuracy"),

@@ -238,6 +238,12 @@ def pos_scores(gold: list[list[str]], pred: list[list[str]]) -> dict[str, float]
 
 
 def ner_scores(gold: list[list[str]], pred: list[list[str]]) -> dict[str, float]:
-    """PAN-X NER: strict IOB2 entity-span precision / recall / F1 (0..1) over PER, ORG, LOC."""
-    r = span_f1(gold, pred)
-    return {"precision": r["precision"], "recall": r["recall"], "span_f1": r["f1"]}
+    """PAN-X NER entity-span scores (0..1) over PER, ORG, LOC, computed by seqeval.
+
+    ``span_f1``, ``precision``, ``recall``: seqeval's default mode (conlleval's reading), what XTREME's
+    ``evaluate.py`` reports for panx (``seqeval.metrics.f1_score(labels, predictions)``): the headline.
+    ``span_f1_strict``: seqeval ``mode="strict", scheme=IOB2`` F1, beside it (stray ``I-`` tags are no entities).
+    """
+    r = span_f1(gold, pred, mode="default")
+    strict = span_f1(gold, pred, mode="strict")
+    return {"precision": r["precision"], "recall": r["recall"], "span_f1": r["f1"], "span_f1_strict": strict["f1"]}

@@ -26,6 +26,8 @@ __all__ = [
     "pos_accuracy",
     "xtreme_seqeval_f1",
     "span_f1",
+    "ner_scores",
+    "NER_MODES",
     "iob2_spans",
     "retrieval_top1",
     "multiple_choice_accuracy",
@@ -126,32 +128,53 @@ def xtreme_seqeval_f1(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str
 
 _IOB2 = re.compile(r"^(O|[BI]-.+)$")
 
+#: seqeval's two readings of IOB2 tags. "default" is seqeval's default mode, which reads chunks as the CoNLL
+#: ``conlleval`` script does (an ``I-X`` after ``O`` or after another type starts an entity); CoNLL-2002 and
+#: XTREME's PAN-X (``evaluate.py``, ``run_tag.py``) score with it. "strict" is ``mode="strict", scheme=IOB2``:
+#: an entity must start with ``B-X``, so a stray ``I-X`` is no entity at all.
+NER_MODES = ("default", "strict")
 
-def iob2_spans(tags: Sequence[str], types: set[str] | frozenset[str] | None = None) -> list[tuple[str, int, int]]:
-    """Entity spans ``(type, start, end_inclusive)`` of one IOB2 tag sequence, strict reading.
 
-    An entity is ``B-X`` followed by any number of ``I-X``. An ``I-X`` that does not continue a
-    ``B-X``/``I-X`` of the same type (e.g. after ``O`` or after ``B-Y``) is not part of any entity
-    (seqeval ``mode="strict", scheme=IOB2`` behaves the same). If ``types`` is given, labels of
-    other types are read as ``O``. Labels other than ``O``, ``B-*``, ``I-*`` raise ValueError.
+def _iob2_sentences(seqs, typeset, what: str) -> list[list[str]]:
+    """Check IOB2 labels (ValueError naming sentence and position) and read other types as ``O``."""
+    out = []
+    for k, tags in enumerate(seqs):
+        sent = []
+        for i, tag in enumerate(tags):
+            if not isinstance(tag, str) or not _IOB2.match(tag):
+                where = f"{what} sentence {k}: " if what else ""
+                raise ValueError(f"{where}tag {tag!r} at position {i} is not IOB2 (allowed: O, B-<type>, I-<type>)")
+            sent.append("O" if typeset is not None and tag != "O" and tag[2:] not in typeset else tag)
+        out.append(sent)
+    return out
+
+
+def _entities(sents: list[list[str]], mode: str) -> set[tuple[int, str, int, int]]:
+    """``{(sentence, type, start, end_inclusive)}`` as seqeval reads them in ``mode``."""
+    if mode == "default":
+        from seqeval.metrics.sequence_labeling import get_entities
+
+        # One sentence at a time: seqeval joins sentences with an "O", which ends any chunk the same way.
+        return {(k, t, s, e) for k, sent in enumerate(sents) for t, s, e in get_entities(sent)}
+    if mode == "strict":
+        from seqeval.scheme import IOB2, Entities
+
+        return {(e.sent_id, e.tag, e.start, e.end - 1) for ents in Entities(sents, IOB2).entities for e in ents}
+    raise ValueError(f"NER mode {mode!r} is unknown; allowed: {', '.join(NER_MODES)}")
+
+
+def iob2_spans(tags: Sequence[str], types: set[str] | frozenset[str] | None = None,
+               mode: str = "strict") -> list[tuple[str, int, int]]:
+    """Entity spans ``(type, start, end_inclusive)`` of one IOB2 tag sequence, as seqeval reads them.
+
+    ``mode="strict"`` (seqeval ``mode="strict", scheme=IOB2``): an entity is ``B-X`` followed by any number of
+    ``I-X``; an ``I-X`` that does not continue a ``B-X``/``I-X`` of the same type is not part of any entity.
+    ``mode="default"`` (seqeval's default, conlleval's reading): such an ``I-X`` starts an entity of type X.
+    If ``types`` is given, labels of other types are read as ``O``. Labels other than ``O``, ``B-*``, ``I-*``
+    raise ValueError.
     """
-    spans: list[tuple[str, int, int]] = []
-    cur_type: str | None = None
-    start = 0
-    for i, tag in enumerate(list(tags) + ["O"]):
-        if not isinstance(tag, str) or not _IOB2.match(tag):
-            raise ValueError(f"tag {tag!r} at position {i} is not IOB2 (allowed: O, B-<type>, I-<type>)")
-        prefix, typ = (tag[0], tag[2:]) if tag != "O" else ("O", None)
-        if types is not None and typ is not None and typ not in types:
-            prefix, typ = "O", None
-        if prefix == "I" and cur_type is not None and typ == cur_type:
-            continue  # entity goes on
-        if cur_type is not None:
-            spans.append((cur_type, start, i - 1))
-            cur_type = None
-        if prefix == "B":
-            cur_type, start = typ, i
-    return spans
+    (sent,) = _iob2_sentences([list(tags)], None if types is None else frozenset(types), "")
+    return sorted(((t, s, e) for _, t, s, e in _entities([sent], mode)), key=lambda x: (x[1], x[2], x[0]))
 
 
 def _prf(n_correct: int, n_pred: int, n_gold: int) -> tuple[float, float, float]:
@@ -165,27 +188,30 @@ def span_f1(
     gold: Sequence[Sequence[str]],
     pred: Sequence[Sequence[str]],
     types: Iterable[str] | None = None,
+    mode: str = "strict",
 ) -> dict:
-    """Strict IOB2 entity-span precision / recall / F1 (micro over all entities), each 0..1.
+    """Entity-span precision / recall / F1 (micro over all entities), each 0..1, computed by ``seqeval``.
 
-    A predicted entity is correct only if a gold entity has exactly the same sentence, start, end
-    and type (CoNLL / seqeval ``mode="strict", scheme=IOB2``). ``types`` restricts scoring to those
-    entity types: labels of any other type are turned into ``O`` in gold *and* pred first (so a
-    predicted MISC is neither a false positive nor counted anywhere).
+    The entities of gold and pred are read by the ``seqeval`` package in ``mode`` (see :data:`NER_MODES`):
+    ``"strict"`` (this function's default, kept for the callers that stored it under that meaning) or
+    ``"default"`` (seqeval's default = conlleval, the headline NER number: see :func:`ner_scores`). A predicted
+    entity is correct only if a gold entity has exactly the same sentence, start, end and type; precision,
+    recall and F1 equal ``seqeval.metrics.{precision,recall,f1}_score`` in the same mode. ``types`` restricts
+    scoring to those entity types: labels of any other type are turned into ``O`` in gold *and* pred first (so
+    a predicted MISC is neither a false positive nor counted anywhere).
 
-    Returns ``{"precision", "recall", "f1", "n_gold", "n_pred", "n_correct", "per_type"}`` where
+    Returns ``{"precision", "recall", "f1", "n_gold", "n_pred", "n_correct", "per_type", "mode"}`` where
     ``per_type[type] = {"precision", "recall", "f1", "support" (= number of gold entities),
     "n_pred", "n_correct"}``, for every type seen in gold or pred (and every requested type).
     A ratio whose denominator is 0 is 0.0 (seqeval's ``zero_division`` default), so empty
     predictions give precision = recall = f1 = 0.
     """
     _check_sequences(gold, pred)
+    if mode not in NER_MODES:
+        raise ValueError(f"NER mode {mode!r} is unknown; allowed: {', '.join(NER_MODES)}")
     typeset = None if types is None else frozenset(types)
-    gold_spans: set[tuple[int, str, int, int]] = set()
-    pred_spans: set[tuple[int, str, int, int]] = set()
-    for k, (g, p) in enumerate(zip(gold, pred)):
-        gold_spans.update((k, *s) for s in iob2_spans(g, typeset))
-        pred_spans.update((k, *s) for s in iob2_spans(p, typeset))
+    gold_spans = _entities(_iob2_sentences(gold, typeset, "gold"), mode)
+    pred_spans = _entities(_iob2_sentences(pred, typeset, "pred"), mode)
     correct = gold_spans & pred_spans
     all_types = {s[1] for s in gold_spans | pred_spans} | set(typeset or ())
     per_type = {}
@@ -204,7 +230,25 @@ def span_f1(
         "n_pred": len(pred_spans),
         "n_correct": len(correct),
         "per_type": per_type,
+        "mode": mode,
     }
+
+
+def ner_scores(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]],
+               types: Iterable[str] | None = None) -> dict[str, float]:
+    """The per-language NER record, in percent rounded to 2 decimals, both readings labelled.
+
+    ``span_f1``, ``precision``, ``recall``: seqeval's default mode, i.e. conlleval's reading, which CoNLL-2002
+    and XTREME's PAN-X scorer (``evaluate.py``: ``seqeval.metrics.f1_score(labels, predictions)``) report;
+    this is the headline number. ``span_f1_strict``: seqeval ``mode="strict", scheme=IOB2`` F1, beside it
+    (stray ``I-`` tags, frequent from small models, are no entities there, so it is usually the higher one).
+    ``types`` as in :func:`span_f1`.
+    """
+    d = span_f1(gold, pred, types, mode="default")
+    s = span_f1(gold, pred, types, mode="strict")
+    pct = lambda v: round(100 * v, 2)  # noqa: E731
+    return {"span_f1": pct(d["f1"]), "span_f1_strict": pct(s["f1"]), "precision": pct(d["precision"]),
+            "recall": pct(d["recall"])}
 
 
 # --------------------------------------------------------------------------- retrieval / classification
