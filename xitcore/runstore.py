@@ -2,8 +2,11 @@
 
 ``runs/<kind>/<key>/`` holds ``config.json`` (the step's payload), ``meta.json`` (status, versions,
 git SHA, data checksums, seed, timings) and, once finished, ``metrics.json`` plus artefacts.
-A step is finished iff ``metrics.json`` exists; it is written last and atomically, so a crash
-never leaves a half-written metrics file, and a rerun redoes only unfinished steps.
+A step is finished iff ``metrics.json`` exists and parses as a JSON object; it is written last and
+atomically, so a crash never leaves a half-written metrics file, and a rerun redoes only unfinished steps.
+A ``metrics.json`` that no longer parses (a partial copy between machines, a hand edit) is a damaged record:
+the step counts as unfinished, and :meth:`RunStore.run` moves the file aside to
+``metrics.json.damaged-<timestamp>`` (never deleting it) before redoing the step.
 """
 from __future__ import annotations
 
@@ -21,6 +24,26 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .config import REPO_ROOT, config_hash
+from .errors import XitError
+
+
+class DamagedRecordError(XitError):
+    """A finished step's ``metrics.json`` no longer parses as a JSON object."""
+
+
+def metrics_state(path: Path) -> tuple[dict | None, str | None]:
+    """``(metrics, None)`` if ``path`` holds a JSON object, ``(None, None)`` if it is missing, else
+    ``(None, why)`` with a one-line reason (the file is then a damaged record)."""
+    path = Path(path)
+    if not path.is_file():
+        return None, None
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        return None, f"{type(e).__name__}: {e}".splitlines()[0]
+    if not isinstance(obj, dict):
+        return None, f"holds a JSON {type(obj).__name__}, not an object"
+    return obj, None
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
@@ -76,10 +99,22 @@ class Step:
 
     @property
     def done(self) -> bool:
-        return (self.path / "metrics.json").is_file()
+        """Finished: ``metrics.json`` exists and parses (a damaged one counts as unfinished)."""
+        return metrics_state(self.path / "metrics.json")[0] is not None
+
+    @property
+    def damaged(self) -> str | None:
+        """Why this step's ``metrics.json`` does not parse, or None (missing or fine)."""
+        return metrics_state(self.path / "metrics.json")[1]
 
     def metrics(self) -> dict:
-        return json.loads((self.path / "metrics.json").read_text())
+        m, why = metrics_state(self.path / "metrics.json")
+        if why:
+            raise DamagedRecordError(f"{self.path / 'metrics.json'} does not parse ({why}); "
+                                     "rerun the condition (xit run params/<preset>/<condition>.yaml) to redo the step")
+        if m is None:
+            raise FileNotFoundError(f"{self.path / 'metrics.json'}: step {self.rel} has not finished")
+        return m
 
     def config(self) -> dict:
         return json.loads((self.path / "config.json").read_text())
@@ -135,6 +170,11 @@ class RunStore:
         with self._lock(step):
             if step.done:  # finished by another process while we waited
                 return step
+            why = step.damaged
+            if why:
+                aside = set_aside(step.path / "metrics.json")
+                log(f"run store: {step.rel}/metrics.json does not parse ({why}); moved to {aside.name}, "
+                    f"redoing the step")
             work = step.path / ".work"
             if work.exists():
                 shutil.rmtree(work)
@@ -163,6 +203,18 @@ class RunStore:
             atomic_write_json(step.path / "meta.json", meta)
             atomic_write_json(step.path / "metrics.json", metrics)
         return step
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a damaged file to ``<name>.damaged-<timestamp>`` next to it (never overwriting); return the new path."""
+    path = Path(path)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    dest, n = path.with_name(f"{path.name}.damaged-{stamp}"), 1
+    while dest.exists():
+        n += 1
+        dest = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+    os.replace(path, dest)
+    return dest
 
 
 _CHECKSUM_CACHE: dict[str, str] = {}
