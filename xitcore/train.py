@@ -631,7 +631,9 @@ def predict_multiple_choice(model, task: str, tokenizer, examples, max_length, d
 @torch.no_grad()
 def embed_sentences(encoder, tokenizer, sentences: list[str], layer: int, max_length: int, device,
                     batch_size: int = 64) -> np.ndarray:
-    """Mean-pooled hidden states of one layer (XTREME's Tatoeba/BUCC protocol, no training)."""
+    """Mean-pooled hidden states of one layer, no training (the sentence embeddings of XTREME's Tatoeba/BUCC
+    protocol). Tatoeba is scored in XTREME's direction by the caller: each English sentence is the query over the
+    other language's sentences (pipeline.step_tatoeba: retrieval_top1(en, xx))."""
     encoder.eval()
     order = sorted(range(len(sentences)), key=lambda k: len(sentences[k]))
     out = np.zeros((len(sentences), encoder.config.hidden_size), dtype=np.float32)
