@@ -111,12 +111,15 @@ class MLMConfig:
     heldout_sentences: int = 200
     tlm_fraction: float = field(default=0.0, metadata={"help": "share of MLM rows that are translation pairs (XLM's TLM) from the shipped parallel text; 0 = plain MLM as XLM-R"})
     code_switch_fraction: float = field(default=0.0, metadata={"help": "share of MLM rows that are English corpus text code-switched with dictionaries induced from the shipped parallel text (xitcore.multilingual.dictionary); 0 = plain MLM as XLM-R"})
+    output_vocab: str = field(default="full", metadata={"help": "full | corpus: the MLM softmax over the whole vocabulary, or over the pieces that occur in the MLM data (every target is one; a 250k-piece vocabulary otherwise dominates a step on a CPU)"})
     code_switch_prob: float = field(default=0.5, metadata={"help": "code-switched rows: chance that a word with a dictionary entry is replaced"})
 
     def __post_init__(self):
         for name in ("tlm_fraction", "code_switch_fraction", "code_switch_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"mlm.{name} must be between 0 and 1, got {getattr(self, name)}")
+        if self.output_vocab not in ("full", "corpus"):
+            raise ConfigError(f"mlm.output_vocab '{self.output_vocab}' is unknown; allowed: full, corpus")
         if self.tlm_fraction + self.code_switch_fraction > 1.0:
             raise ConfigError(f"mlm.tlm_fraction + mlm.code_switch_fraction must be at most 1, got "
                               f"{self.tlm_fraction} + {self.code_switch_fraction}")
@@ -133,6 +136,7 @@ class IntermediateConfig:
     batch_size: int = 16
     lr: float = 5e-4
     warmup_steps: int = 30
+    dev_fraction: float = field(default=0.0, metadata={"help": "> 0: score each task on an English dev set after phase ii (deprel: EWT dev; copa: XCOPA val, English MT; qa, nli, sentiment: this share of the items, held out of training in every language variant); 0 = no dev scores, all items trained on"})
 
     def __post_init__(self):
         if self.kind not in INTERMEDIATE_KINDS:
@@ -153,6 +157,8 @@ class IntermediateConfig:
             if dense:
                 raise ConfigError(f"intermediate task '{dense[0]}' cannot be machine-translated (its per-word tags cannot "
                                   f"be projected); allowed with data=mt: classification, multiple-choice and QA tasks")
+        if not 0.0 <= self.dev_fraction < 1.0:
+            raise ConfigError(f"intermediate.dev_fraction must be in [0, 1), got {self.dev_fraction}")
         if self.kind == "task" and len(self.tasks) != 1:
             raise ConfigError(f"intermediate.kind 'task' needs exactly one task in intermediate.tasks, got {self.tasks}")
         if self.kind == "multitask" and len(self.tasks) < 2:
@@ -254,11 +260,17 @@ class EvalConfig:
     mlqa_languages: list[str] = _xtreme_languages("mlqa")
     tydiqa_languages: list[str] = _xtreme_languages("tydiqa")
     tatoeba_phases: list[str] = field(default_factory=lambda: ["mlm", "intermediate"], metadata={"help": "checkpoints to evaluate on Tatoeba: mlm, intermediate, target (the paper retrieves with the intermediate checkpoint)"})
+    max_sentences: int = field(default=0, metadata={"help": "UPOS and NER: score only the first N sentences of each language's evaluation (or dev) set, to fit a CPU budget (0 = all)"})
+    split: str = field(default="evaluation", metadata={"help": "evaluation | dev: score UPOS on each language's dev split (PUD intermediate half, Japanese GSD dev) and NER on CoNLL-2002 testa instead, for choosing settings (the English EWT-test check is skipped)"})
     tatoeba_layer: int = field(default=-1, metadata={"help": "hidden layer to mean-pool for Tatoeba (-1 = last; XTREME uses a middle layer)"})
     batch_size: int = 64
 
     def __post_init__(self):
         from .data.paths import TATOEBA_ISO3
+        if self.max_sentences < 0:
+            raise ConfigError(f"eval.max_sentences must be >= 0 (0 = all), got {self.max_sentences}")
+        if self.split not in ("evaluation", "dev"):
+            raise ConfigError(f"eval.split '{self.split}' is unknown; allowed: evaluation, dev")
         for p in self.tatoeba_phases:
             if p not in TATOEBA_PHASES:
                 raise ConfigError(f"eval.tatoeba_phases: phase '{p}' is unknown; allowed: {', '.join(TATOEBA_PHASES)}")

@@ -137,8 +137,34 @@ def masked_lm_loss(mlm_model, input_ids, labels, attention_mask=None):
     """
     hidden = mlm_model.base_model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
     sel = labels != -100
-    logits = mlm_head(mlm_model)(hidden[sel])
-    return F.cross_entropy(logits.float(), labels[sel])
+    vocab = getattr(mlm_model, "xit_output_vocab", None)
+    if vocab is None:
+        logits = mlm_head(mlm_model)(hidden[sel])
+        return F.cross_entropy(logits.float(), labels[sel])
+    ids, remap = vocab
+    return F.cross_entropy(_restricted_logits(mlm_head(mlm_model), hidden[sel], ids).float(), remap[labels[sel]])
+
+
+def _restricted_logits(head, h, ids):
+    """The MLM head's logits over the vocabulary rows ``ids`` only (same weights, a smaller softmax)."""
+    if hasattr(head, "predictions"):  # BERT: transform (dense, act, LayerNorm), tied decoder + bias
+        x, dec = head.predictions.transform(h), head.predictions.decoder
+    else:  # XLM-R: dense, gelu, layer_norm, tied decoder + bias
+        x, dec = head.layer_norm(F.gelu(head.dense(h))), head.decoder
+    return F.linear(x, dec.weight[ids], dec.bias[ids])
+
+
+def restrict_output_vocab(mlm_model, ids) -> None:
+    """MLM softmax over ``ids`` (the pieces of the MLM data, ``mlm.output_vocab: corpus``) instead of the full
+    vocabulary: every target is among them; with a 250k-piece vocabulary the projection dominated a step."""
+    ids = torch.as_tensor(sorted(set(int(i) for i in ids)), dtype=torch.long)
+    remap = torch.full((mlm_head_rows(mlm_model),), -100, dtype=torch.long)
+    remap[ids] = torch.arange(len(ids))
+    mlm_model.xit_output_vocab = (ids, remap)
+
+
+def mlm_head_rows(mlm_model) -> int:
+    return mlm_model.get_output_embeddings().weight.shape[0]
 
 
 def keep_first_layers(model, n: int):

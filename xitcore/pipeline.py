@@ -182,6 +182,8 @@ def _mlm_key(cfg: ExperimentConfig, dictionary: Step | None) -> dict:
     """The MLM settings that enter step keys: code-switching ones only when it is on (``dictionary`` is the
     step_dictionary result, None when off), so older keys stay valid."""
     out = _asdict(cfg.mlm)
+    if out["output_vocab"] == "full":  # added later: keys of full-softmax MLM stay as they were
+        out.pop("output_vocab")
     if dictionary is None:
         return {k: v for k, v in out.items() if not k.startswith("code_switch")}
     return {**out, "dictionary": dictionary.key}
@@ -221,6 +223,16 @@ def code_switched_text(english: list[str], table: dict, prob: float, seed: int) 
     rng = random.Random(seed)
     langs = sorted(table)
     return [code_switch(s, table[rng.choice(langs)], prob, rng)[0] for s in english] if langs else []
+
+
+def _restrict_vocab(cfg: ExperimentConfig, model, data, tok) -> None:
+    if cfg.mlm.output_vocab == "corpus":
+        from .model import restrict_output_vocab
+        from .train import mlm_vocabulary
+
+        ids = mlm_vocabulary(data, tok)
+        restrict_output_vocab(model, ids)
+        log(f"MLM softmax over the {len(ids)} pieces of the MLM data (of {len(tok)}; mlm.output_vocab: corpus)")
 
 
 def _freeze_key(cfg: ExperimentConfig) -> dict:
@@ -301,6 +313,7 @@ def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: St
             return {"init": cfg.model.init, "layers": model.config.num_hidden_layers,
                     "random_init": cfg.model.random_init, "parameters": count_parameters(model),
                     **({"encoder": _packaged_info(encoder)} if encoder is not None else {})}
+        _restrict_vocab(cfg, model, data, tok)
         init_loss = mlm_heldout_loss(model, tok, data.heldout, cfg.mlm.mask_prob, device)
         log(f"MLM pre-training: {count_parameters(model) / 1e6:.2f}M parameters, {cfg.mlm.steps} steps of "
             f"{cfg.mlm.batch_size}x{cfg.mlm.seq_length} tokens, {sum(len(b) for b in data.train.values())} blocks")
@@ -342,6 +355,8 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
     inter = _asdict(ic)
     if ic.data != "mt":  # MT settings only matter for MT data (and keep the other steps' keys unchanged)
         inter = {k: v for k, v in inter.items() if not k.startswith("mt_")}
+    if ic.dev_fraction == 0:  # added later: keys without English dev sets stay as they were
+        inter.pop("dev_fraction")
     # version 2: heads initialised from the seed (version 1 took them from the worker's random state)
     payload = {"intermediate": inter, "mlm": mlm.key, "seed": seed, "max_length": cfg.model.max_length, "version": 2,
                "backend": cfg.backend, **_precision_key(cfg),
@@ -350,6 +365,8 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
         payload.update(corpus=corpus.key, mask_prob=cfg.mlm.mask_prob, alpha=cfg.corpus.alpha)
         if cfg.mlm.tlm_fraction > 0:
             payload["tlm_fraction"] = cfg.mlm.tlm_fraction
+        if cfg.mlm.output_vocab != "full":
+            payload["output_vocab"] = cfg.mlm.output_vocab
         if dictionary is not None:
             payload.update(code_switch_fraction=cfg.mlm.code_switch_fraction,
                            code_switch_prob=cfg.mlm.code_switch_prob, dictionary=dictionary.key)
@@ -366,6 +383,7 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
             if cfg.model.freeze_word_embeddings:  # the tied MLM decoder stays fixed with them
                 freeze_word_embeddings(model.base_model)
             data = _mlm_data(cfg, tok, corpus, seed, dictionary)
+            _restrict_vocab(cfg, model, data, tok)
             start_loss = mlm_heldout_loss(model, tok, data.heldout, cfg.mlm.mask_prob, device)
             log(f"continued MLM ({cfg.condition}, seed {seed}): held-out loss at the start {start_loss:.3f}")
             res = train_mlm(model, tok, data, steps=ic.steps, batch_size=ic.batch_size, lr=ic.lr,
@@ -388,6 +406,8 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
                        seed=seed, pad_id=tok.pad_token_id, device=device, **_loop_options(cfg),
                        desc=f"phase ii: {'+'.join(ic.tasks)} (seed {seed})")
         metrics = {"phase": "intermediate", "kind": ic.kind, "tasks": stats, **res}
+        if ic.dev_fraction > 0:
+            metrics["english_dev"] = evaluate_english_dev(model, tok, cfg, specs, device)
         if "copa" in ic.tasks:
             metrics["xcopa"] = evaluate_xcopa(model, tok, cfg, device)
         model.save(work / "model", {n: {k: v for k, v in s.items() if k != "examples"} for n, s in specs.items()})
@@ -407,6 +427,11 @@ def _build_task_model(cfg, encoder_dir, tok, task_names, data, mt_cache: Path | 
     translate_for = None
     for name in task_names:
         spec, examples = load_task_examples(name, "en" if data == "mt" else data, cfg.backend)
+        if cfg.intermediate.dev_fraction > 0 and cfg.backend == "local":
+            from .tasks import english_dev, item_key
+
+            held, _ = english_dev(name, cfg.intermediate.dev_fraction)
+            examples = [ex for ex in examples if item_key(name, ex) not in held]  # the English dev items, any language
         if data == "mt":
             from .multilingual.intermediate import hub_translator, machine_translate_examples
 
@@ -419,6 +444,41 @@ def _build_task_model(cfg, encoder_dir, tok, task_names, data, mt_cache: Path | 
                        "languages": sorted({ex.get("lang", "en") for ex in examples})}
         feats[name] = (spec.kind, encode_task(spec, tok, examples, cfg.model.max_length))
     return MultiTaskModel(encoder, heads), specs, feats
+
+
+def evaluate_english_dev(model, tok, cfg, specs: dict, device) -> dict:
+    """Each intermediate task's own score on its English dev set (xitcore.tasks.english_dev): accuracy, or SQuAD
+    F1/EM for QA, so that a reader sees that phase ii learned its task."""
+    from .metrics import pos_accuracy
+    from .tasks import english_dev
+    from .train import predict_multiple_choice, predict_tagging
+    from .xtreme import predict_classification, predict_qa
+
+    out = {}
+    for name, spec in specs.items():
+        _, dev = english_dev(name, cfg.intermediate.dev_fraction)
+        if not dev:
+            continue
+        n, kind, ml = len(dev), spec["kind"], cfg.model.max_length
+        if kind == "tagging":
+            pred = predict_tagging(model, name, tok, dev, spec["labels"], ml, device)
+            out[name] = {"accuracy": round(100 * pos_accuracy([e["tags"] for e in dev], pred), 2)}
+        elif kind == "classification":
+            pred = predict_classification(model, name, tok, dev, ml, device)
+            out[name] = {"accuracy": round(100 * sum(p == e["label"] for p, e in zip(pred, dev)) / n, 2)}
+        elif kind == "multiple_choice":
+            pred = predict_multiple_choice(model, name, tok, dev, ml, device)
+            out[name] = {"accuracy": round(100 * sum(p == e["label"] for p, e in zip(pred, dev)) / n, 2)}
+        else:
+            from .kinds.extractive_qa import QAExample, qa_scores
+
+            qa = [QAExample(e["id"], e["context"], e["question"], [e["answer_text"]], [e["answer_start"]], "en")
+                  for e in dev]
+            s = qa_scores([q.answers for q in qa], predict_qa(model, name, tok, qa, ml, device), "en")
+            out[name] = {"f1": round(100 * s["f1"], 2), "exact_match": round(100 * s["exact_match"], 2)}
+        out[name]["examples"] = n
+        log(f"phase ii ({cfg.condition}): {name} English dev {out[name]}")
+    return out
 
 
 def evaluate_xcopa(model, tok, cfg, device) -> dict:
@@ -456,13 +516,20 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
         tb_key = pos_treebank_keys(langs, cfg.eval.pos_treebanks)
         if tb_key:  # a user's own treebank: its checksum (editing the file invalidates the results)
             payload["pos_treebanks"] = tb_key
+    dev = cfg.eval.split == "dev"
+    if dev:
+        payload["split"] = "dev"
+    cap = cfg.eval.max_sentences
+    if cap:
+        payload["max_eval_sentences"] = cap
 
     def fn(work: Path) -> dict:
         import math
 
         from .metrics import ner_scores, pos_accuracy, xtreme_seqeval_f1
         from .model import MultiTaskModel, freeze_word_embeddings, load_encoder, load_tokenizer, make_head
-        from .tasks import NER_LABELS, NER_TYPES, UPOS, load_ner_eval, load_ner_train, load_pos_eval, load_pos_train
+        from .tasks import NER_LABELS, NER_TYPES, UPOS, load_ner_eval, load_ner_train, load_pos_dev, load_pos_eval
+        from .tasks import load_pos_train
         from .train import encode_tagging, finetune, predict_tagging, set_seed
 
         device = _setup_threads(cfg)
@@ -491,9 +558,12 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
         per_lang = {}
         for lang in langs:
             if task == "pos":
-                ev = tagging_input(load_pos_eval(lang, cfg.eval.pos_treebanks), tc.word_input_for(lang))
+                ev = load_pos_dev(lang) if dev else load_pos_eval(lang, cfg.eval.pos_treebanks)
+                ev = tagging_input(ev, tc.word_input_for(lang))
             else:
-                ev = load_ner_eval(lang)
+                ev = load_ner_eval(lang, cfg.eval.split)
+            if cap:
+                ev = ev[:cap]
             pred = predict_tagging(model, task, tok, ev, labels, cfg.model.max_length, device)
             gold = [e["tags"] for e in ev]
             if task == "pos":
@@ -502,7 +572,7 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
                                   "sentences": len(ev), "words": sum(len(g) for g in gold)}
             else:  # span_f1: seqeval default (conlleval) mode, the headline; span_f1_strict: strict IOB2 beside it
                 per_lang[lang] = {**ner_scores(gold, pred, types=NER_TYPES), "sentences": len(ev)}
-        if task == "pos":  # English in-domain check on EWT test
+        if task == "pos" and not dev:  # English in-domain check on EWT test
             from .data import read_conllu
             from .data.paths import ud_file
 
@@ -613,13 +683,21 @@ def step_baselines(store: RunStore, cfg: ExperimentConfig) -> Step:
     tb_key = pos_treebank_keys(cfg.eval.pos_languages, cfg.eval.pos_treebanks)
     if tb_key:
         payload["pos_treebanks"] = tb_key
+    if cfg.eval.split == "dev":
+        payload["split"] = "dev"
+    if cfg.eval.max_sentences:  # the same sentences as the targets score
+        payload["max_eval_sentences"] = cfg.eval.max_sentences
 
     def fn(work: Path) -> dict:
         from .baselines import pos_baselines
-        from .tasks import pos_eval_sentences
+        from .tasks import pos_dev_sentences, pos_eval_sentences
 
-        return {"pos": {lang: pos_baselines(pos_eval_sentences(lang, cfg.eval.pos_treebanks))
-                        for lang in cfg.eval.pos_languages}}
+        def sentences(lang):
+            sents = (pos_dev_sentences(lang) if cfg.eval.split == "dev"
+                     else pos_eval_sentences(lang, cfg.eval.pos_treebanks))
+            return sents[: cfg.eval.max_sentences] if cfg.eval.max_sentences else sents
+
+        return {"pos": {lang: pos_baselines(sentences(lang)) for lang in cfg.eval.pos_languages}}
 
     return store.run("baselines", payload, fn)
 
@@ -667,9 +745,11 @@ def _config_without_seeds(cfg_dict: dict) -> str:
     d = {k: v for k, v in cfg_dict.items() if k not in ("seeds", "num_threads", "device", "grad_accum_steps", "compile")}
     # Keys added with the XTREME-R targets: at their defaults they leave the hash of older indexes unchanged.
     added = {"target": {"max_train_examples": TargetConfig().max_train_examples, "word_input": "split",
-                        "word_input_languages": {}},
+                        "word_input_languages": {}}, "intermediate": {"dev_fraction": 0.0},
+             "mlm": {"output_vocab": "full"},
              "eval": {**{f"{t}_languages": getattr(EvalConfig(), f"{t}_languages")
-                         for t in XTREME_TARGET_TASKS if t != "xcopa"}, "pos_treebanks": {}},
+                         for t in XTREME_TARGET_TASKS if t != "xcopa"}, "pos_treebanks": {}, "split": "evaluation",
+                      "max_sentences": 0},
              "model": MODEL_KEY_DEFAULTS}
     for section, defaults in added.items():
         if isinstance(d.get(section), dict):

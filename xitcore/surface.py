@@ -172,7 +172,13 @@ def _chars(text: str, s: int, e: int) -> tuple[int, int]:
 def bare_ids(tokenizer) -> set[int]:
     """Ids of the word-boundary marker alone (``▁``): never a piece that carries characters, whatever its offset
     (a Unigram model puts a bare ``▁`` before an unknown character with that character's offset)."""
-    return {i for t, i in tokenizer.get_vocab().items() if t in ("▁", "Ġ", " ")}
+    # Looked up piece by piece: scanning get_vocab() of a 250k-piece vocabulary took a tenth of evaluation time.
+    out = set()
+    for t in ("▁", "Ġ", " "):
+        i = tokenizer.convert_tokens_to_ids(t)
+        if i is not None and (i != tokenizer.unk_token_id or t == tokenizer.unk_token):
+            out.add(i)
+    return out
 
 
 def _align(text: str, spans, n_words: int, ids, offsets, bare: set[int], where: str) -> _Alignment:

@@ -420,17 +420,19 @@ def map_ner_tag(tag: str) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _ner_eval_sentences(lang: str, key: tuple) -> tuple:
+def _ner_eval_sentences(lang: str, key: tuple, split: str = "testb") -> tuple:
     from .data import read_conll2002
 
-    return tuple((tuple(w), tuple(map_ner_tag(t) for t in tags)) for w, tags in read_conll2002(lang, "testb"))
+    return tuple((tuple(w), tuple(map_ner_tag(t) for t in tags)) for w, tags in read_conll2002(lang, split))
 
 
-def load_ner_eval(lang: str) -> list[dict]:
+def load_ner_eval(lang: str, split: str = "evaluation") -> list[dict]:
+    """CoNLL-2002 ``lang``: testb for evaluation, testa (CoNLL-2002's own development set) for ``split="dev"``."""
     from .data.paths import data_file
 
+    part = "testa" if split == "dev" else "testb"
     return [{"words": list(w), "tags": list(t), "lang": lang}
-            for w, t in _ner_eval_sentences(lang, _file_key(data_file("nltk/conll2002.zip")))]
+            for w, t in _ner_eval_sentences(lang, _file_key(data_file("nltk/conll2002.zip")), part)]
 
 
 # ------------------------------------------------------------------ hub backend
@@ -504,3 +506,53 @@ def _hub_tagging(r: dict, spec: TaskSpec) -> dict:
 
 HUB_MAPPERS = {"classification": _hub_classification, "qa": _hub_qa, "multiple_choice": _hub_multiple_choice,
                "tagging": _hub_tagging}
+
+
+# ------------------------------------------------------------------ English dev sets of the intermediate tasks
+# So that a reader sees that phase ii learned its task: deprel and copa have a natural English dev set that their
+# training never reads (EWT dev with DEPREL labels; the XCOPA val items' English machine translations); the others
+# hold out a stable share of their items (params intermediate.dev_fraction), in every language variant alike.
+HELD_OUT_TASKS = ("qa", "nli", "sentiment", "questions", "chunk")
+
+
+def _stable_unit(text: str) -> float:
+    import hashlib
+
+    return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:8], 16) / 0xFFFFFFFF
+
+
+@functools.lru_cache(maxsize=1)
+def _xquad_english_context() -> dict:
+    from .data import read_xquad
+
+    return {r["id"]: r["context"] for r in read_xquad("en")}
+
+
+def item_key(name: str, ex: dict) -> str:
+    """What an intermediate item is held out by: a QA question by its English paragraph (no paragraph is split
+    between training and dev), a sentence pair or sentence by its English text."""
+    if name == "qa":
+        return _xquad_english_context().get(ex["id"], ex["context"])
+    if "text_a" in ex:
+        return f"{ex['text_a']}\t{ex.get('text_b') or ''}"
+    if "words" in ex:
+        return " ".join(ex["words"])
+    return f"{ex.get('premise')}\t{ex.get('idx')}"  # COPA items (never held out: XCOPA val is their dev set)
+
+
+def english_dev(name: str, fraction: float) -> tuple[set[str], list[dict]]:
+    """(keys of the items that training must leave out, English dev examples) of intermediate task ``name``;
+    (set(), []) when the task has no dev set at this ``fraction``."""
+    from .data import read_conllu, read_xcopa
+    from .data.paths import ud_file
+
+    if name == "deprel":
+        return set(), [{"words": s.words, "tags": [_deprel(d) for d in s.deprel], "lang": "en"}
+                       for s in read_conllu(ud_file("en", "ewt-dev"))]
+    if name == "copa":
+        return set(), _copa_examples(read_xcopa(COPA_ENGLISH_SOURCE, "val", translated=True), "en")
+    if name not in HELD_OUT_TASKS or fraction <= 0:
+        return set(), []
+    english = get_task(name).load_local("en")
+    held = {k for k in {item_key(name, ex) for ex in english} if _stable_unit(f"{name}\t{k}") < fraction}
+    return held, [ex for ex in english if item_key(name, ex) in held]

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from .metrics import unigram_entropy
 from .model import linear_warmup_decay, masked_lm_loss
+from .surface import bare_ids, encode_tagging_surface
 
 
 def set_seed(seed: int) -> None:
@@ -241,6 +242,15 @@ def prepare_mlm_data(tokenizer, corpus, seq_length: int, alpha: float, heldout_f
     return MLMData(train, heldout, weights, ent, parallel, switched)
 
 
+def mlm_vocabulary(data: MLMData, tokenizer) -> set[int]:
+    """Every piece id in the MLM blocks (training, held-out, TLM and code-switched rows) plus the special tokens."""
+    blocks = [*data.train.values(), data.heldout, *(b for b in (data.parallel, data.code_switched) if b is not None)]
+    ids = set(tokenizer.all_special_ids)
+    for b in blocks:
+        ids.update(np.unique(b).tolist())
+    return ids
+
+
 @torch.no_grad()
 def mlm_heldout_loss(model, tokenizer, blocks: np.ndarray, mask_prob: float, device, batch_size: int = 64) -> float:
     if len(blocks) == 0:
@@ -336,7 +346,7 @@ def train_mlm(model, tokenizer, data: MLMData, *, steps: int, batch_size: int, l
 
 def bare_piece_ids(tokenizer) -> set[int]:
     """Ids of pieces that carry no characters of the word (the Metaspace marker alone)."""
-    return {i for t, i in tokenizer.get_vocab().items() if t in ("▁", "Ġ", " ")}
+    return bare_ids(tokenizer)
 
 
 def encode_tagging(tokenizer, examples: list[dict], label2id: dict | None, max_length: int) -> list[dict]:
@@ -353,7 +363,6 @@ def encode_tagging(tokenizer, examples: list[dict], label2id: dict | None, max_l
         if with_surface != len(examples):
             raise ValueError(f"encode_tagging: {with_surface} of {len(examples)} examples carry text and spans; "
                              "either all or none must")
-        from .surface import encode_tagging_surface
 
         return encode_tagging_surface(tokenizer, examples, label2id, max_length)
     bare = bare_piece_ids(tokenizer)
