@@ -70,6 +70,7 @@ languages = None
 device = "cpu"
 intermediate = None
 mlm = None
+model = None
 overrides = {}
 runs_dir = "runs"
 backend = None
@@ -80,7 +81,7 @@ from xitcore.book import figures, tables
 
 seeds, languages = xitcore.book.as_list(seeds), xitcore.book.as_list(languages)  # `papermill -p` passes text
 overrides = xitcore.book.as_dict(overrides)
-cfg = xitcore.config.notebook_config(preset=preset, condition=condition, seeds=seeds, languages=languages, device=device, overrides=dict(overrides, **{k: v for k, v in (("intermediate", intermediate), ("mlm", mlm)) if v}))
+cfg = xitcore.config.notebook_config(preset=preset, condition=condition, seeds=seeds, languages=languages, device=device, overrides=dict(overrides, **{k: v for k, v in (("intermediate", intermediate), ("mlm", mlm), ("model", model)) if v}))
 display(Markdown(f"**{cfg.condition}** — preset `{cfg.preset}`, seeds {list(cfg.seeds)}. {getattr(cfg, 'description', '') or description}"))
 """, "hide-input"),
     md("""
@@ -178,6 +179,10 @@ conditions, seeds = xitcore.book.as_list(conditions), xitcore.book.as_list(seeds
 df = tables.select(xitcore.results.load_results(runs_dir), preset=preset, conditions=conditions, seeds=seeds)
 print(f"{len(df)} result rows, {df.condition.nunique()} conditions incl. baselines;", figures.source_note(df))
 """, "hide-input"),
+    code("""
+from IPython.display import Markdown
+Markdown(tables.encoder_card(runs_dir, preset))
+""", "hide-input"),
     md("""
 ## Overview
 
@@ -187,12 +192,29 @@ on the MLM checkpoint for a condition without one), and their mean as a small an
 paper's XTREME average.
 """),
     code("tables.overview(df)"),
+    md("""
+## Did phase ii learn its task?
+
+Each intermediate task scored on an English dev set that its training never saw (dependency relations: EWT
+dev; COPA: the XCOPA validation items' English machine translations; QA, NLI, sentiment: held-out items,
+`intermediate.dev_fraction`). SQuAD-style F1/EM for QA, accuracy otherwise; seed mean ± sd.
+"""),
+    code("tables.or_note(tables.intermediate_dev_table(df), 'No English dev scores recorded (intermediate.dev_fraction is 0).')"),
     md("## Part-of-speech tagging per language"),
     code("figures.pos_by_language(df)"),
     code("figures.delta_heatmap(df, reference, 'pos', 'accuracy')"),
+    md("""
+### Δ to `no-intermediate` per language, with 95 % intervals over seeds
+
+Each cell is the mean over seeds of (condition − `no-intermediate`) on the same seed, with a Student-t
+interval over those paired differences; `·` marks an interval that excludes zero. One interval per cell and
+no correction for the number of cells: read this table as exploratory (the claims ledger states its tests).
+"""),
+    code("tables.or_note(tables.delta_ci_table(df, reference, 'pos', 'accuracy'), 'No paired seeds to compare.')"),
     md("## NER per language"),
     code("figures.ner_by_language(df)"),
     code("figures.delta_heatmap(df, reference, 'ner', 'span_f1')"),
+    code("tables.or_note(tables.delta_ci_table(df, reference, 'ner', 'span_f1'), 'No paired seeds to compare.')"),
     md("""
 ## Retrieval by checkpoint
 

@@ -157,11 +157,12 @@ def test_notebooks_are_generated_valid_and_parameterised():
     params = {}
     exec(code[0].source, {}, params)  # plain values only
     assert params == {"preset": "smoke", "condition": "no-intermediate", "description": "", "seeds": [1, 2, 3],
-                      "languages": None, "device": "cpu", "intermediate": None, "mlm": None, "overrides": {},
+                      "languages": None, "device": "cpu", "intermediate": None, "mlm": None, "model": None,
+                      "overrides": {},
                       "runs_dir": "runs", "backend": None}
     assert ("cfg = xitcore.config.notebook_config(preset=preset, condition=condition, seeds=seeds, "
             "languages=languages, device=device, overrides=dict(overrides, **{k: v for k, v in "
-            "((\"intermediate\", intermediate), (\"mlm\", mlm)) if v}))") in code[1].source
+            "((\"intermediate\", intermediate), (\"mlm\", mlm), (\"model\", model)) if v}))") in code[1].source
     assert "run_condition(cfg, runs_dir)" in code[2].source
 
 

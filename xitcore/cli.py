@@ -207,6 +207,9 @@ def build_book_for(args) -> int:
     from .config import preset_conditions
 
     conditions = [(p.stem, str(p)) for p in preset_conditions(args.name)]
+    only = getattr(args, "only", None)
+    if only:  # chapters of the conditions that were run, not of the whole preset (a chapter reuses its runs)
+        conditions = [c for c in conditions if c[0] in only.split(",")]
     seeds = _seed_list(getattr(args, "seeds", None))
     rc = build_book(args.name, conditions, args.runs_dir, seeds=seeds)
     html = Path("book/_build/html/index.html").resolve()

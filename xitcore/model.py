@@ -189,6 +189,18 @@ def freeze_word_embeddings(encoder) -> None:
     encoder.get_input_embeddings().weight.requires_grad_(False)
 
 
+def freeze_lower(encoder, model_cfg) -> None:
+    """``model.freeze_word_embeddings`` and ``model.freeze_layers`` on an encoder (or an MLM model's base model)."""
+    if model_cfg.freeze_word_embeddings:
+        freeze_word_embeddings(encoder)
+    if model_cfg.freeze_layers:
+        for p in encoder.embeddings.parameters():
+            p.requires_grad_(False)
+        for layer in encoder.encoder.layer[: model_cfg.freeze_layers]:
+            for p in layer.parameters():
+                p.requires_grad_(False)
+
+
 class ClassificationHead(nn.Module):
     def __init__(self, hidden: int, num_labels: int, dropout: float = 0.1):
         super().__init__()

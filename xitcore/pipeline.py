@@ -236,7 +236,10 @@ def _restrict_vocab(cfg: ExperimentConfig, model, data, tok) -> None:
 
 
 def _freeze_key(cfg: ExperimentConfig) -> dict:
-    return {"freeze_word_embeddings": True} if cfg.model.freeze_word_embeddings else {}
+    out = {"freeze_word_embeddings": True} if cfg.model.freeze_word_embeddings else {}
+    if cfg.model.freeze_layers:
+        out["freeze_layers"] = cfg.model.freeze_layers
+    return out
 
 
 def _word_input_key(cfg: ExperimentConfig, task: str, langs: list[str]) -> dict:
@@ -372,7 +375,7 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
                            code_switch_prob=cfg.mlm.code_switch_prob, dictionary=dictionary.key)
 
     def fn(work: Path) -> dict:
-        from .model import freeze_word_embeddings, load_mlm_model, load_tokenizer
+        from .model import freeze_lower, load_mlm_model, load_tokenizer
         from .train import finetune, mlm_heldout_loss, set_seed, train_mlm
 
         device = _setup_threads(cfg)
@@ -380,8 +383,7 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
         tok = load_tokenizer(mlm.path / "model")
         if ic.kind == "mlm":
             model = load_mlm_model(mlm.path / "model")
-            if cfg.model.freeze_word_embeddings:  # the tied MLM decoder stays fixed with them
-                freeze_word_embeddings(model.base_model)
+            freeze_lower(model.base_model, cfg.model)  # frozen word embeddings: the tied MLM decoder stays fixed too
             data = _mlm_data(cfg, tok, corpus, seed, dictionary)
             _restrict_vocab(cfg, model, data, tok)
             start_loss = mlm_heldout_loss(model, tok, data.heldout, cfg.mlm.mask_prob, device)
@@ -396,8 +398,7 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
             return {"phase": "intermediate", "kind": "mlm", "initial_heldout_loss": round(start_loss, 4), **res}
         model, specs, feats = _build_task_model(cfg, mlm.path / "model", tok, ic.tasks, ic.data,
                                                 mt_cache=store.root / ".cache" / "translations.sqlite")
-        if cfg.model.freeze_word_embeddings:
-            freeze_word_embeddings(model.encoder)
+        freeze_lower(model.encoder, cfg.model)
         stats = {n: {"examples": specs[n]["examples"], "features": len(f[1]), "languages": specs[n]["languages"]}
                  for n, f in feats.items()}
         sizes = ", ".join(f"{n}={s['examples']}" for n, s in stats.items())
@@ -519,7 +520,7 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
     dev = cfg.eval.split == "dev"
     if dev:
         payload["split"] = "dev"
-    cap = cfg.eval.max_sentences
+    cap = cfg.eval.max_sentences if task == "pos" else cfg.eval.ner_max_sentences
     if cap:
         payload["max_eval_sentences"] = cap
 
@@ -527,7 +528,7 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
         import math
 
         from .metrics import ner_scores, pos_accuracy, xtreme_seqeval_f1
-        from .model import MultiTaskModel, freeze_word_embeddings, load_encoder, load_tokenizer, make_head
+        from .model import MultiTaskModel, freeze_lower, load_encoder, load_tokenizer, make_head
         from .tasks import NER_LABELS, NER_TYPES, UPOS, load_ner_eval, load_ner_train, load_pos_dev, load_pos_eval
         from .tasks import load_pos_train
         from .train import encode_tagging, finetune, predict_tagging, set_seed
@@ -548,8 +549,7 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
         if tc.freeze_embeddings:
             for p in encoder.embeddings.parameters():
                 p.requires_grad_(False)
-        if cfg.model.freeze_word_embeddings:
-            freeze_word_embeddings(encoder)
+        freeze_lower(encoder, cfg.model)
         feats = encode_tagging(tok, train, {l: i for i, l in enumerate(labels)}, cfg.model.max_length)
         steps = max(1, math.ceil(len(feats) / tc.batch_size * tc.epochs_for(task)))
         res = finetune(model, {task: ("tagging", feats)}, steps=steps, batch_size=tc.batch_size, lr=tc.lr,
@@ -749,7 +749,7 @@ def _config_without_seeds(cfg_dict: dict) -> str:
              "mlm": {"output_vocab": "full"},
              "eval": {**{f"{t}_languages": getattr(EvalConfig(), f"{t}_languages")
                          for t in XTREME_TARGET_TASKS if t != "xcopa"}, "pos_treebanks": {}, "split": "evaluation",
-                      "max_sentences": 0},
+                      "max_sentences": 0, "ner_max_sentences": 0},
              "model": MODEL_KEY_DEFAULTS}
     for section, defaults in added.items():
         if isinstance(d.get(section), dict):

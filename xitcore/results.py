@@ -104,6 +104,10 @@ def load_results(runs_dir: str | Path = "runs", *, report: bool = True) -> pd.Da
             if inter and "xcopa" in inter:
                 for lang, v in inter["xcopa"].items():
                     add(preset, cond, seed, "intermediate", "xcopa", lang, "accuracy", v, entry["intermediate"])
+            for name, scores in ((inter or {}).get("english_dev") or {}).items():  # each task's own English dev
+                for metric, v in scores.items():
+                    if metric != "examples":
+                        add(preset, cond, seed, "intermediate", f"dev:{name}", "en", metric, v, entry["intermediate"])
             for phase, rel in entry.get("tatoeba", {}).items():
                 tat = read(rel, preset, cond, f"tatoeba on the {phase} checkpoint", seed)
                 if tat:

@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 PARAMS = REPO / "params"
 #: keys a params/<preset>/<condition>.yaml may have (each is a parameter of condition.ipynb)
-PARAM_KEYS = ("preset", "condition", "description", "seeds", "intermediate", "mlm")
+PARAM_KEYS = ("preset", "condition", "description", "seeds", "intermediate", "mlm", "model")
 JB_FLAGS = ("-W", "-n", "--keep-going", "--all")
 VERSION_PACKAGES = ("torch", "transformers", "tokenizers", "accelerate", "datasets", "evaluate", "seqeval",
                     "safetensors", "numpy", "pandas", "pyyaml", "papermill", "nbclient", "ipykernel",

