@@ -85,3 +85,20 @@ def test_packaged_options_are_checked():
         load_condition(TINY / "none.yaml", {"eval": {"split": "test"}})
     with pytest.raises(ConfigError, match="mlm.output_vocab 'some' is unknown"):
         load_condition(TINY / "none.yaml", {"mlm": {"output_vocab": "some"}})
+
+
+def test_one_key_switches_to_a_hub_id_or_local_dir_with_the_same_results(e5_runs, tmp_path):
+    """model.init naming a save_pretrained directory (as a hub id would) instead of the package: same encoder,
+    same tokenizer, so the same POS numbers; the dry run names the weights it will use."""
+    from xitcore.plan import build_plan, format_plan
+
+    runs, idx = e5_runs
+    local = str(runs / idx["none"]["encoder"] / "model")
+    over = {**E5, "model": {**E5["model"], "init": local}, "target": {**E5["target"], "tasks": ["pos"]}}
+    cfg = load_condition(TINY / "none.yaml", over)
+    text = format_plan(build_plan(cfg, tmp_path / "plan"))
+    assert f"{local} (hub id or local dir)" in text and "packaged" not in text.split("steps (")[0]
+    got = run_condition(cfg, tmp_path / "runs2", write_index=False)
+    ours = _metrics(tmp_path / "runs2", got["seeds"]["1"]["targets"]["pos"])["languages"]
+    ref = _metrics(runs, idx["none"]["seeds"]["1"]["targets"]["pos"])["languages"]
+    assert {k: v["accuracy"] for k, v in ours.items()} == {k: v["accuracy"] for k, v in ref.items()}
