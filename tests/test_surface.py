@@ -308,48 +308,6 @@ def _word_examples(sents):
         {"words": ["a", ZWSP, "Voy"], "tags": ["X", "X", "VERB"]}]
 
 
-def old_encode_tagging(tokenizer, examples, label2id, max_length):
-    """A frozen copy of the word-by-word encoder as it was before the surface dispatch."""
-    bare = {i for t, i in tokenizer.get_vocab().items() if t in ("▁", "Ġ", " ")}
-    word_lists = [ex["words"] for ex in examples]
-    enc = tokenizer(word_lists, is_split_into_words=True, add_special_tokens=False)
-    body = max_length - 2
-    feats = []
-    for i, ex in enumerate(examples):
-        ids, wids = enc["input_ids"][i], enc.word_ids(i)
-        pieces = [[] for _ in ex["words"]]
-        for tid, w in zip(ids, wids):
-            if w is not None:
-                pieces[w].append(tid)
-        windows, cur, cur_len = [], [], 0
-        for w, p in enumerate(pieces):
-            if not p:
-                pieces[w] = p = [tokenizer.unk_token_id]
-            p = pieces[w] = p[:body]
-            if cur and cur_len + len(p) > body:
-                windows.append(cur)
-                cur, cur_len = [], 0
-            cur.append(w)
-            cur_len += len(p)
-        if cur:
-            windows.append(cur)
-        for win in windows:
-            input_ids, positions = [tokenizer.bos_token_id], []
-            for w in win:
-                p = pieces[w]
-                first = next((k for k, t in enumerate(p) if t not in bare), 0)
-                positions.append(len(input_ids) + first)
-                input_ids += p
-            input_ids.append(tokenizer.eos_token_id)
-            labels = [-100] * len(input_ids)
-            if label2id is not None:
-                for w, pos in zip(win, positions):
-                    labels[pos] = label2id.get(ex["tags"][w], -100)
-            feats.append({"input_ids": input_ids, "labels": labels, "example": i, "words": win,
-                          "positions": positions})
-    return feats
-
-
 def test_word_by_word_encoding_unchanged(sents, tok):
     exs = _word_examples(sents)
     assert encode_tagging(tok, exs, OLD_L2I, 32) == OLD_32
@@ -359,14 +317,6 @@ def test_word_by_word_encoding_unchanged(sents, tok):
     got = encode_tagging(zw, exs, None, 32)
     assert [(f["input_ids"], f["positions"]) for f in got] == OLD_ZWSP_NONE
     assert all(set(f["labels"]) == {-100} for f in got)
-
-
-def test_word_by_word_encoding_unchanged_on_treebanks(pud, sp_tok):
-    for lang in TRAIN_LANGS:
-        exs = [{"words": s.words, "tags": s.upos} for s in pud[lang][200:260]]
-        l2i = {t: i for i, t in enumerate(sorted({t for e in exs for t in e["tags"]}))}
-        for max_length in (512, 24):
-            assert encode_tagging(sp_tok, exs, l2i, max_length) == old_encode_tagging(sp_tok, exs, l2i, max_length)
 
 
 # ====================================================================== real treebanks, trained tokenizer

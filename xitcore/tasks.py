@@ -349,29 +349,29 @@ def load_treebank(spec: str, key: str = "treebank") -> list:
 def pos_eval_sentences(lang: str, treebanks: dict[str, str] | None = None) -> list:
     """UDSentences of ``lang``'s UPOS evaluation split: its treebank in ``treebanks`` (params
     eval.pos_treebanks) if listed there, else the PUD evaluation half, else (ja) the GSD test file."""
-    from .data.paths import ALL_PUD_TREEBANKS, ud_file
-
     if treebanks and lang in treebanks:
         return load_treebank(treebanks[lang], f"eval.pos_treebanks.{lang}")
-    if lang in UD_DEV_EVAL:
-        return list(_conllu_sentences(_file_key(ud_file(lang, UD_DEV_EVAL[lang][1]))))
-    if lang in ALL_PUD_TREEBANKS:
-        return load_pud(lang, "evaluation")
-    raise DataError(f"no UPOS evaluation treebank for language '{lang}'; allowed: "
-                    f"{', '.join(pos_shipped_languages())} or a code given a file in eval.pos_treebanks")
+    return _shipped_pos_sentences(lang, "evaluation")
 
 
 def pos_dev_sentences(lang: str) -> list:
     """UDSentences of ``lang``'s UPOS dev split (for tuning; zero-shot evaluation never uses it): the PUD
     intermediate half (the sentences that the translated intermediate data draws from) or, for ja, GSD dev."""
+    return _shipped_pos_sentences(lang, "dev")
+
+
+def _shipped_pos_sentences(lang: str, split: str) -> list:
     from .data.paths import ALL_PUD_TREEBANKS, ud_file
 
     if lang in UD_DEV_EVAL:
-        return list(_conllu_sentences(_file_key(ud_file(lang, UD_DEV_EVAL[lang][0]))))
+        return list(_conllu_sentences(_file_key(ud_file(lang, UD_DEV_EVAL[lang][split == "evaluation"]))))
     if lang in ALL_PUD_TREEBANKS:
-        return load_pud(lang, "intermediate")
-    raise DataError(f"no UPOS dev split for language '{lang}'; allowed: {', '.join(pos_shipped_languages())} "
-                    f"(a treebank in eval.pos_treebanks is for evaluation only)")
+        return load_pud(lang, "evaluation" if split == "evaluation" else "intermediate")
+    if split == "dev":
+        raise DataError(f"no UPOS dev split for language '{lang}'; allowed: {', '.join(pos_shipped_languages())} "
+                        f"(a treebank in eval.pos_treebanks is for evaluation only)")
+    raise DataError(f"no UPOS evaluation treebank for language '{lang}'; allowed: "
+                    f"{', '.join(pos_shipped_languages())} or a code given a file in eval.pos_treebanks")
 
 
 def _pos_examples(sents, lang: str) -> list[dict]:
