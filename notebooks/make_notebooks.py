@@ -211,6 +211,14 @@ interval over those paired differences; `·` marks an interval that excludes zer
 no correction for the number of cells: read this table as exploratory (the claims ledger states its tests).
 """),
     code("tables.or_note(tables.delta_ci_table(df, reference, 'pos', 'accuracy'), 'No paired seeds to compare.')"),
+    md("""
+**Published numbers beside these.** XTREME's per-language UD-POS, PAN-X and Tatoeba results for mBERT and
+XLM-R (Hu et al. 2020, appendix tables) could not be read from a source this project can cite offline, so no
+per-language published column is printed; `xitcore/book/published.py` records what was searched and the
+caveats (XTREME's UD-POS pools every UD treebank of a language and is scored with seqeval F1, not accuracy on
+a PUD half; PAN-X is WikiANN, not CoNLL-2002). The traceable test-set averages of XLM-R and of the paper's
+X-STILTs submission are in the claims ledger.
+"""),
     md("## NER per language"),
     code("figures.ner_by_language(df)"),
     code("figures.delta_heatmap(df, reference, 'ner', 'span_f1')"),
