@@ -287,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("book", help="execute the chapter notebooks with papermill and build the HTML book")
     b.add_argument("name", nargs="?", default="smoke")
     b.add_argument("--seeds")
+    b.add_argument("--only", help="comma-separated condition names (the conditions that were run)")
     b.set_defaults(fn=cmd_book)
     res = sub.add_parser("results", help="print the results table")
     res.add_argument("--preset")
