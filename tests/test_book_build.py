@@ -19,7 +19,7 @@ from xitcore.book import claims as C
 
 REPO = Path(__file__).resolve().parents[1]
 PARAMS = REPO / "params" / "smoke"
-STATIC = ("_config.yml", "intro.md", "reproducibility.md")
+STATIC = ("_config.yml", "intro.md", "reproducibility.md", "log.md")
 CHAPTER_HTML = ("no-intermediate", "en-qa", "comparison", "claims", "explore", "versions")
 
 
@@ -74,9 +74,11 @@ def test_book_builds_with_warnings_as_errors(built):
         assert (html / "chapters" / "smoke" / f"{name}.html").is_file(), name
     toc = yaml.safe_load((book / "_toc.yml").read_text())
     files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
-    assert files[:2] == ["chapters/smoke/no-intermediate", "chapters/smoke/en-qa"]
-    assert files[2:] == ["chapters/smoke/comparison", "chapters/smoke/claims", "chapters/smoke/explore",
-                         "reproducibility", "chapters/smoke/versions"]
+    # results first, then the conditions, the explorer, and how to redo it all
+    assert files == ["chapters/smoke/comparison", "chapters/smoke/claims", "chapters/smoke/no-intermediate",
+                     "chapters/smoke/en-qa", "chapters/smoke/explore", "reproducibility", "log",
+                     "chapters/smoke/versions"]
+    assert (html / "log.html").is_file()
 
 
 def test_chapters_show_figures_tables_and_the_synthetic_warning(built):
