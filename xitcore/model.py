@@ -181,8 +181,7 @@ def keep_first_layers(model, n: int):
 def reinitialise(model, seed: int):
     """The same architecture with fresh random weights (``model.random_init``: the no-pretraining control)."""
     torch.manual_seed(seed)
-    fresh = type(model)(model.config)
-    return fresh
+    return type(model)(model.config)
 
 
 def freeze_word_embeddings(encoder) -> None:

@@ -310,12 +310,13 @@ def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: St
             if cfg.model.random_init:
                 model = reinitialise(model, cfg.mlm.seed)
         model.to(device)
+        extra = {"encoder": _packaged_info(encoder)} if encoder is not None else {}
+        if pretrained:
+            extra.update(init=cfg.model.init, layers=model.config.num_hidden_layers, random_init=cfg.model.random_init)
         if skip_loss:
             model.save_pretrained(str(work / "model"))
             tok.save_pretrained(str(work / "model"))
-            return {"init": cfg.model.init, "layers": model.config.num_hidden_layers,
-                    "random_init": cfg.model.random_init, "parameters": count_parameters(model),
-                    **({"encoder": _packaged_info(encoder)} if encoder is not None else {})}
+            return {**extra, "parameters": count_parameters(model)}
         _restrict_vocab(cfg, model, data, tok)
         init_loss = mlm_heldout_loss(model, tok, data.heldout, cfg.mlm.mask_prob, device)
         log(f"MLM pre-training: {count_parameters(model) / 1e6:.2f}M parameters, {cfg.mlm.steps} steps of "
@@ -335,11 +336,6 @@ def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: St
         tok.save_pretrained(str(work / "model"))
         final = res.get("final_heldout_loss", init_loss)
         log(f"MLM held-out loss {init_loss:.3f} -> {final:.3f} (unigram-entropy floor {data.unigram_entropy:.3f})")
-        extra = {}
-        if encoder is not None:
-            extra["encoder"] = _packaged_info(encoder)
-        if pretrained:
-            extra.update(init=cfg.model.init, layers=model.config.num_hidden_layers, random_init=cfg.model.random_init)
         return {**extra, "initial_heldout_loss": round(init_loss, 4), "final_heldout_loss": round(final, 4),
                 "unigram_entropy": round(data.unigram_entropy, 4), "parameters": count_parameters(model),
                 "language_weights": {k: round(v, 4) for k, v in data.weights.items()},
@@ -450,7 +446,7 @@ def _build_task_model(cfg, encoder_dir, tok, task_names, data, mt_cache: Path | 
 def evaluate_english_dev(model, tok, cfg, specs: dict, device) -> dict:
     """Each intermediate task's own score on its English dev set (xitcore.tasks.english_dev): accuracy, or SQuAD
     F1/EM for QA, so that a reader sees that phase ii learned its task."""
-    from .metrics import pos_accuracy
+    from .metrics import multiple_choice_accuracy, pos_accuracy
     from .tasks import english_dev
     from .train import predict_multiple_choice, predict_tagging
     from .xtreme import predict_classification, predict_qa
@@ -464,12 +460,10 @@ def evaluate_english_dev(model, tok, cfg, specs: dict, device) -> dict:
         if kind == "tagging":
             pred = predict_tagging(model, name, tok, dev, spec["labels"], ml, device)
             out[name] = {"accuracy": round(100 * pos_accuracy([e["tags"] for e in dev], pred), 2)}
-        elif kind == "classification":
-            pred = predict_classification(model, name, tok, dev, ml, device)
-            out[name] = {"accuracy": round(100 * sum(p == e["label"] for p, e in zip(pred, dev)) / n, 2)}
-        elif kind == "multiple_choice":
-            pred = predict_multiple_choice(model, name, tok, dev, ml, device)
-            out[name] = {"accuracy": round(100 * sum(p == e["label"] for p, e in zip(pred, dev)) / n, 2)}
+        elif kind in ("classification", "multiple_choice"):
+            predict = predict_classification if kind == "classification" else predict_multiple_choice
+            pred = predict(model, name, tok, dev, ml, device)
+            out[name] = {"accuracy": round(100 * multiple_choice_accuracy([e["label"] for e in dev], pred), 2)}
         else:
             from .kinds.extractive_qa import QAExample, qa_scores
 
@@ -717,7 +711,8 @@ def run_condition(cfg: ExperimentConfig, runs_dir: str | Path = "runs", write_in
     phases = cfg.eval.tatoeba_phases
     tatoeba_mlm = step_tatoeba(store, cfg, mlm, "mlm") if "mlm" in phases else None
     index = {"preset": cfg.preset, "condition": cfg.condition, "description": cfg.description,
-             "config": cfg.to_dict(), "encoder": encoder.rel if encoder else None, "corpus": corpus.rel, "tokenizer": tokenizer.rel, "mlm": mlm.rel,
+             "config": cfg.to_dict(), "encoder": encoder.rel if encoder else None, "corpus": corpus.rel,
+             "tokenizer": tokenizer.rel, "mlm": mlm.rel,
              "baselines": baselines.rel, "tatoeba": {"mlm": tatoeba_mlm.rel} if tatoeba_mlm else {}, "seeds": {}}
     for seed in cfg.seeds:
         inter = step_intermediate(store, cfg, mlm, corpus, seed)
