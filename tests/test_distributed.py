@@ -202,9 +202,7 @@ def test_fp16_uses_a_grad_scaler_and_learns(tiny, monkeypatch):
 
 def test_torchrun_entry_point_rank0_writes_the_step(tmp_path):
     from xitcore.config import load_condition
-    from xitcore.distributed import _KeyOnly
-    from xitcore.pipeline import step_corpus, step_mlm, step_tokenizer
-    from xitcore.runstore import RunStore
+    from xitcore.pipeline import condition_graph
 
     runs, scratch = tmp_path / "runs", tmp_path / "tmp"
     scratch.mkdir()
@@ -217,9 +215,7 @@ def test_torchrun_entry_point_rank0_writes_the_step(tmp_path):
     assert "MLM step (world size 2): " in p.stdout
     # The step has the key a single process would use, and only one writer's files.
     cfg = load_condition(TINY / "none.yaml")
-    store = _KeyOnly(RunStore(runs))
-    corpus = step_corpus(store, cfg)
-    step = step_mlm(store, cfg, step_tokenizer(store, cfg, corpus), corpus)
+    step = next(n for n in condition_graph(cfg, runs).nodes if n.kind == "mlm").step
     assert step.done and step.metrics()["world_size"] == 2
     assert json.loads((step.path / "meta.json").read_text())["status"] == "finished"
     assert sorted(p.name for p in (runs / "mlm").iterdir()) == [step.key]

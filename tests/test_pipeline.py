@@ -70,18 +70,24 @@ def test_crash_leaves_no_metrics_and_rerun_resumes(tiny_runs, monkeypatch):
     real = pl.step_target
     calls = []
 
+    def boom(work):
+        raise RuntimeError("simulated crash during phase iii")
+
     def crashing(store, cfg, source, task, seed):
         calls.append(task)
+        node = real(store, cfg, source, task, seed)
         if task == "ner":
-            raise RuntimeError("simulated crash during phase iii")
-        return real(store, cfg, source, task, seed)
+            node.fn = boom
+        return node
 
     monkeypatch.setattr(pl, "step_target", crashing)
     with pytest.raises(RuntimeError):
         run_condition(cfg, tiny_runs)
     monkeypatch.setattr(pl, "step_target", real)
-    pos_done = [s for s in RunStore(tiny_runs).all_steps("target") if s.config()["seed"] == 7]
-    assert len(pos_done) == 1 and pos_done[0].done
+    seven = {s.config()["target"]: s for s in RunStore(tiny_runs).all_steps("target") if s.config()["seed"] == 7}
+    assert seven["pos"].done and not seven["ner"].done  # the crash left no metrics.json
+    assert json.loads((seven["ner"].path / "meta.json").read_text())["status"] == "failed"
+    pos_done = [seven["pos"]]
     stamp = (pos_done[0].path / "metrics.json").stat().st_mtime
     idx = run_condition(cfg, tiny_runs)
     assert (pos_done[0].path / "metrics.json").stat().st_mtime == stamp
@@ -161,7 +167,8 @@ def test_target_step_result_does_not_depend_on_earlier_random_draws(tiny_runs, t
     for name, draws in (("a", 1000), ("b", 7)):
         torch.manual_seed(draws)
         torch.rand(draws)
-        step = step_target(RunStore(tmp_path / name), cfg, mlm, "pos", 1)
+        out = RunStore(tmp_path / name)
+        step = out.execute(step_target(out, cfg, mlm, "pos", 1))
         m = json.loads((step.path / "metrics.json").read_text())
         results.append((m["languages"], m["pos_first_loss"], m["pos_last_loss"]))
     assert results[0] == results[1]

@@ -49,7 +49,8 @@ def test_step_tatoeba_queries_with_english(tmp_path, monkeypatch):
     cfg = load_condition(TINY / "none.yaml")
     assert cfg.eval.tatoeba_languages == ["de"]
     source = Step("mlm", "fake", tmp_path / "runs" / "mlm" / "fake")
-    step = step_tatoeba(RunStore(tmp_path / "runs"), cfg, source, "mlm")
+    store = RunStore(tmp_path / "runs")
+    step = store.execute(step_tatoeba(store, cfg, source, "mlm"))
     m = step.metrics()
     assert m["top1"] == {"de": 50.0}  # xx queries would give 100.0
     assert step.config()["version"] == 2  # results of the reversed direction (version 1) are not reused

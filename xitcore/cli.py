@@ -142,8 +142,7 @@ def _run_unit(args_tuple):
 
 def cmd_preset(args) -> int:
     from .config import deep_merge, load_condition, preset_conditions
-    from .pipeline import log, run_condition, step_baselines, step_corpus, step_mlm, step_tatoeba, step_tokenizer
-    from .runstore import RunStore
+    from .pipeline import log, run_condition, run_shared_steps
 
     t0 = time.time()
     over = _overrides(args.set)
@@ -163,18 +162,13 @@ def cmd_preset(args) -> int:
     log(f"preset {args.name}: {len(cfgs)} conditions x seeds {cfgs[0].seeds}, {args.jobs} job(s), runs in {args.runs_dir}")
     # Shared phase-(i) steps first, with every core: one pass per distinct pre-training set-up (a control
     # such as no-pretraining has its own), the most common first.
-    store = RunStore(args.runs_dir)
     setups: dict[str, list] = {}
     for c in cfgs:
         d = c.to_dict()
         setups.setdefault(json.dumps([d[k] for k in ("corpus", "tokenizer", "model", "mlm")], sort_keys=True),
                           []).append(c)
     for group in sorted(setups.values(), key=len, reverse=True):
-        first = group[0]
-        corpus = step_corpus(store, first)
-        mlm = step_mlm(store, first, step_tokenizer(store, first, corpus), corpus)
-        step_baselines(store, first)
-        step_tatoeba(store, first, mlm, "mlm")
+        run_shared_steps(group[0], args.runs_dir)
     units = [(str(p), s, over, args.runs_dir) for p, c in zip(paths, cfgs) for s in c.seeds]
     if args.jobs > 1:
         import multiprocessing as mp

@@ -102,53 +102,36 @@ def loop_kwargs(ctx: DistContext, find_unused_parameters: bool = False) -> dict:
     return {"rank": ctx.rank, "world_size": ctx.world_size, "wrap": ddp_wrapper(ctx, find_unused_parameters)}
 
 
-# ---------------------------------------------------------------------------------------- run-store views
-
-class _KeyOnly:
-    """A run store that only names steps: the step a pipeline function would run, without running it."""
-
-    def __init__(self, store):
-        self.store = store
-
-    def run(self, kind, payload, fn, **kw):
-        return self.store.step(kind, payload)
-
-
-class _Scratch(_KeyOnly):
-    """For ranks other than 0: run the step's function in a scratch directory that is then deleted."""
-
-    def run(self, kind, payload, fn, **kw):
-        with tempfile.TemporaryDirectory(prefix="xit-rank-scratch-") as work:
-            fn(Path(work))
-        return self.store.step(kind, payload)
-
-
 def run_mlm(cfg, runs_dir, ctx: DistContext, grad_accum_steps: int = 1, compile: bool = False):
     """Phase (i) MLM under DDP: rank 0 prepares corpus and tokenizer, all ranks train, rank 0 writes."""
-    from .pipeline import step_corpus, step_dictionary, step_mlm, step_tokenizer
+    from .pipeline import step_corpus, step_dictionary, step_encoder, step_mlm, step_tokenizer
     from .runstore import RunStore
 
     store = RunStore(runs_dir)
+    encoder = step_encoder(store, cfg)
+    corpus = step_corpus(store, cfg)
+    tokenizer = step_tokenizer(store, cfg, corpus, encoder)
+    dictionary = step_dictionary(store, cfg, corpus)
+    mlm = step_mlm(store, cfg, tokenizer, corpus, dictionary=dictionary, encoder=encoder)
     if ctx.is_main:
-        corpus = step_corpus(store, cfg)
-        tokenizer = step_tokenizer(store, cfg, corpus)
-        dictionary = step_dictionary(store, cfg, corpus)
+        for node in (encoder, corpus, tokenizer, dictionary):
+            if node is not None:
+                store.execute(node)
     barrier(ctx)
-    if not ctx.is_main:
-        corpus = step_corpus(_KeyOnly(store), cfg)
-        tokenizer = step_tokenizer(_KeyOnly(store), cfg, corpus)
-        dictionary = step_dictionary(_KeyOnly(store), cfg, corpus)
-    step = step_mlm(_KeyOnly(store), cfg, tokenizer, corpus, dictionary=dictionary)
-    flag = [step.done]
+    flag = [mlm.done]
     if ctx.world_size > 1:
         dist.broadcast_object_list(flag, src=0)  # rank 0 decides, so that all ranks train or none does
     if not flag[0]:
         extra = {**loop_kwargs(ctx), "grad_accum_steps": grad_accum_steps, "compile": compile,
                  "progress": ctx.is_main}
-        step = step_mlm(store if ctx.is_main else _Scratch(store), cfg, tokenizer, corpus, train_kwargs=extra,
-                        dictionary=dictionary)
+        node = step_mlm(store, cfg, tokenizer, corpus, train_kwargs=extra, dictionary=dictionary, encoder=encoder)
+        if ctx.is_main:
+            store.execute(node)
+        else:  # the other ranks train alongside rank 0 and write their copy of the artefacts to scratch
+            with tempfile.TemporaryDirectory(prefix="xit-rank-scratch-") as work:
+                node.fn(Path(work))
     barrier(ctx)  # rank 0's metrics.json and model/ are complete before anyone reads them
-    return step
+    return mlm.step
 
 
 def main(argv=None) -> int:

@@ -21,7 +21,7 @@ import submitit
 
 from .config import deep_merge, load_condition
 from .errors import ConfigError
-from .plan import load_like, record_unit
+from .plan import load_like, unit_nodes
 
 EXECUTORS = ("local", "slurm")
 
@@ -52,17 +52,10 @@ def run_phase_i(path: str, overrides: dict, runs_dir: str, params_root: str | No
                 num_threads: int = 0) -> str:
     """Job body: the steps every condition shares (corpus, tokenizer, MLM, baselines, Tatoeba after MLM)."""
     _apply_env(params_root, num_threads)
-    from .pipeline import step_baselines, step_corpus, step_mlm, step_tatoeba, step_tokenizer
-    from .runstore import RunStore
+    from .pipeline import run_shared_steps
 
     over = deep_merge(overrides, {"num_threads": num_threads}) if num_threads else overrides
-    cfg = load_condition(path, over)
-    store = RunStore(runs_dir)
-    corpus = step_corpus(store, cfg)
-    mlm = step_mlm(store, cfg, step_tokenizer(store, cfg, corpus), corpus)
-    step_baselines(store, cfg)
-    step_tatoeba(store, cfg, mlm, "mlm")
-    return mlm.rel
+    return run_shared_steps(load_condition(path, over), runs_dir).rel
 
 
 class _Requeueable(submitit.helpers.Checkpointable):
@@ -134,15 +127,15 @@ def _threads(opts: GridOptions, cfg) -> int:
 
 
 def _all_done(cfg, seed: int, runs_dir) -> bool:
-    return all(step.done for _, step, _ in record_unit(load_like(cfg, seed), runs_dir))
+    return all(node.done for node in unit_nodes(load_like(cfg, seed), runs_dir))
 
 
 def _phase_i_done(cfg, runs_dir) -> tuple[str, bool]:
     from .plan import PHASE_I_KINDS
 
-    steps = [(k, s, p) for k, s, p in record_unit(load_like(cfg, cfg.seeds[0]), runs_dir)
-             if k in PHASE_I_KINDS or (k == "tatoeba" and p.get("phase") == "mlm")]
-    return "|".join(s.rel for _, s, _ in steps), all(s.done for _, s, _ in steps)
+    steps = [n for n in unit_nodes(load_like(cfg, cfg.seeds[0]), runs_dir)
+             if n.kind in PHASE_I_KINDS or (n.kind == "tatoeba" and n.payload.get("phase") == "mlm")]
+    return "|".join(n.rel for n in steps), all(n.done for n in steps)
 
 
 def _one_line(e: BaseException) -> str:

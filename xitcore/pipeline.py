@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from .config import LOCAL_TARGET_TASKS, ExperimentConfig
-from .runstore import RunStore, Step, atomic_write_json
+from .runstore import RunStore, Step, StepNode, atomic_write_json
 
 LOG_PREFIX = "[xit]"
 
@@ -71,7 +71,7 @@ def _setup_threads(cfg: ExperimentConfig) -> torch.device:
 
 # ---------------------------------------------------------------------------------------- phase (i)
 
-def step_corpus(store: RunStore, cfg: ExperimentConfig) -> Step:
+def step_corpus(store: RunStore, cfg: ExperimentConfig) -> StepNode:
     from .corpus import build_corpus
 
     payload = {"corpus": _asdict(cfg.corpus), "version": 2}  # 2: adds parallel.jsonl.gz
@@ -80,10 +80,10 @@ def step_corpus(store: RunStore, cfg: ExperimentConfig) -> Step:
         log("building the multilingual MLM corpus (evaluation sentences excluded)")
         return build_corpus(work / "text", cfg.corpus.languages, cfg.corpus.max_sentences_per_language)
 
-    return store.run("corpus", payload, fn, data_files=_data_files("**/*.gz", "**/*.zip"))
+    return store.node("corpus", payload, fn, data_files=_data_files("**/*.gz", "**/*.zip"))
 
 
-def step_encoder(store: RunStore, cfg: ExperimentConfig) -> Step | None:
+def step_encoder(store: RunStore, cfg: ExperimentConfig) -> StepNode | None:
     """A packaged model (``model.init: packaged:<package>``) converted once into a ``save_pretrained`` directory,
     keyed by the file's SHA-256; None for other inits (scratch, hub ids and local dirs load directly)."""
     if not cfg.model.init.startswith("packaged:"):
@@ -99,7 +99,7 @@ def step_encoder(store: RunStore, cfg: ExperimentConfig) -> Step | None:
             f"save_pretrained directory")
         return packaged.convert(path, work / "model", sha256=sha)  # parses and checks it all before writing
 
-    return store.run("encoder", payload, fn)
+    return store.node("encoder", payload, fn)
 
 
 def _packaged_info(encoder: Step) -> dict:
@@ -119,7 +119,7 @@ def _model_key(cfg: ExperimentConfig) -> dict:
     return {k: v for k, v in _asdict(cfg.model).items() if MODEL_KEY_DEFAULTS.get(k, object()) != v}
 
 
-def step_tokenizer(store: RunStore, cfg: ExperimentConfig, corpus: Step, encoder: Step | None = None) -> Step:
+def step_tokenizer(store: RunStore, cfg: ExperimentConfig, corpus: Step, encoder: Step | None = None) -> StepNode:
     # version 2: a repeatable alphabet (model.top_characters); version 1 could differ from run to run
     payload = {"tokenizer": _asdict(cfg.tokenizer), "corpus": corpus.key, "version": 2}
     if cfg.tokenizer.source == "model":
@@ -143,7 +143,7 @@ def step_tokenizer(store: RunStore, cfg: ExperimentConfig, corpus: Step, encoder
             tok.save_pretrained(str(work / "tokenizer"))
         return {"vocab_size": len(tok), "coverage": tokenizer_coverage(tok, cfg)}
 
-    return store.run("tokenizer", payload, fn)
+    return store.node("tokenizer", payload, fn, (corpus, encoder))
 
 
 def tokenizer_coverage(tok, cfg: ExperimentConfig) -> dict:
@@ -189,7 +189,7 @@ def _mlm_key(cfg: ExperimentConfig, dictionary: Step | None) -> dict:
     return {**out, "dictionary": dictionary.key}
 
 
-def step_dictionary(store: RunStore, cfg: ExperimentConfig, corpus: Step) -> Step | None:
+def step_dictionary(store: RunStore, cfg: ExperimentConfig, corpus: Step) -> StepNode | None:
     """Bilingual word lists from the corpus step's translation pairs (only when code-switched MLM rows are on)."""
     if cfg.mlm.code_switch_fraction == 0:
         return None
@@ -207,7 +207,7 @@ def step_dictionary(store: RunStore, cfg: ExperimentConfig, corpus: Step) -> Ste
         (work / "dictionary.json").write_text(json.dumps(table, ensure_ascii=False, indent=0))
         return dictionary_summary(table, pairs)
 
-    return store.run("dictionary", payload, fn)
+    return store.node("dictionary", payload, fn, (corpus,))
 
 
 def read_dictionary(step: Step) -> dict:
@@ -276,7 +276,7 @@ def _loop_options(cfg: ExperimentConfig) -> dict:
 
 
 def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: Step,
-             train_kwargs: dict | None = None, dictionary: Step | None = None, encoder: Step | None = None) -> Step:
+             train_kwargs: dict | None = None, dictionary: Step | None = None, encoder: Step | None = None) -> StepNode:
     """Phase (i). ``train_kwargs`` go to ``train_mlm`` as well (xitcore.distributed passes its rank's share, and
     the dictionary step that rank 0 built, so that other ranks do not build it in scratch).
 
@@ -341,12 +341,13 @@ def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: St
                 "language_weights": {k: round(v, 4) for k, v in data.weights.items()},
                 "train_blocks": {k: len(v) for k, v in data.train.items()}, **res}
 
-    return store.run("mlm", payload, _in_precision(cfg, fn), seed=cfg.mlm.seed)
+    return store.node("mlm", payload, _in_precision(cfg, fn), (tokenizer, corpus, dictionary, encoder),
+                      seed=cfg.mlm.seed)
 
 
 # ---------------------------------------------------------------------------------------- phase (ii)
 
-def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus: Step, seed: int) -> Step | None:
+def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus: Step, seed: int) -> StepNode | None:
     ic = cfg.intermediate
     if ic.kind == "none":
         return None
@@ -411,7 +412,7 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
         tok.save_pretrained(str(work / "model"))
         return metrics
 
-    return store.run("intermediate", payload, _in_precision(cfg, fn), seed=seed)
+    return store.node("intermediate", payload, _in_precision(cfg, fn), (mlm, corpus, dictionary), seed=seed)
 
 
 def _build_task_model(cfg, encoder_dir, tok, task_names, data, mt_cache: Path | None = None):
@@ -494,7 +495,7 @@ def evaluate_xcopa(model, tok, cfg, device) -> dict:
 
 # ---------------------------------------------------------------------------------------- phase (iii)
 
-def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str, seed: int) -> Step:
+def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str, seed: int) -> StepNode:
     tc = cfg.target
     langs = cfg.eval.pos_languages if task == "pos" else cfg.eval.ner_languages
     payload = {"target": task, "epochs": tc.epochs_for(task), "batch_size": tc.batch_size, "lr": tc.lr,
@@ -579,10 +580,10 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
             tok.save_pretrained(str(work / "model"))
         return {"phase": "target", "task": task, "languages": per_lang, "train_sentences": len(train), **res}
 
-    return store.run("target", payload, _in_precision(cfg, fn), seed=seed)
+    return store.node("target", payload, _in_precision(cfg, fn), (source,), seed=seed)
 
 
-def step_xtreme_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str, seed: int) -> Step:
+def step_xtreme_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str, seed: int) -> StepNode:
     """Phase (iii) on an XTREME-R task (hub data via xitcore.kinds): English training, zero-shot per language."""
     from . import xtreme
 
@@ -595,7 +596,8 @@ def step_xtreme_target(store: RunStore, cfg: ExperimentConfig, source: Step, tas
                "freeze_embeddings": tc.freeze_embeddings, "version": 3 if task == "panx" else 2,  # 3: conlleval F1
                **_precision_key(cfg)}
     data: dict = {}
-    if not store.step("target", payload).done and not getattr(store, "dry_run", False):
+
+    def prepare() -> None:
         # Every hub set is loaded before the step starts: offline, or a language without a hub source, fails at
         # once with kinds' one-line DataError, before any training and with nothing written to the run store.
         data["train"] = xtreme.load_train(task, tc.max_train_examples)
@@ -635,12 +637,12 @@ def step_xtreme_target(store: RunStore, cfg: ExperimentConfig, source: Step, tas
                 "avg": xtreme.average(per_lang, metrics), "train_examples": len(data["train"]),
                 "train_features": len(feats), "train_data": xtreme.TRAIN_SOURCE[task][1], **res}
 
-    return store.run("target", payload, _in_precision(cfg, fn), seed=seed)
+    return store.node("target", payload, _in_precision(cfg, fn), (source,), seed=seed, prepare=prepare)
 
 
 # ---------------------------------------------------------------------------------------- evaluations
 
-def step_tatoeba(store: RunStore, cfg: ExperimentConfig, source: Step, phase: str) -> Step:
+def step_tatoeba(store: RunStore, cfg: ExperimentConfig, source: Step, phase: str) -> StepNode:
     # version 2: English sentences are the queries (XTREME's direction); version 1 queried with xx.
     payload = {"source": source.rel, "phase": phase, "languages": cfg.eval.tatoeba_languages,
                "layer": cfg.eval.tatoeba_layer, "max_length": cfg.model.max_length, "version": 2,
@@ -667,10 +669,10 @@ def step_tatoeba(store: RunStore, cfg: ExperimentConfig, source: Step, phase: st
         return {"phase": phase, "top1": out, "avg": round(sum(out.values()) / max(len(out), 1), 2),
                 "chance": round(100 / 1000, 2)}
 
-    return store.run("tatoeba", payload, _in_precision(cfg, fn))
+    return store.node("tatoeba", payload, _in_precision(cfg, fn), (source,))
 
 
-def step_baselines(store: RunStore, cfg: ExperimentConfig) -> Step:
+def step_baselines(store: RunStore, cfg: ExperimentConfig) -> StepNode:
     from .tasks import pos_treebank_keys
 
     payload = {"languages": cfg.eval.pos_languages, "version": 1}
@@ -693,41 +695,101 @@ def step_baselines(store: RunStore, cfg: ExperimentConfig) -> Step:
 
         return {"pos": {lang: pos_baselines(sentences(lang)) for lang in cfg.eval.pos_languages}}
 
-    return store.run("baselines", payload, fn)
+    return store.node("baselines", payload, fn)
 
 
 # ---------------------------------------------------------------------------------------- driver
 
-def run_condition(cfg: ExperimentConfig, runs_dir: str | Path = "runs", write_index: bool = True) -> dict:
-    """Run (or reuse) every step of one condition for all its seeds; write its index; return the index."""
+@dataclasses.dataclass
+class ConditionGraph:
+    """Every step of one condition, all seeds, in an order that runs each after its inputs; and the condition's
+    index (which steps make up each seed). Built from the config alone: nothing runs, nothing is written."""
+
+    nodes: list[StepNode]
+    index: dict
+
+    def seed_nodes(self, seed: int) -> list[StepNode]:
+        """The steps one (condition, seed) unit needs: that seed's own, the shared ones, and their inputs."""
+        idx = self.index
+        wanted = {idx[k] for k in ("encoder", "corpus", "tokenizer", "mlm", "baselines") if idx.get(k)}
+        wanted |= set(idx["tatoeba"].values())
+        entry = idx["seeds"][str(seed)]
+        wanted |= {r for r in (entry["intermediate"], *entry["targets"].values(), *entry["tatoeba"].values()) if r}
+        return self._with_inputs(wanted)
+
+    def _with_inputs(self, wanted: set[str]) -> list[StepNode]:
+        for node in reversed(self.nodes):  # inputs come before their readers
+            if node.rel in wanted:
+                wanted |= {s.rel for s in node.inputs}
+        return [n for n in self.nodes if n.rel in wanted]
+
+    def shared_nodes(self) -> list[StepNode]:
+        """The phase-(i) steps, which every condition with the same pre-training set-up shares: encoder, corpus,
+        tokenizer, MLM (and its dictionary), baselines and Tatoeba after MLM."""
+        idx = self.index
+        wanted = {idx[k] for k in ("encoder", "corpus", "tokenizer", "mlm", "baselines") if idx.get(k)}
+        return self._with_inputs(wanted | set(idx["tatoeba"].values()))
+
+
+def run_shared_steps(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> StepNode:
+    """Run (or reuse) the phase-(i) steps of ``cfg`` (ConditionGraph.shared_nodes); return its MLM step."""
     store = RunStore(runs_dir)
-    t0 = time.time()
-    log(f"condition {cfg.preset}/{cfg.condition}: seeds {cfg.seeds}, runs in {store.root}")
-    encoder = step_encoder(store, cfg)
-    corpus = step_corpus(store, cfg)
-    tokenizer = step_tokenizer(store, cfg, corpus, encoder)
-    mlm = step_mlm(store, cfg, tokenizer, corpus, encoder=encoder)
-    baselines = step_baselines(store, cfg)
+    graph = condition_graph(cfg, runs_dir)
+    for node in graph.shared_nodes():
+        store.execute(node)
+    return next(n for n in graph.nodes if n.rel == graph.index["mlm"])
+
+
+def condition_graph(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> ConditionGraph:
+    """The step graph of one condition (see ConditionGraph): what ``run_condition`` runs and ``xit ... --dry-run``
+    plans."""
+    store = RunStore(runs_dir)
+    nodes: dict[str, StepNode] = {}
+
+    def add(node: StepNode | None) -> StepNode | None:
+        if node is not None:
+            nodes.setdefault(node.rel, node)
+        return node
+
+    encoder = add(step_encoder(store, cfg))
+    corpus = add(step_corpus(store, cfg))
+    tokenizer = add(step_tokenizer(store, cfg, corpus, encoder))
+    dictionary = add(step_dictionary(store, cfg, corpus))
+    mlm = add(step_mlm(store, cfg, tokenizer, corpus, dictionary=dictionary, encoder=encoder))
+    baselines = add(step_baselines(store, cfg))
     phases = cfg.eval.tatoeba_phases
-    tatoeba_mlm = step_tatoeba(store, cfg, mlm, "mlm") if "mlm" in phases else None
+    tatoeba_mlm = add(step_tatoeba(store, cfg, mlm, "mlm")) if "mlm" in phases else None
     index = {"preset": cfg.preset, "condition": cfg.condition, "description": cfg.description,
              "config": cfg.to_dict(), "encoder": encoder.rel if encoder else None, "corpus": corpus.rel,
              "tokenizer": tokenizer.rel, "mlm": mlm.rel,
              "baselines": baselines.rel, "tatoeba": {"mlm": tatoeba_mlm.rel} if tatoeba_mlm else {}, "seeds": {}}
     for seed in cfg.seeds:
-        inter = step_intermediate(store, cfg, mlm, corpus, seed)
+        if cfg.intermediate.kind == "mlm":  # continued MLM reads the code-switching dictionary when it is on
+            add(step_dictionary(store, cfg, corpus))
+        inter = add(step_intermediate(store, cfg, mlm, corpus, seed))
         source = inter or mlm
         entry = {"intermediate": inter.rel if inter else None, "targets": {}, "tatoeba": {}}
         if inter and "intermediate" in phases:
-            entry["tatoeba"]["intermediate"] = step_tatoeba(store, cfg, inter, "intermediate").rel
+            entry["tatoeba"]["intermediate"] = add(step_tatoeba(store, cfg, inter, "intermediate")).rel
         for task in cfg.target.tasks:
             step = step_target if task in LOCAL_TARGET_TASKS else step_xtreme_target
-            t = step(store, cfg, source, task, seed)
+            t = add(step(store, cfg, source, task, seed))
             entry["targets"][task] = t.rel
             if task == "pos" and "target" in phases:
-                entry["tatoeba"]["target"] = step_tatoeba(store, cfg, t, "target").rel
+                entry["tatoeba"]["target"] = add(step_tatoeba(store, cfg, t, "target")).rel
         index["seeds"][str(seed)] = entry
-    index["seconds"] = round(time.time() - t0, 1)
+    return ConditionGraph(list(nodes.values()), index)
+
+
+def run_condition(cfg: ExperimentConfig, runs_dir: str | Path = "runs", write_index: bool = True) -> dict:
+    """Run (or reuse) every step of one condition for all its seeds; write its index; return the index."""
+    t0 = time.time()
+    graph = condition_graph(cfg, runs_dir)
+    store = RunStore(runs_dir)
+    log(f"condition {cfg.preset}/{cfg.condition}: seeds {cfg.seeds}, runs in {store.root}")
+    for node in graph.nodes:
+        store.execute(node)
+    index = {**graph.index, "seconds": round(time.time() - t0, 1)}
     if write_index:
         write_condition_index(Path(runs_dir), index)
     log(f"condition {cfg.preset}/{cfg.condition} done in {index['seconds']} s")

@@ -1,8 +1,8 @@
 """Offline plan of a condition or a grid: the steps it runs, their data, languages and estimated GPU hours.
 
-The step graph is not described a second time here: the plan walks ``pipeline.run_condition`` itself with
-a run store that records each step instead of running it, so step keys, and which steps several
-(condition, seed) units share, are exactly the real ones. Nothing is downloaded or written.
+The step graph is not described a second time here: the plan reads ``pipeline.condition_graph``, the steps
+``run_condition`` runs, each declared with its key, inputs and output before anything runs; so step keys, and
+which steps several (condition, seed) units share, are exactly the real ones. Nothing is downloaded or written.
 
 GPU hours come from a FLOP model: 6·N·tokens to train, 2·N·tokens to infer, N = the encoder's
 non-embedding parameters computed from ``model.*``; tokens = examples × epochs (or steps × batch) ×
@@ -10,11 +10,8 @@ average length. Every assumption is printed with the plan.
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 from dataclasses import dataclass, field
-from unittest import mock
 
 from .config import ExperimentConfig
 
@@ -166,36 +163,11 @@ def task_size(name: str, data: str, cfg: ExperimentConfig) -> tuple[str, DataSiz
 
 # ----------------------------------------------------------------------------- recording the step graph
 
-class _RecordingStore:
-    """Stands in for RunStore inside run_condition: returns each step without running it."""
+def unit_nodes(cfg: ExperimentConfig, runs_dir) -> list:
+    """The StepNodes of one (condition, seed) unit (``cfg`` with one seed), inputs first; runs nothing."""
+    from .pipeline import condition_graph
 
-    dry_run = True  # steps skip work they would do before running (e.g. loading hub data)
-
-    def __init__(self, root, sink: list):
-        from .runstore import RunStore
-
-        self._store = RunStore(root)
-        self.root = self._store.root
-        self.sink = sink
-
-    def step(self, kind, payload):
-        return self._store.step(kind, payload)
-
-    def run(self, kind, payload, fn, **_):
-        step = self._store.step(kind, payload)
-        self.sink.append((kind, step, payload))
-        return step
-
-
-def record_unit(cfg: ExperimentConfig, runs_dir) -> list[tuple]:
-    """[(kind, Step, payload)] that ``run_condition`` would run for ``cfg``, in order; runs nothing."""
-    from . import pipeline
-
-    sink: list = []
-    with mock.patch.object(pipeline, "RunStore", lambda root: _RecordingStore(root, sink)), \
-            contextlib.redirect_stdout(io.StringIO()):
-        pipeline.run_condition(cfg, runs_dir, write_index=False)
-    return sink
+    return condition_graph(cfg, runs_dir).nodes
 
 
 # ----------------------------------------------------------------------------- the plan
@@ -379,7 +351,8 @@ def build_plan(cfgs: list[ExperimentConfig] | ExperimentConfig, runs_dir="runs",
         for seed in cfg.seeds:
             one = load_like(cfg, seed)
             units.append((cfg.condition, seed))
-            for kind, step, payload in record_unit(one, runs_dir):
+            for node in unit_nodes(one, runs_dir):
+                kind, step, payload = node.kind, node.step, node.payload
                 ps = steps.get(step.rel)
                 if ps is None:
                     ps = _describe(kind, payload, one, seed, warnings)

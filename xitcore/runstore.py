@@ -124,6 +124,40 @@ class Step:
         return f"{self.kind}/{self.key}"
 
 
+@dataclass
+class StepNode:
+    """One step of the experiment graph, declared before anything runs: what it is (``kind`` and the
+    ``payload`` its key hashes), what it reads (``inputs``: the steps whose artefacts ``fn`` opens), what it
+    writes (``step``: its directory) and how (``fn(workdir) -> metrics``). ``prepare`` (optional) runs before
+    ``fn`` when the step is not finished, outside the run store: it loads what must be checked before anything
+    is written (hub data), so that a failure there leaves no record."""
+
+    kind: str
+    payload: dict
+    fn: Callable[[Path], dict]
+    step: Step
+    inputs: tuple[Step, ...] = ()
+    seed: int | None = None
+    data_files: list[Path] | None = None
+    prepare: Callable[[], None] | None = None
+
+    @property
+    def key(self) -> str:
+        return self.step.key
+
+    @property
+    def rel(self) -> str:
+        return self.step.rel
+
+    @property
+    def path(self) -> Path:
+        return self.step.path
+
+    @property
+    def done(self) -> bool:
+        return self.step.done
+
+
 class RunStore:
     def __init__(self, root: str | Path = "runs"):
         self.root = Path(root)
@@ -131,6 +165,21 @@ class RunStore:
     def step(self, kind: str, payload: dict) -> Step:
         key = config_hash({"kind": kind, **payload})
         return Step(kind, key, self.root / kind / key)
+
+    def node(self, kind: str, payload: dict, fn: Callable[[Path], dict], inputs=(), *, seed: int | None = None,
+             data_files: list[Path] | None = None, prepare: Callable[[], None] | None = None) -> StepNode:
+        """Declare a step (nothing runs): see :class:`StepNode`. ``inputs`` may hold None (an absent step)."""
+        return StepNode(kind, payload, fn, self.step(kind, payload), tuple(s.step if isinstance(s, StepNode) else s
+                                                                           for s in inputs if s is not None),
+                        seed, data_files, prepare)
+
+    def execute(self, node: StepNode, log: Callable[[str], None] = print) -> Step:
+        """Run ``node`` unless it is finished (see :meth:`run`); its ``prepare`` first, outside the store."""
+        if node.step.done:
+            return node.step
+        if node.prepare is not None:
+            node.prepare()
+        return self.run(node.kind, node.payload, node.fn, seed=node.seed, data_files=node.data_files, log=log)
 
     def all_steps(self, kind: str | None = None) -> list[Step]:
         # runs/index/ holds the per-condition indexes and dot-dirs (.cache, .submitit, .work) scratch, not steps
