@@ -1,181 +1,250 @@
-"""Build a tiny book from a SYNTHETIC run store (a stand-in results backend, tests only) with
-warnings as errors, and check the notebooks, the failure path, the papermill command line and the
-built HTML (images, links; chromium DOM + screenshots when chromium is installed)."""
+"""Build the book from REAL run records: the tiny preset's settings run under paper-preset condition names
+(``tests/book_runs.py``), through ``xit book paper --only ... --set ...`` with warnings as errors.  Checks the
+chapters' sources, that chapters show the numbers of their runs, that a chapter without matching runs fails
+with one line naming the command that makes them, the failure path, and the built HTML (images, links;
+chromium DOM + screenshots when chromium is installed)."""
 from __future__ import annotations
 
+import ast
+import builtins
+import contextlib
 import importlib.util
-import shutil
-import subprocess
-import sys
+import io
+import re
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
 import yaml
 
-from book_synthetic import FAKE_BACKEND, synthetic_results
+from book_runs import NOT_RUN, RUN, SETS, params_root, paper_runs, pos_accuracy
+from xitcore import cli
 from xitcore.book import build as B
 from xitcore.book import claims as C
 
 REPO = Path(__file__).resolve().parents[1]
-PARAMS = REPO / "params" / "smoke"
-STATIC = ("_config.yml", "intro.md", "reproducibility.md", "log.md")
 CHAPTER_HTML = ("no-intermediate", "en-qa", "comparison", "claims", "explore", "versions")
-
-
-def _store(root: Path) -> tuple[Path, Path]:
-    runs = root / "runs"
-    runs.mkdir(parents=True)
-    synthetic_results(effects={"en-qa": 3.0}).to_csv(runs / "synthetic_results.csv", index=False)
-    backend = root / "fake_backend.py"
-    backend.write_text(FAKE_BACKEND)
-    return runs, backend
+PARAMETERS = {"condition": ["preset", "condition", "runs_dir"],
+              "comparison": ["preset", "conditions", "reference", "runs_dir"],
+              "claims": ["preset", "conditions", "runs_dir", "ledger_path"],
+              "explore": ["preset", "conditions", "runs_dir", "interactive"]}
 
 
 def _book(root: Path) -> Path:
+    """An empty book folder: the build copies the static pages into it."""
     book = root / "book"
     book.mkdir()
-    for name in STATIC:
-        shutil.copy(REPO / "book" / name, book / name)
     return book
 
 
-def _params(name: str, tmp: Path) -> Path:
-    """The lead's params file if present (the real contract), else an equivalent stand-in."""
-    real = PARAMS / f"{name}.yaml"
-    if real.exists():
-        return real
-    p = tmp / f"{name}.yaml"
-    p.write_text(yaml.safe_dump({"preset": "smoke", "condition": name, "description": f"test {name}",
-                                 "seeds": [1, 2, 3], "intermediate": {"kind": "none"}}))
-    return p
+@pytest.fixture(scope="module")
+def paper(tiny_runs, tmp_path_factory):
+    return paper_runs(tiny_runs, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("book")
-    runs, backend = _store(root)
-    book = _book(root)
-    logs: list[str] = []
-    conds = [(n, _params(n, root)) for n in ("no-intermediate", "en-qa")]
-    rc = B.build_book("smoke", conds, runs, book, seeds=[1, 2], backend=str(backend), log=logs.append)
-    return rc, book, logs, runs
+def built(paper, tmp_path_factory):
+    """``xit --runs-dir R book paper --only no-intermediate,en-qa --set ... --book-dir B`` (stderr kept)."""
+    params, runs = paper
+    book = _book(tmp_path_factory.mktemp("book"))
+    argv = ["--runs-dir", str(runs), "book", "paper", "--only", ",".join(RUN), "--book-dir", str(book)]
+    for s in SETS:
+        argv += ["--set", s]
+    err = io.StringIO()
+    with params_root(params), contextlib.redirect_stderr(err):
+        rc = cli.main(argv)
+    return rc, book, err.getvalue(), runs
 
 
+# ------------------------------------------------------------------------------------------ the sources
+@pytest.mark.parametrize("name", sorted(PARAMETERS))
+def test_chapter_sources_are_myst_notebooks_that_only_read_results(name):
+    source = REPO / "notebooks" / f"{name}.md"
+    text = source.read_text(encoding="utf-8")
+    assert max(len(line) for line in text.splitlines()) <= 110
+    nb = jupytext.read(source)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code[0].metadata.get("tags") == ["parameters"]
+    params: dict = {}
+    exec(code[0].source, {}, params)  # plain values only
+    assert list(params) == PARAMETERS[name]
+    body = "\n".join(c.source for c in code)
+    # results only: no pipeline, training or config code, and no test stand-in
+    assert not re.search(r"xitcore\.(pipeline|train|config|tasks|model)\b|import (pipeline|train)\b", body)
+    assert "run_condition" not in body and "backend" not in body
+    assert "load_results(runs_dir)" in body
+    assert not list((REPO / "notebooks").glob("*.py")), "notebooks/ holds the .md sources only"
+
+
+def _free_names(code: str) -> set[str]:
+    """Names ``code`` reads but never assigns, imports or defines (builtins aside)."""
+    tree = ast.parse(code)
+    bound = set(dir(builtins))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - bound
+
+
+@pytest.mark.parametrize("name", sorted(PARAMETERS))
+def test_params_file_keys_reach_no_chapter(name):
+    """``papermill -f params/<preset>/<condition>.yaml`` injects every key of the file; a chapter reads only
+    its own parameters, so the others (``backend``, ``seeds``, ``intermediate``, ...) are harmless."""
+    keys = set()
+    for p in (REPO / "params").glob("*/*.yaml"):
+        if not p.name.startswith("_"):
+            keys |= set(yaml.safe_load(p.read_text()))
+    assert {"backend", "seeds", "intermediate"} <= keys
+    nb = jupytext.read(REPO / "notebooks" / f"{name}.md")
+    code = "\n".join(c.source for c in nb.cells[1:] if c.cell_type == "code")
+    assert _free_names(code) <= set(PARAMETERS[name])
+
+
+# ------------------------------------------------------------------------------------------ the book
 def test_book_builds_with_warnings_as_errors(built):
     rc, book, logs, _ = built
-    assert rc == 0, "\n".join(logs)
+    assert rc == 0, logs
     assert "-W" in B.JB_FLAGS and "-n" in B.JB_FLAGS
-    assert any("jupyter-book" in l and " -W " in l for l in logs)
+    assert "jupyter-book" in logs and " -W " in logs and "FAILED" not in logs
     html = book / "_build" / "html"
     assert (html / "index.html").is_file() and (html / "intro.html").is_file()
-    assert (html / "reproducibility.html").is_file()
+    assert (html / "reproducibility.html").is_file() and (html / "log.html").is_file()
+    for page in B.STATIC_PAGES:  # copied from book/ of the repository
+        assert (book / page).read_text() == (REPO / "book" / page).read_text()
     for name in CHAPTER_HTML:
-        assert (html / "chapters" / "smoke" / f"{name}.html").is_file(), name
+        assert (html / "chapters" / "paper" / f"{name}.html").is_file(), name
     toc = yaml.safe_load((book / "_toc.yml").read_text())
     files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
-    # results first, then the conditions, the explorer, and how to redo it all
-    assert files == ["chapters/smoke/comparison", "chapters/smoke/claims", "chapters/smoke/no-intermediate",
-                     "chapters/smoke/en-qa", "chapters/smoke/explore", "reproducibility", "log",
-                     "chapters/smoke/versions"]
-    assert (html / "log.html").is_file()
+    # results first, then exactly the --only conditions, the explorer, and how to redo it all
+    assert files == ["chapters/paper/comparison", "chapters/paper/claims", "chapters/paper/no-intermediate",
+                     "chapters/paper/en-qa", "chapters/paper/explore", "reproducibility", "log",
+                     "chapters/paper/versions"]
+    assert not (book / "chapters" / "paper" / f"{NOT_RUN}.ipynb").exists()
 
 
-def test_chapters_show_figures_tables_and_the_synthetic_warning(built):
-    _, book, _, _ = built
-    html = book / "_build" / "html" / "chapters" / "smoke"
-    page = (html / "en-qa.html").read_text()
-    assert "<title>en-qa" in page and page.count("<img") >= 3 and "source: runs/" in page
-    assert "NOT the xitcore pipeline" in page  # a stand-in backend is always announced
-    assert page.count("<table") >= 3
-    assert (html / "comparison.html").read_text().count("<img") >= 8
+def test_paper_chapter_shows_the_numbers_of_its_runs(built):
+    _, book, _, runs = built
+    page = (book / "_build" / "html" / "chapters" / "paper" / "en-qa.html").read_text()
+    assert "<title>en-qa" in page and "XQuAD English" in page  # title and the params file's description
+    for lang in ("en", "de"):  # the seed-1 accuracy of the run record, as the POS table shows it
+        assert f"{pos_accuracy(runs, 'en-qa', lang):.2f}" in page, lang
+    index = yaml.safe_load((runs / "index" / "paper" / "en-qa.json").read_text())
+    assert f"runs/{index['seeds']['1']['intermediate']}" in page  # the index table names its run records
+    assert page.count("<img") >= 3 and "source: runs/" in page and page.count("<table") >= 3
+    assert "Traceback" not in page and "MissingRuns" not in page
+
+
+def test_comparison_claims_and_explorer_read_the_same_runs(built):
+    _, book, _, runs = built
+    html = book / "_build" / "html" / "chapters" / "paper"
+    comparison = (html / "comparison.html").read_text()
+    assert comparison.count("<img") >= 8 and "source: runs/" in comparison
+    for condition in RUN:  # the overview's zero-shot POS average is German alone at this scale
+        assert f"<td>{pos_accuracy(runs, condition, 'de'):.1f}</td>" in comparison, condition
     claims = (html / "claims.html").read_text()
     assert "not testable at this scale" in claims and "P1-squad" in claims
+    assert "conditions: no-intermediate, en-qa" in claims
     assert "static rendering" in (html / "explore.html").read_text()
-    assert "jupyter-book" in (html / "versions.html").read_text()
+    versions = (html / "versions.html").read_text()
+    assert "jupytext" in versions and "intermediate.steps=3" in versions
+    assert "--only no-intermediate,en-qa" in versions
+    ledger = yaml.safe_load((book / "chapters" / "paper" / "ledger.yaml").read_text())
+    assert len(ledger) == len(C.CLAIMS) and {r["verdict"] for r in ledger} <= set(C.VERDICTS)
 
 
-def test_executed_notebooks_got_the_parameters(built):
+def test_executed_chapters_got_only_their_parameters(built):
     _, book, _, runs = built
-    nb = nbformat.read(book / "chapters" / "smoke" / "en-qa.ipynb", as_version=4)
+    nb = nbformat.read(book / "chapters" / "paper" / "en-qa.ipynb", as_version=4)
     injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
-    assert "seeds = [1, 2]" in injected.source and 'condition = "en-qa"' in injected.source
+    assigned = dict(line.split(" = ", 1) for line in injected.source.splitlines() if " = " in line)
+    assert assigned == {"preset": '"paper"', "condition": '"en-qa"', "runs_dir": f'"{runs}"'}
     assert nb.cells[0].source.startswith("# en-qa")
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 3
-    ran = (runs / "ran-en-qa").read_text()  # what the notebook passed to notebook_config/run_condition
-    assert "('seeds', [1, 2])" in ran and "'intermediate':" in ran
-    ledger = yaml.safe_load((book / "chapters" / "smoke" / "ledger.yaml").read_text())
-    assert len(ledger) == len(C.CLAIMS) and {r["verdict"] for r in ledger} <= set(C.VERDICTS)
+    cross = nbformat.read(book / "chapters" / "paper" / "comparison.ipynb", as_version=4)
+    injected = next(c for c in cross.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert 'conditions = ["no-intermediate", "en-qa"]' in injected.source
 
 
-def test_failed_chapter_is_kept_logged_and_the_rest_builds(tmp_path):
-    runs, backend = _store(tmp_path)
-    (runs / "FAIL-en-qa").write_text("")
-    book = _book(tmp_path)
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("preset: smoke\ncondition: bad\nlearning_rate: 3\n")
+# ------------------------------------------------------------------------------------------ failures
+def _fail_lines(logs: list[str]) -> dict[str, str]:
+    out = {}
+    for line in logs:
+        m = re.match(r"xit book: chapter paper/(\S+) FAILED: (.*)", line)
+        if m:
+            assert m.group(1) not in out and "\n" not in line, line  # one line per chapter
+            out[m.group(1)] = m.group(2)
+    return out
+
+
+def test_runs_made_with_other_settings_fail_their_chapter_with_one_line(paper, tmp_path):
+    """Without the --set options, the en-qa runs (3 intermediate steps) are not this book's (894 steps)."""
+    params, runs = paper
     logs: list[str] = []
-    rc = B.build_book("smoke", [("en-qa", _params("en-qa", tmp_path)), ("bad", bad)], runs, book,
-                      backend=str(backend), html=False, log=logs.append)
-    assert rc != 0
-    text = "\n".join(logs)
-    assert "chapter smoke/en-qa FAILED: cell" in text and "RuntimeError" in text
-    assert "executed notebook kept" in text
-    assert "chapter smoke/bad FAILED" in text and "learning_rate" in text
-    kept = nbformat.read(book / "chapters" / "smoke" / "en-qa.ipynb", as_version=4)
+    with params_root(params):
+        rc = B.build_book("paper", [("en-qa", params / "paper" / "en-qa.yaml")], runs, _book(tmp_path),
+                          html=False, log=logs.append)
+    assert rc == 1
+    failed = _fail_lines(logs)
+    assert set(failed) == {"en-qa", "comparison", "claims", "explore"}
+    line = failed["en-qa"]
+    assert line.startswith(f"{runs}/index/paper/en-qa.json was written by runs with another config")
+    assert "intermediate.steps: 3 in the runs, 894 here" in line
+    assert line.endswith(f"make matching runs with  xit --runs-dir {runs} run {params}/paper/en-qa.yaml")
+    assert failed["comparison"] == B.NO_CONDITION
+    assert not (tmp_path / "book" / "chapters" / "paper" / "en-qa.ipynb").exists()  # no page, no kernel
+    assert "chapters/paper/en-qa" not in (tmp_path / "book" / "_toc.yml").read_text()
+
+
+def test_missing_runs_fail_their_chapter_with_one_line_and_the_command(paper, tmp_path):
+    params, runs = paper
+    logs: list[str] = []
+    with params_root(params):
+        rc = B.build_book("paper", [(NOT_RUN, params / "paper" / f"{NOT_RUN}.yaml")], runs, _book(tmp_path),
+                          sets=SETS, html=False, log=logs.append)
+    assert rc == 1
+    sets = " ".join(f"--set {s}" for s in SETS)
+    assert _fail_lines(logs)[NOT_RUN] == (f"no runs for paper/{NOT_RUN} in {runs}: run  xit --runs-dir "
+                                          f"{runs} run {params}/paper/{NOT_RUN}.yaml {sets}  first")
+
+
+def test_cli_book_refuses_an_unknown_condition(paper, capsys):
+    params, runs = paper
+    with params_root(params):
+        assert cli.main(["--runs-dir", str(runs), "book", "paper", "--only", "no-such"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("xit: error: --only: condition(s) no-such unknown")
+
+
+def test_a_chapter_that_fails_while_running_is_kept_with_its_title_first(paper, tmp_path):
+    params, runs = paper
+    source = tmp_path / "condition.md"
+    text = (REPO / "notebooks" / "condition.md").read_text()
+    source.write_text(text + '\n```{code-cell} ipython3\nraise RuntimeError("deliberate")\n```\n')
+    template = tmp_path / "condition.ipynb"
+    jupytext.write(jupytext.read(source), template, fmt="ipynb")
+    ch = B.Chapter("en-qa", template, tmp_path / "out" / "en-qa.ipynb",
+                   {"preset": "paper", "condition": "en-qa", "runs_dir": str(runs)}, title="en-qa")
+    B.execute(ch, REPO)
+    assert not ch.ok and re.fullmatch(r"cell \d+: RuntimeError: deliberate", ch.error)
+    kept = nbformat.read(ch.output, as_version=4)
     assert kept.cells[0].source.startswith("# en-qa")  # title stays first, before papermill's banner
-    assert any(o.output_type == "error" for c in kept.cells if c.cell_type == "code" for o in c.outputs)
-    assert (book / "chapters" / "smoke" / "comparison.ipynb").exists()  # the others still ran
-    toc = (book / "_toc.yml").read_text()
-    assert "chapters/smoke/en-qa" in toc and "chapters/smoke/bad" not in toc
+    errors = [o for c in kept.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert len(errors) == 1 and errors[0].evalue == "deliberate"
+    outputs = [o for c in kept.cells if c.cell_type == "code" for o in c.outputs]
+    assert any("image/png" in o.get("data", {}) for o in outputs)  # the cells before it ran
 
 
-def test_papermill_command_line_with_text_seeds(tmp_path):
-    runs, backend = _store(tmp_path)
-    papermill = Path(sys.executable).parent / "papermill"
-    out = tmp_path / "out.ipynb"
-    cmd = [str(papermill), "notebooks/condition.ipynb", str(out), "-f", str(_params("en-qa", tmp_path)),
-           "-p", "seeds", "[1]", "-p", "runs_dir", str(runs), "-p", "backend", str(backend)]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "('seeds', [1])" in (runs / "ran-en-qa").read_text()
-
-
-def test_notebooks_are_generated_valid_and_parameterised():
-    spec = importlib.util.spec_from_file_location("make_notebooks", REPO / "notebooks" / "make_notebooks.py")
-    mk = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mk)
-    assert mk.main(["--check"]) == 0, "notebooks/*.ipynb are stale: run notebooks/make_notebooks.py"
-    for name in ("condition", "comparison", "claims", "explore"):
-        nb = nbformat.read(REPO / "notebooks" / f"{name}.ipynb", as_version=4)
-        nbformat.validate(nb)
-        code = [c for c in nb.cells if c.cell_type == "code"]
-        assert code[0].metadata.get("tags") == ["parameters"], name
-        assert all(not c.outputs for c in code)
-    nb = nbformat.read(REPO / "notebooks" / "condition.ipynb", as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    params = {}
-    exec(code[0].source, {}, params)  # plain values only
-    assert params == {"preset": "smoke", "condition": "no-intermediate", "description": "", "seeds": [1, 2, 3],
-                      "languages": None, "device": "cpu", "intermediate": None, "mlm": None, "model": None,
-                      "overrides": {},
-                      "runs_dir": "runs", "backend": None}
-    assert ("cfg = xitcore.config.notebook_config(preset=preset, condition=condition, seeds=seeds, "
-            "languages=languages, device=device, overrides=dict(overrides, **{k: v for k, v in "
-            "((\"intermediate\", intermediate), (\"mlm\", mlm), (\"model\", model)) if v}))") in code[1].source
-    assert "run_condition(cfg, runs_dir)" in code[2].source
-
-
-def test_every_params_file_key_is_a_notebook_parameter():
-    allowed = B._notebook_parameter_names(REPO / "notebooks" / "condition.ipynb")
-    assert set(B.PARAM_KEYS) <= allowed
-    files = [p for p in (REPO / "params").glob("*/*.yaml") if not p.name.startswith("_")]
-    for p in files:
-        assert set(B.load_params(p)) <= allowed, p
-
-
+# ------------------------------------------------------------------------------------------ the HTML
 def _check_script():
     spec = importlib.util.spec_from_file_location("check_book_html", REPO / "scripts" / "check_book_html.py")
     mod = importlib.util.module_from_spec(spec)
@@ -210,6 +279,6 @@ def test_built_html_in_headless_chromium(built, tmp_path):
     rc = chk.main([str(book / "_build" / "html"), "--out", str(tmp_path), "--require-browser"])
     assert rc == 0
     shots = sorted(p.name for p in tmp_path.glob("*.png"))
-    assert "index.png" in shots and any(s.startswith("chapters_smoke_") for s in shots)
-    dom = next(tmp_path.glob("chapters_smoke_*.dom.html")).read_text()
+    assert "index.png" in shots and any(s.startswith("chapters_paper_") for s in shots)
+    dom = next(tmp_path.glob("chapters_paper_*.dom.html")).read_text()
     assert "<img" in dom

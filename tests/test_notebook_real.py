@@ -1,23 +1,69 @@
-"""The condition chapter, executed by the papermill CLI against the real pipeline on the tiny preset."""
+"""A chapter re-executed by hand, as the reproducibility page shows it: ``jupytext --to ipynb``, then the
+papermill command line, on real run records (the tiny preset's settings under paper-preset names,
+``tests/book_runs.py``)."""
 import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
-from conftest import REPO, TINY
+import pytest
+
+from book_runs import NOT_RUN, paper_runs, pos_accuracy
+from conftest import REPO
+
+BIN = Path(sys.executable).parent
 
 
-def test_papermill_cli_executes_condition_chapter_on_tiny_runs(tiny_runs, tmp_path):
-    out = tmp_path / "none.ipynb"
-    env = dict(os.environ, XIT_PARAMS_ROOT=str(TINY.parent), TQDM_DISABLE="1")
-    papermill = os.path.join(os.path.dirname(sys.executable), "papermill")
-    p = subprocess.run([papermill, "notebooks/condition.ipynb", str(out), "-f", str(TINY / "none.yaml"),
-                        "-p", "seeds", "[1]", "-p", "runs_dir", str(tiny_runs), "-p", "device", "cpu"],
-                       cwd=REPO, capture_output=True, text=True, env=env, timeout=600)
+@pytest.fixture(scope="module")
+def paper(tiny_runs, tmp_path_factory):
+    return paper_runs(tiny_runs, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def condition_ipynb(tmp_path_factory):
+    out = tmp_path_factory.mktemp("chapter") / "condition.ipynb"
+    p = subprocess.run([str(BIN / "jupytext"), "--to", "ipynb", "notebooks/condition.md", "-o", str(out)],
+                       cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    return out
+
+
+def _papermill(notebook, out, *args):
+    env = dict(os.environ, TQDM_DISABLE="1")
+    env.pop("XIT_PARAMS_ROOT", None)  # the user's view: params/ of the repository
+    return subprocess.run([str(BIN / "papermill"), str(notebook), str(out), *args], cwd=REPO,
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def _outputs(path):
+    nb = json.loads(Path(path).read_text())
+    return [o for c in nb["cells"] for o in c.get("outputs", [])]
+
+
+def test_paper_chapter_from_its_params_file(paper, condition_ipynb, tmp_path):
+    """``-f params/paper/en-qa.yaml`` injects every key of the file (``backend: local``, ``seeds``,
+    ``intermediate``, ...); the chapter reads preset and condition from it, and the runs from ``runs_dir``."""
+    _, runs = paper
+    out = tmp_path / "en-qa.ipynb"
+    p = _papermill(condition_ipynb, out, "-f", "params/paper/en-qa.yaml", "-p", "runs_dir", str(runs))
     assert p.returncode == 0, p.stderr[-3000:]
-    nb = json.loads(out.read_text())
-    errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    assert not errors
-    text = json.dumps(nb)
-    assert "runs/target/" in text and "baseline:punct-majority" in text  # real run records, baselines beside
-    assert "done in" in text  # the pipeline ran (steps reused from the session's tiny run store)
+    outputs = _outputs(out)
+    assert not [o for o in outputs if o["output_type"] == "error"]
+    text = json.dumps(outputs)
+    assert f"{pos_accuracy(runs, 'en-qa', 'de'):.2f}" in text  # the number of the run record
+    assert "XQuAD English" in text and "runs/target/" in text and "punct-majority" in text  # baselines beside
+    assert "done in" not in text and "phase ii" not in text  # nothing was run
+
+
+def test_chapter_without_runs_fails_with_one_line(paper, condition_ipynb, tmp_path):
+    _, runs = paper
+    out = tmp_path / "missing.ipynb"
+    p = _papermill(condition_ipynb, out, "-p", "preset", "paper", "-p", "condition", NOT_RUN,
+                   "-p", "runs_dir", str(runs))
+    assert p.returncode != 0
+    line = (f"MissingRuns: no runs for paper/{NOT_RUN} in {runs}: run  xit --runs-dir {runs} "
+            f"run params/paper/{NOT_RUN}.yaml  first")
+    assert p.stderr.strip().splitlines()[-1] == line
+    errors = [o for o in _outputs(out) if o["output_type"] == "error"]
+    assert len(errors) == 1 and errors[0]["traceback"] == [line]  # no traceback: the line alone

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -193,20 +194,22 @@ def cmd_preset(args) -> int:
 
 
 def build_book_for(args) -> int:
+    """The book of ``args.name`` from the runs in ``args.runs_dir``: the conditions of ``--only`` (default:
+    every condition of the preset), each checked against the config of its params file plus ``--set``."""
     try:
-        from .book.build import build_book
+        from .book.build import REPO, build_book
     except ImportError as e:  # book extras not installed
         print(f"xit: book not built ({e}); install with pip install -e '.[book]'", file=sys.stderr)
         return 1
-    from .config import preset_conditions
-
-    conditions = [(p.stem, str(p)) for p in preset_conditions(args.name)]
     only = getattr(args, "only", None)
-    if only:  # chapters of the conditions that were run, not of the whole preset (a chapter reuses its runs)
-        conditions = [c for c in conditions if c[0] in only.split(",")]
-    seeds = _seed_list(getattr(args, "seeds", None))
-    rc = build_book(args.name, conditions, args.runs_dir, seeds=seeds)
-    html = Path("book/_build/html/index.html").resolve()
+    conditions = [(p.stem, str(p)) for p in _preset_paths(args.name, only)]
+    sets = list(getattr(args, "set", None) or [])
+    book_dir = Path(getattr(args, "book_dir", None) or REPO / "book")
+    runs_opt = "" if str(args.runs_dir) == "runs" else f" --runs-dir {args.runs_dir}"
+    only_opt = f" --only {only}" if only else ""
+    command = f"xit{runs_opt} book {args.name}{only_opt}" + "".join(f" --set {shlex.quote(s)}" for s in sets)
+    rc = build_book(args.name, conditions, args.runs_dir, book_dir, sets=sets, argv=[command])
+    html = (book_dir / "_build" / "html" / "index.html").resolve()
     if html.exists():
         print(f"[xit] book: {html}")
     return rc
@@ -277,11 +280,17 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--jobs", type=int, default=max(1, min(2, os.cpu_count() or 1)),
                     help="parallel worker processes for condition x seed units (1 thread each)")
     pr.add_argument("--no-book", action="store_true", help="skip building the book")
+    pr.add_argument("--runs-dir", default=argparse.SUPPRESS,
+                    help="run store directory (same as the global option)")
     pr.set_defaults(fn=cmd_preset)
-    b = sub.add_parser("book", help="execute the chapter notebooks with papermill and build the HTML book")
+    b = sub.add_parser("book", help="build the HTML book from the runs (chapters read results, never train)")
     b.add_argument("name", nargs="?", default="smoke")
-    b.add_argument("--seeds")
     b.add_argument("--only", help="comma-separated condition names (the conditions that were run)")
+    b.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="the --set options the runs were made with: each chapter checks its runs match them")
+    b.add_argument("--book-dir", help="the book's folder (default: book/ of the repository)")
+    b.add_argument("--runs-dir", default=argparse.SUPPRESS,
+                   help="run store directory (same as the global option)")
     b.set_defaults(fn=cmd_book)
     res = sub.add_parser("results", help="print the results table")
     res.add_argument("--preset")

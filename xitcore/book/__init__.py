@@ -2,60 +2,133 @@
 
 Modules: ``tables`` (pandas views of the long results table), ``figures`` (seaborn figures
 whose captions name their source runs), ``claims`` (the seed paper's claims and computed
-verdicts), ``explorer`` (ipywidgets explorer on plain functions), ``build`` (papermill +
-jupyter-book).  The notebooks in ``notebooks/`` only call into these and into
-``xitcore.config`` / ``xitcore.pipeline`` / ``xitcore.results``.
+verdicts), ``explorer`` (ipywidgets explorer on plain functions), ``build`` (jupytext +
+papermill + jupyter-book).  The chapters in ``notebooks/*.md`` read results only: they call
+``xitcore.results.load_results``, the helpers below and the ``xitcore.book`` modules, and never
+import the pipeline or the training code.
 
-Two helpers for the notebooks live here because they must not import anything heavy:
-``use_backend`` and ``as_list``.
+The helpers here find a chapter's runs (the condition indexes ``<runs>/index/<preset>/<condition>.json``
+that ``xit run`` writes) and fail with one line naming what is missing and the command that makes
+it.  They import nothing heavy: ``import xitcore.book`` stays cheap for the build and the chapters.
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import sys
-import types
+import shlex
 from pathlib import Path
+from typing import Sequence
 
-#: (module, function) the notebooks call; a test backend must provide all three functions
-BACKEND_API = (("xitcore.config", "notebook_config"),
-               ("xitcore.pipeline", "run_condition"),
-               ("xitcore.results", "load_results"))
+from ..errors import XitError
 
 
-def use_backend(backend: str | None) -> str:
-    """Route the notebooks' pipeline calls to ``backend`` (tests only); ``None`` keeps the real ones.
+class MissingRuns(XitError):
+    """A chapter's runs are missing (or do not match what the book asks for): one line, with the command
+    that makes them.  In a notebook, IPython shows only that line, not a traceback."""
 
-    ``backend`` is a path to a ``.py`` file or an importable module name defining
-    ``notebook_config``, ``run_condition`` and ``load_results``.  Stand-in modules named
-    ``xitcore.config`` / ``xitcore.pipeline`` / ``xitcore.results`` are put into ``sys.modules`` of
-    the running kernel only.  Returns a one-line description of the backend in use.
-    """
-    if not backend:
-        return "results backend: xitcore pipeline"
-    path = Path(str(backend))
-    if path.suffix == ".py":
-        if not path.is_file():
-            raise FileNotFoundError(f"backend {backend}: no such file")
-        spec = importlib.util.spec_from_file_location("xit_book_backend", path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-    else:
-        mod = importlib.import_module(str(backend))
-    import xitcore
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}: {self}"]
 
-    for modname, fn in BACKEND_API:
-        if not hasattr(mod, fn):
-            raise AttributeError(f"backend {backend}: lacks {fn}()")
-        stand_in = types.ModuleType(modname, f"stand-in for {modname} from {backend}")
-        setattr(stand_in, fn, getattr(mod, fn))
-        sys.modules[modname] = stand_in
-        setattr(xitcore, modname.rsplit(".", 1)[1], stand_in)
-    return f"results backend: {backend} (a stand-in, NOT the xitcore pipeline)"
+
+def _shown(path: Path) -> str:
+    """``path`` as the user would type it: relative to the working directory when it is below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def params_file(preset: str, condition: str) -> str:
+    """``params/<preset>/<condition>.yaml`` (under ``$XIT_PARAMS_ROOT`` if set), as the user would type it."""
+    from ..config import params_root
+
+    return _shown(params_root() / preset / f"{condition}.yaml")
+
+
+def _xit(runs_dir) -> str:
+    runs = str(runs_dir)
+    return "xit" if runs.rstrip("/") == "runs" else f"xit --runs-dir {shlex.quote(runs)}"
+
+
+def _set_options(sets: Sequence[str]) -> str:
+    return "".join(f" --set {shlex.quote(s)}" for s in sets)
+
+
+def run_command(runs_dir, preset: str, condition: str, sets: Sequence[str] = (),
+                params: str | Path | None = None) -> str:
+    """The command that makes (or completes) one condition's runs: ``xit run params/<preset>/<name>.yaml``."""
+    path = _shown(Path(params)) if params is not None else params_file(preset, condition)
+    return f"{_xit(runs_dir)} run {shlex.quote(path)}{_set_options(sets)}"
+
+
+def preset_command(runs_dir, preset: str, conditions: Sequence[str] | None = None,
+                   sets: Sequence[str] = ()) -> str:
+    """The command that makes the runs of a preset (``--only`` the given conditions)."""
+    only = f" --only {','.join(conditions)}" if conditions else ""
+    return f"{_xit(runs_dir)} preset {preset}{only}{_set_options(sets)}"
+
+
+def index_path(runs_dir, preset: str, condition: str) -> Path:
+    return Path(runs_dir) / "index" / preset / f"{condition}.json"
+
+
+def condition_index(runs_dir, preset: str, condition: str, *, command: str | None = None) -> dict:
+    """The condition index of ``preset/condition`` in ``runs_dir`` (which run records make up each seed).
+
+    Raises :class:`MissingRuns` with one line if there is none, if it does not parse or if it lists no
+    seed; ``command`` (default: :func:`run_command`) is the command the line tells the user to run."""
+    from ..runstore import metrics_state
+
+    command = command or run_command(runs_dir, preset, condition)
+    path = index_path(runs_dir, preset, condition)
+    index, why = metrics_state(path)
+    if why:
+        raise MissingRuns(f"the condition index {path} does not parse ({why}): redo it with  {command}")
+    if index is None:
+        raise MissingRuns(f"no runs for {preset}/{condition} in {runs_dir}: run  {command}  first")
+    if not index.get("seeds"):
+        raise MissingRuns(f"{path} lists no finished seed of {preset}/{condition}: run  {command}  first")
+    return index
+
+
+def preset_indexes(runs_dir, preset: str, conditions: Sequence[str] | None = None) -> dict[str, dict]:
+    """``{condition: index}`` for ``conditions`` (default: every condition of ``preset`` with an index in
+    ``runs_dir``), in the book's order; :class:`MissingRuns` (one line) if one is missing or there is none."""
+    from .tables import ordered_conditions
+
+    if conditions is None:
+        found = sorted(p.stem for p in (Path(runs_dir) / "index" / preset).glob("*.json"))
+        if not found:
+            command = preset_command(runs_dir, preset)
+            raise MissingRuns(f"no runs of preset {preset} in {runs_dir}: run  {command}  first")
+        conditions = found
+    missing = [c for c in conditions if not index_path(runs_dir, preset, c).is_file()]
+    if missing:
+        raise MissingRuns(f"no runs for {', '.join(f'{preset}/{c}' for c in missing)} in {runs_dir}: run  "
+                          f"{preset_command(runs_dir, preset, missing)}  first")
+    return {c: condition_index(runs_dir, preset, c) for c in ordered_conditions(conditions)}
+
+
+def index_table(index: dict, runs_prefix: str = "runs"):
+    """The run records one condition index names, one row per step (``pandas.DataFrame``)."""
+    import pandas as pd
+
+    rows = []
+    for step in ("encoder", "corpus", "tokenizer", "mlm", "baselines"):
+        if index.get(step):
+            rows.append(("shared", step, f"{runs_prefix}/{index[step]}"))
+    for phase, rel in (index.get("tatoeba") or {}).items():
+        rows.append(("shared", f"tatoeba ({phase} checkpoint)", f"{runs_prefix}/{rel}"))
+    for seed, entry in sorted(index.get("seeds", {}).items(), key=lambda kv: int(kv[0])):
+        if entry.get("intermediate"):
+            rows.append((seed, "intermediate", f"{runs_prefix}/{entry['intermediate']}"))
+        for task, rel in (entry.get("targets") or {}).items():
+            rows.append((seed, f"target {task}", f"{runs_prefix}/{rel}"))
+        for phase, rel in (entry.get("tatoeba") or {}).items():
+            rows.append((seed, f"tatoeba ({phase} checkpoint)", f"{runs_prefix}/{rel}"))
+    return pd.DataFrame(rows, columns=["seed", "step", "run record"]).set_index(["seed", "step"])
 
 
 def as_list(value, name: str = "value"):
-    """Normalise a notebook parameter that may arrive as text (``papermill -p seeds "[1]"``).
+    """Normalise a notebook parameter that may arrive as text (``papermill -p conditions "[a, b]"``).
 
     ``None`` stays ``None``; a string is parsed as YAML; a scalar becomes a one-element list.
     """
@@ -69,15 +142,3 @@ def as_list(value, name: str = "value"):
     if isinstance(value, (list, tuple)):
         return list(value)
     return [value]
-
-
-def as_dict(value, name: str = "value") -> dict:
-    """Like ``as_list`` for mapping parameters (``overrides``)."""
-    if value is None:
-        return {}
-    if isinstance(value, str):
-        import yaml
-        value = yaml.safe_load(value) or {}
-    if not isinstance(value, dict):
-        raise TypeError(f"{name} must be a mapping, not {type(value).__name__}")
-    return dict(value)

@@ -1,24 +1,33 @@
-"""Build the book: execute the notebooks with papermill, write the table of contents, run jupyter-book.
+"""Build the book: convert the chapters, execute them with papermill, write the ToC, run jupyter-book.
 
     build_book("smoke", [("no-intermediate", "params/smoke/no-intermediate.yaml"), ...], "runs")
 
-1. ``notebooks/condition.ipynb`` is executed once per condition into
-   ``<book>/chapters/<preset>/<condition>.ipynb`` with the condition's YAML file as papermill
-   parameters (plus ``seeds`` if given); running it runs or reuses the condition's pipeline.
-2. ``comparison``, ``claims`` and ``explore`` are executed into the same folder.
-3. ``<book>/chapters/<preset>/versions.md`` (software versions, git commit, data checksums) and
-   ``<book>/_toc.yml`` are written.
+The chapters are MyST Markdown notebooks (``notebooks/<chapter>.md``, jupytext's ``md:myst``); they read
+results and never train.
+
+1. Each condition's runs are checked first: its condition index ``<runs>/index/<preset>/<condition>.json``
+   must exist and have been written with the config the book asks for (the params file plus the
+   ``--set`` options, seeds aside: ``xitcore.pipeline._config_without_seeds``).  A condition that fails
+   gets one ``xit book: chapter ... FAILED: ...`` line naming what is missing or different and the
+   command that makes matching runs; it gets no page.
+2. The chapters are converted to ``.ipynb`` (jupytext) in a temporary folder and executed with papermill:
+   ``condition`` once per condition that passed, with the parameters ``preset``, ``condition`` and
+   ``runs_dir`` only, into ``<book>/chapters/<preset>/<condition>.ipynb``; then ``comparison``, ``claims``
+   and ``explore`` over those conditions.
+3. ``<book>/chapters/<preset>/versions.md`` (software versions, git commit, data checksums, the runs
+   read) and ``<book>/_toc.yml`` are written.
 4. ``jupyter-book build <book> -W -n --keep-going --all`` turns it into HTML (warnings are
    errors, but every page is still attempted); notebooks are not re-executed
    (``execute_notebooks: "off"`` in ``_config.yml``).
 
-A chapter that fails keeps papermill's output notebook (it shows the failing cell, and the
-book includes it), gets one ``xit book: chapter ... FAILED: ...`` line, and the build goes on;
-the return value is then non-zero.  ``python -m xitcore.book.build --help`` is a small CLI.
+A chapter that fails while it runs keeps papermill's output notebook (it shows the failing cell, and the
+book includes it), gets one ``FAILED`` line, and the build goes on; the return value is then non-zero.
+``python -m xitcore.book.build --help`` is a small CLI.
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime as _dt
 import hashlib
 import os
@@ -26,29 +35,36 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Callable, Sequence
 
+import jupytext
 import yaml
+
+from ..errors import XitError
+from . import MissingRuns, condition_index, index_path, run_command
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
-PARAMS = REPO / "params"
-#: keys a params/<preset>/<condition>.yaml may have (each is a parameter of condition.ipynb)
-PARAM_KEYS = ("preset", "condition", "description", "seeds", "intermediate", "mlm", "model")
+#: the chapter sources, ``notebooks/<name>.md`` (MyST Markdown notebooks)
+CHAPTERS = ("condition", "comparison", "claims", "explore")
 JB_FLAGS = ("-W", "-n", "--keep-going", "--all")
 VERSION_PACKAGES = ("torch", "transformers", "tokenizers", "accelerate", "datasets", "evaluate", "seqeval",
                     "safetensors", "numpy", "pandas", "pyyaml", "papermill", "nbclient", "ipykernel",
-                    "jupyter-book", "sphinx", "myst-nb", "sphinx-book-theme", "matplotlib", "seaborn",
-                    "ipywidgets", "scipy", "tqdm")
+                    "jupytext", "jupyter-book", "sphinx", "myst-nb", "sphinx-book-theme", "matplotlib",
+                    "seaborn", "ipywidgets", "scipy", "tqdm")
+#: the hand-written pages of ``book/``, copied into a ``book_dir`` that lacks them
+STATIC_PAGES = ("_config.yml", "intro.md", "reproducibility.md", "log.md")
+NO_CONDITION = "no condition chapter of this book has runs to read (the FAILED lines above say why)"
 
 
 @dataclass
 class Chapter:
     name: str           # "en-qa", "comparison", ...
-    template: Path      # notebooks/<template>.ipynb
+    template: Path      # the chapter converted to .ipynb (from notebooks/<chapter>.md)
     output: Path        # <book>/chapters/<preset>/<name>.ipynb
     parameters: dict
     title: str | None = None
@@ -62,34 +78,112 @@ def _log_default(msg: str) -> None:
     tqdm.write(msg, file=sys.stderr)
 
 
-def discover_conditions(preset: str, params_root: Path | str = PARAMS) -> list[tuple[str, Path]]:
+def discover_conditions(preset: str, params_root: Path | str | None = None) -> list[tuple[str, Path]]:
     """``(name, path)`` for every ``<params_root>/<preset>/*.yaml`` (not ``_*.yaml``, the preset
-    defaults), in the book's order."""
+    defaults), in the book's order; ``params_root`` defaults to ``params/`` (or ``$XIT_PARAMS_ROOT``)."""
+    from ..config import params_root as default_root
     from .tables import ordered_conditions
-    folder = Path(params_root) / preset
+    folder = Path(params_root or default_root()) / preset
     files = {p.stem: p for p in sorted(folder.glob("*.yaml")) if not p.name.startswith("_")}
     return [(n, files[n]) for n in ordered_conditions(files)]
 
 
-def load_params(path: Path | str) -> dict:
-    """The YAML mapping of one condition file (``yaml.safe_load``); ValueError if not a mapping."""
-    path = Path(path)
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping with keys {', '.join(PARAM_KEYS)}")
-    return data
+def convert_chapters(dest: Path, notebooks_dir: Path | str = NOTEBOOKS) -> dict[str, Path]:
+    """Write each ``<notebooks_dir>/<chapter>.md`` as ``<dest>/<chapter>.ipynb`` (jupytext) for papermill."""
+    out = {}
+    for name in CHAPTERS:
+        nb = jupytext.read(Path(notebooks_dir) / f"{name}.md")
+        out[name] = Path(dest) / f"{name}.ipynb"
+        jupytext.write(nb, out[name], fmt="ipynb")
+    return out
 
 
-def _notebook_parameter_names(template: Path) -> set[str]:
-    import papermill as pm
-    return set(pm.inspect_notebook(str(template)).keys())
+def parse_sets(sets: Sequence[str]) -> dict:
+    """``--set KEY=VALUE`` options as one nested mapping (as ``xit run`` reads them)."""
+    from ..config import deep_merge, parse_override
+    out: dict = {}
+    for item in sets:
+        out = deep_merge(out, parse_override(item))
+    return out
+
+
+_ABSENT = object()
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and v:
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _with(d: dict, dotted: str, value) -> dict:
+    """A copy of ``d`` with the dotted key set to ``value`` (removed if ``_ABSENT``)."""
+    out = copy.deepcopy(d)
+    *parents, last = dotted.split(".")
+    cur = out
+    for p in parents:
+        cur = cur.setdefault(p, {})
+    if value is _ABSENT:
+        cur.pop(last, None)
+    else:
+        cur[last] = value
+    return out
+
+
+def _short(value) -> str:
+    if value is _ABSENT:
+        return "absent"
+    text = yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
+    text = text.removesuffix("\n...").strip()
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def config_difference(recorded: dict, wanted: dict, limit: int = 4) -> str:
+    """The keys that make two resolved configs index different runs (as the pipeline compares them),
+    e.g. ``intermediate.steps: 3 in the runs, 894 here``."""
+    from ..pipeline import _config_without_seeds
+    a, b = _flat(recorded), _flat(wanted)
+    base = _config_without_seeds(recorded)
+    keys = [k for k in sorted(set(a) | set(b)) if a.get(k, _ABSENT) != b.get(k, _ABSENT)
+            and _config_without_seeds(_with(recorded, k, b.get(k, _ABSENT))) != base]
+    parts = [f"{k}: {_short(a.get(k, _ABSENT))} in the runs, {_short(b.get(k, _ABSENT))} here" for k in keys]
+    more = f"; {len(parts) - limit} more" if len(parts) > limit else ""
+    return "; ".join(parts[:limit]) + more if parts else "its config differs"
+
+
+def check_condition(runs_dir, preset: str, name: str, params: Path | str, sets: Sequence[str] = ()) -> dict:
+    """The condition index of ``preset/name`` in ``runs_dir`` if it was written with the config this
+    book asks for (``params`` plus ``sets``, seeds aside), else :class:`MissingRuns` with one line that
+    says what is missing or different and the command that makes matching runs (a bad params file:
+    ``ConfigError``)."""
+    from ..config import load_condition
+    from ..errors import ConfigError
+    from ..pipeline import _config_without_seeds
+
+    cfg = load_condition(params, parse_sets(sets))
+    if cfg.preset != preset:
+        raise ConfigError(f"{params}: preset {cfg.preset!r}, but the book is for {preset!r}")
+    if cfg.condition != name:
+        raise ConfigError(f"{params}: condition {cfg.condition!r}, but the chapter is {name!r}")
+    command = run_command(runs_dir, preset, name, sets, params=params)
+    index = condition_index(runs_dir, preset, name, command=command)
+    recorded = index.get("config") or {}
+    if _config_without_seeds(recorded) != _config_without_seeds(cfg.to_dict()):
+        diff = config_difference(recorded, cfg.to_dict())
+        raise MissingRuns(f"{index_path(runs_dir, preset, name)} was written by runs with another config "
+                          f"than this book's ({diff}): make matching runs with  {command}")
+    return index
 
 
 def execute(chapter: Chapter, cwd: Path, kernel_name: str = "python3", quiet_progress: bool = True) -> None:
     """Run one chapter with papermill; fills ``chapter.ok`` / ``chapter.error``.
 
     ``quiet_progress`` sets ``TQDM_DISABLE=1`` for the kernel: progress bars would otherwise be
-    stored as ipywidgets that a static book cannot show (the pipeline's log lines stay)."""
+    stored as ipywidgets that a static book cannot show."""
     import papermill as pm
     chapter.output.parent.mkdir(parents=True, exist_ok=True)
     saved = os.environ.get("TQDM_DISABLE")
@@ -100,8 +194,9 @@ def execute(chapter: Chapter, cwd: Path, kernel_name: str = "python3", quiet_pro
                             kernel_name=kernel_name, cwd=str(cwd), progress_bar=False, log_output=False,
                             report_mode=False)
         chapter.ok = True
-    except pm.PapermillExecutionError as e:
-        chapter.error = f"cell {e.exec_count}: {e.ename}: {e.evalue}"
+    except pm.PapermillExecutionError as e:  # MissingRuns is already one line naming what to run
+        one_line = e.ename == MissingRuns.__name__
+        chapter.error = e.evalue if one_line else f"cell {e.exec_count}: {e.ename}: {e.evalue}"
     except Exception as e:  # kernel died, bad notebook, ...: still one clear line
         chapter.error = f"{type(e).__name__}: {e}"
     finally:
@@ -183,12 +278,15 @@ def _version(pkg: str) -> str:
 
 
 def write_versions(path: Path, preset: str, conditions: Sequence[str], runs_dir: str,
-                   seeds: Sequence[int] | None, argv: Sequence[str] | None = None) -> None:
-    """Markdown page with the environment this book was built in."""
+                   indexes: dict[str, dict] | None = None, sets: Sequence[str] = (),
+                   argv: Sequence[str] | None = None) -> None:
+    """Markdown page with the environment this book was built in and the runs it read."""
     sha = _git("rev-parse", "HEAD") or "unknown"
     dirty = _git("status", "--porcelain", "--untracked-files=no")
     checks = REPO / "data" / "CHECKSUMS.sha256"
     data_sum = hashlib.sha256(checks.read_bytes()).hexdigest()[:16] if checks.exists() else "missing"
+    seeds = "; ".join(f"`{c}` {', '.join(sorted(i.get('seeds', {}), key=int))}"
+                      for c, i in (indexes or {}).items())
     lines = [
         "# Environment and versions", "",
         f"Generated by `xitcore.book.build` on {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC "
@@ -196,7 +294,8 @@ def write_versions(path: Path, preset: str, conditions: Sequence[str], runs_dir:
         "| what | value |", "| --- | --- |",
         f"| preset | `{preset}` |",
         f"| conditions | {', '.join(f'`{c}`' for c in conditions) or '(none)'} |",
-        f"| seeds | {'from each params file' if seeds is None else ', '.join(map(str, seeds))} |",
+        f"| `--set` options | {', '.join(f'`{s}`' for s in sets) or '(none)'} |",
+        f"| seeds read (from the condition indexes) | {seeds or '(none)'} |",
         f"| run store | `{runs_dir}` |",
         f"| git commit | `{sha}`{' (working tree had uncommitted changes)' if dirty else ''} |",
         f"| `data/CHECKSUMS.sha256` (sha256, first 16) | `{data_sum}` |",
@@ -219,7 +318,8 @@ def toc_text(preset: str, conditions: Sequence[str]) -> str:
         "format": "jb-book",
         "root": "intro",
         "parts": [  # results first: what a reader came for; then each condition; then how to redo it
-            {"caption": f"Results ({preset})", "chapters": [{"file": f"{d}/comparison"}, {"file": f"{d}/claims"}]},
+            {"caption": f"Results ({preset})",
+             "chapters": [{"file": f"{d}/comparison"}, {"file": f"{d}/claims"}]},
             {"caption": f"Conditions ({preset})", "chapters": [{"file": f"{d}/{c}"} for c in conditions]},
             {"caption": "Tools", "chapters": [{"file": f"{d}/explore"}]},
             {"caption": "Reproducibility", "chapters": [{"file": "reproducibility"}, {"file": "log"},
@@ -249,89 +349,91 @@ def run_jupyter_book(book_dir: Path, log: Callable[[str], None]) -> int:
 
 
 def build_book(preset: str, conditions: Sequence[tuple[str, str | Path]], runs_dir: str | Path = "runs",
-               book_dir: str | Path = "book", seeds: Sequence[int] | None = None, *, device: str | None = None,
-               backend: str | None = None, kernel_name: str = "python3", html: bool = True,
-               notebooks_dir: str | Path = NOTEBOOKS, log: Callable[[str], None] | None = None,
-               argv: Sequence[str] | None = None, jobs: int | None = None) -> int:
-    """Execute every chapter and build the HTML book; 0 if everything succeeded, 1 otherwise.
+               book_dir: str | Path = REPO / "book", *, sets: Sequence[str] = (),
+               kernel_name: str = "python3", html: bool = True, notebooks_dir: str | Path = NOTEBOOKS,
+               log: Callable[[str], None] | None = None, argv: Sequence[str] | None = None,
+               jobs: int | None = None) -> int:
+    """Check each condition's runs, execute the chapters that can read them and build the HTML book;
+    0 if everything succeeded, 1 otherwise.
 
     ``conditions``: ``(name, params_path)`` pairs (see ``discover_conditions``), shown in the book's
-    order (``tables.ordered_conditions``: reference, en-*, ml-*); ``seeds`` overrides
-    the params files' seeds; ``device`` is passed to the condition notebooks if given;
-    ``backend`` is for tests only (``xitcore.book.use_backend``); ``html=False`` skips jupyter-book;
-    ``jobs``: notebooks executed at once (default: 2, or 1 on a single core).
+    order (``tables.ordered_conditions``: reference, en-*, ml-*); ``sets``: the ``--set KEY=VALUE`` options
+    the runs were made with (the config each condition index must match); ``html=False`` skips
+    jupyter-book; ``jobs``: notebooks executed at once (default: 2, or 1 on a single core).
+    A ``book_dir`` other than the repository's ``book/`` gets a copy of the pages it lacks (``STATIC_PAGES``).
     """
     from tqdm import tqdm
+
+    from .tables import ordered_conditions
     log = log or _log_default
     jobs = jobs if jobs is not None else max(1, min(2, os.cpu_count() or 1))
     book_dir = Path(book_dir)
-    nb_dir = Path(notebooks_dir)
     out_dir = book_dir / "chapters" / preset
     out_dir.mkdir(parents=True, exist_ok=True)
+    for page in STATIC_PAGES:
+        if not (book_dir / page).exists():
+            shutil.copy(REPO / "book" / page, book_dir / page)
     runs = str(runs_dir)
-    common = {"runs_dir": runs, **({"backend": str(backend)} if backend else {})}
-    seeds_list = [int(s) for s in seeds] if seeds is not None else None
-    allowed = _notebook_parameter_names(nb_dir / "condition.ipynb")
+    sets = [str(s) for s in sets]
+    parse_sets(sets)  # a malformed --set is one ConfigError for the whole book, before anything runs
 
     chapters: list[Chapter] = []
-    problems: list[str] = []
-    from .tables import ordered_conditions
+    indexes: dict[str, dict] = {}
     rank = {n: i for i, n in enumerate(ordered_conditions(n for n, _ in conditions))}
     for name, params_path in sorted(conditions, key=lambda c: rank[c[0]]):  # the book's order
-        ch = Chapter(name, nb_dir / "condition.ipynb", out_dir / f"{name}.ipynb", {}, title=name)
+        ch = Chapter(name, Path(), out_dir / f"{name}.ipynb", {}, title=name)
         try:
-            params = load_params(params_path)
-            unknown = sorted(set(params) - allowed)
-            if unknown:
-                raise ValueError(f"{params_path}: key(s) {', '.join(unknown)} are not parameters of "
-                                 f"condition.ipynb (allowed: {', '.join(sorted(allowed - set(common)))})")
-            if params.get("preset", preset) != preset:
-                raise ValueError(f"{params_path}: preset {params['preset']!r}, but the book is for {preset!r}")
-            if params.get("condition", name) != name:
-                raise ValueError(f"{params_path}: condition {params['condition']!r}, but the chapter is {name!r}")
-        except (OSError, ValueError, yaml.YAMLError) as e:
+            indexes[name] = index = check_condition(runs, preset, name, params_path, sets)
+        except XitError as e:  # runs missing or made with another config; a bad params file
             ch.error = str(e)
-            problems.append(name)
-            chapters.append(ch)
-            continue
-        params = {**params, "preset": preset, "condition": name, **common}
-        if seeds_list is not None:
-            params["seeds"] = seeds_list
-        if device is not None:
-            params["device"] = device
-        ch.parameters = params
-        ch.subtitle = str(params.get("description") or "") or None
+        except (OSError, ValueError, yaml.YAMLError) as e:
+            ch.error = f"{params_path}: {e}"
+        else:
+            ch.parameters = {"preset": preset, "condition": name, "runs_dir": runs}
+            ch.subtitle = str(index.get("description") or "") or None
         chapters.append(ch)
-    names = [c.name for c in chapters]
-    shared = {"preset": preset, **common, **({"seeds": seeds_list} if seeds_list is not None else {})}
+    n_cond = len(chapters)
+    names = [c.name for c in chapters if not c.error]
+    shared = {"preset": preset, "runs_dir": runs, "conditions": names}
     ledger = (out_dir / "ledger.yaml").resolve()
     chapters += [
-        Chapter("comparison", nb_dir / "comparison.ipynb", out_dir / "comparison.ipynb",
-                {**shared, "conditions": names}, title=f"Comparison across conditions ({preset})"),
-        Chapter("claims", nb_dir / "claims.ipynb", out_dir / "claims.ipynb",
-                {**shared, "ledger_path": str(ledger)}, title=f"Claims ledger ({preset})"),
-        Chapter("explore", nb_dir / "explore.ipynb", out_dir / "explore.ipynb",
-                {**shared, "interactive": False}, title=f"Explorer ({preset})"),
+        Chapter("comparison", Path(), out_dir / "comparison.ipynb", dict(shared),
+                title=f"Comparison across conditions ({preset})"),
+        Chapter("claims", Path(), out_dir / "claims.ipynb", {**shared, "ledger_path": str(ledger)},
+                title=f"Claims ledger ({preset})"),
+        Chapter("explore", Path(), out_dir / "explore.ipynb", {**shared, "interactive": False},
+                title=f"Explorer ({preset})"),
     ]
+    if not names:
+        for ch in chapters[n_cond:]:
+            ch.error = NO_CONDITION
+    checked_out = {id(ch) for ch in chapters if ch.error}  # failed before running: no page
+    for ch in chapters:
+        if ch.error:
+            log(f"xit book: chapter {preset}/{ch.name} FAILED: {ch.error}")
 
     for ch in chapters:  # never show a previous build's page for a chapter that fails now
         for stale in (ch.output, ch.output.with_suffix(".md")):
             if stale.exists():
                 stale.unlink()
-    bar = tqdm(total=len(chapters), desc=f"book {preset}", unit="chapter", file=sys.stderr, dynamic_ncols=True)
-    n_cond = len(names)
-    # Condition chapters first (they may run pipeline steps), then the chapters that read across them.
-    for batch in (chapters[:n_cond], chapters[n_cond:]):
-        for ch in _execute_all(batch, Path.cwd(), kernel_name, jobs, bar):
-            if ch.error:
-                kept = f" (executed notebook kept: {ch.output})" if ch.output.exists() else ""
-                log(f"xit book: chapter {preset}/{ch.name} FAILED: {ch.error}{kept}")
+    bar = tqdm(total=len(chapters), desc=f"book {preset}", unit="chapter", file=sys.stderr,
+               dynamic_ncols=True)
+    with tempfile.TemporaryDirectory(prefix="xit-chapters-") as tmp:
+        templates = convert_chapters(Path(tmp), notebooks_dir)
+        for i, ch in enumerate(chapters):
+            ch.template = templates["condition" if i < n_cond else ch.name]
+        _execute_all(chapters, Path.cwd(), kernel_name, jobs, bar)
     bar.close()
+    for ch in chapters:
+        if ch.error and id(ch) not in checked_out:
+            kept = f" (executed notebook kept: {ch.output})" if ch.output.exists() else ""
+            log(f"xit book: chapter {preset}/{ch.name} FAILED: {ch.error}{kept}")
 
-    write_versions(out_dir / "versions.md", preset, names, runs, seeds_list, argv)
-    in_toc = [c.name for c in chapters[:len(names)] if c.output.exists()]
+    write_versions(out_dir / "versions.md", preset, [c.name for c in chapters[:n_cond]], runs, indexes, sets,
+                   argv)
+    in_toc = [c.name for c in chapters[:n_cond] if c.output.exists()]
     (book_dir / "_toc.yml").write_text(toc_text(preset, in_toc), encoding="utf-8")
-    for c in chapters[len(names):]:
+    for c in chapters[n_cond:]:
         if not c.output.exists():  # keep the toc valid: a placeholder page naming the failure
             c.output.with_suffix(".md").write_text(f"# {c.title}\n\nThis chapter failed to run: {c.error}\n",
                                                     encoding="utf-8")
@@ -343,7 +445,8 @@ def build_book(preset: str, conditions: Sequence[tuple[str, str | Path]], runs_d
         if rc == 0:
             log(f"xit book: HTML in {book_dir / '_build' / 'html' / 'index.html'}")
     if failed:
-        log(f"xit book: {len(failed)} of {len(chapters)} chapter(s) failed: {', '.join(c.name for c in failed)}")
+        names = ", ".join(c.name for c in failed)
+        log(f"xit book: {len(failed)} of {len(chapters)} chapter(s) failed: {names}")
     return 1 if failed or rc != 0 else 0
 
 
@@ -355,20 +458,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="repeatable; default: every params/<preset>/*.yaml")
     ap.add_argument("--runs-dir", default="runs")
     ap.add_argument("--book-dir", default=str(REPO / "book"))
-    ap.add_argument("--seeds", default=None, help="comma-separated, overrides the params files")
-    ap.add_argument("--device", default=None)
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="the --set options the runs were made with (repeatable)")
     ap.add_argument("--no-html", action="store_true", help="execute the notebooks only")
     a = ap.parse_args(argv)
     if a.condition:
+        from ..config import params_root
         conds = []
         for item in a.condition:
             name, _, path = item.partition("=")
-            conds.append((name, Path(path) if path else PARAMS / a.preset / f"{name}.yaml"))
+            conds.append((name, Path(path) if path else params_root() / a.preset / f"{name}.yaml"))
     else:
         conds = discover_conditions(a.preset)
-    seeds = [int(s) for s in a.seeds.split(",")] if a.seeds else None
-    return build_book(a.preset, conds, a.runs_dir, a.book_dir, seeds, device=a.device, html=not a.no_html,
-                      argv=["python -m xitcore.book.build", *argv])
+    try:
+        return build_book(a.preset, conds, a.runs_dir, a.book_dir, sets=a.set, html=not a.no_html,
+                          argv=["python -m xitcore.book.build", *argv])
+    except XitError as e:
+        print(f"xit book: error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
