@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from book_runs import NOT_RUN, RUN, SETS, params_root, paper_runs, pos_accuracy
+import xitcore.book
 from xitcore import cli
 from xitcore.book import build as B
 from xitcore.book import claims as C
@@ -215,6 +216,29 @@ def test_missing_runs_fail_their_chapter_with_one_line_and_the_command(paper, tm
     sets = " ".join(f"--set {s}" for s in SETS)
     assert _fail_lines(logs)[NOT_RUN] == (f"no runs for paper/{NOT_RUN} in {runs}: run  xit --runs-dir "
                                           f"{runs} run {params}/paper/{NOT_RUN}.yaml {sets}  first")
+
+
+def test_chapter_helpers_name_what_is_missing_in_one_line(paper, tmp_path):
+    params, runs = paper
+    assert list(xitcore.book.preset_indexes(runs, "paper")) == list(RUN)  # the book's order
+    assert list(xitcore.book.preset_indexes(runs, "paper", ["en-qa"])) == ["en-qa"]
+    with pytest.raises(xitcore.book.MissingRuns) as e:
+        xitcore.book.preset_indexes(runs, "paper", ["en-qa", NOT_RUN])
+    assert str(e.value) == (f"no runs for paper/{NOT_RUN} in {runs}: run  xit --runs-dir {runs} preset paper "
+                            f"--only {NOT_RUN}  first")
+    with pytest.raises(xitcore.book.MissingRuns) as e:
+        xitcore.book.preset_indexes(tmp_path, "paper")
+    assert str(e.value) == (f"no runs of preset paper in {tmp_path}: run  xit --runs-dir {tmp_path} preset "
+                            "paper  first")
+    damaged = tmp_path / "index" / "paper" / "en-qa.json"
+    damaged.parent.mkdir(parents=True)
+    damaged.write_text('{"seeds": ')
+    with params_root(params), pytest.raises(xitcore.book.MissingRuns) as e:
+        xitcore.book.condition_index(tmp_path, "paper", "en-qa")
+    line = str(e.value)
+    assert line.startswith(f"the condition index {damaged} does not parse (JSONDecodeError: ")
+    assert line.endswith(f"redo it with  xit --runs-dir {tmp_path} run {params}/paper/en-qa.yaml")
+    assert "\n" not in line and e.value._render_traceback_() == [f"MissingRuns: {line}"]
 
 
 def test_cli_book_refuses_an_unknown_condition(paper, capsys):

@@ -90,11 +90,12 @@ def condition_index(runs_dir, preset: str, condition: str, *, command: str | Non
 
 
 def preset_indexes(runs_dir, preset: str, conditions: Sequence[str] | None = None) -> dict[str, dict]:
-    """``{condition: index}`` for ``conditions`` (default: every condition of ``preset`` with an index in
-    ``runs_dir``), in the book's order; :class:`MissingRuns` (one line) if one is missing or there is none."""
+    """``{condition: index}`` for ``conditions`` (None or empty: every condition of ``preset`` with an
+    index in ``runs_dir``), in the book's order; :class:`MissingRuns` (one line) if one is missing or there
+    is none."""
     from .tables import ordered_conditions
 
-    if conditions is None:
+    if not conditions:
         found = sorted(p.stem for p in (Path(runs_dir) / "index" / preset).glob("*.json"))
         if not found:
             command = preset_command(runs_dir, preset)
