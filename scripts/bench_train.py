@@ -298,9 +298,11 @@ def sync(device):
 # ---------------------------------------------------------------------------------------- the two frameworks
 
 def bench_ours(a, workload, shape, tok, corpus, feats, batch, device):
-    from xitcore.model import MultiTaskModel, autocast, make_head
-    from xitcore.tasks import UPOS
-    from xitcore.train import finetune, prepare_mlm_data, train_mlm
+    from xitcore.model import MultiTaskModel, autocast
+    from xitcore.tasks import kind_module
+    from xitcore.data.treebanks import UPOS
+    from xitcore.train import finetune, train_mlm
+    from xitcore.tasks.mlm import prepare_mlm_data
     from transformers import XLMRobertaForMaskedLM, XLMRobertaModel
 
     torch.manual_seed(0)
@@ -313,7 +315,7 @@ def bench_ours(a, workload, shape, tok, corpus, feats, batch, device):
         data.heldout = np.zeros((0, shape["seq"]), dtype=np.int64)  # no held-out evaluation inside the timing
         if packaged:  # as params/e5-small (mlm.output_vocab: corpus): softmax over the MLM data's pieces only
             from xitcore.model import restrict_output_vocab
-            from xitcore.train import mlm_vocabulary
+            from xitcore.tasks.mlm import mlm_vocabulary
 
             restrict_output_vocab(model, mlm_vocabulary(data, tok))
 
@@ -323,7 +325,7 @@ def bench_ours(a, workload, shape, tok, corpus, feats, batch, device):
     else:
         encoder = (load_packaged("encoder", a) if packaged
                    else XLMRobertaModel(encoder_cfg(shape, tok), add_pooling_layer=False))
-        model = MultiTaskModel(encoder, {"pos": make_head("tagging", shape["hidden"], len(UPOS))})
+        model = MultiTaskModel(encoder, {"pos": kind_module("tagging").make_head(shape["hidden"], len(UPOS))})
 
         def run(steps):
             finetune(model, {"pos": ("tagging", feats)}, steps=steps, batch_size=batch, lr=lr, warmup=0,
@@ -343,7 +345,7 @@ def bench_hf(a, workload, shape, tok, corpus, feats, batch, device):
     from transformers import (AutoModelForTokenClassification, DataCollatorForLanguageModeling,
                               DataCollatorForTokenClassification, Trainer, TrainingArguments,
                               XLMRobertaForMaskedLM)
-    from xitcore.tasks import UPOS
+    from xitcore.data.treebanks import UPOS
 
     torch.manual_seed(0)
     lr = learning_rate(a, shape, workload)
@@ -472,8 +474,8 @@ def main(argv=None):
     import transformers
 
     transformers.utils.logging.set_verbosity_error()
-    from xitcore.tasks import UPOS, load_pos_train
-    from xitcore.train import encode_tagging
+    from xitcore.data.treebanks import UPOS, load_pos_train
+    from xitcore.tasks.tagging import encode_tagging
 
     device = torch.device(a.device)
     shape = SHAPES[a.preset_shape]

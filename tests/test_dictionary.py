@@ -83,7 +83,7 @@ def test_code_switch_draws_translations_in_proportion_to_alignment_counts():
 
 
 def _mlm_data(code_switched):
-    from xitcore.train import MLMData
+    from xitcore.tasks.mlm import MLMData
 
     train = {"en": np.zeros((5, 4), dtype=np.int64), "es": np.ones((5, 4), dtype=np.int64)}
     return MLMData(train, np.zeros((0, 4), dtype=np.int64), {"en": 0.5, "es": 0.5}, 1.0,
@@ -91,7 +91,7 @@ def _mlm_data(code_switched):
 
 
 def test_rows_come_from_code_switched_blocks_at_the_set_rate():
-    from xitcore.train import draw_mlm_rows
+    from xitcore.tasks.mlm import draw_mlm_rows
 
     data = _mlm_data(np.full((3, 4), 7, dtype=np.int64))
     probs = np.array([0.5, 0.5])
@@ -104,7 +104,7 @@ def test_rows_come_from_code_switched_blocks_at_the_set_rate():
 
 def test_plain_rows_unchanged_by_the_code_switch_option():
     """Off, the option draws nothing extra: the batches (and so earlier runs' checkpoints) stay the same."""
-    from xitcore.train import draw_mlm_rows
+    from xitcore.tasks.mlm import draw_mlm_rows
 
     probs = np.array([0.5, 0.5])
     a = draw_mlm_rows(_mlm_data(None), ["en", "es"], probs, 64, np.random.default_rng(3))

@@ -23,8 +23,9 @@ FT_ARGS = dict(steps=3, batch_size=8, lr=1e-3, warmup=1, seed=1, device=CPU, pro
 def tiny(tmp_path_factory):
     """A tokenizer trained on shipped EWT sentences, packed MLM data from them, and POS features."""
     from xitcore.model import train_tokenizer
-    from xitcore.tasks import UPOS, load_pos_train
-    from xitcore.train import encode_tagging, prepare_mlm_data
+    from xitcore.data.treebanks import UPOS, load_pos_train
+    from xitcore.tasks.tagging import encode_tagging
+    from xitcore.tasks.mlm import prepare_mlm_data
 
     d = tmp_path_factory.mktemp("tiny")
     ex = load_pos_train()[:300]
@@ -45,10 +46,11 @@ def _mlm_model(tok):
 
 
 def _tagger(tok):
-    from xitcore.model import MultiTaskModel, make_head
-    from xitcore.tasks import UPOS
+    from xitcore.model import MultiTaskModel
+    from xitcore.tasks import kind_module
+    from xitcore.data.treebanks import UPOS
 
-    return MultiTaskModel(_mlm_model(tok).roberta, {"pos": make_head("tagging", 32, len(UPOS), dropout=0.0)})
+    return MultiTaskModel(_mlm_model(tok).roberta, {"pos": kind_module("tagging").make_head(32, len(UPOS), dropout=0.0)})
 
 
 def _record_rows(encoder, seen: list, pad_id: int):

@@ -2,7 +2,8 @@
 import pytest
 
 from xitcore.model import load_tokenizer, train_tokenizer
-from xitcore.train import encode_tagging, pack_blocks
+from xitcore.tasks.tagging import encode_tagging
+from xitcore.tasks.mlm import pack_blocks
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,7 @@ def test_pack_blocks_has_no_padding():
 def test_translation_pairs_share_a_block_with_each_side_capped(tok):
     import random
 
-    from xitcore.train import pack_translation_pairs
+    from xitcore.tasks.mlm import pack_translation_pairs
 
     pairs = [{"xx": "Das ist ein Test, oder?", "en": "Hello, world! This is a test."}] * 3
     blocks = pack_translation_pairs(tok, pairs, seq_length=32, rng=random.Random(0))
@@ -69,7 +70,7 @@ def test_translation_pairs_share_a_block_with_each_side_capped(tok):
 
 def test_parallel_sources_pair_translations_of_the_same_sentence():
     from xitcore.corpus import parallel_sources
-    from xitcore.tasks import load_pud
+    from xitcore.data.treebanks import load_pud
 
     pairs = parallel_sources()
     de = [p for p in pairs if p["lang"] == "de" and p["source"] == "pud-intermediate-half"]

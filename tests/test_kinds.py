@@ -1,19 +1,23 @@
-"""xitcore.kinds registry: tasks, XTREME-R language lists, hub configs, one-line errors, offline fail-fast."""
+"""The task registry (xitcore.tasks): tasks, XTREME-R language lists, hub configs, one-line errors, offline fail-fast."""
 import time
 
 import pytest
 
-import xitcore.tasks
+import xitcore.tasks.io
 from xitcore.errors import ConfigError, DataError
-from xitcore.kinds import INTERMEDIATE, TARGETS, TASKS, check_language, get_task_def, hub_source, load_hub_examples
-from xitcore.kinds import metric_for
-from xitcore.kinds.registry import XTREME_LANGS
+from xitcore.tasks import HUB_TARGETS, INTERMEDIATE, PAPER_INTERMEDIATE, SHIPPED_INTERMEDIATE, SHIPPED_TARGETS, TASKS
+from xitcore.tasks import check_language, get_task, hub_source, load_hub_examples
+from xitcore.tasks import metric_for
+from xitcore.tasks.registry import XTREME_LANGS
 
 
 def test_registry_holds_the_xtreme_r_targets_and_the_nine_intermediate_tasks():
-    assert set(TARGETS) == {"xnli", "xcopa", "udpos", "panx", "xquad", "mlqa", "tydiqa", "tatoeba", "lareqa",
+    assert set(SHIPPED_TARGETS) == {"pos", "ner"}
+    assert set(SHIPPED_INTERMEDIATE) == {"nli", "sentiment", "questions", "qa", "copa", "deprel", "chunk"}
+    assert set(INTERMEDIATE) == set(PAPER_INTERMEDIATE) | set(SHIPPED_INTERMEDIATE)
+    assert set(HUB_TARGETS) == {"xnli", "xcopa", "udpos", "panx", "xquad", "mlqa", "tydiqa", "tatoeba", "lareqa",
                             "mewslix", "bucc2018", "pawsx"}
-    assert set(INTERMEDIATE) == {"squad", "mnli", "hellaswag", "anli", "ccg", "commonsenseqa", "cosmosqa", "qqp",
+    assert set(PAPER_INTERMEDIATE) == {"squad", "mnli", "hellaswag", "anli", "ccg", "commonsenseqa", "cosmosqa", "qqp",
                                  "sst2"}
     for name in INTERMEDIATE:
         assert TASKS[name].languages == ("en",)
@@ -77,7 +81,7 @@ def test_no_hub_source_is_a_one_line_data_error(task, lang):
 
 def test_unknown_task_and_language_are_one_line_config_errors():
     with pytest.raises(ConfigError, match=r"^task 'xnlii' is unknown; allowed: .*xnli") as e:
-        get_task_def("xnlii")
+        get_task("xnlii")
     assert "\n" not in str(e.value)
     with pytest.raises(ConfigError, match=r"^task 'xcopa': language 'de' is not evaluated; allowed: et, ht, id"):
         check_language("xcopa", "de")
@@ -94,7 +98,7 @@ def test_every_task_has_a_metric_and_every_hub_task_a_row_mapper():
 def test_offline_hub_loading_fails_fast_with_one_line(monkeypatch):
     import datasets
 
-    monkeypatch.setattr(xitcore.tasks, "hub_reachable", lambda timeout=3.0: False)
+    monkeypatch.setattr(xitcore.tasks.io, "hub_reachable", lambda timeout=3.0: False)
     monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: pytest.fail("load_dataset must not be called"))
     t0 = time.time()
     with pytest.raises(DataError) as e:
@@ -122,11 +126,11 @@ def test_hub_loading_maps_rows_and_drops_other_languages(monkeypatch):
                 {"id": "english-2-0", "title": "", "context": "x y", "question": "q",
                  "answers": {"text": ["x"], "answer_start": [0]}}]
 
-    monkeypatch.setattr(xitcore.tasks, "hub_reachable", lambda timeout=3.0: True)
+    monkeypatch.setattr(xitcore.tasks.io, "hub_reachable", lambda timeout=3.0: True)
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
     xnli = load_hub_examples("xnli", "de", "test")
-    assert [(e.text_a, e.label, e.lang) for e in xnli] == [("a", 1, "de")]
+    assert [(e["text_a"], e["label"], e["lang"]) for e in xnli] == [("a", 1, "de")]
     ty = load_hub_examples("tydiqa", "sw", "test")
-    assert [(e.id, e.answers) for e in ty] == [("swahili-1-0", ["y"])]
+    assert [(e["id"], e["answers"]) for e in ty] == [("swahili-1-0", ["y"])]
     assert calls[0][:3] == ("google/xtreme", "XNLI", "test") and calls[1][:3] == ("google/xtreme", "tydiqa", "validation")
     assert all("trust_remote_code" not in c[3] for c in calls)

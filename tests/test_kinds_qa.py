@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from xitcore.errors import DataError
-from xitcore.kinds import extractive_qa as qa
+from xitcore.tasks import qa
 
 FIX = Path(__file__).parent / "fixtures" / "kinds"
 
@@ -21,13 +21,13 @@ def tok(make_tokenizer):
 
 def test_squad_mlqa_tydiqa_loaders():
     sq = qa.load_squad_json(FIX / "squad_dev.json", "en")
-    assert [e.id for e in sq] == ["fx-q1", "fx-q2", "fx-q3"] and sq[1].answers == ["1850"]
-    assert all(e.context[s:s + len(a)] == a for e in sq for a, s in zip(e.answers, e.answer_starts))
+    assert [e["id"] for e in sq] == ["fx-q1", "fx-q2", "fx-q3"] and sq[1]["answers"] == ["1850"]
+    assert all(e["context"][s:s + len(a)] == a for e in sq for a, s in zip(e["answers"], e["answer_starts"]))
     (ml,) = qa.load_squad_json(FIX / "dev-context-de-question-de.json", "de")
-    assert ml.answers == ["die kleine Stadt Beispielheim"] and ml.lang == "de"
+    assert ml["answers"] == ["die kleine Stadt Beispielheim"] and ml["lang"] == "de"
     (sw,) = qa.load_tydiqa_goldp(FIX / "tydiqa-goldp-v1.1-dev.json", "sw")
-    assert sw.id == "swahili-2222-0" and sw.answers == ["wakati wa baridi"]
-    assert [e.id for e in qa.load_tydiqa_goldp(FIX / "tydiqa-goldp-v1.1-dev.json", "en")] == ["english-1111-0"]
+    assert sw["id"] == "swahili-2222-0" and sw["answers"] == ["wakati wa baridi"]
+    assert [e["id"] for e in qa.load_tydiqa_goldp(FIX / "tydiqa-goldp-v1.1-dev.json", "en")] == ["english-1111-0"]
     with pytest.raises(DataError, match="TyDiQA-GoldP language 'de' is unknown; allowed: ar, bn, en"):
         qa.load_tydiqa_goldp(FIX / "tydiqa-goldp-v1.1-dev.json", "de")
 
@@ -44,8 +44,8 @@ def test_a_shifted_answer_offset_is_refused(tmp_path):
 def test_hub_rows():
     row = {"id": "a", "title": "T", "context": "x y", "question": "q?", "answers": {"text": ["y"], "answer_start": [2]}}
     e = qa.squad_row(row, "de")
-    assert (e.answers, e.answer_starts, e.lang) == (["y"], [2], "de")
-    assert qa.tydiqa_row(dict(row, id="korean-9-0"), "ko").id == "korean-9-0"
+    assert (e["answers"], e["answer_starts"], e["lang"]) == (["y"], [2], "de")
+    assert qa.tydiqa_row(dict(row, id="korean-9-0"), "ko")["id"] == "korean-9-0"
     assert qa.tydiqa_row(dict(row, id="korean-9-0"), "ru") is None
 
 
@@ -53,24 +53,24 @@ def test_long_context_windows_keep_every_answer_and_offsets_map_back(tok):
     ex = qa.load_squad_json(FIX / "squad_dev.json", "en")
     feats = qa.encode_qa_windows(tok, ex, max_length=48, doc_stride=12, max_query_length=8)
     for i, e in enumerate(ex):
-        mine = [f for f in feats if f.example == i]
-        assert len(mine) > 2 and all(len(f.input_ids) <= 48 for f in mine)
+        mine = [f for f in feats if f["example"] == i]
+        assert len(mine) > 2 and all(len(f["input_ids"]) <= 48 for f in mine)
         # windows cover the whole context, in order, with overlap
-        spans = [(min(o[0] for o in f.offsets if o), max(o[1] for o in f.offsets if o)) for f in mine]
-        assert spans[0][0] == 0 and spans[-1][1] == len(e.context.rstrip())
+        spans = [(min(o[0] for o in f["offsets"] if o), max(o[1] for o in f["offsets"] if o)) for f in mine]
+        assert spans[0][0] == 0 and spans[-1][1] == len(e["context"].rstrip())
         assert all(b[0] < a[1] for a, b in zip(spans, spans[1:]))
-        hits = [f for f in mine if f.start > 0]
-        assert hits, f"answer of {e.id} lost"
+        hits = [f for f in mine if f["start"] > 0]
+        assert hits, f"answer of {e['id']} lost"
         for f in hits:
-            assert e.context[f.offsets[f.start][0]:f.offsets[f.end][1]].strip() == e.answers[0]
-        assert all(f.start == f.end == 0 for f in mine if f not in hits)
+            assert e["context"][f["offsets"][f["start"]][0]:f["offsets"][f["end"]][1]].strip() == e["answers"][0]
+        assert all(f["start"] == f["end"] == 0 for f in mine if f not in hits)
 
 
 def test_postprocess_picks_the_best_valid_span_by_hand():
     ctx = "Paris is in France"
-    ex = [qa.QAExample("x", ctx, "q", ["Paris"], [0], "en")]
+    ex = [qa.qa_example("x", ctx, "q", ["Paris"], [0], "en")]
     offs = [None, None, None, None, (0, 5), (6, 8), (9, 11), (12, 18), None]
-    f = qa.QAFeature(0, list(range(9)), offs, 0, 0)
+    f = {"example": 0, "input_ids": list(range(9)), "offsets": offs, "start": 0, "end": 0}
     start = np.zeros(9)
     end = np.zeros(9)
     start[[1, 4, 6]] = [10, 3, 1.5]  # position 1 is a question token: never an answer
@@ -83,13 +83,13 @@ def test_postprocess_picks_the_best_valid_span_by_hand():
     (p,) = qa.postprocess_qa(ex, [f], [start], [end], max_answer_length=3)
     assert (p.text, p.score) == ("in France", 5.5)
     # a second window of the same example with a better span wins
-    g = qa.QAFeature(0, list(range(9)), offs, 0, 0)
+    g = {"example": 0, "input_ids": list(range(9)), "offsets": offs, "start": 0, "end": 0}
     s2, e2 = np.zeros(9), np.zeros(9)
     s2[7], e2[7] = 6, 6
     (p,) = qa.postprocess_qa(ex, [f, g], [start, s2], [end, e2])
     assert (p.text, p.score) == ("France", 12.0)
     # nothing valid -> empty prediction
-    (p,) = qa.postprocess_qa(ex, [qa.QAFeature(0, [0, 1], [None, None], 0, 0)], [[1, 2]], [[1, 2]])
+    (p,) = qa.postprocess_qa(ex, [{"example": 0, "input_ids": [0, 1], "offsets": [None, None], "start": 0, "end": 0}], [[1, 2]], [[1, 2]])
     assert p.text == ""
 
 
@@ -99,14 +99,14 @@ def test_end_to_end_gold_logits_recover_answers(tok):
     feats = qa.encode_qa_windows(tok, ex, max_length=48, doc_stride=12, max_query_length=8)
     starts, ends = [], []
     for f in feats:
-        s, e = np.zeros(len(f.input_ids)), np.zeros(len(f.input_ids))
-        if f.start:
-            s[f.start], e[f.end] = 5, 5
+        s, e = np.zeros(len(f["input_ids"])), np.zeros(len(f["input_ids"]))
+        if f["start"]:
+            s[f["start"]], e[f["end"]] = 5, 5
         starts.append(s)
         ends.append(e)
     preds = qa.postprocess_qa(ex, feats, starts, ends)
-    assert [p.text.strip() for p in preds] == [e.answers[0] for e in ex]
-    assert qa.qa_scores([e.answers for e in ex], [p.text for p in preds], "en") == {"f1": 1.0, "exact_match": 1.0}
+    assert [p.text.strip() for p in preds] == [e["answers"][0] for e in ex]
+    assert qa.qa_scores([e["answers"] for e in ex], [p.text for p in preds], "en") == {"f1": 1.0, "exact_match": 1.0}
 
 
 # ------------------------------------------------------------------ MLQA normalisation (mlqa_evaluation_v1.py)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from xitcore.errors import DataError
-from xitcore.kinds import retrieval as ret
+from xitcore.tasks import retrieval as ret
 
 FIX = Path(__file__).parent / "fixtures" / "kinds"
 

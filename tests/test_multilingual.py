@@ -84,7 +84,7 @@ def test_resume_from_saved_state_gives_same_continuation():
 
 
 def test_offline_hub_fails_fast_with_one_line(monkeypatch):
-    monkeypatch.setattr("xitcore.tasks.hub_reachable", lambda timeout=3.0: False)
+    monkeypatch.setattr("xitcore.tasks.io.hub_reachable", lambda timeout=3.0: False)
     t0 = time.monotonic()
     with pytest.raises(DataError) as e:
         mc4.open_mc4_stream(["de", "fr"])
@@ -324,9 +324,9 @@ def fake_mt(table):
 def test_translate_examples_qa_counts_drops():
     ctx = "Paris is the capital of France. It is large."
     examples = [
-        {"id": "q1", "context": ctx, "question": "What is the capital?", "answer_text": "Paris", "answer_start": 0},
-        {"id": "q2", "context": ctx, "question": "Is it large?", "answer_text": "large", "answer_start": 38},
-        {"id": "q3", "context": ctx, "question": "Bad offset?", "answer_text": "France", "answer_start": 3},
+        {"id": "q1", "context": ctx, "question": "What is the capital?", "answers": ["Paris"], "answer_starts": [0]},
+        {"id": "q2", "context": ctx, "question": "Is it large?", "answers": ["large"], "answer_starts": [38]},
+        {"id": "q3", "context": ctx, "question": "Bad offset?", "answers": ["France"], "answer_starts": [3]},
     ]
     mt = fake_mt({"[Paris] is the capital of France.": "[Paris] est la capitale de la France.",
                   "It is large.": "Elle est grande.", "It is [large].": "Elle est grande.",  # markers lost
@@ -336,7 +336,7 @@ def test_translate_examples_qa_counts_drops():
     assert [ex["id"] for ex in out] == ["q1"]
     q1 = out[0]
     assert q1["context"] == "Paris est la capitale de la France. Elle est grande."
-    assert q1["context"][q1["answer_start"]:q1["answer_start"] + len(q1["answer_text"])] == "Paris"
+    assert q1["context"][q1["answer_starts"][0]:q1["answer_starts"][0] + len(q1["answers"][0])] == "Paris"
     assert q1["question"] == "Quelle est la capitale ?" and q1["lang"] == "fr"
     assert report.to_dict() == {"total": 3, "kept": 1, "dropped": 2, "drop_rate": pytest.approx(2 / 3),
                                 "reasons": {"answer offset does not match context": 1, "markers lost": 1}}

@@ -25,7 +25,7 @@ from xitcore.surface import (
     surface_matches_text,
     tokenizer_coverage_surface,
 )
-from xitcore.train import encode_tagging, predict_tagging
+from xitcore.tasks.tagging import encode_tagging, predict_tagging
 
 CONLLU = """\
 # sent_id = es-1

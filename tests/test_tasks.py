@@ -4,8 +4,9 @@ import time
 import pytest
 
 from xitcore.errors import DataError
-from xitcore.tasks import (INTERMEDIATE_TASKS, load_hub_examples, load_ner_eval, load_task_examples, pud_split,
-                           get_task)
+from xitcore.errors import ConfigError
+from xitcore.tasks import TASKS, load_task_examples, get_task, task_labels
+from xitcore.data.treebanks import load_ner_eval, pud_split
 
 
 def test_pud_split_is_a_fixed_partition():
@@ -35,7 +36,7 @@ def test_translated_deprel_uses_the_same_sentences():
 def test_qa_answers_are_in_context():
     _, ml = load_task_examples("qa", "translated")
     for ex in ml[:200]:
-        assert ex["context"][ex["answer_start"]:].startswith(ex["answer_text"])
+        assert ex["context"][ex["answer_starts"][0]:].startswith(ex["answers"][0])
 
 
 def test_ner_eval_maps_misc_to_o():
@@ -46,34 +47,32 @@ def test_ner_eval_maps_misc_to_o():
 
 
 def test_unknown_task_is_a_clear_error():
-    with pytest.raises(DataError, match="task 'mlni' is unknown; allowed:"):
+    with pytest.raises(ConfigError, match="task 'mlni' is unknown; allowed:"):
         get_task("mlni")
 
 
 def test_hub_backend_fails_fast_offline(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     t0 = time.time()
-    with pytest.raises(DataError, match="backend 'hub' needs huggingface.co"):
-        load_hub_examples(INTERMEDIATE_TASKS["nli"])
+    with pytest.raises(DataError, match="task 'nli': hub dataset nyu-mll/glue .*needs huggingface.co"):
+        load_task_examples("nli", backend="hub")
     assert time.time() - t0 < 10
 
 
 def test_hub_mappers_give_the_local_example_format():
-    from xitcore.tasks import HUB_MAPPERS
-
-    spec = INTERMEDIATE_TASKS["nli"]
-    ex = HUB_MAPPERS["classification"]({"premise": "A", "hypothesis": "B", "label": 1, "idx": 0}, spec)
-    assert ex == {"text_a": "A", "text_b": "B", "label": 1, "lang": "en"}
-    qa = HUB_MAPPERS["qa"]({"id": "x", "title": "t", "context": "the cat sat", "question": "who?",
-                            "answers": {"text": ["cat"], "answer_start": [4]}}, INTERMEDIATE_TASKS["qa"])
-    assert qa["answer_text"] == "cat" and qa["answer_start"] == 4
+    ex = TASKS["sentiment"].row_mapper({"sentence": "A", "label": 1, "idx": 0}, "en")
+    assert ex == {"text_a": "A", "text_b": None, "label": 1, "lang": "en"}
+    qa = TASKS["qa"].row_mapper({"id": "x", "title": "t", "context": "the cat sat", "question": "who?",
+                                 "answers": {"text": ["cat"], "answer_start": [4]}}, "en")
+    _, local = load_task_examples("qa")
+    assert set(qa) == set(local[0]) and qa["answers"] == ["cat"] and qa["answer_starts"] == [4]
 
 
 def test_paper_tasks_are_registered_hub_only_with_clear_local_errors(monkeypatch):
     for name in ("mnli", "anli", "qqp", "sst2", "squad", "hellaswag", "commonsenseqa", "cosmosqa", "ccg"):
-        assert name in INTERMEDIATE_TASKS
-    assert INTERMEDIATE_TASKS["hellaswag"].hub.dataset == "Rowan/hellaswag"
-    assert INTERMEDIATE_TASKS["mnli"].labels == ["entailment", "neutral", "contradiction"]
+        assert TASKS[name].paper_role == "intermediate"
+    assert TASKS["hellaswag"].hub_dataset == "Rowan/hellaswag"
+    assert list(TASKS["mnli"].labels) == ["entailment", "neutral", "contradiction"]
     with pytest.raises(DataError, match="task 'hellaswag' has no shipped data; use backend: hub"):
         load_task_examples("hellaswag")
     monkeypatch.delenv("XIT_CCGBANK", raising=False)
@@ -82,12 +81,12 @@ def test_paper_tasks_are_registered_hub_only_with_clear_local_errors(monkeypatch
 
 
 def test_paper_task_hub_rows_go_through_xitcore_kinds(monkeypatch):
-    from xitcore import tasks
+    from xitcore.tasks import io
 
     rows = [{"ctx_a": "A man sits", "ctx_b": "then", "endings": ["down.", "up.", "on.", "off."], "label": "2", "ind": 7},
             {"ctx_a": "No label", "ctx_b": "", "endings": ["a", "b", "c", "d"], "label": "", "ind": 8}]
-    monkeypatch.setattr(tasks, "hub_reachable", lambda timeout=3.0: True)
-    import xitcore.kinds.registry as registry
+    monkeypatch.setattr(io, "hub_reachable", lambda timeout=3.0: True)
+    import xitcore.tasks.registry as registry
     monkeypatch.setattr(registry, "load_hub_rows", lambda *a, **k: rows)
     spec, ex = load_task_examples("hellaswag", backend="hub")
     assert len(ex) == 1  # the unlabelled row is dropped
@@ -98,13 +97,13 @@ def test_paper_task_hub_rows_go_through_xitcore_kinds(monkeypatch):
 def test_rte_hub_labels_follow_the_local_order(monkeypatch):
     import datasets
 
-    from xitcore import tasks
+    from xitcore.tasks import io
 
-    monkeypatch.setattr(tasks, "hub_reachable", lambda timeout=3.0: True)
+    monkeypatch.setattr(io, "hub_reachable", lambda timeout=3.0: True)
     rows = [{"sentence1": "A", "sentence2": "B", "label": 0, "idx": 0}, {"sentence1": "C", "sentence2": "D", "label": 1, "idx": 1}]
     monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: rows)
-    ex = load_hub_examples(INTERMEDIATE_TASKS["nli"])
-    labels = INTERMEDIATE_TASKS["nli"].labels
+    _, ex = load_task_examples("nli", backend="hub")
+    labels = TASKS["nli"].labels
     assert [labels[e["label"]] for e in ex] == ["entailment", "not_entailment"]  # GLUE RTE: 0 = entailment
 
 
@@ -114,7 +113,7 @@ def test_ccg_reads_a_local_ccgbank_copy(tmp_path, monkeypatch):
     spec, ex = load_task_examples("ccg")
     assert ex == [{"words": ["Pierre", "Vinken", ",", "61", "years", "old"],
                    "tags": ["N/N", "N", ",", "N/N", "N", "(S[adj]\\NP)\\NP"], "lang": "en"}]
-    assert spec.labels == sorted({"N/N", "N", ",", "(S[adj]\\NP)\\NP"})
+    assert task_labels(spec, ex) == sorted({"N/N", "N", ",", "(S[adj]\\NP)\\NP"})
 
 
 def test_machine_translated_data_is_size_matched_and_rotates_languages():

@@ -22,15 +22,13 @@ def test_the_constructed_case_tells_the_directions_apart():
 
 
 def test_kinds_tatoeba_queries_with_english():
-    from xitcore.kinds import retrieval as ret
+    from xitcore.tasks import retrieval as ret
 
     assert ret.tatoeba_top1(XX, EN) == pytest.approx(0.5)
 
 
 def test_step_tatoeba_queries_with_english(tmp_path, monkeypatch):
-    import xitcore.data
-    import xitcore.model
-    import xitcore.train
+    import xitcore.pipeline as pipeline
     from conftest import TINY
     from xitcore.config import load_condition
     from xitcore.pipeline import step_tatoeba
@@ -41,10 +39,10 @@ def test_step_tatoeba_queries_with_english(tmp_path, monkeypatch):
             return self
 
     vectors = {"x0": XX[0], "x1": XX[1], "e0": EN[0], "e1": EN[1]}
-    monkeypatch.setattr(xitcore.data, "read_tatoeba", lambda iso3: (["x0", "x1"], ["e0", "e1"]))
-    monkeypatch.setattr(xitcore.model, "load_tokenizer", lambda path: object())
-    monkeypatch.setattr(xitcore.model, "load_encoder", lambda path: Encoder())
-    monkeypatch.setattr(xitcore.train, "embed_sentences",
+    monkeypatch.setattr(pipeline, "read_tatoeba", lambda iso3: (["x0", "x1"], ["e0", "e1"]))
+    monkeypatch.setattr(pipeline, "load_tokenizer", lambda path: object())
+    monkeypatch.setattr(pipeline, "load_encoder", lambda path: Encoder())
+    monkeypatch.setattr(pipeline, "embed_sentences",
                         lambda enc, tok, sents, *a, **k: np.stack([vectors[s] for s in sents]))
     cfg = load_condition(TINY / "none.yaml")
     assert cfg.eval.tatoeba_languages == ["de"]

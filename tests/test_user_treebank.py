@@ -6,7 +6,7 @@ import pytest
 
 from xitcore.config import PUD_LANGUAGES, ExperimentConfig, EvalConfig, from_dict, load_condition
 from xitcore.errors import ConfigError, DataError
-from xitcore.tasks import load_pos_dev, load_pos_eval, load_pos_train, pos_treebank_keys
+from xitcore.data.treebanks import load_pos_dev, load_pos_eval, load_pos_train, pos_treebank_keys
 
 from conftest import TINY
 

@@ -6,9 +6,9 @@ import shutil
 import pytest
 import torch
 
-import xitcore.tasks  # noqa: F401  (before xitcore.kinds: importing kinds first hits the tasks<->kinds cycle)
-import xitcore.kinds.extractive_qa as kqa
-import xitcore.kinds.registry as kreg
+
+import xitcore.tasks.qa as kqa
+import xitcore.tasks.registry as kreg
 from xitcore.config import load_condition
 from xitcore.errors import ConfigError, DataError
 from xitcore.pipeline import _config_without_seeds, run_condition

@@ -16,7 +16,10 @@ from typing import Any
 
 import yaml
 
+from .data.paths import TATOEBA_ISO3
+from .data.treebanks import TREEBANK_CODE, TREEBANK_CODE_RULE, XCOPA_LANGS, parse_treebank_spec
 from .errors import ConfigError
+from .tasks import HUB_TARGETS, INTERMEDIATE, SHIPPED_TARGETS, check_language, get_task, translated_variant_exists
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PARAMS_ROOT = REPO_ROOT / "params"
@@ -33,13 +36,14 @@ PUD_LANGUAGES = ["ar", "de", "en", "es", "fi", "fr", "hi", "id", "it", "pt", "ru
 # corpus draws on) plus opt-in shipped treebanks: Swedish and Polish PUD, Japanese GSD (test; dev = dev split).
 POS_EVAL_LANGUAGES = PUD_LANGUAGES + ["sv", "pl", "ja"]
 NER_LANGUAGES = ["es", "nl"]
-XCOPA_LANGUAGES = ["et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh"]
+XCOPA_LANGUAGES = list(XCOPA_LANGS)
 XQUAD_LANGUAGES = ["ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh"]
 INTERMEDIATE_KINDS = ["none", "task", "multitask", "mlm"]
 INTERMEDIATE_DATA = ["en", "translated", "mt"]
-LOCAL_TARGET_TASKS = ["pos", "ner"]  # shipped data (UD EWT -> PUD, IEER -> CoNLL-2002)
-# XTREME-R targets on hub data (xitcore.kinds), trained on English and evaluated zero-shot: xitcore.xtreme.
-XTREME_TARGET_TASKS = ["xnli", "pawsx", "xcopa", "udpos", "panx", "xquad", "mlqa", "tydiqa"]
+LOCAL_TARGET_TASKS = list(SHIPPED_TARGETS)  # shipped data (UD EWT -> PUD, IEER -> CoNLL-2002)
+# Hub targets that phase iii fine-tunes (the registry's others are retrieval tasks: no training), trained on
+# English and evaluated zero-shot by pipeline.step_target.
+XTREME_TARGET_TASKS = [t for t in HUB_TARGETS if get_task(t).kind != "retrieval"]
 TARGET_TASKS = LOCAL_TARGET_TASKS + XTREME_TARGET_TASKS
 TATOEBA_PHASES = ["mlm", "intermediate", "target"]
 PRECISIONS = ["fp32", "bf16"]
@@ -146,17 +150,16 @@ class IntermediateConfig:
             raise ConfigError(f"intermediate.kind '{self.kind}' is unknown; allowed: {', '.join(INTERMEDIATE_KINDS)}")
         if self.data not in INTERMEDIATE_DATA:
             raise ConfigError(f"intermediate.data '{self.data}' is unknown; allowed: {', '.join(INTERMEDIATE_DATA)}")
-        from .tasks import INTERMEDIATE_TASKS, translated_variant_exists
         for t in self.tasks:
-            if t not in INTERMEDIATE_TASKS:
-                raise ConfigError(f"intermediate task '{t}' is unknown; allowed: {', '.join(sorted(INTERMEDIATE_TASKS))}")
+            if t not in INTERMEDIATE:
+                raise ConfigError(f"intermediate task '{t}' is unknown; allowed: {', '.join(sorted(INTERMEDIATE))}")
             if self.data == "translated" and not translated_variant_exists(t):
                 raise ConfigError(f"intermediate task '{t}' has no translated variant; allowed with data=translated: "
-                                  f"{', '.join(sorted(x for x in INTERMEDIATE_TASKS if translated_variant_exists(x)))}")
+                                  f"{', '.join(sorted(x for x in INTERMEDIATE if translated_variant_exists(x)))}")
         if self.data == "mt":
             if not self.mt_languages:
                 raise ConfigError("intermediate.mt_languages must list at least one language when data is 'mt'")
-            dense = [t for t in self.tasks if INTERMEDIATE_TASKS[t].kind == "tagging"]
+            dense = [t for t in self.tasks if get_task(t).kind == "tagging"]
             if dense:
                 raise ConfigError(f"intermediate task '{dense[0]}' cannot be machine-translated (its per-word tags cannot "
                                   f"be projected); allowed with data=mt: classification, multiple-choice and QA tasks")
@@ -212,9 +215,7 @@ class TargetConfig:
 def _xtreme_default_languages(task: str) -> list[str]:
     """The registry's XTREME-R list for ``task``, less the languages without a hub source (these targets load
     from the hub only)."""
-    from .kinds import get_task_def
-
-    d = get_task_def(task)
+    d = get_task(task)
     return [l for l in d.languages if l not in d.hub_missing]
 
 
@@ -226,8 +227,6 @@ def _xtreme_languages(task: str):
 def _check_treebanks(treebanks: dict[str, str], key: str) -> dict[str, str]:
     """Check code -> CoNLL-U file specs; return them with each path made absolute (resolved against the current
     directory now, so that a run from another directory reads the same file)."""
-    from .tasks import TREEBANK_CODE, TREEBANK_CODE_RULE, parse_treebank_spec
-
     out = {}
     for code, spec in treebanks.items():
         if not TREEBANK_CODE.fullmatch(code):
@@ -270,7 +269,6 @@ class EvalConfig:
     batch_size: int = 64
 
     def __post_init__(self):
-        from .data.paths import TATOEBA_ISO3
         for key in ("max_sentences", "ner_max_sentences"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"eval.{key} must be >= 0 (0 = all), got {getattr(self, key)}")
@@ -287,7 +285,6 @@ class EvalConfig:
                 if lang not in allowed:
                     more = " (or a code given a file in eval.pos_treebanks)" if key == "pos_languages" else ""
                     raise ConfigError(f"eval.{key}: language '{lang}' is unknown; allowed: {', '.join(allowed)}{more}")
-        from .kinds import check_language
         for task in XTREME_TARGET_TASKS:
             for lang in getattr(self, f"{task}_languages"):
                 try:

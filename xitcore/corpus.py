@@ -12,6 +12,8 @@ import unicodedata
 from collections import defaultdict
 from pathlib import Path
 
+from .config import PUD_LANGUAGES
+from .data.treebanks import XCOPA_LANGS, XQUAD_NON_EN, load_pud
 from .errors import DataError
 
 _SENT_SPLIT = re.compile(r"(?<=[.!?।。！？])\s+")
@@ -33,10 +35,8 @@ def split_sentences(text: str) -> list[str]:
 
 def evaluation_sentences() -> set[str]:
     """Normalized text of every sentence the project evaluates on."""
-    from .config import PUD_LANGUAGES
     from .data import read_conll2002, read_conllu, read_tatoeba, read_xcopa
     from .data.paths import TATOEBA_ISO3, ud_file
-    from .tasks import XCOPA_LANGS, load_pud
 
     ev = set()
     for lang in PUD_LANGUAGES:
@@ -56,11 +56,9 @@ def evaluation_sentences() -> set[str]:
 
 def raw_sources() -> dict[str, list[tuple[str, str]]]:
     """language -> [(source name, text)] of the shipped raw text that is not evaluation data by construction."""
-    from .config import PUD_LANGUAGES
     from .data import (read_conll2000, read_conll2002, read_conllu, read_ieer_documents, read_rte,
                        read_sentence_polarity, read_trec, read_udhr, read_xcopa, read_xquad)
     from .data.paths import UDHR_FILES, ud_file
-    from .tasks import XCOPA_LANGS, XQUAD_NON_EN, load_pud
 
     src: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for lang in PUD_LANGUAGES:
@@ -94,9 +92,7 @@ def parallel_sources() -> list[dict]:
     the English one sentence by sentence (the evaluation halves are never used); XQuAD contexts are
     human translations of the same English paragraphs.
     """
-    from .config import PUD_LANGUAGES
     from .data import read_xquad
-    from .tasks import XQUAD_NON_EN, load_pud
 
     pairs = []
     en_pud = [s.text for s in load_pud("en", "intermediate")]
@@ -174,9 +170,3 @@ def read_parallel(corpus_dir: Path) -> list[dict]:
         return [json.loads(l) for l in fh if l.strip()]
 
 
-def sampling_weights(sizes: dict[str, int], alpha: float) -> dict[str, float]:
-    """XLM-R's exponentially smoothed language sampling: p_l ∝ (n_l / N)^alpha."""
-    total = sum(sizes.values())
-    w = {l: (n / total) ** alpha for l, n in sizes.items() if n > 0}
-    z = sum(w.values())
-    return {l: v / z for l, v in w.items()}

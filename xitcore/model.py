@@ -200,60 +200,6 @@ def freeze_lower(encoder, model_cfg) -> None:
                 p.requires_grad_(False)
 
 
-class ClassificationHead(nn.Module):
-    def __init__(self, hidden: int, num_labels: int, dropout: float = 0.1):
-        super().__init__()
-        self.dense = nn.Linear(hidden, hidden)
-        self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(hidden, num_labels)
-
-    def forward(self, h):  # h: [B, T, H] -> pooled <s>
-        x = self.dropout(h[:, 0])
-        return self.out(self.dropout(torch.tanh(self.dense(x))))
-
-
-class TokenHead(nn.Module):
-    def __init__(self, hidden: int, num_labels: int, dropout: float = 0.1):
-        super().__init__()
-        self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(hidden, num_labels)
-
-    def forward(self, h):
-        return self.out(self.dropout(h))
-
-
-class SpanHead(nn.Module):
-    def __init__(self, hidden: int):
-        super().__init__()
-        self.out = nn.Linear(hidden, 2)
-
-    def forward(self, h):
-        start, end = self.out(h).unbind(-1)
-        return start, end
-
-
-class MultipleChoiceHead(nn.Module):
-    def __init__(self, hidden: int, dropout: float = 0.1):
-        super().__init__()
-        self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(hidden, 1)
-
-    def forward(self, h):
-        return self.out(self.dropout(h[:, 0])).squeeze(-1)
-
-
-def make_head(kind: str, hidden: int, num_labels: int = 0, dropout: float = 0.1) -> nn.Module:
-    if kind == "classification":
-        return ClassificationHead(hidden, num_labels, dropout)
-    if kind == "tagging":
-        return TokenHead(hidden, num_labels, dropout)
-    if kind == "qa":
-        return SpanHead(hidden)
-    if kind == "multiple_choice":
-        return MultipleChoiceHead(hidden, dropout)
-    raise ConfigError(f"task kind '{kind}' is unknown; allowed: classification, tagging, qa, multiple_choice")
-
-
 class MultiTaskModel(nn.Module):
     """One shared XLM-R encoder, one head per task."""
 

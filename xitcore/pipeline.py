@@ -13,10 +13,31 @@ import json
 import time
 from pathlib import Path
 
+import math
+import random
+
+import numpy as np
 import torch
 
-from .config import LOCAL_TARGET_TASKS, ExperimentConfig
+from . import tasks
+from .baselines import pos_baselines
+from .config import MODEL_KEY_DEFAULTS, XTREME_TARGET_TASKS, EvalConfig, ExperimentConfig, TargetConfig, config_hash
+from .corpus import build_corpus, read_corpus, read_parallel
+from .data import read_conllu, read_tatoeba, read_xcopa
+from .data.paths import DATA_ROOT, TATOEBA_ISO3, ud_file
+from .data.treebanks import (NER_TYPES, load_ner_eval, load_pos_dev, load_pos_eval, pos_dev_sentences,
+                             pos_eval_sentences, pos_treebank_keys)
+from .metrics import multiple_choice_accuracy, ner_scores, pos_accuracy, retrieval_top1, xtreme_seqeval_f1
+from .model import (MultiTaskModel, autocast, count_parameters, freeze_lower, keep_first_layers, load_encoder,
+                    load_mlm_model, load_tokenizer, new_mlm_model, pick_device, reinitialise, restrict_output_vocab,
+                    train_tokenizer)
+from .multilingual.dictionary import DICTIONARY_SETTINGS, code_switch, dictionary_summary, induce_dictionary
 from .runstore import RunStore, Step, StepNode, atomic_write_json
+from .surface import surface_layout
+from .tasks import classification, multiple_choice, qa, tagging
+from .tasks.mlm import mlm_vocabulary, prepare_mlm_data
+from .tasks.retrieval import embed_sentences
+from .train import finetune, mlm_heldout_loss, set_seed, train_mlm
 
 LOG_PREFIX = "[xit]"
 
@@ -38,7 +59,6 @@ def _asdict(x):
 
 
 def _data_files(*rel: str) -> list[Path]:
-    from .data.paths import DATA_ROOT
 
     out = []
     for r in rel:
@@ -49,7 +69,6 @@ def _data_files(*rel: str) -> list[Path]:
 def _in_precision(cfg: ExperimentConfig, fn):
     """Run a step function under the configured autocast (bf16 matmuls) on the configured device."""
     def wrapped(work: Path) -> dict:
-        from .model import autocast, pick_device
 
         with autocast(cfg.precision, pick_device(cfg.device)):
             return fn(work)
@@ -61,7 +80,6 @@ def _precision_key(cfg: ExperimentConfig) -> dict:
 
 
 def _setup_threads(cfg: ExperimentConfig) -> torch.device:
-    from .model import pick_device
 
     quiet_transformers()
     if cfg.num_threads > 0:
@@ -72,7 +90,6 @@ def _setup_threads(cfg: ExperimentConfig) -> torch.device:
 # ---------------------------------------------------------------------------------------- phase (i)
 
 def step_corpus(store: RunStore, cfg: ExperimentConfig) -> StepNode:
-    from .corpus import build_corpus
 
     payload = {"corpus": _asdict(cfg.corpus), "version": 2}  # 2: adds parallel.jsonl.gz
 
@@ -114,7 +131,6 @@ def encoder_source(cfg: ExperimentConfig, encoder: Step | None) -> str:
 
 def _model_key(cfg: ExperimentConfig) -> dict:
     """model.* as it enters step keys: keys added later stay out at their defaults, so older keys stay valid."""
-    from .config import MODEL_KEY_DEFAULTS
 
     return {k: v for k, v in _asdict(cfg.model).items() if MODEL_KEY_DEFAULTS.get(k, object()) != v}
 
@@ -127,9 +143,6 @@ def step_tokenizer(store: RunStore, cfg: ExperimentConfig, corpus: Step, encoder
         payload["model"] = encoder.key if encoder is not None else cfg.model.init
 
     def fn(work: Path) -> dict:
-        from .corpus import read_corpus
-        from .model import load_tokenizer, train_tokenizer
-
         if cfg.tokenizer.source == "train":
             # A balanced sample per language: faster, and keeps high-resource languages from owning the vocabulary.
             texts = [s for sents in read_corpus(corpus.path / "text").values()
@@ -148,7 +161,6 @@ def step_tokenizer(store: RunStore, cfg: ExperimentConfig, corpus: Step, encoder
 
 def tokenizer_coverage(tok, cfg: ExperimentConfig) -> dict:
     """Per evaluation language: share of <unk> subwords and subwords per word on the PUD evaluation half."""
-    from .tasks import load_pos_eval
 
     out = {}
     bare = {i for t, i in tok.get_vocab().items() if t == "▁"}
@@ -166,8 +178,6 @@ def tokenizer_coverage(tok, cfg: ExperimentConfig) -> dict:
 def _mlm_data(cfg: ExperimentConfig, tok, corpus: Step, seed: int, dictionary: Step | None = None):
     """Packed MLM blocks of the corpus step's text, plus translation pairs (TLM rows) and code-switched English
     text (code-switched rows) when those rows are on."""
-    from .corpus import read_corpus, read_parallel
-    from .train import prepare_mlm_data
 
     text = read_corpus(corpus.path / "text")
     pairs = read_parallel(corpus.path / "text") if cfg.mlm.tlm_fraction > 0 else None
@@ -193,14 +203,10 @@ def step_dictionary(store: RunStore, cfg: ExperimentConfig, corpus: Step) -> Ste
     """Bilingual word lists from the corpus step's translation pairs (only when code-switched MLM rows are on)."""
     if cfg.mlm.code_switch_fraction == 0:
         return None
-    from .multilingual.dictionary import DICTIONARY_SETTINGS
 
     payload = {"corpus": corpus.key, **DICTIONARY_SETTINGS, "version": 1}
 
     def fn(work: Path) -> dict:
-        from .corpus import read_parallel
-        from .multilingual.dictionary import dictionary_summary, induce_dictionary
-
         pairs = read_parallel(corpus.path / "text")
         log(f"inducing bilingual dictionaries from {len(pairs)} translation pairs (IBM Model 1, both directions)")
         table = induce_dictionary(pairs, **DICTIONARY_SETTINGS)
@@ -216,9 +222,7 @@ def read_dictionary(step: Step) -> dict:
 
 def code_switched_text(english: list[str], table: dict, prob: float, seed: int) -> list[str]:
     """Each English corpus sentence once, its dictionary words switched into one language drawn per sentence."""
-    import random
 
-    from .multilingual.dictionary import code_switch
 
     rng = random.Random(seed)
     langs = sorted(table)
@@ -227,8 +231,6 @@ def code_switched_text(english: list[str], table: dict, prob: float, seed: int) 
 
 def _restrict_vocab(cfg: ExperimentConfig, model, data, tok) -> None:
     if cfg.mlm.output_vocab == "corpus":
-        from .model import restrict_output_vocab
-        from .train import mlm_vocabulary
 
         ids = mlm_vocabulary(data, tok)
         restrict_output_vocab(model, ids)
@@ -256,7 +258,6 @@ def tagging_input(examples: list[dict], mode: str) -> list[dict]:
     'words': from syntactic words), each word at the first piece of its span (xitcore.surface)."""
     if mode == "split":
         return [{k: v for k, v in ex.items() if k != "sentence"} for ex in examples]
-    from .surface import surface_layout
 
     out = []
     for ex in examples:
@@ -293,10 +294,6 @@ def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: St
     pretrained = cfg.model.init != "scratch"
 
     def fn(work: Path) -> dict:
-        from .model import count_parameters, keep_first_layers, load_mlm_model, load_tokenizer, new_mlm_model
-        from .model import reinitialise
-        from .train import mlm_heldout_loss, train_mlm
-
         device = _setup_threads(cfg)
         tok = load_tokenizer(tokenizer.path / "tokenizer")
         # A pretrained encoder that is not trained further needs no MLM data and no held-out loss (its head is new).
@@ -372,9 +369,6 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
                            code_switch_prob=cfg.mlm.code_switch_prob, dictionary=dictionary.key)
 
     def fn(work: Path) -> dict:
-        from .model import freeze_lower, load_mlm_model, load_tokenizer
-        from .train import finetune, mlm_heldout_loss, set_seed, train_mlm
-
         device = _setup_threads(cfg)
         set_seed(seed)  # before the heads are built: their initial weights come from the seed, not the worker's history
         tok = load_tokenizer(mlm.path / "model")
@@ -416,61 +410,50 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
 
 
 def _build_task_model(cfg, encoder_dir, tok, task_names, data, mt_cache: Path | None = None):
-    from .model import MultiTaskModel, load_encoder, make_head
-    from .tasks import load_task_examples
-    from .train import encode_task
-
+    """The encoder with one head per intermediate task, the tasks' specs and training features."""
     encoder = load_encoder(encoder_dir)
     heads, specs, feats = {}, {}, {}
     translate_for = None
     for name in task_names:
-        spec, examples = load_task_examples(name, "en" if data == "mt" else data, cfg.backend)
+        task, examples = tasks.load_task_examples(name, "en" if data == "mt" else data, cfg.backend)
         if cfg.intermediate.dev_fraction > 0 and cfg.backend == "local":
-            from .tasks import english_dev, item_key
-
-            held, _ = english_dev(name, cfg.intermediate.dev_fraction)
-            examples = [ex for ex in examples if item_key(name, ex) not in held]  # the English dev items, any language
+            held, _ = tasks.english_dev(name, cfg.intermediate.dev_fraction)
+            examples = [ex for ex in examples if tasks.item_key(name, ex) not in held]  # English dev items, any language
         if data == "mt":
             from .multilingual.intermediate import hub_translator, machine_translate_examples
 
             translate_for = translate_for or hub_translator(cfg.intermediate.mt_model, mt_cache)
-            examples, report = machine_translate_examples(examples, spec.kind, cfg.intermediate.mt_languages,
+            examples, report = machine_translate_examples(examples, task.kind, cfg.intermediate.mt_languages,
                                                           translate_for)
             log(f"machine-translated {name}: " + ", ".join(f"{l} kept {r['kept']}/{r['total']}" for l, r in report.items()))
-        heads[name] = make_head(spec.kind, encoder.config.hidden_size, len(spec.labels), cfg.model.dropout)
-        specs[name] = {"kind": spec.kind, "labels": spec.labels, "examples": len(examples),
+        kind = tasks.kind_module(task.kind)
+        labels = tasks.task_labels(task, examples)
+        heads[name] = kind.make_head(encoder.config.hidden_size, len(labels), cfg.model.dropout)
+        specs[name] = {"kind": task.kind, "labels": labels, "examples": len(examples),
                        "languages": sorted({ex.get("lang", "en") for ex in examples})}
-        feats[name] = (spec.kind, encode_task(spec, tok, examples, cfg.model.max_length))
+        feats[name] = (task.kind, kind.featurise(tok, examples, labels, cfg.model.max_length))
     return MultiTaskModel(encoder, heads), specs, feats
 
 
 def evaluate_english_dev(model, tok, cfg, specs: dict, device) -> dict:
     """Each intermediate task's own score on its English dev set (xitcore.tasks.english_dev): accuracy, or SQuAD
     F1/EM for QA, so that a reader sees that phase ii learned its task."""
-    from .metrics import multiple_choice_accuracy, pos_accuracy
-    from .tasks import english_dev
-    from .train import predict_multiple_choice, predict_tagging
-    from .xtreme import predict_classification, predict_qa
-
     out = {}
     for name, spec in specs.items():
-        _, dev = english_dev(name, cfg.intermediate.dev_fraction)
+        _, dev = tasks.english_dev(name, cfg.intermediate.dev_fraction)
         if not dev:
             continue
         n, kind, ml = len(dev), spec["kind"], cfg.model.max_length
         if kind == "tagging":
-            pred = predict_tagging(model, name, tok, dev, spec["labels"], ml, device)
+            pred = tagging.predict_tagging(model, name, tok, dev, spec["labels"], ml, device)
             out[name] = {"accuracy": round(100 * pos_accuracy([e["tags"] for e in dev], pred), 2)}
         elif kind in ("classification", "multiple_choice"):
-            predict = predict_classification if kind == "classification" else predict_multiple_choice
+            predict = (classification.predict_classification if kind == "classification"
+                       else multiple_choice.predict_multiple_choice)
             pred = predict(model, name, tok, dev, ml, device)
             out[name] = {"accuracy": round(100 * multiple_choice_accuracy([e["label"] for e in dev], pred), 2)}
         else:
-            from .kinds.extractive_qa import QAExample, qa_scores
-
-            qa = [QAExample(e["id"], e["context"], e["question"], [e["answer_text"]], [e["answer_start"]], "en")
-                  for e in dev]
-            s = qa_scores([q.answers for q in qa], predict_qa(model, name, tok, qa, ml, device), "en")
+            s = qa.qa_scores([e["answers"] for e in dev], qa.predict_qa(model, name, tok, dev, ml, device), "en")
             out[name] = {"f1": round(100 * s["f1"], 2), "exact_match": round(100 * s["exact_match"], 2)}
         out[name]["examples"] = n
         log(f"phase ii ({cfg.condition}): {name} English dev {out[name]}")
@@ -479,15 +462,10 @@ def evaluate_english_dev(model, tok, cfg, specs: dict, device) -> dict:
 
 def evaluate_xcopa(model, tok, cfg, device) -> dict:
     """Zero-shot XCOPA accuracy on the val items (training used the disjoint test items)."""
-    from .data import read_xcopa
-    from .metrics import multiple_choice_accuracy
-    from .tasks import _copa_examples
-    from .train import predict_multiple_choice
-
     out = {}
     for lang in cfg.eval.xcopa_languages:
-        ex = _copa_examples(read_xcopa(lang, "val"), lang)
-        pred = predict_multiple_choice(model, "copa", tok, ex, cfg.model.max_length, device)
+        ex = multiple_choice.copa_examples(read_xcopa(lang, "val"), lang)
+        pred = multiple_choice.predict_multiple_choice(model, "copa", tok, ex, cfg.model.max_length, device)
         out[lang] = round(100 * multiple_choice_accuracy([e["label"] for e in ex], pred), 2)
     out["avg"] = round(sum(out.values()) / max(len(out), 1), 2)
     return out
@@ -495,11 +473,18 @@ def evaluate_xcopa(model, tok, cfg, device) -> dict:
 
 # ---------------------------------------------------------------------------------------- phase (iii)
 
-def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str, seed: int) -> StepNode:
+def _target_payload(cfg: ExperimentConfig, source: Step, task: str, seed: int, langs: list[str]) -> dict:
+    """What a target step's key hashes. Shipped (pos, ner) and hub targets were added at different times and keep
+    their own fields, so that every earlier key stays valid."""
     tc = cfg.target
-    langs = cfg.eval.pos_languages if task == "pos" else cfg.eval.ner_languages
-    payload = {"target": task, "epochs": tc.epochs_for(task), "batch_size": tc.batch_size, "lr": tc.lr,
-               "warmup_ratio": tc.warmup_ratio, "max_train_sentences": tc.max_train_sentences,
+    common = {"epochs": tc.epochs_for(task), "batch_size": tc.batch_size, "lr": tc.lr, "warmup_ratio": tc.warmup_ratio}
+    if task not in tasks.SHIPPED_TARGETS:
+        return {"target": task, "train_data": tasks.get_task(task).train_from[0], **common,
+                "max_train_examples": tc.max_train_examples, "source": source.rel, "seed": seed, "languages": langs,
+                "max_length": cfg.model.max_length, "dropout": cfg.model.dropout,
+                "freeze_embeddings": tc.freeze_embeddings, "version": 3 if task == "panx" else 2,  # 3: conlleval F1
+                **_precision_key(cfg)}
+    payload = {"target": task, **common, "max_train_sentences": tc.max_train_sentences,
                "source": source.rel, "seed": seed, "languages": langs, "max_length": cfg.model.max_length,
                "dropout": cfg.model.dropout, "freeze_embeddings": tc.freeze_embeddings,
                # 2: the head initialised from the seed (see step_intermediate); 3 (NER): F1 in seqeval's default
@@ -507,137 +492,145 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
                "version": 3 if task == "ner" else 2,
                **_precision_key(cfg), **_freeze_key(cfg), **_word_input_key(cfg, task, langs)}
     if task == "pos":
-        from .tasks import pos_treebank_keys
-
         tb_key = pos_treebank_keys(langs, cfg.eval.pos_treebanks)
         if tb_key:  # a user's own treebank: its checksum (editing the file invalidates the results)
             payload["pos_treebanks"] = tb_key
-    dev = cfg.eval.split == "dev"
-    if dev:
+    if cfg.eval.split == "dev":
         payload["split"] = "dev"
     cap = cfg.eval.max_sentences if task == "pos" else cfg.eval.ner_max_sentences
     if cap:
         payload["max_eval_sentences"] = cap
+    return payload
+
+
+def _shipped_target_data(cfg: ExperimentConfig, task: str, langs: list[str]) -> dict:
+    """English training examples and per-language evaluation examples of a shipped target (pos, ner)."""
+    tc, dev = cfg.target, cfg.eval.split == "dev"
+    cap = cfg.eval.max_sentences if task == "pos" else cfg.eval.ner_max_sentences
+    _, train = tasks.load_task_examples(task)
+    if tc.max_train_sentences:
+        train = train[: tc.max_train_sentences]
+    evals = {}
+    for lang in langs:
+        if task == "pos":
+            ev = load_pos_dev(lang) if dev else load_pos_eval(lang, cfg.eval.pos_treebanks)
+            ev = tagging_input(ev, tc.word_input_for(lang))
+        else:
+            ev = load_ner_eval(lang, cfg.eval.split)
+        evals[lang] = ev[:cap] if cap else ev
+    if task == "pos":
+        train = tagging_input(train, tc.word_input_for("en"))
+    return {"train": train, "eval": evals}
+
+
+def _score_shipped(task: str, gold: list, pred: list) -> dict:
+    if task == "pos":
+        return {"accuracy": round(100 * pos_accuracy(gold, pred), 2),
+                "seqeval_f1": round(100 * xtreme_seqeval_f1(gold, pred), 2),
+                "sentences": len(gold), "words": sum(len(g) for g in gold)}
+    # span_f1: seqeval default (conlleval) mode, the headline; span_f1_strict: strict IOB2 beside it
+    return {**ner_scores(gold, pred, types=NER_TYPES), "sentences": len(gold)}
+
+
+def evaluate_language(model, task: str, tok, examples: list, lang: str, max_length: int, device,
+                      batch_size: int = 64) -> tuple[dict, dict | None]:
+    """({metric: percent, ..., "examples": n}, QA predictions {id: text} or None) of a hub target in one language."""
+    t = tasks.get_task(task)
+    metric = tasks.METRICS[t.metric]
+    pct = lambda v: round(100 * float(v), 2)  # noqa: E731
+    out, preds = {"examples": len(examples)}, None
+    if t.kind == "classification":
+        pred = classification.predict_classification(model, task, tok, examples, max_length, device, batch_size)
+        out["accuracy"] = pct(metric([e["label"] for e in examples], pred))
+    elif t.kind == "multiple_choice":
+        pred = multiple_choice.predict_multiple_choice(model, task, tok, examples, max_length, device, batch_size)
+        out["accuracy"] = pct(metric([e["label"] for e in examples], pred))
+    elif t.kind == "tagging":
+        pred = tagging.predict_tagging(model, task, tok, examples, list(t.labels), max_length, device, batch_size)
+        out.update({k: pct(v) for k, v in metric([e["tags"] for e in examples], pred).items()})
+    else:
+        texts = qa.predict_qa(model, task, tok, examples, max_length, device, batch_size)
+        # XTREME: MLQA's own per-language normalisation for MLQA, official SQuAD v1.1 for XQuAD / TyDiQA.
+        s = qa.qa_scores([e["answers"] for e in examples], texts, lang, mlqa=t.metric == "mlqa_f1_em")
+        out.update(f1=pct(s["f1"]), exact_match=pct(s["exact_match"]))
+        preds = {e["id"] or str(k): x for k, (e, x) in enumerate(zip(examples, texts))}
+    return out, preds
+
+
+def zero_shot_average(per_lang: dict[str, dict], metrics: list[str]) -> dict:
+    """Zero-shot averages (English, the training language, excluded) of the headline metrics."""
+    zs = [v for l, v in per_lang.items() if l != "en"]
+    return {m: round(float(np.mean([v[m] for v in zs])), 2) for m in metrics} if zs else {}
+
+
+def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str, seed: int) -> StepNode:
+    """Phase (iii), any target of the registry: English training, then zero-shot evaluation per language.
+    Shipped targets (pos, ner) read the shipped data; the others load every hub set in the node's ``prepare``,
+    so that offline, or a language without a hub source, fails at once with one line, before any training and
+    with nothing written to the run store."""
+    tc, shipped = cfg.target, task in tasks.SHIPPED_TARGETS
+    langs = cfg.eval.languages_of(task)
+    payload = _target_payload(cfg, source, task, seed, langs)
+    t = tasks.get_task(task)
+    kind = tasks.kind_module(t.kind)
+    labels = list(t.labels)
+    data: dict = {}
+
+    def prepare() -> None:
+        data.update(_shipped_target_data(cfg, task, langs) if shipped else
+                    {"train": tasks.load_train(task, tc.max_train_examples),
+                     "eval": {lang: tasks.load_eval(task, lang) for lang in langs}})
 
     def fn(work: Path) -> dict:
-        import math
-
-        from .metrics import ner_scores, pos_accuracy, xtreme_seqeval_f1
-        from .model import MultiTaskModel, freeze_lower, load_encoder, load_tokenizer, make_head
-        from .tasks import NER_LABELS, NER_TYPES, UPOS, load_ner_eval, load_ner_train, load_pos_dev, load_pos_eval
-        from .tasks import load_pos_train
-        from .train import encode_tagging, finetune, predict_tagging, set_seed
-
+        if not data:
+            prepare()
         device = _setup_threads(cfg)
         set_seed(seed)  # before the head is built (see step_intermediate)
-        src_dir = source.path / "model"
-        tok = load_tokenizer(src_dir)
-        labels = UPOS if task == "pos" else NER_LABELS
-        train = load_pos_train() if task == "pos" else load_ner_train()
-        if tc.max_train_sentences:
-            train = train[: tc.max_train_sentences]
-        if task == "pos":
-            train = tagging_input(train, tc.word_input_for("en"))
-        encoder = load_encoder(src_dir)
-        model = MultiTaskModel(encoder, {task: make_head("tagging", encoder.config.hidden_size, len(labels),
-                                                         cfg.model.dropout)})
+        tok = load_tokenizer(source.path / "model")
+        encoder = load_encoder(source.path / "model")
+        model = MultiTaskModel(encoder, {task: kind.make_head(encoder.config.hidden_size, len(labels), cfg.model.dropout)})
         if tc.freeze_embeddings:
             for p in encoder.embeddings.parameters():
                 p.requires_grad_(False)
-        freeze_lower(encoder, cfg.model)
-        feats = encode_tagging(tok, train, {l: i for i, l in enumerate(labels)}, cfg.model.max_length)
+        if shipped:
+            freeze_lower(encoder, cfg.model)
+        feats = kind.featurise(tok, data["train"], labels, cfg.model.max_length)
         steps = max(1, math.ceil(len(feats) / tc.batch_size * tc.epochs_for(task)))
-        res = finetune(model, {task: ("tagging", feats)}, steps=steps, batch_size=tc.batch_size, lr=tc.lr,
+        if not shipped:
+            log(f"phase iii: {task} on {len(data['train'])} English examples ({t.train_from[1]}), "
+                f"{steps} steps; zero-shot on {', '.join(langs)}")
+        res = finetune(model, {task: (t.kind, feats)}, steps=steps, batch_size=tc.batch_size, lr=tc.lr,
                        warmup=int(steps * tc.warmup_ratio), seed=seed, pad_id=tok.pad_token_id, device=device,
                        desc=f"phase iii: {task} (seed {seed})", **_loop_options(cfg))
         per_lang = {}
         for lang in langs:
-            if task == "pos":
-                ev = load_pos_dev(lang) if dev else load_pos_eval(lang, cfg.eval.pos_treebanks)
-                ev = tagging_input(ev, tc.word_input_for(lang))
-            else:
-                ev = load_ner_eval(lang, cfg.eval.split)
-            if cap:
-                ev = ev[:cap]
-            pred = predict_tagging(model, task, tok, ev, labels, cfg.model.max_length, device)
-            gold = [e["tags"] for e in ev]
-            if task == "pos":
-                per_lang[lang] = {"accuracy": round(100 * pos_accuracy(gold, pred), 2),
-                                  "seqeval_f1": round(100 * xtreme_seqeval_f1(gold, pred), 2),
-                                  "sentences": len(ev), "words": sum(len(g) for g in gold)}
-            else:  # span_f1: seqeval default (conlleval) mode, the headline; span_f1_strict: strict IOB2 beside it
-                per_lang[lang] = {**ner_scores(gold, pred, types=NER_TYPES), "sentences": len(ev)}
-        if task == "pos" and not dev:  # English in-domain check on EWT test
-            from .data import read_conllu
-            from .data.paths import ud_file
-
+            if shipped:
+                ev = data["eval"][lang]
+                pred = tagging.predict_tagging(model, task, tok, ev, labels, cfg.model.max_length, device)
+                per_lang[lang] = _score_shipped(task, [e["tags"] for e in ev], pred)
+                continue
+            per_lang[lang], preds = evaluate_language(model, task, tok, data["eval"][lang], lang,
+                                                      cfg.model.max_length, device, cfg.eval.batch_size)
+            if preds is not None:  # QA answers as text, for error analysis and XTREME-style submissions
+                atomic_write_json(work / "predictions" / f"{lang}.json", preds)
+        if not shipped:
+            # No checkpoint saved: nothing reads it; at XLM-R Large size it would be ~2 GB per (task, seed, condition).
+            metrics = tasks.headline_metrics(task)
+            return {"phase": "target", "task": task, "kind": t.kind, "metrics": metrics, "languages": per_lang,
+                    "avg": zero_shot_average(per_lang, metrics), "train_examples": len(data["train"]),
+                    "train_features": len(feats), "train_data": t.train_from[1], **res}
+        if task == "pos" and cfg.eval.split != "dev":  # English in-domain check on EWT test
             ewt = tagging_input([{"words": s.words, "tags": s.upos, "sentence": s}
                                  for s in read_conllu(ud_file("en", "ewt-test"))], tc.word_input_for("en"))
-            pred = predict_tagging(model, task, tok, ewt, labels, cfg.model.max_length, device)
+            pred = tagging.predict_tagging(model, task, tok, ewt, labels, cfg.model.max_length, device)
             res["ewt_test_accuracy"] = round(100 * pos_accuracy([e["tags"] for e in ewt], pred), 2)
         if task == "pos" and "target" in cfg.eval.tatoeba_phases:  # the only reader of a target checkpoint
             model.save(work / "model", {task: {"kind": "tagging", "labels": labels}})
             tok.save_pretrained(str(work / "model"))
-        return {"phase": "target", "task": task, "languages": per_lang, "train_sentences": len(train), **res}
+        return {"phase": "target", "task": task, "languages": per_lang, "train_sentences": len(data["train"]), **res}
 
-    return store.node("target", payload, _in_precision(cfg, fn), (source,), seed=seed)
-
-
-def step_xtreme_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str, seed: int) -> StepNode:
-    """Phase (iii) on an XTREME-R task (hub data via xitcore.kinds): English training, zero-shot per language."""
-    from . import xtreme
-
-    tc = cfg.target
-    langs = cfg.eval.languages_of(task)
-    payload = {"target": task, "train_data": xtreme.TRAIN_SOURCE[task][0], "epochs": tc.epochs_for(task),
-               "batch_size": tc.batch_size, "lr": tc.lr, "warmup_ratio": tc.warmup_ratio,
-               "max_train_examples": tc.max_train_examples, "source": source.rel, "seed": seed, "languages": langs,
-               "max_length": cfg.model.max_length, "dropout": cfg.model.dropout,
-               "freeze_embeddings": tc.freeze_embeddings, "version": 3 if task == "panx" else 2,  # 3: conlleval F1
-               **_precision_key(cfg)}
-    data: dict = {}
-
-    def prepare() -> None:
-        # Every hub set is loaded before the step starts: offline, or a language without a hub source, fails at
-        # once with kinds' one-line DataError, before any training and with nothing written to the run store.
-        data["train"] = xtreme.load_train(task, tc.max_train_examples)
-        data["eval"] = {lang: xtreme.load_eval(task, lang) for lang in langs}
-
-    def fn(work: Path) -> dict:
-        import math
-
-        from .model import MultiTaskModel, load_encoder, load_tokenizer, make_head
-        from .train import finetune, set_seed
-
-        device = _setup_threads(cfg)
-        set_seed(seed)  # before the head is built (see step_intermediate)
-        kind, labels = xtreme.kind_of(task), xtreme.labels_of(task)
-        tok = load_tokenizer(source.path / "model")
-        encoder = load_encoder(source.path / "model")
-        model = MultiTaskModel(encoder, {task: make_head(kind, encoder.config.hidden_size, len(labels), cfg.model.dropout)})
-        if tc.freeze_embeddings:
-            for p in encoder.embeddings.parameters():
-                p.requires_grad_(False)
-        feats = xtreme.train_features(kind, tok, data["train"], labels, cfg.model.max_length)
-        steps = max(1, math.ceil(len(feats) / tc.batch_size * tc.epochs_for(task)))
-        log(f"phase iii: {task} on {len(data['train'])} English examples ({xtreme.TRAIN_SOURCE[task][1]}), "
-            f"{steps} steps; zero-shot on {', '.join(langs)}")
-        res = finetune(model, {task: (kind, feats)}, steps=steps, batch_size=tc.batch_size, lr=tc.lr,
-                       warmup=int(steps * tc.warmup_ratio), seed=seed, pad_id=tok.pad_token_id, device=device,
-                       desc=f"phase iii: {task} (seed {seed})", **_loop_options(cfg))
-        per_lang = {}
-        for lang in langs:
-            per_lang[lang], preds = xtreme.evaluate(model, task, tok, data["eval"][lang], lang, cfg.model.max_length,
-                                                    device, cfg.eval.batch_size)
-            if preds is not None:  # QA answers as text, for error analysis and XTREME-style submissions
-                atomic_write_json(work / "predictions" / f"{lang}.json", preds)
-        # No checkpoint saved: nothing reads it, and at XLM-R Large size it would be ~2 GB per (task, seed, condition).
-        metrics = xtreme.headline_metrics(task)
-        return {"phase": "target", "task": task, "kind": kind, "metrics": metrics, "languages": per_lang,
-                "avg": xtreme.average(per_lang, metrics), "train_examples": len(data["train"]),
-                "train_features": len(feats), "train_data": xtreme.TRAIN_SOURCE[task][1], **res}
-
-    return store.node("target", payload, _in_precision(cfg, fn), (source,), seed=seed, prepare=prepare)
+    return store.node("target", payload, _in_precision(cfg, fn), (source,), seed=seed,
+                      prepare=None if shipped else prepare)
 
 
 # ---------------------------------------------------------------------------------------- evaluations
@@ -649,12 +642,6 @@ def step_tatoeba(store: RunStore, cfg: ExperimentConfig, source: Step, phase: st
                **_precision_key(cfg)}
 
     def fn(work: Path) -> dict:
-        from .data import read_tatoeba
-        from .data.paths import TATOEBA_ISO3
-        from .metrics import retrieval_top1
-        from .model import load_encoder, load_tokenizer
-        from .train import embed_sentences
-
         device = _setup_threads(cfg)
         tok = load_tokenizer(source.path / "model")
         enc = load_encoder(source.path / "model").to(device)
@@ -673,7 +660,6 @@ def step_tatoeba(store: RunStore, cfg: ExperimentConfig, source: Step, phase: st
 
 
 def step_baselines(store: RunStore, cfg: ExperimentConfig) -> StepNode:
-    from .tasks import pos_treebank_keys
 
     payload = {"languages": cfg.eval.pos_languages, "version": 1}
     tb_key = pos_treebank_keys(cfg.eval.pos_languages, cfg.eval.pos_treebanks)
@@ -685,9 +671,6 @@ def step_baselines(store: RunStore, cfg: ExperimentConfig) -> StepNode:
         payload["max_eval_sentences"] = cfg.eval.max_sentences
 
     def fn(work: Path) -> dict:
-        from .baselines import pos_baselines
-        from .tasks import pos_dev_sentences, pos_eval_sentences
-
         def sentences(lang):
             sents = (pos_dev_sentences(lang) if cfg.eval.split == "dev"
                      else pos_eval_sentences(lang, cfg.eval.pos_treebanks))
@@ -772,8 +755,7 @@ def condition_graph(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> Con
         if inter and "intermediate" in phases:
             entry["tatoeba"]["intermediate"] = add(step_tatoeba(store, cfg, inter, "intermediate")).rel
         for task in cfg.target.tasks:
-            step = step_target if task in LOCAL_TARGET_TASKS else step_xtreme_target
-            t = add(step(store, cfg, source, task, seed))
+            t = add(step_target(store, cfg, source, task, seed))
             entry["targets"][task] = t.rel
             if task == "pos" and "target" in phases:
                 entry["tatoeba"]["target"] = add(step_tatoeba(store, cfg, t, "target")).rel
@@ -797,7 +779,6 @@ def run_condition(cfg: ExperimentConfig, runs_dir: str | Path = "runs", write_in
 
 
 def _config_without_seeds(cfg_dict: dict) -> str:
-    from .config import MODEL_KEY_DEFAULTS, XTREME_TARGET_TASKS, EvalConfig, TargetConfig, config_hash
 
     d = {k: v for k, v in cfg_dict.items() if k not in ("seeds", "num_threads", "device", "grad_accum_steps", "compile")}
     # Keys added with the XTREME-R targets: at their defaults they leave the hash of older indexes unchanged.

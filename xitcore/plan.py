@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 
 from .config import ExperimentConfig
+from .tasks import get_task
 
 H100_BF16_DENSE_FLOPS = 989e12  # H100 SXM, dense bf16 tensor-core peak
 DEFAULT_MFU = 0.40
@@ -144,21 +145,19 @@ def feature_tokens(words: float, cfg: ExperimentConfig) -> tuple[int, float]:
 
 def task_size(name: str, data: str, cfg: ExperimentConfig) -> tuple[str, DataSize | None, str]:
     """(dataset id to show, its size or None, warning) for an intermediate task under cfg.backend."""
-    from .tasks import get_task
-
     spec = get_task(name)
     if cfg.backend == "local":
         size = LOCAL_TASKS.get((name, data))
         return f"local: {size.source if size else spec.description}", size, ""
-    hub = spec.hub
-    if hub is None:
+    if spec.hub_dataset is None:
         return "hub: none", None, f"task '{name}' has no hub backend: the run would fail; allowed backends: local"
-    ident = hub.dataset + (f"/{hub.config}" if hub.config else "")
+    config = spec.hub_config("en")
+    ident = spec.hub_dataset + (f"/{config}" if config else "")
     warn = ""
     if data == "translated":
         warn = (f"backend hub has no translated variant of '{name}': tasks.load_hub_examples loads the English "
                 f"{ident} (data=translated is ignored)")
-    return f"hub: {ident} split={hub.split}", HUB_SIZES.get(ident), warn
+    return f"hub: {ident} split={spec.splits.get('train', 'train')}", HUB_SIZES.get(ident), warn
 
 
 # ----------------------------------------------------------------------------- recording the step graph

@@ -6,7 +6,7 @@ token written without a space (``SpaceAfter=No``: punctuation, Arabic clitics). 
 from its tokens and MISC ``SpaceAfter=No`` flags, tokenised once with character offsets, and every syntactic
 word is mapped to a subword position through the character span of its surface token.
 
-Examples for :func:`encode_tagging_surface` (and for ``xitcore.train.encode_tagging``, which dispatches here
+Examples for :func:`encode_tagging_surface` (and for ``xitcore.tasks.tagging.encode_tagging``, which dispatches here
 when ``text`` and ``spans`` are present) are dicts ``{"words", "tags", "text", "spans"}``; build them with
 :func:`surface_example`. ``spans[i]`` is the character span of the surface token of word i, so the words of
 one multiword token (Spanish ``del`` = ``de`` + ``el``) carry equal spans.
@@ -233,7 +233,7 @@ def _offsets_encoding(tokenizer, texts: list[str]):
 # ====================================================================== features
 
 def encode_tagging_surface(tokenizer, examples: list[dict], label2id: dict | None, max_length: int) -> list[dict]:
-    """Surface text -> windows of subword ids; the same output contract as ``xitcore.train.encode_tagging``.
+    """Surface text -> windows of subword ids; the same output contract as ``xitcore.tasks.tagging.encode_tagging``.
 
     Each example needs ``text``, ``spans`` (one per word, see :func:`surface_layout`), ``words`` and, when
     ``label2id`` is given, ``tags``. Each sentence is tokenised once (``return_offsets_mapping=True``, no special

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import tasks
+from ..tasks import io as task_io
 from ..errors import DataError
 
 MC4_DATASET = "allenai/c4"
@@ -172,8 +172,8 @@ def open_mc4_stream(languages: list[str], sizes: Mapping[str, float] | None = No
         unknown = [lang for lang in languages if lang not in MC4_LANGUAGES]
         if unknown:
             raise DataError(f"mc4 languages: {', '.join(unknown)} not in mC4; allowed: {', '.join(MC4_LANGUAGES)}")
-        if not tasks.hub_reachable():
-            raise DataError(f"mc4: streaming {MC4_DATASET} needs {tasks.HUB_HOST} but it is unreachable; "
+        if not task_io.hub_reachable():
+            raise DataError(f"mc4: streaming {MC4_DATASET} needs {task_io.HUB_HOST} but it is unreachable; "
                             f"use the shipped corpus (corpus.build_corpus) offline")
         source = hub_source(split=split)
     probs = language_probabilities(resolve_sizes(languages, sizes), alpha)

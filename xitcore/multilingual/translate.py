@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from .. import tasks
+from ..tasks import io as task_io
 from ..errors import DataError
 from .label_projection import (Markers, ProjectionError, ProjectionReport, bio_to_char_spans, char_spans_to_bio,
                                extract_spans, insert_markers, mark_answer)
@@ -149,12 +149,12 @@ class HFTranslator:
         from transformers import AutoTokenizer, M2M100ForConditionalGeneration
 
         local_dir = Path(cfg.model_name).is_dir()
-        offline = not local_dir and not tasks.hub_reachable()
+        offline = not local_dir and not task_io.hub_reachable()
         try:  # concrete model class and trust_remote_code=False: nothing downloaded is executed
             tok = AutoTokenizer.from_pretrained(cfg.model_name, local_files_only=offline, trust_remote_code=False)
             model = M2M100ForConditionalGeneration.from_pretrained(cfg.model_name, local_files_only=offline)
         except (OSError, ValueError, ImportError) as e:  # ImportError: M2M100's tokenizer needs sentencepiece
-            where = f"{tasks.HUB_HOST} unreachable and not in the local cache" if offline else str(e).splitlines()[0]
+            where = f"{task_io.HUB_HOST} unreachable and not in the local cache" if offline else str(e).splitlines()[0]
             raise DataError(f"translation model '{cfg.model_name}': cannot load ({where}); allowed: an M2M100/NLLB "
                             f"hub id or a local save_pretrained dir") from None
         device = cfg.device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -212,13 +212,13 @@ def _plan(ex: dict, kind: str, lang: str, ask: Callable[[str], int], markers: Ma
     if kind == "qa":
         # Sentence by sentence: long paragraphs translate badly, and the unmarked sentences of a paragraph
         # are shared by all its questions (cache hits).
-        ids = [ask(s) for s in split_sentences(mark_answer(ex["context"], ex["answer_start"], ex["answer_text"], markers))]
+        ids = [ask(s) for s in split_sentences(mark_answer(ex["context"], ex["answer_starts"][0], ex["answers"][0], markers))]
         q = ask(ex["question"])
         joiner = "" if lang in _NO_SPACE_LANGS else " "
 
         def build_qa(tr: list[str]) -> dict:
             context, [(s, e)] = extract_spans(joiner.join(tr[i] for i in ids), 1, markers)
-            return {**ex, "context": context, "question": tr[q], "answer_text": context[s:e], "answer_start": s,
+            return {**ex, "context": context, "question": tr[q], "answers": [context[s:e]], "answer_starts": [s],
                     "lang": lang}
         return build_qa
     if kind == "tagging":

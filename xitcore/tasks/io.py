@@ -1,20 +1,24 @@
-"""Shared helpers of the task kinds: file reading with one-line errors, hub rows, tokenizer details."""
+"""Shared helpers of the task kinds: file reading with one-line errors, hub rows (offline: fail at once), padding."""
 from __future__ import annotations
 
 import csv
 import json
 import os
+import socket
 from pathlib import Path
 from typing import Iterator
 
-from xitcore.errors import DataError
+import torch
+
+from ..data.paths import open_text
+from ..errors import DataError
+
+HUB_HOST = "huggingface.co"
 
 
 
 def open_lines(path: str | os.PathLike) -> list[str]:
     """Lines of a UTF-8 text file (plain or .gz), without line ends; DataError if it cannot be read."""
-    from xitcore.data.paths import open_text
-
     p = Path(path)
     if not p.is_file():
         raise DataError(f"{p}: file not found")
@@ -72,21 +76,32 @@ def need(obj: dict, key: str, where: str):
     return obj[key]
 
 
+def hub_reachable(timeout: float = 3.0) -> bool:
+    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
+        return False
+    try:
+        socket.create_connection((HUB_HOST, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
 def load_hub_rows(task: str, dataset: str, config: str | None, split: str) -> list[dict]:
     """Rows of one split of a hub dataset; offline, fail at once with one line instead of hanging."""
     name = dataset + (f" (config {config})" if config else "")
-    from xitcore import tasks as _tasks  # at call time: no import cycle, and tests can monkeypatch it
-
-    if not _tasks.hub_reachable():
-        raise DataError(f"task '{task}': hub dataset {name}, split {split}, needs {_tasks.HUB_HOST}, which is unreachable; "
+    if not hub_reachable():
+        raise DataError(f"task '{task}': hub dataset {name}, split {split}, needs {HUB_HOST}, which is unreachable; "
                         f"run where the hub is reachable, or use the task's local loader on downloaded files")
-    import datasets
+    import datasets  # heavy, and only needed here
 
     # Never trust_remote_code: data must not run code.
     return [dict(r) for r in datasets.load_dataset(dataset, config, split=split)]
 
 
-def bare_piece_ids(tokenizer) -> set[int]:
-    """Ids of pieces that are only the word-start marker (SentencePiece '▁'): they carry no character of a word,
-    so a word is represented by its first *other* piece."""
-    return {i for t, i in tokenizer.get_vocab().items() if t in ("▁", "Ġ")}
+def pad(seqs: list[list[int]], value: int) -> torch.Tensor:
+    """Right-pad id lists to one [batch, longest] tensor."""
+    n = max(len(s) for s in seqs)
+    out = torch.full((len(seqs), n), value, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        out[i, : len(s)] = torch.tensor(s, dtype=torch.long)
+    return out

@@ -22,25 +22,28 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
 
-from xitcore.errors import DataError
-from xitcore.metrics import squad_f1_em
-
-from .common import read_json
+from ..data import read_xquad
+from ..data.treebanks import XQUAD_NON_EN
+from ..errors import DataError
+from ..metrics import squad_f1_em
+from .io import pad, read_json
 
 TYDIQA_LANGS = {"arabic": "ar", "bengali": "bn", "english": "en", "finnish": "fi", "indonesian": "id",
                 "korean": "ko", "russian": "ru", "swahili": "sw", "telugu": "te"}  # XTREME utils_preprocess.py
 
 
-@dataclass
-class QAExample:
-    id: str
-    context: str
-    question: str
-    answers: list[str]
-    answer_starts: list[int]
-    lang: str
-    title: str = ""
+# {"id", "context", "question", "answers" (texts), "answer_starts" (character offsets in the context), "lang",
+# "title"}; training reads the first answer
+QAExample = dict
+
+
+def qa_example(id: str, context: str, question: str, answers, answer_starts, lang: str, title: str = "") -> QAExample:
+    return {"id": id, "context": context, "question": question, "answers": list(answers),
+            "answer_starts": [int(s) for s in answer_starts], "lang": lang, "title": title}
 
 
 # ------------------------------------------------------------------ loaders
@@ -66,7 +69,7 @@ def load_squad_json(path: str | os.PathLike, lang: str, id_prefix: str | None = 
                 for t, s in zip(texts, starts):
                     if ctx[s:s + len(t)] != t:
                         raise DataError(f"{path}: question {qa['id']}: answer {t!r} is not at offset {s} of its context")
-                out.append(QAExample(qa["id"], ctx, qa["question"], texts, starts, lang, article.get("title", "")))
+                out.append(qa_example(qa["id"], ctx, qa["question"], texts, starts, lang, article.get("title", "")))
     return out
 
 
@@ -80,7 +83,7 @@ def load_tydiqa_goldp(path: str | os.PathLike, lang: str) -> list[QAExample]:
 
 def squad_row(row: dict, lang: str) -> QAExample:
     a = row["answers"]
-    return QAExample(row["id"], row["context"], row["question"], list(a["text"]), [int(s) for s in a["answer_start"]],
+    return qa_example(row["id"], row["context"], row["question"], list(a["text"]), [int(s) for s in a["answer_start"]],
                      lang, row.get("title", ""))
 
 
@@ -91,27 +94,24 @@ def tydiqa_row(row: dict, lang: str) -> QAExample | None:
 
 # ------------------------------------------------------------------ features
 
-@dataclass
-class QAFeature:
-    example: int
-    input_ids: list[int]
-    offsets: list[tuple[int, int] | None]  # character span in the context; None outside the context
-    start: int  # answer start/end token (training); 0 (<s>) when the answer is not inside this window
-    end: int
+# A QA feature: {"example": index of its example, "input_ids", "offsets": character span in the context per token
+# (None outside the context), "start"/"end": answer tokens for training (0, the <s> token, when the answer is not
+# inside this window)}
+QAFeature = dict
 
 
 def encode_qa_windows(tokenizer, examples: list[QAExample], max_length: int = 384, doc_stride: int = 128,
                       max_query_length: int = 64) -> list[QAFeature]:
     """``<s> question </s></s> context window </s>`` features; consecutive windows share ``doc_stride`` tokens
     (transformers' ``stride``). Questions are cut to ``max_query_length`` tokens (XTREME's default 64)."""
-    q_enc = tokenizer([e.question for e in examples], add_special_tokens=False, return_offsets_mapping=True)
+    q_enc = tokenizer([e["question"] for e in examples], add_special_tokens=False, return_offsets_mapping=True)
     questions = []
     for e, ids, offs in zip(examples, q_enc["input_ids"], q_enc["offset_mapping"]):
-        questions.append(e.question if len(ids) <= max_query_length else e.question[:offs[max_query_length - 1][1]])
+        questions.append(e["question"] if len(ids) <= max_query_length else e["question"][:offs[max_query_length - 1][1]])
     room = max_length - max_query_length - 4  # context tokens left in the shortest window
     if room < 2:
         raise ValueError(f"max_length {max_length} leaves no room for context after a {max_query_length}-token question")
-    enc = tokenizer(questions, [e.context for e in examples], truncation="only_second", max_length=max_length,
+    enc = tokenizer(questions, [e["context"] for e in examples], truncation="only_second", max_length=max_length,
                     stride=min(doc_stride, room - 1), return_overflowing_tokens=True, return_offsets_mapping=True)
     out = []
     for j, ids in enumerate(enc["input_ids"]):
@@ -121,13 +121,13 @@ def encode_qa_windows(tokenizer, examples: list[QAExample], max_length: int = 38
         offs = [tuple(o) if s == 1 else None for o, s in zip(enc["offset_mapping"][j], seq)]
         ctx = [k for k, o in enumerate(offs) if o is not None]
         start = end = 0
-        if ex.answers:
-            s_char = ex.answer_starts[0]
-            e_char = s_char + len(ex.answers[0])
+        if ex["answers"]:
+            s_char = ex["answer_starts"][0]
+            e_char = s_char + len(ex["answers"][0])
             if ctx and offs[ctx[0]][0] <= s_char and offs[ctx[-1]][1] >= e_char:
                 start = next(k for k in ctx if offs[k][1] > s_char)
                 end = next(k for k in reversed(ctx) if offs[k][0] < e_char)
-        out.append(QAFeature(i, list(ids), offs, start, end))
+        out.append({"example": i, "input_ids": list(ids), "offsets": offs, "start": start, "end": end})
     return out
 
 
@@ -148,17 +148,17 @@ def postprocess_qa(examples: list[QAExample], features: list[QAFeature], start_l
     cands: list[dict[tuple[int, int], tuple[str, float]]] = [{} for _ in examples]
     for f, sl, el in zip(features, start_logits, end_logits):
         sl, el = np.asarray(sl, dtype=np.float64), np.asarray(el, dtype=np.float64)
-        ctx = examples[f.example].context
+        ctx = examples[f["example"]]["context"]
         for s in np.argsort(-sl, kind="stable")[:n_best]:
             for e in np.argsort(-el, kind="stable")[:n_best]:
-                if s >= len(f.offsets) or e >= len(f.offsets) or f.offsets[s] is None or f.offsets[e] is None:
+                if s >= len(f["offsets"]) or e >= len(f["offsets"]) or f["offsets"][s] is None or f["offsets"][e] is None:
                     continue
                 if e < s or e - s + 1 > max_answer_length:
                     continue
-                span = (f.offsets[s][0], f.offsets[e][1])
+                span = (f["offsets"][s][0], f["offsets"][e][1])
                 score = float(sl[s] + el[e])
-                if span not in cands[f.example] or cands[f.example][span][1] < score:
-                    cands[f.example][span] = (ctx[span[0]:span[1]], score)
+                if span not in cands[f["example"]] or cands[f["example"]][span][1] < score:
+                    cands[f["example"]][span] = (ctx[span[0]:span[1]], score)
     out = []
     for c in cands:
         ranked = sorted(c.values(), key=lambda t: -t[1])[:n_best]
@@ -238,3 +238,103 @@ def mlqa_f1_em(gold_answers: list[list[str]], pred: list[str], lang: str) -> dic
 def qa_scores(gold_answers: list[list[str]], pred: list[str], lang: str, mlqa: bool = False) -> dict[str, float]:
     """XTREME's QA metric: MLQA normalisation for MLQA, official SQuAD v1.1 for XQuAD / TyDiQA / SQuAD."""
     return mlqa_f1_em(gold_answers, pred, lang) if mlqa else squad_f1_em(gold_answers, pred)
+
+
+# ------------------------------------------------------------------ shipped training data (intermediate QA)
+
+def _squad_examples(records, lang):
+    return [qa_example(r["id"], r["context"], r["question"], r["answers"]["text"][:1], r["answers"]["answer_start"][:1],
+                       lang) for r in records]
+
+
+def load_qa(data: str) -> list[dict]:
+    en = read_xquad("en")
+    if data == "en":
+        return _squad_examples(en, "en")
+    # Same questions, paragraph by paragraph in a rotating non-English language (XQuAD ids align).
+    by_lang = {l: {r["id"]: r for r in read_xquad(l)} for l in XQUAD_NON_EN}
+    contexts = []
+    for r in en:
+        if r["context"] not in contexts:
+            contexts.append(r["context"])
+    para_of = {c: i for i, c in enumerate(contexts)}
+    out = []
+    for r in en:
+        lang = XQUAD_NON_EN[para_of[r["context"]] % len(XQUAD_NON_EN)]
+        t = by_lang[lang].get(r["id"])
+        if t is None:
+            raise DataError(f"XQuAD {lang}: question id {r['id']} missing")
+        out += _squad_examples([t], lang)
+    return out
+
+
+
+
+
+
+# ------------------------------------------------------------------ head, loss, prediction
+
+def qa_window_args(max_length: int) -> dict:
+    # XTREME's 64-token questions and 128-token stride, scaled down for short windows (room stays for context).
+    return {"max_length": max_length, "max_query_length": min(64, max_length // 3), "doc_stride": min(128, max_length // 4)}
+
+
+
+def featurise(tokenizer, examples: list[dict], labels: list[str], max_length: int, **window) -> list[dict]:
+    """Training windows (``window``: encode_qa_windows' options; default qa_window_args(max_length))."""
+    return encode_qa_windows(tokenizer, examples, **(window or qa_window_args(max_length)))
+
+
+def feature_length(f: dict) -> int:
+    return len(f["input_ids"])
+
+
+def collate(feats: list[dict], pad_id: int) -> dict:
+    ids = pad([f["input_ids"] for f in feats], pad_id)
+    return {"input_ids": ids, "attention_mask": (ids != pad_id).long(),
+            "start": torch.tensor([f["start"] for f in feats]), "end": torch.tensor([f["end"] for f in feats])}
+
+
+class Head(nn.Module):
+    def __init__(self, hidden: int):
+        super().__init__()
+        self.out = nn.Linear(hidden, 2)
+
+    def forward(self, h):
+        start, end = self.out(h).unbind(-1)
+        return start, end
+
+
+
+def make_head(hidden: int, num_labels: int = 0, dropout: float = 0.1) -> nn.Module:
+    return Head(hidden)
+
+
+def loss(model, task: str, batch: dict, device):
+    mask = batch["attention_mask"].to(device)
+    s, e = model(task, batch["input_ids"].to(device), mask)
+    s = s.masked_fill(mask == 0, -1e4)
+    e = e.masked_fill(mask == 0, -1e4)
+    return (F.cross_entropy(s, batch["start"].to(device)) + F.cross_entropy(e, batch["end"].to(device))) / 2
+
+
+def loss_units(feature: dict) -> int:
+    return 1
+
+
+@torch.no_grad()
+def predict_qa(model, task: str, tokenizer, examples: list, max_length: int, device, batch_size: int = 64) -> list[str]:
+    """Answer text per example: start/end logits over every window, best span of the context (kinds' n-best)."""
+    model.eval()
+    feats = encode_qa_windows(tokenizer, examples, **qa_window_args(max_length))
+    starts, ends = [], []
+    for i in range(0, len(feats), batch_size):
+        chunk = feats[i:i + batch_size]
+        ids = pad([f["input_ids"] for f in chunk], tokenizer.pad_token_id).to(device)
+        s, e = model(task, ids, (ids != tokenizer.pad_token_id).long())
+        for f, sr, er in zip(chunk, s.float().cpu().numpy(), e.float().cpu().numpy()):
+            starts.append(sr[:len(f["input_ids"])])
+            ends.append(er[:len(f["input_ids"])])
+    model.train()
+    return [p.text for p in postprocess_qa(examples, feats, starts, ends)]
+

@@ -21,11 +21,11 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
-from xitcore.errors import DataError
-from xitcore.metrics import retrieval_top1
-
-from .common import need, open_lines, read_json, read_jsonl
+from ..errors import DataError
+from ..metrics import retrieval_top1
+from .io import need, open_lines, read_json, read_jsonl
 
 # XTREME-R 2-letter code -> Tatoeba (LASER) 3-letter code, from XTREME utils_preprocess.py tatoeba_preprocess.
 TATOEBA_ISO3 = {
@@ -342,3 +342,27 @@ def mewslix_map_at_k(gold: dict[str, str], predictions: dict[str, list[str]], k:
         top = predictions.get(ex, [])[:k]
         total += next((1.0 / r for r, p in enumerate(top, 1) if p == g), 0.0)
     return total / len(gold)
+
+
+# ------------------------------------------------------------------ sentence embeddings
+
+@torch.no_grad()
+def embed_sentences(encoder, tokenizer, sentences: list[str], layer: int, max_length: int, device,
+                    batch_size: int = 64) -> np.ndarray:
+    """Mean-pooled hidden states of one layer, no training (the sentence embeddings of XTREME's Tatoeba/BUCC
+    protocol). Tatoeba is scored in XTREME's direction by the caller: each English sentence is the query over the
+    other language's sentences (pipeline.step_tatoeba: retrieval_top1(en, xx))."""
+    encoder.eval()
+    order = sorted(range(len(sentences)), key=lambda k: len(sentences[k]))
+    out = np.zeros((len(sentences), encoder.config.hidden_size), dtype=np.float32)
+    for i in range(0, len(order), batch_size):
+        idx = order[i:i + batch_size]
+        enc = tokenizer([sentences[k] for k in idx], truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+        ids, mask = enc["input_ids"].to(device), enc["attention_mask"].to(device)
+        hs = encoder(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states[layer]
+        m = mask.unsqueeze(-1).to(hs.dtype)
+        pooled = (hs * m).sum(1) / m.sum(1).clamp(min=1)
+        out[idx] = pooled.float().cpu().numpy()
+    encoder.train()
+    return out
+
