@@ -104,10 +104,10 @@ def encode_qa_windows(tokenizer, examples: list[QAExample], max_length: int = 38
                       max_query_length: int = 64) -> list[QAFeature]:
     """``<s> question </s></s> context window </s>`` features; consecutive windows share ``doc_stride`` tokens
     (transformers' ``stride``). Questions are cut to ``max_query_length`` tokens (XTREME's default 64)."""
-    q_enc = tokenizer([e["question"] for e in examples], add_special_tokens=False, return_offsets_mapping=True)
-    questions = []
-    for e, ids, offs in zip(examples, q_enc["input_ids"], q_enc["offset_mapping"]):
-        questions.append(e["question"] if len(ids) <= max_query_length else e["question"][:offs[max_query_length - 1][1]])
+    # A long question keeps the text of its first max_query_length pieces (XTREME keeps those pieces).
+    q_ids = tokenizer([e["question"] for e in examples], add_special_tokens=False)["input_ids"]
+    questions = [e["question"] if len(ids) <= max_query_length else tokenizer.decode(ids[:max_query_length])
+                 for e, ids in zip(examples, q_ids)]
     room = max_length - max_query_length - 4  # context tokens left in the shortest window
     if room < 2:
         raise ValueError(f"max_length {max_length} leaves no room for context after a {max_query_length}-token question")
