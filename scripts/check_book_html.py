@@ -17,6 +17,7 @@ rendered DOM and screenshots.
 
 Exit status 0 if no problem was found, 1 otherwise; every problem is one line on stderr.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,9 +30,18 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--hide-scrollbars", "--mute-audio"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--mute-audio",
+]
 LOADING = {"img": "src", "script": "src", "iframe": "src", "link": "href", "source": "src", "video": "src"}
 
 
@@ -55,8 +65,9 @@ class _Collect(HTMLParser):
             self.links.append(a["href"])
         attr = LOADING.get(tag)
         if attr and a.get(attr):
-            if tag == "link" and not ({"stylesheet", "icon", "preload", "script", "manifest"} &
-                                      set((a.get("rel") or "").split())):
+            if tag == "link" and not (
+                {"stylesheet", "icon", "preload", "script", "manifest"} & set((a.get("rel") or "").split())
+            ):
                 return
             self.loads.append((tag, a[attr]))
 
@@ -136,6 +147,7 @@ def default_pages(root: Path) -> list[str]:
 def follow_refresh(page: Path) -> Path:
     """The page a ``<meta http-equiv="refresh" content="0; url=...">`` page sends the browser to."""
     import re
+
     text = page.read_text(encoding="utf-8", errors="replace")[:2000]
     m = re.search(r'http-equiv=["\']?refresh["\']?[^>]*content=["\'][^"\']*url=([^"\']+)', text, re.I)
     if not m:
@@ -162,28 +174,39 @@ def browse(root: Path, pages: list[str], out: Path, chromium: str, timeout: int 
             url = page.as_uri()
             stem = rel.replace("/", "_").removesuffix(".html")
             try:
-                dom = subprocess.run([*base, "--virtual-time-budget=5000", "--dump-dom", url], capture_output=True,
-                                     text=True, timeout=timeout)
+                dom = subprocess.run(
+                    [*base, "--virtual-time-budget=5000", "--dump-dom", url],
+                    capture_output=True,
+                    text=True,
+                    timeout=timeout,
+                )
             except subprocess.TimeoutExpired:
                 problems.append(f"{rel}: chromium --dump-dom timed out after {timeout}s")
                 continue
             if dom.returncode != 0 or "<body" not in dom.stdout:
-                problems.append(f"{rel}: chromium --dump-dom failed (exit {dom.returncode}): "
-                                f"{dom.stderr.strip().splitlines()[-1:] or ''}")
+                problems.append(
+                    f"{rel}: chromium --dump-dom failed (exit {dom.returncode}): "
+                    f"{dom.stderr.strip().splitlines()[-1:] or ''}"
+                )
                 continue
             (out / f"{stem}.dom.html").write_text(dom.stdout, encoding="utf-8")
             p = parse(dom.stdout)
             for src in p.imgs:
                 if src.startswith("data:"):
                     continue
-                target, _ = _local_target(page, src) if not src.startswith("file:") else (
-                    Path(unquote(urlsplit(src).path)), "")
+                target, _ = (
+                    _local_target(page, src) if not src.startswith("file:") else (Path(unquote(urlsplit(src).path)), "")
+                )
                 if _is_external(src) or target is None or not target.is_file():
                     problems.append(f"{rel} (rendered): <img src={src!r}> does not resolve to a file")
             shot = out / f"{stem}.png"
             try:
-                subprocess.run([*base, "--window-size=1280,1600", f"--screenshot={shot}", url],
-                               capture_output=True, text=True, timeout=timeout)
+                subprocess.run(
+                    [*base, "--window-size=1280,1600", f"--screenshot={shot}", url],
+                    capture_output=True,
+                    text=True,
+                    timeout=timeout,
+                )
             except subprocess.TimeoutExpired:
                 problems.append(f"{rel}: chromium --screenshot timed out after {timeout}s")
                 continue

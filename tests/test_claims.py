@@ -1,4 +1,5 @@
 """Claims ledger: verdict logic and ledger rows on constructed (synthetic) result records."""
+
 from __future__ import annotations
 
 import math
@@ -6,22 +7,34 @@ import math
 import pandas as pd
 import pytest
 import yaml
-
 from book_synthetic import synthetic_results
+
 from xitcore.book import claims as C
 from xitcore.book import tables as T
 
 LANGS = ["en", "de", "es", "zh"]
 
 
-def frame(values: dict[str, list[float]], *, mlm=(5.0, 7.0), ner: bool = True, tatoeba: bool = True,
-          preset: str = "smoke") -> pd.DataFrame:
+def frame(
+    values: dict[str, list[float]], *, mlm=(5.0, 7.0), ner: bool = True, tatoeba: bool = True, preset: str = "smoke"
+) -> pd.DataFrame:
     """Exact records: condition -> per-seed zero-shot score (same on every language and task)."""
     rows = []
 
     def add(cond, seed, phase, task, lang, metric, value):
-        rows.append(dict(preset=preset, condition=cond, seed=seed, phase=phase, task=task, language=lang,
-                         metric=metric, value=value, run=f"runs/{phase}/{cond}-{seed}"))
+        rows.append(
+            dict(
+                preset=preset,
+                condition=cond,
+                seed=seed,
+                phase=phase,
+                task=task,
+                language=lang,
+                metric=metric,
+                value=value,
+                run=f"runs/{phase}/{cond}-{seed}",
+            )
+        )
 
     for cond, vals in values.items():
         add(cond, 0, "mlm", "mlm", "all", "heldout_loss", mlm[0])
@@ -39,8 +52,17 @@ def frame(values: dict[str, list[float]], *, mlm=(5.0, 7.0), ner: bool = True, t
 
 
 def claim(**kw) -> C.Claim:
-    base = dict(id="X", statement="s", paper_value=None, paper_unit="", source="", test="",
-                treatment=("en-qa",), reference=("no-intermediate",), family="pos")
+    base = dict(
+        id="X",
+        statement="s",
+        paper_value=None,
+        paper_unit="",
+        source="",
+        test="",
+        treatment=("en-qa",),
+        reference=("no-intermediate",),
+        family="pos",
+    )
     base.update(kw)
     return C.Claim(**base)
 
@@ -50,6 +72,7 @@ def row(df, c) -> dict:
 
 
 # ------------------------------------------------------------------------------------ verdict()
+
 
 def test_verdict_supported_contradicted_inconclusive():
     assert C.verdict([1.0, 1.2, 0.9], +1).verdict == C.SUPPORTED
@@ -85,6 +108,7 @@ def test_mean_ci_is_a_t_interval():
 
 # ------------------------------------------------------------------------------------ ledger rows
 
+
 def test_ledger_row_supported_with_exact_numbers():
     df = frame({"no-intermediate": [50.0, 51.0, 52.0], "en-qa": [53.0, 54.5, 55.0]})
     r = row(df, claim())
@@ -95,8 +119,7 @@ def test_ledger_row_supported_with_exact_numbers():
 
 
 def test_ledger_row_contradicted_and_inconclusive():
-    df = frame({"no-intermediate": [50.0, 51.0, 52.0], "en-qa": [47.0, 48.0, 49.5],
-                "en-nli": [51.0, 50.0, 52.5]})
+    df = frame({"no-intermediate": [50.0, 51.0, 52.0], "en-qa": [47.0, 48.0, 49.5], "en-nli": [51.0, 50.0, 52.5]})
     assert row(df, claim())["verdict"] == C.CONTRADICTED
     r = row(df, claim(treatment=("en-nli",)))
     assert r["verdict"] == C.INCONCLUSIVE and r["CI low"] < 0 < r["CI high"]
@@ -177,8 +200,13 @@ def test_claims_and_ledger_serialise():
     assert [r["id"] for r in recs] == [c.id for c in C.CLAIMS]
     assert all("verdict" not in r for r in recs)  # definitions only: verdicts are computed
     paper = {r["id"]: r["paper_value"] for r in recs}
-    assert (paper["P1-squad"], paper["P2-mnli"], paper["P3-hellaswag"], paper["P4-multitask"],
-            paper["P7-best-per-target"]) == (8.2, 7.5, 7.0, 8.7, 5.4)
+    assert (
+        paper["P1-squad"],
+        paper["P2-mnli"],
+        paper["P3-hellaswag"],
+        paper["P4-multitask"],
+        paper["P7-best-per-target"],
+    ) == (8.2, 7.5, 7.0, 8.7, 5.4)
     led = C.ledger_table(synthetic_results())
     back = yaml.safe_load(C.ledger_yaml(led))
     assert len(back) == len(C.CLAIMS) and {"verdict", "reason", "Δ mean"} <= set(back[0])

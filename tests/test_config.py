@@ -1,14 +1,13 @@
 """Bad params get one clear error line naming the key and what is allowed; nothing is written."""
+
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-
-from xitcore.config import ExperimentConfig, load_condition, notebook_config, parse_override
-from xitcore.errors import ConfigError
-
 from conftest import REPO, TINY
+
+from xitcore.config import load_condition, notebook_config, parse_override
+from xitcore.errors import ConfigError
 
 BAD = [
     ({"modle": {"hidden_size": 8}}, "params key 'modle' is unknown"),
@@ -83,18 +82,26 @@ def test_missing_and_malformed_params_file(tmp_path):
         load_condition(code)
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["run", "TINY/none.yaml", "--set", "model.hiden_size=3"], "params key 'model.hiden_size' is unknown"),
-    (["run", "TINY/none.yaml", "--set", "eval.pos_languages=[klingon]"], "language 'klingon' is unknown"),
-    (["run", "TINY/none.yaml", "--seeds", "a,b"], "--seeds must be comma-separated integers"),
-    (["preset", "smoke", "--only", "en-foo"], "condition(s) en-foo unknown"),
-    (["run", "TINY/nothere.yaml"], "does not exist"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["run", "TINY/none.yaml", "--set", "model.hiden_size=3"], "params key 'model.hiden_size' is unknown"),
+        (["run", "TINY/none.yaml", "--set", "eval.pos_languages=[klingon]"], "language 'klingon' is unknown"),
+        (["run", "TINY/none.yaml", "--seeds", "a,b"], "--seeds must be comma-separated integers"),
+        (["preset", "smoke", "--only", "en-foo"], "condition(s) en-foo unknown"),
+        (["run", "TINY/nothere.yaml"], "does not exist"),
+    ],
+)
 def test_cli_bad_input_exit_2_and_nothing_written(tmp_path, args, needle):
     runs = tmp_path / "runs"
     args = [a.replace("TINY", str(TINY)) for a in args]
-    p = subprocess.run([sys.executable, "-m", "xitcore.cli", "--runs-dir", str(runs), *args],
-                       capture_output=True, text=True, cwd=REPO, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "xitcore.cli", "--runs-dir", str(runs), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert p.returncode == 2, p.stderr
     lines = [l for l in p.stderr.splitlines() if l.strip()]
     assert len(lines) == 1 and lines[0].startswith("xit: error: ") and needle in lines[0], p.stderr
@@ -102,9 +109,22 @@ def test_cli_bad_input_exit_2_and_nothing_written(tmp_path, args, needle):
 
 
 def test_dry_run_prints_plan(tmp_path):
-    p = subprocess.run([sys.executable, "-m", "xitcore.cli", "--runs-dir", str(tmp_path / "r"), "run",
-                        str(REPO / "params/smoke/en-multitask.yaml"), "--dry-run"], capture_output=True, text=True,
-                       cwd=REPO, timeout=120)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "xitcore.cli",
+            "--runs-dir",
+            str(tmp_path / "r"),
+            "run",
+            str(REPO / "params/smoke/en-multitask.yaml"),
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     assert "intermediate multitask nli+sentiment+qa+copa+deprel" in p.stdout
     assert not (tmp_path / "r").exists()

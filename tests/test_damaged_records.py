@@ -1,9 +1,10 @@
 """A damaged run record loses nothing else: results and `xit results` name it and the command that redoes it."""
+
 import json
 
 import pytest
-
 from conftest import TINY
+
 from xitcore.results import load_results, summary_table
 from xitcore.runstore import RunStore, atomic_write_json
 
@@ -14,13 +15,35 @@ def _small_store(runs):
     mlm = store.run("mlm", {"c": 0}, lambda w: {"final_heldout_loss": 5.0, "initial_heldout_loss": 7.0})
     tat = store.run("tatoeba", {"c": 0}, lambda w: {"top1": {"de": 40.0}, "avg": 40.0})
     for cond, shift in (("none", 0.0), ("mlqa", 1.0)):
-        pos = store.run("target", {"t": "pos", "c": cond}, lambda w: {"languages": {
-            "en": {"accuracy": 90.0 + shift, "seqeval_f1": 80.0}, "de": {"accuracy": 60.0 + shift, "seqeval_f1": 50.0}}})
-        ner = store.run("target", {"t": "ner", "c": cond}, lambda w: {"languages": {
-            "es": {"span_f1": 40.0 + shift, "span_f1_strict": 45.0, "precision": 40.0, "recall": 40.0}}})
-        atomic_write_json(runs / "index" / "tiny" / f"{cond}.json", {
-            "preset": "tiny", "condition": cond, "mlm": mlm.rel, "tatoeba": {"mlm": tat.rel},
-            "seeds": {"1": {"intermediate": None, "tatoeba": {}, "targets": {"pos": pos.rel, "ner": ner.rel}}}})
+        pos = store.run(
+            "target",
+            {"t": "pos", "c": cond},
+            lambda w, shift=shift: {
+                "languages": {
+                    "en": {"accuracy": 90.0 + shift, "seqeval_f1": 80.0},
+                    "de": {"accuracy": 60.0 + shift, "seqeval_f1": 50.0},
+                }
+            },
+        )
+        ner = store.run(
+            "target",
+            {"t": "ner", "c": cond},
+            lambda w, shift=shift: {
+                "languages": {
+                    "es": {"span_f1": 40.0 + shift, "span_f1_strict": 45.0, "precision": 40.0, "recall": 40.0}
+                }
+            },
+        )
+        atomic_write_json(
+            runs / "index" / "tiny" / f"{cond}.json",
+            {
+                "preset": "tiny",
+                "condition": cond,
+                "mlm": mlm.rel,
+                "tatoeba": {"mlm": tat.rel},
+                "seeds": {"1": {"intermediate": None, "tatoeba": {}, "targets": {"pos": pos.rel, "ner": ner.rel}}},
+            },
+        )
     return store
 
 
@@ -95,11 +118,15 @@ def test_ner_records_from_before_both_modes_are_shown_as_strict(tmp_path):
     runs = tmp_path / "runs"
     store = RunStore(runs)
     ner = store.run("target", {"t": "ner"}, lambda w: {"languages": {"es": {"span_f1": 42.0, "precision": 1.0}}})
-    atomic_write_json(runs / "index" / "p" / "c.json", {"preset": "p", "condition": "c", "seeds": {
-        "1": {"targets": {"ner": ner.rel}}}})
+    atomic_write_json(
+        runs / "index" / "p" / "c.json",
+        {"preset": "p", "condition": "c", "seeds": {"1": {"targets": {"ner": ner.rel}}}},
+    )
     df = load_results(runs)
-    assert sorted(zip(df.language, df.metric, df.value)) == [("avg", "span_f1_strict", 42.0),
-                                                             ("es", "span_f1_strict", 42.0)]
+    assert sorted(zip(df.language, df.metric, df.value)) == [
+        ("avg", "span_f1_strict", 42.0),
+        ("es", "span_f1_strict", 42.0),
+    ]
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Dictionary induction from parallel text, code-switching, and code-switched MLM rows."""
+
 import random
 
 import numpy as np
@@ -17,8 +18,13 @@ def _toy_pairs():
         for noun in ("cat", "dog"):
             for verb in ("sleeps", "eats"):
                 en = [det, noun, verb] + (["here"] if (noun == "cat") != (verb == "eats") else [])
-                pairs.append({"lang": "xx", "en": " ".join(en).capitalize() + ".",
-                              "xx": " ".join(_TOY[w] for w in en).capitalize() + "."})
+                pairs.append(
+                    {
+                        "lang": "xx",
+                        "en": " ".join(en).capitalize() + ".",
+                        "xx": " ".join(_TOY[w] for w in en).capitalize() + ".",
+                    }
+                )
     return pairs
 
 
@@ -86,8 +92,7 @@ def _mlm_data(code_switched):
     from xitcore.tasks.mlm import MLMData
 
     train = {"en": np.zeros((5, 4), dtype=np.int64), "es": np.ones((5, 4), dtype=np.int64)}
-    return MLMData(train, np.zeros((0, 4), dtype=np.int64), {"en": 0.5, "es": 0.5}, 1.0,
-                   code_switched=code_switched)
+    return MLMData(train, np.zeros((0, 4), dtype=np.int64), {"en": 0.5, "es": 0.5}, 1.0, code_switched=code_switched)
 
 
 def test_rows_come_from_code_switched_blocks_at_the_set_rate():
@@ -108,14 +113,20 @@ def test_plain_rows_unchanged_by_the_code_switch_option():
 
     probs = np.array([0.5, 0.5])
     a = draw_mlm_rows(_mlm_data(None), ["en", "es"], probs, 64, np.random.default_rng(3))
-    b = draw_mlm_rows(_mlm_data(np.full((3, 4), 7)), ["en", "es"], probs, 64, np.random.default_rng(3),
-                      code_switch_fraction=0.0)
+    b = draw_mlm_rows(
+        _mlm_data(np.full((3, 4), 7)), ["en", "es"], probs, 64, np.random.default_rng(3), code_switch_fraction=0.0
+    )
     assert (a == b).all()
 
 
-@pytest.mark.parametrize("over, msg", [({"code_switch_fraction": 1.5}, "mlm.code_switch_fraction"),
-                                       ({"code_switch_prob": -0.1}, "mlm.code_switch_prob"),
-                                       ({"code_switch_fraction": 0.6, "tlm_fraction": 0.6}, "at most 1")])
+@pytest.mark.parametrize(
+    "over, msg",
+    [
+        ({"code_switch_fraction": 1.5}, "mlm.code_switch_fraction"),
+        ({"code_switch_prob": -0.1}, "mlm.code_switch_prob"),
+        ({"code_switch_fraction": 0.6, "tlm_fraction": 0.6}, "at most 1"),
+    ],
+)
 def test_bad_code_switch_settings_are_one_clear_error(over, msg):
     from xitcore.config import MLMConfig
 
@@ -143,6 +154,7 @@ def test_code_switched_pretraining_end_to_end(tmp_path):
     import json
 
     from conftest import TINY
+
     from xitcore.config import load_condition
     from xitcore.pipeline import run_condition
 

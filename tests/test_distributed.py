@@ -1,4 +1,5 @@
 """Data parallel training (2 gloo ranks on CPU), gradient accumulation, fp16 and the compile fallback."""
+
 import json
 import os
 import socket
@@ -8,24 +9,24 @@ import sys
 import pytest
 import torch
 import torch.multiprocessing as mp
-from safetensors.torch import load_file, save_file
-
 from conftest import REPO, TINY
+from safetensors.torch import load_file, save_file
 
 torch.set_num_threads(1)
 CPU = torch.device("cpu")
-MLM_ARGS = dict(steps=3, batch_size=8, lr=1e-3, warmup=1, weight_decay=0.01, mask_prob=0.15, seed=0, device=CPU,
-                progress=False)
+MLM_ARGS = dict(
+    steps=3, batch_size=8, lr=1e-3, warmup=1, weight_decay=0.01, mask_prob=0.15, seed=0, device=CPU, progress=False
+)
 FT_ARGS = dict(steps=3, batch_size=8, lr=1e-3, warmup=1, seed=1, device=CPU, progress=False)
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """A tokenizer trained on shipped EWT sentences, packed MLM data from them, and POS features."""
-    from xitcore.model import train_tokenizer
     from xitcore.data.treebanks import UPOS, load_pos_train
-    from xitcore.tasks.tagging import encode_tagging
+    from xitcore.model import train_tokenizer
     from xitcore.tasks.mlm import prepare_mlm_data
+    from xitcore.tasks.tagging import encode_tagging
 
     d = tmp_path_factory.mktemp("tiny")
     ex = load_pos_train()[:300]
@@ -41,29 +42,35 @@ def _mlm_model(tok):
     from xitcore.model import new_mlm_model
 
     torch.manual_seed(0)  # every rank starts from the same weights (DDP also broadcasts rank 0's)
-    return new_mlm_model(ModelConfig(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64,
-                                     max_length=48, dropout=0.0), tok)
+    return new_mlm_model(
+        ModelConfig(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, max_length=48, dropout=0.0), tok
+    )
 
 
 def _tagger(tok):
+    from xitcore.data.treebanks import UPOS
     from xitcore.model import MultiTaskModel
     from xitcore.tasks import kind_module
-    from xitcore.data.treebanks import UPOS
 
-    return MultiTaskModel(_mlm_model(tok).roberta, {"pos": kind_module("tagging").make_head(32, len(UPOS), dropout=0.0)})
+    return MultiTaskModel(
+        _mlm_model(tok).roberta, {"pos": kind_module("tagging").make_head(32, len(UPOS), dropout=0.0)}
+    )
 
 
 def _record_rows(encoder, seen: list, pad_id: int):
     """Per training forward: the rows the encoder got, padding removed."""
+
     def hook(module, args, kwargs):
         if module.training:
             seen.append([[t for t in r.tolist() if t != pad_id] for r in kwargs["input_ids"]])
+
     encoder.register_forward_pre_hook(hook, with_kwargs=True)
 
 
 def _ddp_worker(rank, world, port, tok_dir, data, feats, out):
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
-                      LOCAL_RANK=str(rank))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank)
+    )
     torch.set_num_threads(1)
     from xitcore.distributed import init_from_env, loop_kwargs, shutdown
     from xitcore.model import load_tokenizer
@@ -78,8 +85,11 @@ def _ddp_worker(rank, world, port, tok_dir, data, feats, out):
     train_mlm(mlm, tok, data, **MLM_ARGS, **loop_kwargs(ctx))
     finetune(tagger, {"pos": ("tagging", feats)}, pad_id=tok.pad_token_id, **FT_ARGS, **loop_kwargs(ctx))
     # Test-harness output (not a training artefact): each rank reports what it ended with and what it saw.
-    save_file({f"mlm.{k}": v.clone() for k, v in mlm.state_dict().items()}
-              | {f"tag.{k}": v.clone() for k, v in tagger.state_dict().items()}, str(out / f"rank{rank}.safetensors"))
+    save_file(
+        {f"mlm.{k}": v.clone() for k, v in mlm.state_dict().items()}
+        | {f"tag.{k}": v.clone() for k, v in tagger.state_dict().items()},
+        str(out / f"rank{rank}.safetensors"),
+    )
     (out / f"rank{rank}.json").write_text(json.dumps(seen))
     shutdown()
 
@@ -112,7 +122,9 @@ def test_two_rank_ddp_matches_one_process(tiny, tmp_path):
         for a, b, whole in zip(s0[w], s1[w], seen[w]):
             assert a != b and a + b == whole  # each rank trained on its own half of the same global batch
     assert any(not torch.equal(start[k], v) for k, v in mlm.state_dict().items())  # training moved the weights
-    single = {f"mlm.{k}": v for k, v in mlm.state_dict().items()} | {f"tag.{k}": v for k, v in tagger.state_dict().items()}
+    single = {f"mlm.{k}": v for k, v in mlm.state_dict().items()} | {
+        f"tag.{k}": v for k, v in tagger.state_dict().items()
+    }
     for k, v in single.items():
         torch.testing.assert_close(r0[k], v, atol=2e-5, rtol=1e-4)
 
@@ -209,8 +221,21 @@ def test_torchrun_entry_point_rank0_writes_the_step(tmp_path):
     runs, scratch = tmp_path / "runs", tmp_path / "tmp"
     scratch.mkdir()
     env = {**os.environ, "XIT_PARAMS_ROOT": str(TINY.parent), "TMPDIR": str(scratch), "OMP_NUM_THREADS": "1"}
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
-                str(_free_port()), "-m", "xitcore.distributed", "mlm", str(TINY / "none.yaml"), "--runs", str(runs)]
+    torchrun = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        str(_free_port()),
+        "-m",
+        "xitcore.distributed",
+        "mlm",
+        str(TINY / "none.yaml"),
+        "--runs",
+        str(runs),
+    ]
     p = subprocess.run(torchrun, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr[-2000:]
     assert p.stdout.count("MLM pre-training:") == 1  # rank 1 trained silently

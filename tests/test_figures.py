@@ -1,4 +1,5 @@
 """Figures render to PNG from a synthetic results table, and their captions name the source runs."""
+
 from __future__ import annotations
 
 import re
@@ -6,8 +7,8 @@ import re
 import matplotlib
 import pandas as pd
 import pytest
-
 from book_synthetic import synthetic_results
+
 from xitcore.book import figures as F
 from xitcore.book import tables as T
 
@@ -40,8 +41,9 @@ FIGURES = {
     "pos_one_condition": lambda d: F.pos_by_language(T.select(d, conditions=["en-qa"]), conditions=["en-qa"]),
     "ner_by_language": lambda d: F.ner_by_language(d),
     "delta_heatmap_pos": lambda d: F.delta_heatmap(d),
-    "delta_heatmap_tatoeba": lambda d: F.delta_heatmap(d, task="tatoeba", metric="top1",
-                                                       phases=("intermediate", "mlm")),
+    "delta_heatmap_tatoeba": lambda d: F.delta_heatmap(
+        d, task="tatoeba", metric="top1", phases=("intermediate", "mlm")
+    ),
     "tatoeba_by_phase": lambda d: F.tatoeba_by_phase(d),
     "by_script": lambda d: F.by_group(d),
     "by_family": lambda d: F.by_group(d, mapping=T.FAMILY, group_name="family"),

@@ -1,5 +1,6 @@
 """Grid dispatch through submitit's local executor: a job SIGKILLed while it trains leaves no metrics, and
 submitting the grid again reruns only that unit; every step directory exists exactly once."""
+
 import json
 import os
 import signal
@@ -13,12 +14,12 @@ import pytest
 
 pytest.importorskip("submitit")
 
+from conftest import REPO
+
 from xitcore.config import load_condition, preset_conditions
 from xitcore.errors import ConfigError
 from xitcore.grid import GridOptions, make_executor, run_grid
 from xitcore.plan import build_plan
-
-from conftest import REPO
 
 FIXTURES = REPO / "tests" / "fixtures" / "params"
 GRID = FIXTURES / "tinygrid"
@@ -52,8 +53,13 @@ def _running_slow_step(runs: Path) -> Path | None:
 
 
 def _step_dirs(runs: Path) -> list[str]:
-    return sorted(f"{k.name}/{d.name}" for k in runs.iterdir() if k.is_dir() and k.name != "index"
-                  and not k.name.startswith(".") for d in k.iterdir() if d.is_dir())
+    return sorted(
+        f"{k.name}/{d.name}"
+        for k in runs.iterdir()
+        if k.is_dir() and k.name != "index" and not k.name.startswith(".")
+        for d in k.iterdir()
+        if d.is_dir()
+    )
 
 
 def test_grid_killed_job_resubmitted_without_duplicates(tmp_path, monkeypatch):
@@ -110,9 +116,24 @@ def test_grid_killed_job_resubmitted_without_duplicates(tmp_path, monkeypatch):
 
 def test_grid_bad_executor_is_one_line_exit_2(tmp_path):
     env = {**os.environ, "XIT_PARAMS_ROOT": str(FIXTURES)}
-    p = subprocess.run([sys.executable, "-m", "xitcore.cli", "grid", "tinygrid", "--executor", "kubernetes",
-                        "--runs-dir", str(tmp_path / "runs")], capture_output=True, text=True, cwd=REPO, env=env,
-                       timeout=120)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "xitcore.cli",
+            "grid",
+            "tinygrid",
+            "--executor",
+            "kubernetes",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
+    )
     assert p.returncode == 2
     lines = [l for l in p.stderr.splitlines() if l.strip()]
     assert lines == ["xit: error: --executor 'kubernetes' is unknown; allowed: local, slurm"]
@@ -121,9 +142,25 @@ def test_grid_bad_executor_is_one_line_exit_2(tmp_path):
 
 def test_grid_dry_run_submits_nothing(tmp_path):
     env = {**os.environ, "XIT_PARAMS_ROOT": str(FIXTURES)}
-    p = subprocess.run([sys.executable, "-m", "xitcore.cli", "--runs-dir", str(tmp_path / "runs"), "grid", "tinygrid",
-                        "--dry-run", "--only", "none,slow"], capture_output=True, text=True, cwd=REPO, env=env,
-                       timeout=120)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "xitcore.cli",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "grid",
+            "tinygrid",
+            "--dry-run",
+            "--only",
+            "none,slow",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     assert "tinygrid/none" in p.stdout and "tinygrid/slow" in p.stdout and "tinygrid/copa" not in p.stdout
     assert "intermediate mlm mlm data=en seed=1 (300 steps × 4)" in p.stdout

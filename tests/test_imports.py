@@ -3,6 +3,7 @@
 Every import counts, at module level or inside a function: an import moved into a function to dodge a cycle
 still makes one. Built from the source's AST alone (nothing is imported), with the standard library only.
 """
+
 from __future__ import annotations
 
 import ast
@@ -91,16 +92,45 @@ def test_xitcore_has_no_import_cycle():
 
 
 # Lower layers never import higher ones: data -> tasks -> config/corpus -> model/train -> pipeline -> cli/book.
-LAYERS = [("xitcore.data", ("xitcore.tasks", "xitcore.config", "xitcore.corpus", "xitcore.model", "xitcore.train",
-                            "xitcore.pipeline", "xitcore.cli", "xitcore.book")),
-          ("xitcore.tasks", ("xitcore.config", "xitcore.corpus", "xitcore.model", "xitcore.train", "xitcore.pipeline",
-                             "xitcore.cli", "xitcore.book")),
-          ("xitcore.model", ("xitcore.pipeline", "xitcore.cli", "xitcore.book")),
-          ("xitcore.train", ("xitcore.pipeline", "xitcore.cli", "xitcore.book"))]
+LAYERS = [
+    (
+        "xitcore.data",
+        (
+            "xitcore.tasks",
+            "xitcore.config",
+            "xitcore.corpus",
+            "xitcore.model",
+            "xitcore.train",
+            "xitcore.pipeline",
+            "xitcore.cli",
+            "xitcore.book",
+        ),
+    ),
+    (
+        "xitcore.tasks",
+        (
+            "xitcore.config",
+            "xitcore.corpus",
+            "xitcore.model",
+            "xitcore.train",
+            "xitcore.pipeline",
+            "xitcore.cli",
+            "xitcore.book",
+        ),
+    ),
+    ("xitcore.model", ("xitcore.pipeline", "xitcore.cli", "xitcore.book")),
+    ("xitcore.train", ("xitcore.pipeline", "xitcore.cli", "xitcore.book")),
+]
 
 
 def test_layers_point_one_way():
     graph = import_graph()
-    wrong = [f"{m} imports {t}" for low, high in LAYERS for m, targets in graph.items()
-             if m == low or m.startswith(low + ".") for t in targets if t.startswith(high)]
+    wrong = [
+        f"{m} imports {t}"
+        for low, high in LAYERS
+        for m, targets in graph.items()
+        if m == low or m.startswith(low + ".")
+        for t in targets
+        if t.startswith(high)
+    ]
     assert not wrong, "; ".join(wrong)

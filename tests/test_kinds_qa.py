@@ -1,5 +1,6 @@
 """Extractive QA: SQuAD-format loaders (SQuAD, MLQA, TyDiQA-GoldP), windows with stride, span postprocessing,
 SQuAD v1.1 and MLQA per-language scoring."""
+
 import json
 from pathlib import Path
 
@@ -22,7 +23,7 @@ def tok(make_tokenizer):
 def test_squad_mlqa_tydiqa_loaders():
     sq = qa.load_squad_json(FIX / "squad_dev.json", "en")
     assert [e["id"] for e in sq] == ["fx-q1", "fx-q2", "fx-q3"] and sq[1]["answers"] == ["1850"]
-    assert all(e["context"][s:s + len(a)] == a for e in sq for a, s in zip(e["answers"], e["answer_starts"]))
+    assert all(e["context"][s : s + len(a)] == a for e in sq for a, s in zip(e["answers"], e["answer_starts"]))
     (ml,) = qa.load_squad_json(FIX / "dev-context-de-question-de.json", "de")
     assert ml["answers"] == ["die kleine Stadt Beispielheim"] and ml["lang"] == "de"
     (sw,) = qa.load_tydiqa_goldp(FIX / "tydiqa-goldp-v1.1-dev.json", "sw")
@@ -62,7 +63,7 @@ def test_long_context_windows_keep_every_answer_and_offsets_map_back(tok):
         hits = [f for f in mine if f["start"] > 0]
         assert hits, f"answer of {e['id']} lost"
         for f in hits:
-            assert e["context"][f["offsets"][f["start"]][0]:f["offsets"][f["end"]][1]].strip() == e["answers"][0]
+            assert e["context"][f["offsets"][f["start"]][0] : f["offsets"][f["end"]][1]].strip() == e["answers"][0]
         assert all(f["start"] == f["end"] == 0 for f in mine if f not in hits)
 
 
@@ -89,7 +90,9 @@ def test_postprocess_picks_the_best_valid_span_by_hand():
     (p,) = qa.postprocess_qa(ex, [f, g], [start, s2], [end, e2])
     assert (p.text, p.score) == ("France", 12.0)
     # nothing valid -> empty prediction
-    (p,) = qa.postprocess_qa(ex, [{"example": 0, "input_ids": [0, 1], "offsets": [None, None], "start": 0, "end": 0}], [[1, 2]], [[1, 2]])
+    (p,) = qa.postprocess_qa(
+        ex, [{"example": 0, "input_ids": [0, 1], "offsets": [None, None], "start": 0, "end": 0}], [[1, 2]], [[1, 2]]
+    )
     assert p.text == ""
 
 
@@ -111,15 +114,19 @@ def test_end_to_end_gold_logits_recover_answers(tok):
 
 # ------------------------------------------------------------------ MLQA normalisation (mlqa_evaluation_v1.py)
 
-@pytest.mark.parametrize("lang,pred,gold,em", [
-    ("en", "The Eiffel Tower!", "eiffel tower", 1.0),         # article + ASCII punctuation
-    ("es", "los Estados Unidos", "Estados Unidos", 1.0),      # Spanish article
-    ("de", "der Rhein", "Rhein", 1.0),                        # German article
-    ("de", "«Berlin»", "Berlin", 1.0),                        # Unicode punctuation (Pi/Pf) removed
-    ("vi", "của Hà Nội", "Hà Nội", 1.0),                       # Vietnamese "article" list of the script
-    ("ar", "الكتاب", "كتاب", 1.0),                            # 'ال' removed
-    ("hi", "the book", "book", 0.0),                          # no articles removed for Hindi
-])
+
+@pytest.mark.parametrize(
+    "lang,pred,gold,em",
+    [
+        ("en", "The Eiffel Tower!", "eiffel tower", 1.0),  # article + ASCII punctuation
+        ("es", "los Estados Unidos", "Estados Unidos", 1.0),  # Spanish article
+        ("de", "der Rhein", "Rhein", 1.0),  # German article
+        ("de", "«Berlin»", "Berlin", 1.0),  # Unicode punctuation (Pi/Pf) removed
+        ("vi", "của Hà Nội", "Hà Nội", 1.0),  # Vietnamese "article" list of the script
+        ("ar", "الكتاب", "كتاب", 1.0),  # 'ال' removed
+        ("hi", "the book", "book", 0.0),  # no articles removed for Hindi
+    ],
+)
 def test_mlqa_exact_match_per_language(lang, pred, gold, em):
     assert qa.mlqa_f1_em([[gold]], [pred], lang)["exact_match"] == em
 

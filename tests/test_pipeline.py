@@ -1,4 +1,5 @@
 """End to end on the tiny preset (real shipped data, tiny model): all phases, resume, reuse, results table."""
+
 import json
 import os
 import signal
@@ -7,13 +8,12 @@ import sys
 import time
 
 import pytest
+from conftest import REPO, TINY
 
 from xitcore.config import load_condition
 from xitcore.pipeline import run_condition
 from xitcore.results import load_results
 from xitcore.runstore import RunStore
-
-from conftest import REPO, TINY
 
 
 def test_no_intermediate_condition_end_to_end(tiny_runs):
@@ -25,7 +25,7 @@ def test_no_intermediate_condition_end_to_end(tiny_runs):
     assert meta["status"] == "finished" and meta["versions"]["torch"] and meta["git_sha"]
     pos = json.loads((tiny_runs / idx["seeds"]["1"]["targets"]["pos"] / "metrics.json").read_text())
     assert set(pos["languages"]) == {"en", "de"}
-    for lang, m in pos["languages"].items():
+    for m in pos["languages"].values():
         assert 0 <= m["accuracy"] <= 100 and m["words"] > 1000  # every word of the evaluation half is scored
     ner = json.loads((tiny_runs / idx["seeds"]["1"]["targets"]["ner"] / "metrics.json").read_text())
     assert set(ner["languages"]) == {"es"}
@@ -100,8 +100,19 @@ def test_killed_process_resumes_without_redoing_finished_steps(tiny_runs, tmp_pa
     import shutil
 
     shutil.copytree(tiny_runs, runs)  # phase (i) is done there already
-    args = [sys.executable, "-m", "xitcore.cli", "--runs-dir", str(runs), "run", str(TINY / "none.yaml"),
-            "--seeds", "11", "--set", "target.epochs=40"]
+    args = [
+        sys.executable,
+        "-m",
+        "xitcore.cli",
+        "--runs-dir",
+        str(runs),
+        "run",
+        str(TINY / "none.yaml"),
+        "--seeds",
+        "11",
+        "--set",
+        "target.epochs=40",
+    ]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     p = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     deadline = time.time() + 120
@@ -119,7 +130,9 @@ def test_killed_process_resumes_without_redoing_finished_steps(tiny_runs, tmp_pa
     half = running[0].parent
     assert not (half / "metrics.json").exists()  # no half-written result
     mlm_before = {s.rel: (s.path / "metrics.json").stat().st_mtime for s in RunStore(runs).all_steps("mlm")}
-    p2 = subprocess.run(args[:-2] + ["--set", "target.epochs=40"], cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
+    p2 = subprocess.run(
+        args[:-2] + ["--set", "target.epochs=40"], cwd=REPO, capture_output=True, text=True, timeout=600, env=env
+    )
     assert p2.returncode == 0, p2.stdout[-2000:] + p2.stderr[-2000:]
     assert (half / "metrics.json").is_file()
     assert {s.rel: (s.path / "metrics.json").stat().st_mtime for s in RunStore(runs).all_steps("mlm")} == mlm_before
@@ -136,11 +149,30 @@ def test_preset_with_two_workers_runs_each_pretraining_setup_once(tmp_path):
     shutil.copy(TINY / "_preset.yaml", root / "tiny" / "_preset.yaml")
     shutil.copy(TINY / "none.yaml", root / "tiny" / "none.yaml")
     (root / "tiny" / "nopre.yaml").write_text(
-        "preset: tiny\ncondition: nopre\nseeds: [1]\nmlm: {steps: 0}\nintermediate: {kind: none}\n")
+        "preset: tiny\ncondition: nopre\nseeds: [1]\nmlm: {steps: 0}\nintermediate: {kind: none}\n"
+    )
     runs = tmp_path / "runs"
     env = {**os.environ, "XIT_PARAMS_ROOT": str(root)}
-    p = subprocess.run([sys.executable, "-m", "xitcore.cli", "--runs-dir", str(runs), "preset", "tiny", "--jobs", "2",
-                        "--no-book", "--seeds", "1,2"], capture_output=True, text=True, env=env, timeout=600)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "xitcore.cli",
+            "--runs-dir",
+            str(runs),
+            "preset",
+            "tiny",
+            "--jobs",
+            "2",
+            "--no-book",
+            "--seeds",
+            "1,2",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert p.returncode == 0, p.stderr[-2000:]
     assert "leaked semaphore" not in p.stderr
     mlm = [json.loads((d / "config.json").read_text())["mlm"]["steps"] for d in (runs / "mlm").iterdir()]

@@ -1,17 +1,17 @@
 """The paper and gpu-small presets load (or say what they need), and the offline plan's GPU hours follow the
 FLOP model: 6·N·tokens to train, 2·N·tokens to infer, at the stated MFU of an H100."""
+
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO, TINY
 
 from xitcore.config import load_condition, preset_conditions
 from xitcore.errors import ConfigError
 from xitcore.plan import Assumptions, build_plan, non_embedding_params
-
-from conftest import REPO, TINY
 
 PAPER = REPO / "params" / "paper"
 GPU_SMALL = REPO / "params" / "gpu-small"
@@ -19,11 +19,12 @@ SUSTAINED = 989e12 * 0.40  # the plan's default: 40 % MFU of an H100's dense bf1
 
 
 def _needs(path: Path) -> list[str]:
-    return [l[len("# needs:"):].strip() for l in path.read_text().splitlines() if l.startswith("# needs:")]
+    return [l[len("# needs:") :].strip() for l in path.read_text().splitlines() if l.startswith("# needs:")]
 
 
-@pytest.mark.parametrize("path", sorted(PAPER.rglob("*.yaml")) + sorted(GPU_SMALL.glob("*.yaml")),
-                         ids=lambda p: str(p.relative_to(REPO)))
+@pytest.mark.parametrize(
+    "path", sorted(PAPER.rglob("*.yaml")) + sorted(GPU_SMALL.glob("*.yaml")), ids=lambda p: str(p.relative_to(REPO))
+)
 def test_preset_yaml_loads_or_says_what_it_needs(path):
     needs = _needs(path)
     try:
@@ -45,8 +46,17 @@ def test_preset_shapes():
     smoke = {p.name for p in preset_conditions("smoke")}
     assert {p.name for p in preset_conditions("gpu-small")} == smoke
     paper = {p.stem for p in PAPER.rglob("*.yaml") if not p.name.startswith("_")}
-    nine = {"en-mnli", "en-squad", "en-hellaswag", "en-anli", "en-ccg", "en-commonsenseqa", "en-cosmosqa", "en-qqp",
-            "en-sst2"}
+    nine = {
+        "en-mnli",
+        "en-squad",
+        "en-hellaswag",
+        "en-anli",
+        "en-ccg",
+        "en-commonsenseqa",
+        "en-cosmosqa",
+        "en-qqp",
+        "en-sst2",
+    }
     assert nine | {"no-intermediate", "en-multitask", "ml-mlm", "ml-qa"} <= paper
     assert all(_needs(p) for p in (PAPER / "pending").glob("*.yaml"))  # the grid runs only the ones that load
     assert not any(_needs(p) for p in preset_conditions("paper"))
@@ -82,8 +92,9 @@ def test_shared_steps_counted_once(tmp_path):
     mlm = grid.step_of("mlm")
     assert mlm.phase_i and mlm.shared and sorted(mlm.users) == [("mlm", 1), ("none", 1)]
     assert [s.rel for s in grid.steps].count(mlm.rel) == 1
-    assert grid.gpu_hours == pytest.approx(sum(p.gpu_hours for p in alone) - alone[0].step_of("mlm").gpu_hours
-                                           - alone[0].step_of("tatoeba").gpu_hours)
+    assert grid.gpu_hours == pytest.approx(
+        sum(p.gpu_hours for p in alone) - alone[0].step_of("mlm").gpu_hours - alone[0].step_of("tatoeba").gpu_hours
+    )
 
 
 def test_hub_translated_is_flagged(tmp_path):
@@ -95,11 +106,22 @@ def test_hub_translated_is_flagged(tmp_path):
 def _dry_run(args, tmp_path):
     hf = tmp_path / "hf"
     hf.mkdir()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "HF_HOME": str(hf)}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_HOME": str(hf),
+    }
     env.pop("XIT_PARAMS_ROOT", None)
-    p = subprocess.run([sys.executable, "-m", "xitcore.cli", "--runs-dir", str(tmp_path / "runs"), *args],
-                       capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "xitcore.cli", "--runs-dir", str(tmp_path / "runs"), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     assert not (tmp_path / "runs").exists() and not any(hf.iterdir())  # nothing written, nothing downloaded
     return p.stdout

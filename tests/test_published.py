@@ -1,4 +1,5 @@
 """xitcore.book.published: the table's shape, every entry's source, and values pinned to what was read."""
+
 import pytest
 
 from xitcore.book import published as pub
@@ -16,27 +17,34 @@ def test_every_entry_is_complete_and_has_a_source():
         assert nf["task"] in pub.TASKS and nf["where"].strip() and nf["why"].strip()
         for lang in nf["languages"]:
             for model in nf["models"]:
-                have = any(e["task"] == nf["task"] and e["language"] == lang and e["model"] == model
-                           for e in pub.PUBLISHED)
+                have = any(
+                    e["task"] == nf["task"] and e["language"] == lang and e["model"] == model for e in pub.PUBLISHED
+                )
                 assert not have, "an entry listed as not found is in PUBLISHED: drop it from NOT_FOUND"
 
 
-@pytest.mark.parametrize("bad", [
-    {"task": "udpos", "language": "de", "model": "mBERT", "metric": "F1", "value": 80.0, "source": ""},
-    {"task": "udpos", "language": "de", "model": "mBERT", "metric": "F1", "value": 80.0},
-    {"task": "pos", "language": "de", "model": "mBERT", "metric": "F1", "value": 80.0, "source": "x"},
-    {"task": "udpos", "language": "de", "model": "mBERT", "metric": "F1", "value": 0.8e3, "source": "x"},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"task": "udpos", "language": "de", "model": "mBERT", "metric": "F1", "value": 80.0, "source": ""},
+        {"task": "udpos", "language": "de", "model": "mBERT", "metric": "F1", "value": 80.0},
+        {"task": "pos", "language": "de", "model": "mBERT", "metric": "F1", "value": 80.0, "source": "x"},
+        {"task": "udpos", "language": "de", "model": "mBERT", "metric": "F1", "value": 0.8e3, "source": "x"},
+    ],
+)
 def test_validate_entry_rejects_incomplete_entries(bad):
     with pytest.raises(ValueError):
         pub.validate_entry(bad)
 
 
-@pytest.mark.parametrize("task,langs", [
-    ("udpos", POS_LANGS + ["sv", "pl"]),
-    ("panx", ["es", "nl", "de", "en"]),
-    ("tatoeba", ["ar", "de", "es", "fr", "nl", "ru", "tr", "zh"]),
-])
+@pytest.mark.parametrize(
+    "task,langs",
+    [
+        ("udpos", POS_LANGS + ["sv", "pl"]),
+        ("panx", ["es", "nl", "de", "en"]),
+        ("tatoeba", ["ar", "de", "es", "fr", "nl", "ru", "tr", "zh"]),
+    ],
+)
 def test_table_shape(task, langs):
     rows = pub.published_table(task, langs)
     assert [r["language"] for r in rows] == langs
@@ -48,10 +56,24 @@ def test_table_shape(task, langs):
 
 
 def test_table_fills_values_and_keeps_missing_as_none(monkeypatch):
-    fake = [{"task": "panx", "language": "es", "model": "XLM-R Large", "metric": "F1", "value": 12.5,
-             "source": "synthetic (test only)"},
-            {"task": "panx", "language": "nl", "model": "Other", "metric": "F1", "value": 7,
-             "source": "synthetic (test only)"}]
+    fake = [
+        {
+            "task": "panx",
+            "language": "es",
+            "model": "XLM-R Large",
+            "metric": "F1",
+            "value": 12.5,
+            "source": "synthetic (test only)",
+        },
+        {
+            "task": "panx",
+            "language": "nl",
+            "model": "Other",
+            "metric": "F1",
+            "value": 7,
+            "source": "synthetic (test only)",
+        },
+    ]
     monkeypatch.setattr(pub, "PUBLISHED", fake)
     rows = pub.published_table("panx", ["es", "nl", "xx"])
     assert list(rows[0]) == ["language", "mBERT", "XLM-R Large", "Other", "in_xtreme"]
@@ -88,7 +110,12 @@ def test_pinned_values_from_the_xtreme_repository():
 def test_module_does_not_touch_the_network():
     import ast
     import inspect
+
     tree = ast.parse(inspect.getsource(pub))
-    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
-                for a in (n.names if isinstance(n, ast.Import) else [ast.alias(n.module or "")])}
+    imported = {
+        a.name.split(".")[0]
+        for n in ast.walk(tree)
+        if isinstance(n, (ast.Import, ast.ImportFrom))
+        for a in (n.names if isinstance(n, ast.Import) else [ast.alias(n.module or "")])
+    }
     assert imported <= {"__future__", "typing"}

@@ -1,4 +1,5 @@
 """Readers against the real vendored data (data/) plus small malformed inputs written to tmp_path."""
+
 from __future__ import annotations
 
 import gzip
@@ -8,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from xitcore.errors import DataError
 from xitcore import data as xd
-from xitcore.data import paths
+from xitcore.errors import DataError
 
 
 # --------------------------------------------------------------------------- paths / checksums
@@ -81,9 +81,9 @@ def test_german_multiword_token_expanded(pud):
     surface = {m[2]: m for m in sent.multiword}
     assert "zur" in surface
     first, last, _ = surface["zur"]
-    assert sent.words[first:last + 1] == ["zu", "der"]
-    assert sent.upos[first:last + 1] == ["ADP", "DET"]
-    assert sent.deprel[first:last + 1] == ["case", "det"]
+    assert sent.words[first : last + 1] == ["zu", "der"]
+    assert sent.upos[first : last + 1] == ["ADP", "DET"]
+    assert sent.deprel[first : last + 1] == ["case", "det"]
     assert "zur" not in sent.words
     # every MWT in German PUD covers >= 2 syntactic words
     assert all(l > f for s in pud["de"] for f, l, _ in s.multiword)
@@ -206,12 +206,19 @@ def test_conll2000_chunks():
 def test_iob_columns_lines_and_errors(tmp_path):
     lines = ["-DOCSTART- -X- O", "", "EU NNP B-ORG", "rejects VBZ O", "", "German JJ B-MISC", ""]
     assert xd.read_iob_columns(lines) == [(["EU", "rejects"], ["B-ORG", "O"]), (["German"], ["B-MISC"])]
-    assert xd.read_iob_columns(lines, tag_col=1) [0][1] == ["NNP", "VBZ"]
+    assert xd.read_iob_columns(lines, tag_col=1)[0][1] == ["NNP", "VBZ"]
     p = tmp_path / "x.iob"
     p.write_bytes("Espa\xf1a N B-LOC\nlonely\n".encode("latin-1"))
     with pytest.raises(DataError, match=r"x\.iob:2: expected at least 2"):
         xd.read_iob_columns(p)
-    assert xd.to_iob2(["I-PER", "I-PER", "O", "I-LOC", "B-LOC", "I-ORG"]) == ["B-PER", "I-PER", "O", "B-LOC", "B-LOC", "B-ORG"]
+    assert xd.to_iob2(["I-PER", "I-PER", "O", "I-LOC", "B-LOC", "I-ORG"]) == [
+        "B-PER",
+        "I-PER",
+        "O",
+        "B-LOC",
+        "B-LOC",
+        "B-ORG",
+    ]
 
 
 # --------------------------------------------------------------------------- IEER
@@ -231,15 +238,33 @@ def test_ieer_bio_over_per_org_loc():
     # 'Kenya's ruler' -> 'Kenya' "'s" (clitic split), Daniel arap Moi is one PER
     w, t = next(s for s in sents if "arap" in s[0])
     i = w.index("arap")
-    assert t[i - 1:i + 2] == ["B-PER", "I-PER", "I-PER"]
+    assert t[i - 1 : i + 2] == ["B-PER", "I-PER", "I-PER"]
     assert "'s" in w and "Kenya" in w and t[w.index("'s")] == "O"
     assert not any("<" in x or "&AMP;" in x for ws, _ in sents for x in ws)
 
 
 def test_tokenize():
     assert xd.tokenize("Kenya's U.S.-made don't, Mr. Smith (AP) ``hi'' 2.5 500,000.") == [
-        "Kenya", "'s", "U.S.", "-", "made", "do", "n't", ",", "Mr.", "Smith", "(", "AP", ")", "``", "hi", "''",
-        "2.5", "500,000", "."]
+        "Kenya",
+        "'s",
+        "U.S.",
+        "-",
+        "made",
+        "do",
+        "n't",
+        ",",
+        "Mr.",
+        "Smith",
+        "(",
+        "AP",
+        ")",
+        "``",
+        "hi",
+        "''",
+        "2.5",
+        "500,000",
+        ".",
+    ]
 
 
 # --------------------------------------------------------------------------- sentence tasks
@@ -267,7 +292,11 @@ def test_trec():
     assert len(train) == 5452 and len(test) == 500
     assert {r["coarse"] for r in train} == {"ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"}
     assert len({r["fine"] for r in train}) == 50
-    assert train[0] == {"text": "How did serfdom develop in and then leave Russia ?", "coarse": "DESC", "fine": "DESC:manner"}
+    assert train[0] == {
+        "text": "How did serfdom develop in and then leave Russia ?",
+        "coarse": "DESC",
+        "fine": "DESC:manner",
+    }
     with pytest.raises(DataError, match="unknown TREC split 'dev'"):
         xd.read_trec("dev")
 
@@ -307,7 +336,7 @@ def test_xquad():
     assert len(en) == 1190 and len({q["context"] for q in en}) == 240
     for q in en:
         for text, start in zip(q["answers"]["text"], q["answers"]["answer_start"]):
-            assert q["context"][start:start + len(text)] == text
+            assert q["context"][start : start + len(text)] == text
     de = xd.read_xquad("de")
     assert [q["id"] for q in de] == [q["id"] for q in en]
     with pytest.raises(DataError, match="unknown XQuAD language 'fr'"):

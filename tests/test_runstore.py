@@ -1,4 +1,5 @@
 """Run store: keyed by config hash, finished steps skipped, failures leave no metrics, atomic writes."""
+
 import json
 
 import pytest
@@ -52,7 +53,7 @@ def test_atomic_write_never_leaves_partial_file(tmp_path):
         def __repr__(self):
             raise ValueError("cannot serialise")
 
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="cannot serialise"):
         atomic_write_json(target, {"x": Unserialisable()})
     assert json.loads(target.read_text()) == {"x": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]

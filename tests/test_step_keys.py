@@ -6,6 +6,7 @@ why in its commit message.
 
     python tests/test_step_keys.py > tests/fixtures/step_keys.tsv
 """
+
 from __future__ import annotations
 
 import sys
@@ -31,8 +32,9 @@ def test_step_keys_unchanged(tmp_path):
     want = FIXTURE.read_text().splitlines()
     got = current_keys(str(tmp_path))
     missing, new = sorted(set(want) - set(got)), sorted(set(got) - set(want))
-    assert not missing and not new, f"step keys changed: {len(missing)} gone (first {missing[:3]}), " \
-                                    f"{len(new)} new (first {new[:3]})"
+    assert not missing and not new, (
+        f"step keys changed: {len(missing)} gone (first {missing[:3]}), {len(new)} new (first {new[:3]})"
+    )
 
 
 def test_graph_builds_without_writing(tmp_path):

@@ -5,6 +5,7 @@ without spaces, an Italian range with its own ``SpaceAfter=No``) plus the shippe
 built here with the ``tokenizers`` library (nothing is downloaded): a hand-made Unigram one with a few pieces,
 and one trained on PUD text as an XLM-R-like SentencePiece stand-in (NFKC, Metaspace with a prepended ``▁``).
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -63,17 +64,57 @@ CONLLU = """\
 """
 
 SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
-PIECES = ["▁", "▁Voy", "▁a", "▁la", "▁casa", "▁de", "▁el", "▁del", "▁mundo", ",", ".", "▁y", "▁t", "ú",
-          "▁dell", "'", "anno", "▁di", "▁l", "a", "n", "o", "e", "l", "d",
-          "我", "▁我", "是", "中", "國人", "國", "人", "的", "。", "▁。"]
+PIECES = [
+    "▁",
+    "▁Voy",
+    "▁a",
+    "▁la",
+    "▁casa",
+    "▁de",
+    "▁el",
+    "▁del",
+    "▁mundo",
+    ",",
+    ".",
+    "▁y",
+    "▁t",
+    "ú",
+    "▁dell",
+    "'",
+    "anno",
+    "▁di",
+    "▁l",
+    "a",
+    "n",
+    "o",
+    "e",
+    "l",
+    "d",
+    "我",
+    "▁我",
+    "是",
+    "中",
+    "國人",
+    "國",
+    "人",
+    "的",
+    "。",
+    "▁。",
+]
 ZWSP = "\u200b"
 
 
 def _wrap(tok: Tokenizer) -> PreTrainedTokenizerFast:
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
     tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
-    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
-                                   unk_token="<unk>", mask_token="<mask>")
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        mask_token="<mask>",
+    )
 
 
 def hand_tokenizer(normalizer=None) -> PreTrainedTokenizerFast:
@@ -110,13 +151,15 @@ def sp_tok(pud):
     tok = Tokenizer(models.Unigram())
     tok.normalizer = normalizers.NFKC()
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
-    trainer = trainers.UnigramTrainer(vocab_size=1500, special_tokens=SPECIALS, unk_token="<unk>",
-                                      max_piece_length=6, show_progress=False)
+    trainer = trainers.UnigramTrainer(
+        vocab_size=1500, special_tokens=SPECIALS, unk_token="<unk>", max_piece_length=6, show_progress=False
+    )
     tok.train_from_iterator([s.text for lang in TRAIN_LANGS for s in pud[lang][:200]], trainer=trainer)
     return _wrap(tok)
 
 
 # ====================================================================== reader fields
+
 
 def test_reader_keeps_space_after_flags(sents):
     es, zh, it = sents
@@ -134,6 +177,7 @@ def test_old_constructor_still_works():
 
 
 # ====================================================================== layout
+
 
 def test_surface_layout_surface_mode(sents):
     es, zh, it = sents
@@ -178,6 +222,7 @@ def test_surface_text_equals_comment_on_shipped_treebanks(which):
 
 
 # ====================================================================== encoding, hand tokenizer
+
 
 def test_encode_surface_hand_tokenizer(sents, tok):
     exs = [surface_example(s) for s in sents]
@@ -231,8 +276,12 @@ def test_token_without_piece_gets_unk():
     """A token whose characters the normaliser removes gets an <unk> of its own, at its place."""
     tok = hand_tokenizer(normalizers.Sequence([normalizers.Replace(ZWSP, ""), normalizers.NFKC()]))
     text = f"a {ZWSP} Voy{ZWSP}"
-    ex = {"words": ["a", ZWSP, "Voy", ZWSP], "tags": ["X", "Y", "VERB", "Z"], "text": text,
-          "spans": [(0, 1), (2, 3), (4, 7), (7, 8)]}
+    ex = {
+        "words": ["a", ZWSP, "Voy", ZWSP],
+        "tags": ["X", "Y", "VERB", "Z"],
+        "text": text,
+        "spans": [(0, 1), (2, 3), (4, 7), (7, 8)],
+    }
     [f] = encode_tagging_surface(tok, [ex], {"X": 0, "Y": 1, "VERB": 2, "Z": 3}, 32)
     pieces = tok.convert_ids_to_tokens(f["input_ids"])
     assert pieces == ["<s>", "▁a", "<unk>", "▁", "▁Voy", "<unk>", "</s>"]
@@ -265,19 +314,48 @@ def test_bad_spans_and_mixed_examples(sents, tok):
 
 # encode_tagging's output on the hand-written sentences (words only), computed with the word-by-word encoder
 # before the surface dispatch was added (hand_tokenizer; label2id = sorted tags).
-OLD_L2I = {"ADP": 0, "AUX": 1, "CCONJ": 2, "DET": 3, "NOUN": 4, "PART": 5, "PRON": 6, "PROPN": 7, "PUNCT": 8,
-           "VERB": 9, "X": 10}
+OLD_L2I = {
+    "ADP": 0,
+    "AUX": 1,
+    "CCONJ": 2,
+    "DET": 3,
+    "NOUN": 4,
+    "PART": 5,
+    "PRON": 6,
+    "PROPN": 7,
+    "PUNCT": 8,
+    "VERB": 9,
+    "X": 10,
+}
 OLD_32 = [
-    {"input_ids": [0, 6, 7, 8, 9, 10, 11, 13, 5, 14, 16, 17, 18, 5, 15, 2],
-     "labels": [-100, 9, 0, 3, 4, 0, 3, 4, -100, 8, 2, 6, -100, -100, 8, -100], "example": 0,
-     "words": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "positions": [1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 14]},
-    {"input_ids": [0, 31, 5, 32, 5, 33, 35, 5, 36, 5, 37, 39, 2],
-     "labels": [-100, 6, -100, 1, -100, 7, -100, -100, 4, -100, 5, 8, -100], "example": 1,
-     "words": [0, 1, 2, 3, 4, 5], "positions": [1, 3, 5, 8, 10, 11]},
-    {"input_ids": [0, 22, 23, 20, 5, 21, 5, 15, 2], "labels": [-100, 0, 3, -100, -100, 4, -100, 8, -100],
-     "example": 2, "words": [0, 1, 2, 3], "positions": [1, 2, 5, 7]},
-    {"input_ids": [0, 7, 5, 3, 6, 2], "labels": [-100, 10, -100, 10, 9, -100], "example": 3,
-     "words": [0, 1, 2], "positions": [1, 3, 4]},
+    {
+        "input_ids": [0, 6, 7, 8, 9, 10, 11, 13, 5, 14, 16, 17, 18, 5, 15, 2],
+        "labels": [-100, 9, 0, 3, 4, 0, 3, 4, -100, 8, 2, 6, -100, -100, 8, -100],
+        "example": 0,
+        "words": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+        "positions": [1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 14],
+    },
+    {
+        "input_ids": [0, 31, 5, 32, 5, 33, 35, 5, 36, 5, 37, 39, 2],
+        "labels": [-100, 6, -100, 1, -100, 7, -100, -100, 4, -100, 5, 8, -100],
+        "example": 1,
+        "words": [0, 1, 2, 3, 4, 5],
+        "positions": [1, 3, 5, 8, 10, 11],
+    },
+    {
+        "input_ids": [0, 22, 23, 20, 5, 21, 5, 15, 2],
+        "labels": [-100, 0, 3, -100, -100, 4, -100, 8, -100],
+        "example": 2,
+        "words": [0, 1, 2, 3],
+        "positions": [1, 2, 5, 7],
+    },
+    {
+        "input_ids": [0, 7, 5, 3, 6, 2],
+        "labels": [-100, 10, -100, 10, 9, -100],
+        "example": 3,
+        "words": [0, 1, 2],
+        "positions": [1, 3, 4],
+    },
 ]
 OLD_5 = [
     ([0, 6, 7, 8, 2], [-100, 9, 0, 3, -100], 0, [0, 1, 2], [1, 2, 3]),
@@ -305,7 +383,8 @@ OLD_ZWSP_NONE = [  # a normaliser that removes U+200B: the word with no piece ge
 
 def _word_examples(sents):
     return [{"words": s.words, "tags": s.upos} for s in sents] + [
-        {"words": ["a", ZWSP, "Voy"], "tags": ["X", "X", "VERB"]}]
+        {"words": ["a", ZWSP, "Voy"], "tags": ["X", "X", "VERB"]}
+    ]
 
 
 def test_word_by_word_encoding_unchanged(sents, tok):
@@ -320,6 +399,7 @@ def test_word_by_word_encoding_unchanged(sents, tok):
 
 
 # ====================================================================== real treebanks, trained tokenizer
+
 
 def _nfkc(s: str) -> str:
     return unicodedata.normalize("NFKC", s)
@@ -365,8 +445,9 @@ def test_long_sentences_windowed_on_treebanks(pud, sp_tok):
             assert all(len(f["input_ids"]) <= 16 for f in fs)
             for f in fs:  # a window never cuts a surface token
                 spans = {tuple(ex["spans"][w]) for w in f["words"]}
-                assert all(tuple(sp) not in spans for g in fs if g is not f for sp in (ex["spans"][w]
-                                                                                     for w in g["words"]))
+                assert all(
+                    tuple(sp) not in spans for g in fs if g is not f for sp in (ex["spans"][w] for w in g["words"])
+                )
 
 
 def test_project_tokenizer_works_too(pud, make_tokenizer):
@@ -409,6 +490,7 @@ def test_align_on_arabic_clitics(pud, sp_tok):
 
 
 # ====================================================================== prediction and coverage
+
 
 class _PositionModel(torch.nn.Module):
     """Predicts label (position mod n) at every position."""

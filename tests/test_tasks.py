@@ -1,12 +1,12 @@
 """Task registry: local loaders on the shipped data, size-matched translated variants, hub backend offline."""
+
 import time
 
 import pytest
 
-from xitcore.errors import DataError
-from xitcore.errors import ConfigError
-from xitcore.tasks import TASKS, load_task_examples, get_task, task_labels
 from xitcore.data.treebanks import load_ner_eval, pud_split
+from xitcore.errors import ConfigError, DataError
+from xitcore.tasks import TASKS, get_task, load_task_examples, task_labels
 
 
 def test_pud_split_is_a_fixed_partition():
@@ -36,7 +36,7 @@ def test_translated_deprel_uses_the_same_sentences():
 def test_qa_answers_are_in_context():
     _, ml = load_task_examples("qa", "translated")
     for ex in ml[:200]:
-        assert ex["context"][ex["answer_starts"][0]:].startswith(ex["answers"][0])
+        assert ex["context"][ex["answer_starts"][0] :].startswith(ex["answers"][0])
 
 
 def test_ner_eval_maps_misc_to_o():
@@ -62,8 +62,16 @@ def test_hub_backend_fails_fast_offline(monkeypatch):
 def test_hub_mappers_give_the_local_example_format():
     ex = TASKS["sentiment"].row_mapper({"sentence": "A", "label": 1, "idx": 0}, "en")
     assert ex == {"text_a": "A", "text_b": None, "label": 1, "lang": "en"}
-    qa = TASKS["qa"].row_mapper({"id": "x", "title": "t", "context": "the cat sat", "question": "who?",
-                                 "answers": {"text": ["cat"], "answer_start": [4]}}, "en")
+    qa = TASKS["qa"].row_mapper(
+        {
+            "id": "x",
+            "title": "t",
+            "context": "the cat sat",
+            "question": "who?",
+            "answers": {"text": ["cat"], "answer_start": [4]},
+        },
+        "en",
+    )
     _, local = load_task_examples("qa")
     assert set(qa) == set(local[0]) and qa["answers"] == ["cat"] and qa["answer_starts"] == [4]
 
@@ -83,10 +91,13 @@ def test_paper_tasks_are_registered_hub_only_with_clear_local_errors(monkeypatch
 def test_paper_task_hub_rows_go_through_xitcore_kinds(monkeypatch):
     from xitcore.tasks import io
 
-    rows = [{"ctx_a": "A man sits", "ctx_b": "then", "endings": ["down.", "up.", "on.", "off."], "label": "2", "ind": 7},
-            {"ctx_a": "No label", "ctx_b": "", "endings": ["a", "b", "c", "d"], "label": "", "ind": 8}]
+    rows = [
+        {"ctx_a": "A man sits", "ctx_b": "then", "endings": ["down.", "up.", "on.", "off."], "label": "2", "ind": 7},
+        {"ctx_a": "No label", "ctx_b": "", "endings": ["a", "b", "c", "d"], "label": "", "ind": 8},
+    ]
     monkeypatch.setattr(io, "hub_reachable", lambda timeout=3.0: True)
     import xitcore.tasks.registry as registry
+
     monkeypatch.setattr(registry, "load_hub_rows", lambda *a, **k: rows)
     spec, ex = load_task_examples("hellaswag", backend="hub")
     assert len(ex) == 1  # the unlabelled row is dropped
@@ -100,7 +111,10 @@ def test_rte_hub_labels_follow_the_local_order(monkeypatch):
     from xitcore.tasks import io
 
     monkeypatch.setattr(io, "hub_reachable", lambda timeout=3.0: True)
-    rows = [{"sentence1": "A", "sentence2": "B", "label": 0, "idx": 0}, {"sentence1": "C", "sentence2": "D", "label": 1, "idx": 1}]
+    rows = [
+        {"sentence1": "A", "sentence2": "B", "label": 0, "idx": 0},
+        {"sentence1": "C", "sentence2": "D", "label": 1, "idx": 1},
+    ]
     monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: rows)
     _, ex = load_task_examples("nli", backend="hub")
     labels = TASKS["nli"].labels
@@ -111,8 +125,13 @@ def test_ccg_reads_a_local_ccgbank_copy(tmp_path, monkeypatch):
     (tmp_path / "wsj_0001.txt").write_text("Pierre|N/N Vinken|N ,|, 61|N/N years|N old|(S[adj]\\NP)\\NP\n")
     monkeypatch.setenv("XIT_CCGBANK", str(tmp_path))
     spec, ex = load_task_examples("ccg")
-    assert ex == [{"words": ["Pierre", "Vinken", ",", "61", "years", "old"],
-                   "tags": ["N/N", "N", ",", "N/N", "N", "(S[adj]\\NP)\\NP"], "lang": "en"}]
+    assert ex == [
+        {
+            "words": ["Pierre", "Vinken", ",", "61", "years", "old"],
+            "tags": ["N/N", "N", ",", "N/N", "N", "(S[adj]\\NP)\\NP"],
+            "lang": "en",
+        }
+    ]
     assert task_labels(spec, ex) == sorted({"N/N", "N", ",", "(S[adj]\\NP)\\NP"})
 
 
@@ -125,6 +144,7 @@ def test_machine_translated_data_is_size_matched_and_rotates_languages():
         def tr(texts):
             calls.append((lang, len(texts)))
             return [f"{lang}:{t}" for t in texts]
+
         return tr
 
     ex = [{"text_a": f"s{i}", "text_b": None, "label": i % 2, "lang": "en"} for i in range(7)]
@@ -137,9 +157,10 @@ def test_machine_translated_data_is_size_matched_and_rotates_languages():
 
 
 def test_machine_translation_config_checks():
+    from conftest import REPO
+
     from xitcore.config import load_condition
     from xitcore.errors import ConfigError
-    from conftest import REPO
 
     with pytest.raises(ConfigError, match="'deprel' cannot be machine-translated"):
         load_condition(REPO / "params/smoke/en-deprel.yaml", {"intermediate": {"data": "mt"}})

@@ -4,6 +4,7 @@ XTREME (google-research/xtreme, third_party/evaluate_retrieval.py, task "tatoeba
 ``utils_retrieve.similarity_search(x, y, ...)`` with x = the xx embeddings, y = the English ones; that function
 does ``idx.add(x); idx.search(y, 1)``: the index holds xx and English is the query.
 """
+
 import numpy as np
 import pytest
 
@@ -28,8 +29,9 @@ def test_kinds_tatoeba_queries_with_english():
 
 
 def test_step_tatoeba_queries_with_english(tmp_path, monkeypatch):
-    import xitcore.pipeline as pipeline
     from conftest import TINY
+
+    import xitcore.pipeline as pipeline
     from xitcore.config import load_condition
     from xitcore.pipeline import step_tatoeba
     from xitcore.runstore import RunStore, Step
@@ -42,8 +44,9 @@ def test_step_tatoeba_queries_with_english(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "read_tatoeba", lambda iso3: (["x0", "x1"], ["e0", "e1"]))
     monkeypatch.setattr(pipeline, "load_tokenizer", lambda path: object())
     monkeypatch.setattr(pipeline, "load_encoder", lambda path: Encoder())
-    monkeypatch.setattr(pipeline, "embed_sentences",
-                        lambda enc, tok, sents, *a, **k: np.stack([vectors[s] for s in sents]))
+    monkeypatch.setattr(
+        pipeline, "embed_sentences", lambda enc, tok, sents, *a, **k: np.stack([vectors[s] for s in sents])
+    )
     cfg = load_condition(TINY / "none.yaml")
     assert cfg.eval.tatoeba_languages == ["de"]
     source = Step("mlm", "fake", tmp_path / "runs" / "mlm" / "fake")

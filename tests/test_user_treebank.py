@@ -1,21 +1,23 @@
 """Zero-shot UPOS evaluation on a user's own treebank (eval.pos_treebanks) and the opt-in shipped languages
 sv, pl (PUD) and ja (GSD)."""
+
 from __future__ import annotations
 
 import pytest
-
-from xitcore.config import PUD_LANGUAGES, ExperimentConfig, EvalConfig, from_dict, load_condition
-from xitcore.errors import ConfigError, DataError
-from xitcore.data.treebanks import load_pos_dev, load_pos_eval, load_pos_train, pos_treebank_keys
-
 from conftest import TINY
+
+from xitcore.config import PUD_LANGUAGES, EvalConfig, ExperimentConfig, from_dict, load_condition
+from xitcore.data.treebanks import load_pos_dev, load_pos_eval, load_pos_train, pos_treebank_keys
+from xitcore.errors import ConfigError, DataError
 
 
 def _sentence(n: int) -> str:
-    return (f"# sent_id = xx-{n}\n# text = Wa{n} bo.\n"
-            f"1\tWa{n}\twa\tNOUN\t_\t_\t2\tnsubj\t_\t_\n"
-            f"2\tbo\tbo\tVERB\t_\t_\t0\troot\t_\tSpaceAfter=No\n"
-            f"3\t.\t.\tPUNCT\t_\t_\t2\tpunct\t_\t_\n\n")
+    return (
+        f"# sent_id = xx-{n}\n# text = Wa{n} bo.\n"
+        f"1\tWa{n}\twa\tNOUN\t_\t_\t2\tnsubj\t_\t_\n"
+        f"2\tbo\tbo\tVERB\t_\t_\t0\troot\t_\tSpaceAfter=No\n"
+        f"3\t.\t.\tPUNCT\t_\t_\t2\tpunct\t_\t_\n\n"
+    )
 
 
 @pytest.fixture
@@ -69,8 +71,9 @@ def test_first_n_sentences(xx_file):
     assert "eval.pos_treebanks.xx: '#first:4' asks for more sentences than file" in _one_line(e)
     with pytest.raises(ConfigError) as e:
         _cfg(["xx"], {"xx": f"{xx_file}#first:none"})
-    assert _one_line(e) == ("eval.pos_treebanks.xx: split '#first:none' is not allowed; allowed: '#first:N' "
-                            "with N a positive integer")
+    assert _one_line(e) == (
+        "eval.pos_treebanks.xx: split '#first:none' is not allowed; allowed: '#first:N' with N a positive integer"
+    )
 
 
 def test_missing_file_is_one_config_error_line(tmp_path):
@@ -80,8 +83,9 @@ def test_missing_file_is_one_config_error_line(tmp_path):
     assert _one_line(e) == f"eval.pos_treebanks.xx: file '{missing}' does not exist"
     with pytest.raises(ConfigError) as e:
         _cfg(["xx"], {"xx": str(tmp_path)})
-    assert _one_line(e) == (f"eval.pos_treebanks.xx: '{tmp_path}' is a directory; allowed: a CoNLL-U file "
-                            "(.conllu or .conllu.gz)")
+    assert _one_line(e) == (
+        f"eval.pos_treebanks.xx: '{tmp_path}' is a directory; allowed: a CoNLL-U file (.conllu or .conllu.gz)"
+    )
 
 
 def test_malformed_file_is_one_data_error_line(tmp_path):
@@ -117,8 +121,10 @@ def test_unknown_language_without_a_treebank_is_still_rejected(xx_file):
 def test_bad_language_code(code, xx_file):
     with pytest.raises(ConfigError) as e:
         _cfg([], {code: str(xx_file)})
-    assert _one_line(e) == (f"eval.pos_treebanks: language code '{code}' is not allowed; allowed: 1-16 lowercase "
-                            "letters, digits, '_' or '-', starting with a letter")
+    assert _one_line(e) == (
+        f"eval.pos_treebanks: language code '{code}' is not allowed; allowed: 1-16 lowercase "
+        "letters, digits, '_' or '-', starting with a letter"
+    )
 
 
 def test_user_treebank_overrides_a_shipped_language(xx_file):
@@ -182,10 +188,12 @@ def test_examples_keep_their_keys_and_carry_the_sentence():
 def test_shipped_files_and_checksums():
     from xitcore.data.paths import ud_file, verify_checksums
 
-    rel = {("sv", "pud"): "ud/UD_Swedish-PUD/sv_pud-ud-test.conllu.gz",
-           ("pl", "pud"): "ud/UD_Polish-PUD/pl_pud-ud-test.conllu.gz",
-           ("ja", "gsd-dev"): "ud/UD_Japanese-GSD/ja_gsd-ud-dev.conllu.gz",
-           ("ja", "gsd-test"): "ud/UD_Japanese-GSD/ja_gsd-ud-test.conllu.gz"}
+    rel = {
+        ("sv", "pud"): "ud/UD_Swedish-PUD/sv_pud-ud-test.conllu.gz",
+        ("pl", "pud"): "ud/UD_Polish-PUD/pl_pud-ud-test.conllu.gz",
+        ("ja", "gsd-dev"): "ud/UD_Japanese-GSD/ja_gsd-ud-dev.conllu.gz",
+        ("ja", "gsd-test"): "ud/UD_Japanese-GSD/ja_gsd-ud-test.conllu.gz",
+    }
     for (lang, which), path in rel.items():
         assert ud_file(lang, which).as_posix().endswith("data/" + path)
     verify_checksums(list(rel.values()))
@@ -201,5 +209,6 @@ def test_gzipped_user_treebank(xx_file, tmp_path):
     gz = tmp_path / "xx-test.conllu.gz"
     gz.write_bytes(gzip.compress(xx_file.read_bytes()))
     cfg = _cfg(["xx"], {"xx": str(gz)})
-    assert [e["words"] for e in load_pos_eval("xx", cfg.eval.pos_treebanks)] == \
-        [e["words"] for e in load_pos_eval("xx", {"xx": str(xx_file)})]
+    assert [e["words"] for e in load_pos_eval("xx", cfg.eval.pos_treebanks)] == [
+        e["words"] for e in load_pos_eval("xx", {"xx": str(xx_file)})
+    ]

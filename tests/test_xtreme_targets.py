@@ -1,11 +1,12 @@
 """XTREME-R targets through the pipeline (tiny preset, hub rows fed by hand in each dataset's real row shape):
 English training, zero-shot scores per language, QA spans, MLQA normalisation, reuse, results rows, errors."""
+
 import json
 import shutil
 
 import pytest
 import torch
-
+from conftest import TINY
 
 import xitcore.tasks.qa as kqa
 import xitcore.tasks.registry as kreg
@@ -15,15 +16,18 @@ from xitcore.pipeline import _config_without_seeds, run_condition
 from xitcore.results import load_results
 from xitcore.runstore import RunStore
 
-from conftest import TINY
-
 torch.set_num_threads(1)
 
-WORDS = {"en": "the man walks to the house and reads a book in the garden".split(),
-         "de": "der Mann geht in das Haus und liest ein Buch im Garten".split(),
-         "es": "el hombre camina a la casa y lee un libro en el jardín".split()}
-CITIES = {"en": ["London", "Paris", "Berlin", "Madrid"], "de": ["München", "Köln", "Wien", "Hamburg"],
-          "es": ["Sevilla", "Bilbao", "Granada", "Toledo"]}
+WORDS = {
+    "en": ["the", "man", "walks", "to", "the", "house", "and", "reads", "a", "book", "in", "the", "garden"],
+    "de": ["der", "Mann", "geht", "in", "das", "Haus", "und", "liest", "ein", "Buch", "im", "Garten"],
+    "es": ["el", "hombre", "camina", "a", "la", "casa", "y", "lee", "un", "libro", "en", "el", "jardín"],
+}
+CITIES = {
+    "en": ["London", "Paris", "Berlin", "Madrid"],
+    "de": ["München", "Köln", "Wien", "Hamburg"],
+    "es": ["Sevilla", "Bilbao", "Granada", "Toledo"],
+}
 
 
 def _sentence(lang, k, n=8):
@@ -36,8 +40,14 @@ def _nli_rows(lang, n, xtreme):
     for k in range(n):
         a, b, label = _sentence(lang, k), _sentence(lang, k + 1, 5), k % 3
         if xtreme:  # google/xtreme XNLI: every language in one config, the label as a string
-            rows.append({"language": lang, "sentence1": a, "sentence2": b,
-                         "gold_label": ["entailment", "neutral", "contradiction"][label]})
+            rows.append(
+                {
+                    "language": lang,
+                    "sentence1": a,
+                    "sentence2": b,
+                    "gold_label": ["entailment", "neutral", "contradiction"][label],
+                }
+            )
         else:  # nyu-mll/glue mnli
             rows.append({"premise": a, "hypothesis": b, "label": label, "idx": k})
     return rows
@@ -57,20 +67,37 @@ def _qa_rows(lang, n, prefix):
     for k in range(n):
         city = CITIES[lang][k % 4]
         context = f"{_sentence(lang, k, 12)} {city} {_sentence(lang, k + 3, 14)}."  # more than one 48-token window
-        rows.append({"id": f"{prefix}-{lang}-{k}", "title": "t", "context": context,
-                     "question": f"{_sentence(lang, k + 2, 4)} ?",
-                     "answers": {"text": [city], "answer_start": [context.index(city)]}})
+        rows.append(
+            {
+                "id": f"{prefix}-{lang}-{k}",
+                "title": "t",
+                "context": context,
+                "question": f"{_sentence(lang, k + 2, 4)} ?",
+                "answers": {"text": [city], "answer_start": [context.index(city)]},
+            }
+        )
     return rows
 
 
 def _copa_rows(lang, n):  # aps/super_glue copa and cambridgeltl/xcopa share these fields
-    return [{"premise": _sentence(lang, k), "choice1": _sentence(lang, k + 1, 4), "choice2": _sentence(lang, k + 2, 4),
-             "question": ["cause", "effect"][k % 2], "idx": k, "label": k % 2} for k in range(n)]
+    return [
+        {
+            "premise": _sentence(lang, k),
+            "choice1": _sentence(lang, k + 1, 4),
+            "choice2": _sentence(lang, k + 2, 4),
+            "question": ["cause", "effect"][k % 2],
+            "idx": k,
+            "label": k % 2,
+        }
+        for k in range(n)
+    ]
 
 
 def _pawsx_rows(lang, n):  # google/xtreme PAWS-X.<lang>
-    return [{"id": str(k), "sentence1": _sentence(lang, k), "sentence2": _sentence(lang, k + 1), "label": k % 2}
-            for k in range(n)]
+    return [
+        {"id": str(k), "sentence1": _sentence(lang, k), "sentence2": _sentence(lang, k + 1), "label": k % 2}
+        for k in range(n)
+    ]
 
 
 def _udpos_rows(lang, n):  # google/xtreme udpos.<Language>: pos_tags as UPOS class ids
@@ -110,14 +137,25 @@ def fake_hub(calls):
     def load(task, dataset, config, split):
         calls.append((task, dataset, config, split))
         return [dict(r) for r in table[(dataset, config, split)]]
+
     return load
 
 
-HUB = {"condition": "xtreme", "backend": "hub",
-       "target": {"tasks": ["xnli", "panx", "xquad", "mlqa", "pawsx", "xcopa", "udpos", "tydiqa"]},
-       "eval": {"xnli_languages": ["en", "de"], "panx_languages": ["de", "es"], "xquad_languages": ["de", "es"],
-                "mlqa_languages": ["es", "de"], "pawsx_languages": ["de"], "xcopa_languages": ["it"],
-                "udpos_languages": ["de"], "tydiqa_languages": ["en", "fi"]}}
+HUB = {
+    "condition": "xtreme",
+    "backend": "hub",
+    "target": {"tasks": ["xnli", "panx", "xquad", "mlqa", "pawsx", "xcopa", "udpos", "tydiqa"]},
+    "eval": {
+        "xnli_languages": ["en", "de"],
+        "panx_languages": ["de", "es"],
+        "xquad_languages": ["de", "es"],
+        "mlqa_languages": ["es", "de"],
+        "pawsx_languages": ["de"],
+        "xcopa_languages": ["it"],
+        "udpos_languages": ["de"],
+        "tydiqa_languages": ["en", "fi"],
+    },
+}
 
 
 @pytest.fixture
@@ -135,6 +173,7 @@ def test_xtreme_targets_train_evaluate_reuse_and_report(runs, monkeypatch):
     def spy(gold, pred, lang):
         mlqa_langs.append(lang)
         return real_mlqa(gold, pred, lang)
+
     monkeypatch.setattr(kqa, "mlqa_f1_em", spy)
 
     cfg = load_condition(TINY / "none.yaml", HUB)
@@ -145,9 +184,16 @@ def test_xtreme_targets_train_evaluate_reuse_and_report(runs, monkeypatch):
     assert m["xnli"]["train_examples"] == 16 and m["xnli"]["kind"] == "classification"
     assert set(m["xnli"]["languages"]) == {"en", "de"} and m["xnli"]["languages"]["de"]["examples"] == 6
     assert set(m["panx"]["languages"]) == {"de", "es"}
-    for task, names in (("xnli", ["accuracy"]), ("panx", ["span_f1", "precision", "recall"]),
-                        ("xquad", ["f1", "exact_match"]), ("mlqa", ["f1", "exact_match"]), ("pawsx", ["accuracy"]),
-                        ("xcopa", ["accuracy"]), ("udpos", ["accuracy", "seqeval_f1"]), ("tydiqa", ["f1", "exact_match"])):
+    for task, names in (
+        ("xnli", ["accuracy"]),
+        ("panx", ["span_f1", "precision", "recall"]),
+        ("xquad", ["f1", "exact_match"]),
+        ("mlqa", ["f1", "exact_match"]),
+        ("pawsx", ["accuracy"]),
+        ("xcopa", ["accuracy"]),
+        ("udpos", ["accuracy", "seqeval_f1"]),
+        ("tydiqa", ["f1", "exact_match"]),
+    ):
         for lang, d in m[task]["languages"].items():
             for name in names:
                 assert 0 <= d[name] <= 100, (task, lang, name, d)
@@ -176,9 +222,18 @@ def test_xtreme_targets_train_evaluate_reuse_and_report(runs, monkeypatch):
 
     df = load_results(runs)
     got = set(zip(df.task, df.language, df.metric))
-    assert {("xnli", "de", "accuracy"), ("xnli", "avg", "accuracy"), ("panx", "es", "span_f1"),
-            ("xquad", "de", "f1"), ("xquad", "es", "exact_match"), ("mlqa", "avg", "f1"), ("udpos", "de", "seqeval_f1"),
-            ("xcopa", "it", "accuracy"), ("pawsx", "de", "accuracy"), ("tydiqa", "fi", "exact_match")} <= got
+    assert {
+        ("xnli", "de", "accuracy"),
+        ("xnli", "avg", "accuracy"),
+        ("panx", "es", "span_f1"),
+        ("xquad", "de", "f1"),
+        ("xquad", "es", "exact_match"),
+        ("mlqa", "avg", "f1"),
+        ("udpos", "de", "seqeval_f1"),
+        ("xcopa", "it", "accuracy"),
+        ("pawsx", "de", "accuracy"),
+        ("tydiqa", "fi", "exact_match"),
+    } <= got
     assert ("panx", "es", "precision") not in got  # headline metrics only
     row = df[(df.task == "xquad") & (df.language == "de") & (df.metric == "f1")].iloc[0]
     assert row.phase == "target" and row.value == m["xquad"]["languages"]["de"]["f1"]
@@ -186,7 +241,9 @@ def test_xtreme_targets_train_evaluate_reuse_and_report(runs, monkeypatch):
 
 
 def test_offline_fails_at_once_and_writes_nothing(runs):
-    cfg = load_condition(TINY / "none.yaml", {**HUB, "target": {"tasks": ["pawsx"]}, "eval": {"pawsx_languages": ["de"]}})
+    cfg = load_condition(
+        TINY / "none.yaml", {**HUB, "target": {"tasks": ["pawsx"]}, "eval": {"pawsx_languages": ["de"]}}
+    )
     before = {s.rel for s in RunStore(runs).all_steps("target")}
     with pytest.raises(DataError) as e:
         run_condition(cfg, runs)  # conftest sets HF_HUB_OFFLINE: kinds refuses to download
@@ -197,7 +254,9 @@ def test_offline_fails_at_once_and_writes_nothing(runs):
 def test_config_errors_are_one_line():
     with pytest.raises(ConfigError, match=r"target task 'xnli' needs hub data \(backend: hub\).*allowed: pos, ner"):
         load_condition(TINY / "none.yaml", {"target": {"tasks": ["pos", "xnli"]}})
-    with pytest.raises(ConfigError, match=r"eval.mlqa_languages: task 'mlqa': language 'fr' is not evaluated; allowed: "):
+    with pytest.raises(
+        ConfigError, match=r"eval.mlqa_languages: task 'mlqa': language 'fr' is not evaluated; allowed: "
+    ):
         load_condition(TINY / "none.yaml", {**HUB, "eval": {"mlqa_languages": ["fr"]}})
     with pytest.raises(ConfigError, match="target.max_train_examples must be >= 0"):
         load_condition(TINY / "none.yaml", {**HUB, "target": {"tasks": ["xnli"], "max_train_examples": -1}})
@@ -212,7 +271,14 @@ def test_new_keys_at_defaults_keep_the_index_hash():
     del old["target"]["max_train_examples"]
     for t in ("xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa"):
         del old["eval"][f"{t}_languages"]
-    del old["eval"]["pos_treebanks"], old["eval"]["split"], old["eval"]["max_sentences"], old["eval"]["ner_max_sentences"], old["target"]["word_input"], old["target"]["word_input_languages"]
+    del (
+        old["eval"]["pos_treebanks"],
+        old["eval"]["split"],
+        old["eval"]["max_sentences"],
+        old["eval"]["ner_max_sentences"],
+        old["target"]["word_input"],
+        old["target"]["word_input_languages"],
+    )
     del old["intermediate"]["dev_fraction"], old["mlm"]["output_vocab"]
     for k in ("keep_layers", "random_init", "freeze_word_embeddings", "freeze_layers"):
         del old["model"][k]
@@ -224,7 +290,9 @@ def test_new_keys_at_defaults_keep_the_index_hash():
 def test_plan_describes_xtreme_targets_offline(tmp_path):
     from xitcore.plan import build_plan
 
-    cfg = load_condition(TINY / "none.yaml", {**HUB, "target": {"tasks": ["xnli", "xquad"], "max_train_examples": 1000}})
+    cfg = load_condition(
+        TINY / "none.yaml", {**HUB, "target": {"tasks": ["xnli", "xquad"], "max_train_examples": 1000}}
+    )
     plan = build_plan(cfg, tmp_path / "runs")
     targets = [s for s in plan.steps if s.kind == "target"]
     assert len(targets) == 2 and all(s.train_tokens > 0 and s.infer_tokens > 0 for s in targets)

@@ -1,4 +1,5 @@
 """xit: intermediate-task training for zero-shot cross-lingual transfer."""
+
 __version__ = "0.1.0"
 
 import os as _os

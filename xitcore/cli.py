@@ -3,6 +3,7 @@
 Bad input (unknown params key, wrong type, unknown task/language, missing data) prints one
 ``xit: error: ...`` line and exits with code 2, before anything is written.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -87,7 +88,9 @@ def _preset_paths(name: str, only: str | None):
         if unknown:
             from .errors import ConfigError
 
-            raise ConfigError(f"--only: condition(s) {', '.join(unknown)} unknown; allowed: {', '.join(p.stem for p in paths)}")
+            raise ConfigError(
+                f"--only: condition(s) {', '.join(unknown)} unknown; allowed: {', '.join(p.stem for p in paths)}"
+            )
         paths = [p for p in paths if p.stem in wanted]
     return paths
 
@@ -114,14 +117,22 @@ def cmd_grid(args) -> int:
     parallel = args.max_parallel
     if parallel is None:
         parallel = 0 if args.executor == "slurm" else max(1, min(2, os.cpu_count() or 1))
-    opts = GridOptions(executor=args.executor, max_parallel=parallel, timeout_min=args.timeout_min,
-                       slurm_partition=args.slurm_partition, gpus=args.gpus, cpus_per_task=args.cpus_per_task,
-                       folder=args.folder)
+    opts = GridOptions(
+        executor=args.executor,
+        max_parallel=parallel,
+        timeout_min=args.timeout_min,
+        slurm_partition=args.slurm_partition,
+        gpus=args.gpus,
+        cpus_per_task=args.cpus_per_task,
+        folder=args.folder,
+    )
     res = run_grid(args.name, paths, args.runs_dir, opts, over, log=lambda m: print(f"[xit] {m}", flush=True))
     if res.indexed:
         print_summary(args.runs_dir, args.name, res.indexed)
-    print(f"[xit] grid {args.name}: {len(res.submitted)} unit(s) submitted, {len(res.already_done)} already finished, "
-          f"{len(res.indexed)} condition(s) indexed")
+    print(
+        f"[xit] grid {args.name}: {len(res.submitted)} unit(s) submitted, {len(res.already_done)} already finished, "
+        f"{len(res.indexed)} condition(s) indexed"
+    )
     if res.failed:
         for what, why in res.failed:
             print(f"xit: {what} failed: {why}", file=sys.stderr)
@@ -157,17 +168,23 @@ def cmd_preset(args) -> int:
         if unknown:
             from .errors import ConfigError
 
-            raise ConfigError(f"--only: condition(s) {', '.join(unknown)} unknown; allowed: {', '.join(p.stem for p in paths)}")
+            raise ConfigError(
+                f"--only: condition(s) {', '.join(unknown)} unknown; allowed: {', '.join(p.stem for p in paths)}"
+            )
         paths = [p for p in paths if p.stem in wanted]
     cfgs = [load_condition(p, over) for p in paths]  # validate every condition before running any
-    log(f"preset {args.name}: {len(cfgs)} conditions x seeds {cfgs[0].seeds}, {args.jobs} job(s), runs in {args.runs_dir}")
+    log(
+        f"preset {args.name}: {len(cfgs)} conditions x seeds {cfgs[0].seeds}, {args.jobs} job(s), runs in "
+        f"{args.runs_dir}"
+    )
     # Shared phase-(i) steps first, with every core: one pass per distinct pre-training set-up (a control
     # such as no-pretraining has its own), the most common first.
     setups: dict[str, list] = {}
     for c in cfgs:
         d = c.to_dict()
-        setups.setdefault(json.dumps([d[k] for k in ("corpus", "tokenizer", "model", "mlm")], sort_keys=True),
-                          []).append(c)
+        setups.setdefault(
+            json.dumps([d[k] for k in ("corpus", "tokenizer", "model", "mlm")], sort_keys=True), []
+        ).append(c)
     for group in sorted(setups.values(), key=len, reverse=True):
         run_shared_steps(group[0], args.runs_dir)
     units = [(str(p), s, over, args.runs_dir) for p, c in zip(paths, cfgs) for s in c.seeds]
@@ -179,8 +196,9 @@ def cmd_preset(args) -> int:
         # Workers persist across units: each spawn re-imports torch and transformers (seconds per unit), and
         # a worker parses the evaluation treebanks once (tasks' caches).
         with mp.get_context("spawn").Pool(args.jobs) as pool:
-            for _ in tqdm(pool.imap_unordered(_run_unit, units), total=len(units), desc="condition x seed",
-                          dynamic_ncols=True):
+            for _ in tqdm(
+                pool.imap_unordered(_run_unit, units), total=len(units), desc="condition x seed", dynamic_ncols=True
+            ):
                 pass
             pool.close()  # let the persistent workers exit on their own: terminate() can leak their semaphores
             pool.join()
@@ -251,17 +269,23 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("params", help="params/<preset>/<condition>.yaml")
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a params key, e.g. mlm.steps=100")
     r.add_argument("--seeds", help="comma-separated seeds, e.g. 1,2,3")
-    r.add_argument("--dry-run", action="store_true",
-                   help="print the plan (steps, data, languages, estimated GPU hours) and the resolved config; run nothing")
-    r.add_argument("--mfu", type=float, default=0.40, help="dry run: assumed model FLOP utilisation of an H100 (default 0.40)")
+    r.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan (steps, data, languages, estimated GPU hours) and the resolved config; run nothing",
+    )
+    r.add_argument(
+        "--mfu", type=float, default=0.40, help="dry run: assumed model FLOP utilisation of an H100 (default 0.40)"
+    )
     r.set_defaults(fn=cmd_run)
     g = sub.add_parser("grid", help="run every (condition, seed) unit of a preset as a submitit job (local or Slurm)")
     g.add_argument("name", help="preset name: a folder of params/")
     g.add_argument("--executor", default="local", help="local (processes on this machine) | slurm")
     g.add_argument("--slurm-partition", help="Slurm partition")
     g.add_argument("--timeout-min", type=int, default=240, help="time limit per job in minutes (default 240)")
-    g.add_argument("--max-parallel", type=int,
-                   help="jobs running at once (0 = all; default: local 2 or the core count, slurm all)")
+    g.add_argument(
+        "--max-parallel", type=int, help="jobs running at once (0 = all; default: local 2 or the core count, slurm all)"
+    )
     g.add_argument("--gpus", type=int, help="GPUs per Slurm job (default 1)")
     g.add_argument("--cpus-per-task", type=int, default=4, help="CPUs per Slurm job (default 4)")
     g.add_argument("--folder", help="submitit logs (default <runs-dir>/.submitit/<preset>)")
@@ -269,7 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--set", action="append", metavar="KEY=VALUE")
     g.add_argument("--seeds")
     g.add_argument("--only", help="comma-separated condition names")
-    g.add_argument("--dry-run", action="store_true", help="print the grid's plan and estimated GPU hours; submit nothing")
+    g.add_argument(
+        "--dry-run", action="store_true", help="print the grid's plan and estimated GPU hours; submit nothing"
+    )
     g.add_argument("--mfu", type=float, default=0.40, help="dry run: assumed model FLOP utilisation (default 0.40)")
     g.set_defaults(fn=cmd_grid)
     pr = sub.add_parser("preset", help="run every condition of a preset, then build the book")
@@ -277,20 +303,26 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--set", action="append", metavar="KEY=VALUE")
     pr.add_argument("--seeds")
     pr.add_argument("--only", help="comma-separated condition names")
-    pr.add_argument("--jobs", type=int, default=max(1, min(2, os.cpu_count() or 1)),
-                    help="parallel worker processes for condition x seed units (1 thread each)")
+    pr.add_argument(
+        "--jobs",
+        type=int,
+        default=max(1, min(2, os.cpu_count() or 1)),
+        help="parallel worker processes for condition x seed units (1 thread each)",
+    )
     pr.add_argument("--no-book", action="store_true", help="skip building the book")
-    pr.add_argument("--runs-dir", default=argparse.SUPPRESS,
-                    help="run store directory (same as the global option)")
+    pr.add_argument("--runs-dir", default=argparse.SUPPRESS, help="run store directory (same as the global option)")
     pr.set_defaults(fn=cmd_preset)
     b = sub.add_parser("book", help="build the HTML book from the runs (chapters read results, never train)")
     b.add_argument("name", nargs="?", default="smoke")
     b.add_argument("--only", help="comma-separated condition names (the conditions that were run)")
-    b.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="the --set options the runs were made with: each chapter checks its runs match them")
+    b.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="the --set options the runs were made with: each chapter checks its runs match them",
+    )
     b.add_argument("--book-dir", help="the book's folder (default: book/ of the repository)")
-    b.add_argument("--runs-dir", default=argparse.SUPPRESS,
-                   help="run store directory (same as the global option)")
+    b.add_argument("--runs-dir", default=argparse.SUPPRESS, help="run store directory (same as the global option)")
     b.set_defaults(fn=cmd_book)
     res = sub.add_parser("results", help="print the results table")
     res.add_argument("--preset")

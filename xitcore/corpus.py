@@ -3,6 +3,7 @@
 Every sentence used for evaluation anywhere in the project is excluded (PUD evaluation halves,
 EWT test, all Tatoeba sentences, CoNLL-2002 testb, XCOPA val); the stats record how many were dropped.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -56,8 +57,18 @@ def evaluation_sentences() -> set[str]:
 
 def raw_sources() -> dict[str, list[tuple[str, str]]]:
     """language -> [(source name, text)] of the shipped raw text that is not evaluation data by construction."""
-    from .data import (read_conll2000, read_conll2002, read_conllu, read_ieer_documents, read_rte,
-                       read_sentence_polarity, read_trec, read_udhr, read_xcopa, read_xquad)
+    from .data import (
+        read_conll2000,
+        read_conll2002,
+        read_conllu,
+        read_ieer_documents,
+        read_rte,
+        read_sentence_polarity,
+        read_trec,
+        read_udhr,
+        read_xcopa,
+        read_xquad,
+    )
     from .data.paths import UDHR_FILES, ud_file
 
     src: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -98,8 +109,10 @@ def parallel_sources() -> list[dict]:
     en_pud = [s.text for s in load_pud("en", "intermediate")]
     for lang in PUD_LANGUAGES:
         if lang != "en":
-            pairs += [{"lang": lang, "source": "pud-intermediate-half", "xx": s.text, "en": e}
-                      for s, e in zip(load_pud(lang, "intermediate"), en_pud)]
+            pairs += [
+                {"lang": lang, "source": "pud-intermediate-half", "xx": s.text, "en": e}
+                for s, e in zip(load_pud(lang, "intermediate"), en_pud)
+            ]
     en_ctx = list(dict.fromkeys(r["context"] for r in read_xquad("en")))
     for lang in XQUAD_NON_EN:
         ctx = list(dict.fromkeys(r["context"] for r in read_xquad(lang)))
@@ -115,7 +128,9 @@ def build_corpus(out_dir: Path, languages: list[str], max_sentences_per_language
     if languages:
         unknown = [l for l in languages if l not in sources]
         if unknown:
-            raise DataError(f"corpus.languages: no shipped raw text for {', '.join(unknown)}; allowed: {', '.join(sorted(sources))}")
+            raise DataError(
+                f"corpus.languages: no shipped raw text for {', '.join(unknown)}; allowed: {', '.join(sorted(sources))}"
+            )
         sources = {l: sources[l] for l in languages}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -137,11 +152,18 @@ def build_corpus(out_dir: Path, languages: list[str], max_sentences_per_language
         kept = kept[:max_sentences_per_language]
         with gzip.open(out_dir / f"{lang}.txt.gz", "wt", encoding="utf-8") as f:
             f.write("\n".join(kept) + "\n")
-        stats["languages"][lang] = {"sentences": len(kept), "characters": sum(map(len, kept)),
-                                    "excluded_evaluation_sentences": dropped, "sources": dict(per_source)}
+        stats["languages"][lang] = {
+            "sentences": len(kept),
+            "characters": sum(map(len, kept)),
+            "excluded_evaluation_sentences": dropped,
+            "sources": dict(per_source),
+        }
         stats["excluded_evaluation_sentences"] += dropped
-    pairs = [p for p in parallel_sources() if (not languages or p["lang"] in languages)
-             and normalize(p["xx"]) not in ev and normalize(p["en"]) not in ev]
+    pairs = [
+        p
+        for p in parallel_sources()
+        if (not languages or p["lang"] in languages) and normalize(p["xx"]) not in ev and normalize(p["en"]) not in ev
+    ]
     with gzip.open(out_dir / "parallel.jsonl.gz", "wt", encoding="utf-8") as f:
         f.writelines(json.dumps(p, ensure_ascii=False) + "\n" for p in pairs)
     stats["parallel_pairs"] = {l: sum(p["lang"] == l for p in pairs) for l in sorted({p["lang"] for p in pairs})}
@@ -168,5 +190,3 @@ def read_parallel(corpus_dir: Path) -> list[dict]:
         return []
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         return [json.loads(l) for l in fh if l.strip()]
-
-

@@ -21,6 +21,7 @@ LOCAL_RANK, MASTER_ADDR/PORT), so it works unchanged; its own gradient accumulat
 not used (see --grad-accum-steps and the preset's ``precision``). On CPU use torchrun: ``accelerate launch
 --cpu --num_processes 2`` starts a single process here (accelerate 1.15), which then trains alone.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,8 +61,9 @@ def init_from_env(device: str = "auto") -> DistContext:
         torch.cuda.set_device(local)  # so that plain "cuda" (the pipeline's device) is this rank's GPU
     dev = torch.device("cuda", local) if cuda else torch.device("cpu")
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if cuda else "gloo", rank=rank, world_size=world,
-                                **({"device_id": dev} if cuda else {}))
+        dist.init_process_group(
+            "nccl" if cuda else "gloo", rank=rank, world_size=world, **({"device_id": dev} if cuda else {})
+        )
     return DistContext(rank, world, local, dev)
 
 
@@ -90,8 +92,8 @@ def ddp_wrapper(ctx: DistContext, find_unused_parameters: bool = False):
 
     def wrap(module):
         ids = [ctx.local_rank] if ctx.device.type == "cuda" else None
-        return DistributedDataParallel(module, device_ids=ids, find_unused_parameters=find_unused_parameters,
-                                       **no_sync)
+        return DistributedDataParallel(module, device_ids=ids, find_unused_parameters=find_unused_parameters, **no_sync)
+
     return wrap
 
 
@@ -122,8 +124,7 @@ def run_mlm(cfg, runs_dir, ctx: DistContext, grad_accum_steps: int = 1, compile:
     if ctx.world_size > 1:
         dist.broadcast_object_list(flag, src=0)  # rank 0 decides, so that all ranks train or none does
     if not flag[0]:
-        extra = {**loop_kwargs(ctx), "grad_accum_steps": grad_accum_steps, "compile": compile,
-                 "progress": ctx.is_main}
+        extra = {**loop_kwargs(ctx), "grad_accum_steps": grad_accum_steps, "compile": compile, "progress": ctx.is_main}
         node = step_mlm(store, cfg, tokenizer, corpus, train_kwargs=extra, dictionary=dictionary, encoder=encoder)
         if ctx.is_main:
             store.execute(node)

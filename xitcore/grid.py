@@ -10,6 +10,7 @@ Executors: ``local`` (``submitit.LocalExecutor``, one process per job, at most `
 or ``slurm`` (``submitit.AutoExecutor(cluster="slurm")``; a job that times out or is preempted is requeued
 and, again, reruns only what is unfinished).
 """
+
 from __future__ import annotations
 
 import os
@@ -34,8 +35,9 @@ def _apply_env(params_root: str | None, num_threads: int) -> None:
         os.environ["OMP_NUM_THREADS"] = str(num_threads)
 
 
-def run_unit(path: str, seed: int, overrides: dict, runs_dir: str, params_root: str | None = None,
-             num_threads: int = 0) -> tuple[str, int]:
+def run_unit(
+    path: str, seed: int, overrides: dict, runs_dir: str, params_root: str | None = None, num_threads: int = 0
+) -> tuple[str, int]:
     """Job body: one condition with one seed; finished steps are reused, the index is written later."""
     _apply_env(params_root, num_threads)
     from .pipeline import run_condition
@@ -48,8 +50,7 @@ def run_unit(path: str, seed: int, overrides: dict, runs_dir: str, params_root: 
     return cfg.condition, seed
 
 
-def run_phase_i(path: str, overrides: dict, runs_dir: str, params_root: str | None = None,
-                num_threads: int = 0) -> str:
+def run_phase_i(path: str, overrides: dict, runs_dir: str, params_root: str | None = None, num_threads: int = 0) -> str:
     """Job body: the steps every condition shares (corpus, tokenizer, MLM, baselines, Tatoeba after MLM)."""
     _apply_env(params_root, num_threads)
     from .pipeline import run_shared_steps
@@ -109,8 +110,12 @@ def make_executor(opts: GridOptions, folder: Path):
         ex = submitit.AutoExecutor(folder=str(folder), cluster="slurm")
     except RuntimeError as e:  # no srun here
         raise ConfigError(f"--executor slurm: {e}; allowed on this machine: local") from None
-    params = {"timeout_min": opts.timeout_min, "gpus_per_node": 1 if opts.gpus is None else opts.gpus,
-              "cpus_per_task": opts.cpus_per_task, "name": "xit"}
+    params = {
+        "timeout_min": opts.timeout_min,
+        "gpus_per_node": 1 if opts.gpus is None else opts.gpus,
+        "cpus_per_task": opts.cpus_per_task,
+        "name": "xit",
+    }
     if opts.slurm_partition:
         params["slurm_partition"] = opts.slurm_partition
     ex.update_parameters(**params)
@@ -133,8 +138,11 @@ def _all_done(cfg, seed: int, runs_dir) -> bool:
 def _phase_i_done(cfg, runs_dir) -> tuple[str, bool]:
     from .plan import PHASE_I_KINDS
 
-    steps = [n for n in unit_nodes(load_like(cfg, cfg.seeds[0]), runs_dir)
-             if n.kind in PHASE_I_KINDS or (n.kind == "tatoeba" and n.payload.get("phase") == "mlm")]
+    steps = [
+        n
+        for n in unit_nodes(load_like(cfg, cfg.seeds[0]), runs_dir)
+        if n.kind in PHASE_I_KINDS or (n.kind == "tatoeba" and n.payload.get("phase") == "mlm")
+    ]
     return "|".join(n.rel for n in steps), all(n.done for n in steps)
 
 
@@ -169,8 +177,9 @@ def _run_jobs(ex, calls: list, opts: GridOptions, log) -> list[tuple[object, str
     return out
 
 
-def run_grid(preset: str, paths: list[Path], runs_dir: str, opts: GridOptions, overrides: dict | None = None,
-             log=print) -> GridResult:
+def run_grid(
+    preset: str, paths: list[Path], runs_dir: str, opts: GridOptions, overrides: dict | None = None, log=print
+) -> GridResult:
     """Run every unfinished (condition, seed) unit of ``paths`` through submitit; write finished conditions' indexes."""
     from .config import params_root
     from .pipeline import run_condition
@@ -188,8 +197,10 @@ def run_grid(preset: str, paths: list[Path], runs_dir: str, opts: GridOptions, o
         key, done = _phase_i_done(cfg, runs_dir)
         if not done and key not in groups:
             groups[key] = (p, cfg)
-    calls = [(f"phase i ({cfg.condition})", run_phase_i, (str(p), overrides, runs_dir, root, _threads(opts, cfg)))
-             for p, cfg in groups.values()]
+    calls = [
+        (f"phase i ({cfg.condition})", run_phase_i, (str(p), overrides, runs_dir, root, _threads(opts, cfg)))
+        for p, cfg in groups.values()
+    ]
     result.failed = [(label, err) for label, err in _run_jobs(ex, calls, opts, log) if err]
     if result.failed:  # units would only queue on the unfinished shared steps
         return result
@@ -201,8 +212,13 @@ def run_grid(preset: str, paths: list[Path], runs_dir: str, opts: GridOptions, o
                 result.already_done.append((cfg.condition, seed))
                 continue
             result.submitted.append((cfg.condition, seed))
-            calls.append((f"{cfg.condition} seed {seed}", run_unit,
-                          (str(p), seed, overrides, runs_dir, root, _threads(opts, cfg))))
+            calls.append(
+                (
+                    f"{cfg.condition} seed {seed}",
+                    run_unit,
+                    (str(p), seed, overrides, runs_dir, root, _threads(opts, cfg)),
+                )
+            )
     log(f"grid {preset}: {len(calls)} unit(s) to run, {len(result.already_done)} already finished")
     result.failed += [(label, err) for label, err in _run_jobs(ex, calls, opts, log) if err]
 

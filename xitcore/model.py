@@ -4,11 +4,12 @@ The encoder is transformers' XLM-R (``XLMRobertaConfig``/``XLMRobertaForMaskedLM
 smoke and gpu-small presets, or ``xlm-roberta-large`` from the hub for the paper preset. Task heads are
 small modules on top of one shared encoder so that multi-task intermediate training shares it.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import torch
 import torch.nn as nn
@@ -36,27 +37,41 @@ def build_tokenizer_object(vocab_size: int, texts: Iterable[str], algorithm: str
     texts = list(texts)
     tok = Tokenizer(models.BPE(unk_token="<unk>") if algorithm == "bpe" else models.Unigram())
     tok.normalizer = normalizers.NFKC()
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.WhitespaceSplit(),
-        pre_tokenizers.Punctuation(behavior="isolated"),
-        pre_tokenizers.Split(Regex(_CJK), behavior="isolated"),
-        pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True),
-    ])
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.WhitespaceSplit(),
+            pre_tokenizers.Punctuation(behavior="isolated"),
+            pre_tokenizers.Split(Regex(_CJK), behavior="isolated"),
+            pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True),
+        ]
+    )
     tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=True)
     if algorithm == "bpe":
         # The trainer's own cut to ``limit_alphabet`` characters breaks ties in hash order, so two runs gave
         # different alphabets and token ids; choosing the characters here (by count, then code point) and
         # passing them as the initial alphabet makes the tokenizer, and so every later step, repeatable.
-        trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, min_frequency=2,
-                                      limit_alphabet=limit_alphabet, show_progress=False,
-                                      initial_alphabet=top_characters(tok, texts, limit_alphabet))
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocab_size,
+            special_tokens=SPECIAL_TOKENS,
+            min_frequency=2,
+            limit_alphabet=limit_alphabet,
+            show_progress=False,
+            initial_alphabet=top_characters(tok, texts, limit_alphabet),
+        )
     else:
-        trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, unk_token="<unk>",
-                                          max_piece_length=12, show_progress=False)
+        trainer = trainers.UnigramTrainer(
+            vocab_size=vocab_size,
+            special_tokens=SPECIAL_TOKENS,
+            unk_token="<unk>",
+            max_piece_length=12,
+            show_progress=False,
+        )
     tok.train_from_iterator(texts, trainer=trainer)
     tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
-        special_tokens=[("<s>", tok.token_to_id("<s>")), ("</s>", tok.token_to_id("</s>"))])
+        single="<s> $A </s>",
+        pair="<s> $A </s> </s> $B </s>",
+        special_tokens=[("<s>", tok.token_to_id("<s>")), ("</s>", tok.token_to_id("</s>"))],
+    )
     return tok
 
 
@@ -69,17 +84,25 @@ def top_characters(tok, texts: list[str], limit: int) -> list[str]:
     for t in texts:
         counts.update(tok.normalizer.normalize_str(t))
     counts["▁"] = max(counts.values(), default=0) + 1
-    return [c for c, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-            if not c.isspace()][:limit]
+    return [c for c, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if not c.isspace()][:limit]
 
 
-def train_tokenizer(vocab_size: int, texts: Iterable[str], out_dir: Path, algorithm: str = "bpe",
-                    limit_alphabet: int = 2000):
+def train_tokenizer(
+    vocab_size: int, texts: Iterable[str], out_dir: Path, algorithm: str = "bpe", limit_alphabet: int = 2000
+):
     from transformers import PreTrainedTokenizerFast
 
     tok = build_tokenizer_object(vocab_size, texts, algorithm, limit_alphabet)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", sep_token="</s>",
-                                   cls_token="<s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>")
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        sep_token="</s>",
+        cls_token="<s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        mask_token="<mask>",
+    )
     fast.save_pretrained(str(out_dir))
     return fast
 
@@ -94,11 +117,19 @@ def encoder_config(model_cfg, vocab_size: int, tokenizer):
     from transformers import XLMRobertaConfig
 
     return XLMRobertaConfig(
-        vocab_size=vocab_size, hidden_size=model_cfg.hidden_size, num_hidden_layers=model_cfg.num_layers,
-        num_attention_heads=model_cfg.num_heads, intermediate_size=model_cfg.intermediate_size,
-        hidden_dropout_prob=model_cfg.dropout, attention_probs_dropout_prob=model_cfg.dropout,
-        max_position_embeddings=model_cfg.max_length + 4, type_vocab_size=1,
-        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+        vocab_size=vocab_size,
+        hidden_size=model_cfg.hidden_size,
+        num_hidden_layers=model_cfg.num_layers,
+        num_attention_heads=model_cfg.num_heads,
+        intermediate_size=model_cfg.intermediate_size,
+        hidden_dropout_prob=model_cfg.dropout,
+        attention_probs_dropout_prob=model_cfg.dropout,
+        max_position_embeddings=model_cfg.max_length + 4,
+        type_vocab_size=1,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
 
 
 def new_mlm_model(model_cfg, tokenizer):
@@ -234,6 +265,7 @@ def linear_warmup_decay(optimizer, warmup: int, total: int):
         if step < warmup:
             return (step + 1) / max(1, warmup)
         return max(0.0, (total - step) / max(1, total - warmup))
+
     return torch.optim.lr_scheduler.LambdaLR(optimizer, f)
 
 
@@ -248,4 +280,3 @@ def pick_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device 'cuda' requested but no CUDA device is available; allowed here: cpu, auto")
     return torch.device(name)
-

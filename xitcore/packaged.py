@@ -20,6 +20,7 @@ File layout (from the package's own ``e5.c`` loader):
 The architecture is BERT (post-LN, exact GELU, absolute positions from 0), so the conversion targets transformers'
 ``BertModel``: the weights are the 4-bit ones dequantised, not the fp32 original.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -43,12 +44,23 @@ Q4_BLOCK_BYTES = 2 + QK // 2
 CONVERTER_VERSION = 1
 
 # file tensor name -> BertModel parameter name (one layer's names use {i})
-_EMBEDDINGS = {"emb.word": "embeddings.word_embeddings.weight", "emb.pos": "embeddings.position_embeddings.weight",
-               "emb.type": "embeddings.token_type_embeddings.weight", "emb.ln.w": "embeddings.LayerNorm.weight",
-               "emb.ln.b": "embeddings.LayerNorm.bias"}
-_LAYER = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
-          "ao": "attention.output.dense", "aln": "attention.output.LayerNorm", "fi": "intermediate.dense",
-          "fo": "output.dense", "oln": "output.LayerNorm"}
+_EMBEDDINGS = {
+    "emb.word": "embeddings.word_embeddings.weight",
+    "emb.pos": "embeddings.position_embeddings.weight",
+    "emb.type": "embeddings.token_type_embeddings.weight",
+    "emb.ln.w": "embeddings.LayerNorm.weight",
+    "emb.ln.b": "embeddings.LayerNorm.bias",
+}
+_LAYER = {
+    "q": "attention.self.query",
+    "k": "attention.self.key",
+    "v": "attention.self.value",
+    "ao": "attention.output.dense",
+    "aln": "attention.output.LayerNorm",
+    "fi": "intermediate.dense",
+    "fo": "output.dense",
+    "oln": "output.LayerNorm",
+}
 
 
 @dataclass
@@ -80,14 +92,16 @@ def locate(package: str = PACKAGE, filename: str = MODEL_FILE) -> Path:
     """The model file inside an installed package, found without importing it (no C engine is loaded)."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise ConfigError(f"model.init 'packaged:{package}' needs the {package} package: pip install "
-                          f"{package}=={PACKAGE_VERSION}")
+        raise ConfigError(
+            f"model.init 'packaged:{package}' needs the {package} package: pip install {package}=={PACKAGE_VERSION}"
+        )
     for root in spec.submodule_search_locations:
         path = Path(root) / filename
         if path.is_file():
             return path
-    raise ConfigError(f"package {package} has no file '{filename}'; reinstall it: pip install "
-                      f"{package}=={PACKAGE_VERSION}")
+    raise ConfigError(
+        f"package {package} has no file '{filename}'; reinstall it: pip install {package}=={PACKAGE_VERSION}"
+    )
 
 
 def package_version(package: str = PACKAGE) -> str:
@@ -126,9 +140,11 @@ class _Reader:
 
     def take(self, n: int) -> bytes:
         if n < 0 or self.pos + n > len(self.buf):
-            raise DataError(f"{self.path}: truncated or corrupt model file (needs {n} bytes at offset {self.pos}, "
-                            f"file has {len(self.buf)})")
-        out = self.buf[self.pos:self.pos + n]
+            raise DataError(
+                f"{self.path}: truncated or corrupt model file (needs {n} bytes at offset {self.pos}, "
+                f"file has {len(self.buf)})"
+            )
+        out = self.buf[self.pos : self.pos + n]
         self.pos += n
         return out
 
@@ -159,7 +175,7 @@ def read_packaged_model(path: str | Path, with_tensors: bool = True) -> Packaged
     if offsets[-1] != blob_len or np.any(np.diff(offsets.astype(np.int64)) < 0):
         raise DataError(f"{path}: corrupt tokenizer table (piece offsets do not fit the {blob_len}-byte blob)")
     try:
-        pieces = [blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(n)]
+        pieces = [blob[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(n)]
     except UnicodeDecodeError:
         raise DataError(f"{path}: corrupt tokenizer table (a piece is not UTF-8)") from None
     (n_norm,) = r.unpack("i")
@@ -169,16 +185,34 @@ def read_packaged_model(path: str | Path, with_tensors: bool = True) -> Packaged
     for _ in range(n_norm):
         cp, k = norm_r.unpack("IB")
         normalisation[cp] = list(norm_r.unpack(f"{k}I"))
-    model = PackagedModel(path, version, hidden, layers, heads, ffn, vocab_rows, max_pos, types, eps, pieces, scores,
-                          bos, eos, pad, unk, normalisation)
+    model = PackagedModel(
+        path,
+        version,
+        hidden,
+        layers,
+        heads,
+        ffn,
+        vocab_rows,
+        max_pos,
+        types,
+        eps,
+        pieces,
+        scores,
+        bos,
+        eos,
+        pad,
+        unk,
+        normalisation,
+    )
     (count,) = r.unpack("i")
     for _ in range(count):
         (name_len,) = r.unpack("H")
         name = r.take(name_len).decode("utf-8", errors="replace")
         dtype, elements, offset, length = r.unpack("BIQQ")
         if offset + length > len(buf):
-            raise DataError(f"{path}: truncated model file (tensor '{name}' ends at byte {offset + length}, "
-                            f"file has {len(buf)})")
+            raise DataError(
+                f"{path}: truncated model file (tensor '{name}' ends at byte {offset + length}, file has {len(buf)})"
+            )
         if dtype == 0:
             if length != 4 * elements:
                 raise DataError(f"{path}: tensor '{name}': {length} bytes for {elements} float32 values")
@@ -189,7 +223,7 @@ def read_packaged_model(path: str | Path, with_tensors: bool = True) -> Packaged
                 raise DataError(f"{path}: tensor '{name}': {length} bytes for {elements} Q4_0 weights")
             model.quantised.append(name)
             if with_tensors:
-                model.tensors[name] = dequantize_q4_0(buf[offset:offset + length], elements)
+                model.tensors[name] = dequantize_q4_0(buf[offset : offset + length], elements)
         else:
             raise DataError(f"{path}: tensor '{name}' has unknown dtype {dtype} (allowed: 0 = f32, 1 = Q4_0)")
     if with_tensors:
@@ -206,20 +240,34 @@ def _expected_names(layers: int) -> list[str]:
 def bert_config(m: PackagedModel, dropout: float = 0.1):
     from transformers import BertConfig
 
-    return BertConfig(vocab_size=m.vocab_rows, hidden_size=m.hidden, num_hidden_layers=m.layers,
-                      num_attention_heads=m.heads, intermediate_size=m.ffn, hidden_act="gelu",
-                      max_position_embeddings=m.max_positions, type_vocab_size=m.token_types,
-                      layer_norm_eps=float(np.float32(m.eps)), hidden_dropout_prob=dropout,
-                      attention_probs_dropout_prob=dropout, pad_token_id=m.pad, bos_token_id=m.bos,
-                      eos_token_id=m.eos, tie_word_embeddings=True)
+    return BertConfig(
+        vocab_size=m.vocab_rows,
+        hidden_size=m.hidden,
+        num_hidden_layers=m.layers,
+        num_attention_heads=m.heads,
+        intermediate_size=m.ffn,
+        hidden_act="gelu",
+        max_position_embeddings=m.max_positions,
+        type_vocab_size=m.token_types,
+        layer_norm_eps=float(np.float32(m.eps)),
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
+        pad_token_id=m.pad,
+        bos_token_id=m.bos,
+        eos_token_id=m.eos,
+        tie_word_embeddings=True,
+    )
 
 
 def bert_state_dict(m: PackagedModel) -> dict:
     """File tensors -> ``BertModel`` parameters (linear weights are [out, in], as in PyTorch)."""
     import torch
 
-    shapes = {"emb.word": (m.vocab_rows, m.hidden), "emb.pos": (m.max_positions, m.hidden),
-              "emb.type": (m.token_types, m.hidden)}
+    shapes = {
+        "emb.word": (m.vocab_rows, m.hidden),
+        "emb.pos": (m.max_positions, m.hidden),
+        "emb.type": (m.token_types, m.hidden),
+    }
     out = {}
     for name, target in _EMBEDDINGS.items():
         out[target] = torch.from_numpy(m.tensors[name].reshape(shapes.get(name, (m.hidden,))))
@@ -263,8 +311,10 @@ def build_tokenizer(m: PackagedModel):
     steps = []
     for text, cps in sorted(by_output.items()):
         if text not in ("", " "):
-            raise DataError(f"{m.path}: unexpected normalisation entry U+{cps[0]:04X} -> {text!r} "
-                            f"(the converter handles NFKC, deletion and space)")
+            raise DataError(
+                f"{m.path}: unexpected normalisation entry U+{cps[0]:04X} -> {text!r} "
+                f"(the converter handles NFKC, deletion and space)"
+            )
         steps.append(normalizers.Replace(Regex(_char_class(cps)), text))
     steps += [normalizers.NFKC(), normalizers.Replace(Regex(" {2,}"), " ")]
     tok.normalizer = normalizers.Sequence(steps)
@@ -272,23 +322,36 @@ def build_tokenizer(m: PackagedModel):
     tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=True)
     bos, eos = m.pieces[m.bos], m.pieces[m.eos]
     tok.post_processor = processors.TemplateProcessing(
-        single=f"{bos} $A {eos}", pair=f"{bos} $A {eos} {eos} $B {eos}",
-        special_tokens=[(bos, m.bos), (eos, m.eos)])
+        single=f"{bos} $A {eos}", pair=f"{bos} $A {eos} {eos} $B {eos}", special_tokens=[(bos, m.bos), (eos, m.eos)]
+    )
     from transformers import PreTrainedTokenizerFast
 
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=bos, eos_token=eos, sep_token=eos, cls_token=bos,
-                                   unk_token=m.pieces[m.unk], pad_token=m.pieces[m.pad], mask_token="<mask>",
-                                   model_max_length=m.max_positions)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token=bos,
+        eos_token=eos,
+        sep_token=eos,
+        cls_token=bos,
+        unk_token=m.pieces[m.unk],
+        pad_token=m.pieces[m.pad],
+        mask_token="<mask>",
+        model_max_length=m.max_positions,
+    )
     return fast
 
 
 def provenance(path: Path | None = None, sha256: str | None = None) -> dict:
     """What every run record and the book say about these weights."""
     path = path or locate()
-    return {"package": PACKAGE, "package_version": package_version(), "file": path.name,
-            "sha256": sha256 or sha256_of(path), "original": ORIGINAL,
-            "weights": "4-bit weights (Q4_0), dequantised to float32",
-            "architecture": "BERT (post-LN, GELU, absolute positions), XLM-R SentencePiece vocabulary"}
+    return {
+        "package": PACKAGE,
+        "package_version": package_version(),
+        "file": path.name,
+        "sha256": sha256 or sha256_of(path),
+        "original": ORIGINAL,
+        "weights": "4-bit weights (Q4_0), dequantised to float32",
+        "architecture": "BERT (post-LN, GELU, absolute positions), XLM-R SentencePiece vocabulary",
+    }
 
 
 def convert(path: str | Path, out_dir: str | Path, sha256: str | None = None) -> dict:
@@ -311,7 +374,12 @@ def convert(path: str | Path, out_dir: str | Path, sha256: str | None = None) ->
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(out_dir))
     tok.save_pretrained(str(out_dir))
-    info = {**provenance(path, sha256), "quantised_tensors": len(m.quantised), "pieces": len(m.pieces),
-            "normalisation_entries": len(m.normalisation), "converter_version": CONVERTER_VERSION}
+    info = {
+        **provenance(path, sha256),
+        "quantised_tensors": len(m.quantised),
+        "pieces": len(m.pieces),
+        "normalisation_entries": len(m.normalisation),
+        "converter_version": CONVERTER_VERSION,
+    }
     (out_dir / "packaged.json").write_text(json.dumps(info, indent=2))
     return info

@@ -6,15 +6,15 @@ corpus -> tokenizer -> mlm (phase i, shared by every condition of a preset)
 Tatoeba retrieval is evaluated on the checkpoint after each phase. A step's key hashes exactly the
 config it depends on plus its parents' keys, so conditions that share a step share its directory.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import json
-import time
-from pathlib import Path
-
 import math
 import random
+import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,12 +25,31 @@ from .config import MODEL_KEY_DEFAULTS, XTREME_TARGET_TASKS, EvalConfig, Experim
 from .corpus import build_corpus, read_corpus, read_parallel
 from .data import read_conllu, read_tatoeba, read_xcopa
 from .data.paths import DATA_ROOT, TATOEBA_ISO3, ud_file
-from .data.treebanks import (NER_TYPES, load_ner_eval, load_pos_dev, load_pos_eval, pos_dev_sentences,
-                             pos_eval_sentences, pos_treebank_keys)
+from .data.treebanks import (
+    NER_TYPES,
+    load_ner_eval,
+    load_pos_dev,
+    load_pos_eval,
+    pos_dev_sentences,
+    pos_eval_sentences,
+    pos_treebank_keys,
+)
 from .metrics import multiple_choice_accuracy, ner_scores, pos_accuracy, retrieval_top1, xtreme_seqeval_f1
-from .model import (MultiTaskModel, autocast, count_parameters, freeze_lower, keep_first_layers, load_encoder,
-                    load_mlm_model, load_tokenizer, new_mlm_model, pick_device, reinitialise, restrict_output_vocab,
-                    train_tokenizer)
+from .model import (
+    MultiTaskModel,
+    autocast,
+    count_parameters,
+    freeze_lower,
+    keep_first_layers,
+    load_encoder,
+    load_mlm_model,
+    load_tokenizer,
+    new_mlm_model,
+    pick_device,
+    reinitialise,
+    restrict_output_vocab,
+    train_tokenizer,
+)
 from .multilingual.dictionary import DICTIONARY_SETTINGS, code_switch, dictionary_summary, induce_dictionary
 from .runstore import RunStore, Step, StepNode, atomic_write_json
 from .surface import surface_layout
@@ -68,10 +87,12 @@ def _data_files(*rel: str) -> list[Path]:
 
 def _in_precision(cfg: ExperimentConfig, fn):
     """Run a step function under the configured autocast (bf16 matmuls) on the configured device."""
+
     def wrapped(work: Path) -> dict:
 
         with autocast(cfg.precision, pick_device(cfg.device)):
             return fn(work)
+
     return wrapped
 
 
@@ -88,6 +109,7 @@ def _setup_threads(cfg: ExperimentConfig) -> torch.device:
 
 
 # ---------------------------------------------------------------------------------------- phase (i)
+
 
 def step_corpus(store: RunStore, cfg: ExperimentConfig) -> StepNode:
 
@@ -112,8 +134,10 @@ def step_encoder(store: RunStore, cfg: ExperimentConfig) -> StepNode | None:
     payload = {"init": cfg.model.init, "file": path.name, "sha256": sha, "converter": packaged.CONVERTER_VERSION}
 
     def fn(work: Path) -> dict:
-        log(f"converting {path.name} ({packaged.PACKAGE} {packaged.package_version()}, 4-bit weights) into a "
-            f"save_pretrained directory")
+        log(
+            f"converting {path.name} ({packaged.PACKAGE} {packaged.package_version()}, 4-bit weights) into a "
+            f"save_pretrained directory"
+        )
         return packaged.convert(path, work / "model", sha256=sha)  # parses and checks it all before writing
 
     return store.node("encoder", payload, fn)
@@ -145,11 +169,22 @@ def step_tokenizer(store: RunStore, cfg: ExperimentConfig, corpus: Step, encoder
     def fn(work: Path) -> dict:
         if cfg.tokenizer.source == "train":
             # A balanced sample per language: faster, and keeps high-resource languages from owning the vocabulary.
-            texts = [s for sents in read_corpus(corpus.path / "text").values()
-                     for s in sents[: cfg.tokenizer.sample_sentences_per_language]]
-            log(f"training a {cfg.tokenizer.vocab_size}-piece {cfg.tokenizer.algorithm} tokenizer on {len(texts)} sentences")
-            tok = train_tokenizer(cfg.tokenizer.vocab_size, texts, work / "tokenizer", cfg.tokenizer.algorithm,
-                                  cfg.tokenizer.limit_alphabet)
+            texts = [
+                s
+                for sents in read_corpus(corpus.path / "text").values()
+                for s in sents[: cfg.tokenizer.sample_sentences_per_language]
+            ]
+            log(
+                f"training a {cfg.tokenizer.vocab_size}-piece {cfg.tokenizer.algorithm} tokenizer on "
+                f"{len(texts)} sentences"
+            )
+            tok = train_tokenizer(
+                cfg.tokenizer.vocab_size,
+                texts,
+                work / "tokenizer",
+                cfg.tokenizer.algorithm,
+                cfg.tokenizer.limit_alphabet,
+            )
         else:
             src = encoder_source(cfg, encoder) if cfg.tokenizer.source == "model" else cfg.tokenizer.source
             tok = load_tokenizer(src)
@@ -169,9 +204,12 @@ def tokenizer_coverage(tok, cfg: ExperimentConfig) -> dict:
         ids = tok(words, add_special_tokens=False)["input_ids"]
         n = sum(len(x) for x in ids)
         unk = sum(x.count(tok.unk_token_id) for x in ids)
-        out[lang] = {"unk_rate": round(100 * unk / max(n, 1), 2), "subwords_per_word": round(n / max(len(words), 1), 3),
-                     "bare_marker_rate": round(100 * sum(sum(t in bare for t in x) for x in ids) / max(n, 1), 2),
-                     "words_with_unk": round(100 * sum(tok.unk_token_id in x for x in ids) / max(len(words), 1), 2)}
+        out[lang] = {
+            "unk_rate": round(100 * unk / max(n, 1), 2),
+            "subwords_per_word": round(n / max(len(words), 1), 3),
+            "bare_marker_rate": round(100 * sum(sum(t in bare for t in x) for x in ids) / max(n, 1), 2),
+            "words_with_unk": round(100 * sum(tok.unk_token_id in x for x in ids) / max(len(words), 1), 2),
+        }
     return out
 
 
@@ -184,8 +222,9 @@ def _mlm_data(cfg: ExperimentConfig, tok, corpus: Step, seed: int, dictionary: S
     switched = None
     if dictionary is not None:  # code-switched rows are on (step_dictionary)
         switched = code_switched_text(text.get("en", []), read_dictionary(dictionary), cfg.mlm.code_switch_prob, seed)
-    return prepare_mlm_data(tok, text, cfg.mlm.seq_length, cfg.corpus.alpha, seed=seed, pairs=pairs,
-                            code_switched=switched)
+    return prepare_mlm_data(
+        tok, text, cfg.mlm.seq_length, cfg.corpus.alpha, seed=seed, pairs=pairs, code_switched=switched
+    )
 
 
 def _mlm_key(cfg: ExperimentConfig, dictionary: Step | None) -> dict:
@@ -223,7 +262,6 @@ def read_dictionary(step: Step) -> dict:
 def code_switched_text(english: list[str], table: dict, prob: float, seed: int) -> list[str]:
     """Each English corpus sentence once, its dictionary words switched into one language drawn per sentence."""
 
-
     rng = random.Random(seed)
     langs = sorted(table)
     return [code_switch(s, table[rng.choice(langs)], prob, rng)[0] for s in english] if langs else []
@@ -231,7 +269,6 @@ def code_switched_text(english: list[str], table: dict, prob: float, seed: int) 
 
 def _restrict_vocab(cfg: ExperimentConfig, model, data, tok) -> None:
     if cfg.mlm.output_vocab == "corpus":
-
         ids = mlm_vocabulary(data, tok)
         restrict_output_vocab(model, ids)
         log(f"MLM softmax over the {len(ids)} pieces of the MLM data (of {len(tok)}; mlm.output_vocab: corpus)")
@@ -276,8 +313,15 @@ def _loop_options(cfg: ExperimentConfig) -> dict:
     return out
 
 
-def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: Step,
-             train_kwargs: dict | None = None, dictionary: Step | None = None, encoder: Step | None = None) -> StepNode:
+def step_mlm(
+    store: RunStore,
+    cfg: ExperimentConfig,
+    tokenizer: Step,
+    corpus: Step,
+    train_kwargs: dict | None = None,
+    dictionary: Step | None = None,
+    encoder: Step | None = None,
+) -> StepNode:
     """Phase (i). ``train_kwargs`` go to ``train_mlm`` as well (xitcore.distributed passes its rank's share, and
     the dictionary step that rank 0 built, so that other ranks do not build it in scratch).
 
@@ -286,8 +330,13 @@ def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: St
     dictionary = dictionary or step_dictionary(store, cfg, corpus)
     if encoder is None:
         encoder = step_encoder(store, cfg)
-    payload = {"model": _model_key(cfg), "mlm": _mlm_key(cfg, dictionary), "tokenizer": tokenizer.key,
-               "corpus": corpus.key, "alpha": cfg.corpus.alpha}
+    payload = {
+        "model": _model_key(cfg),
+        "mlm": _mlm_key(cfg, dictionary),
+        "tokenizer": tokenizer.key,
+        "corpus": corpus.key,
+        "alpha": cfg.corpus.alpha,
+    }
     if encoder is not None:
         payload["encoder"] = encoder.key
     payload.update(_precision_key(cfg))
@@ -316,15 +365,29 @@ def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: St
             return {**extra, "parameters": count_parameters(model)}
         _restrict_vocab(cfg, model, data, tok)
         init_loss = mlm_heldout_loss(model, tok, data.heldout, cfg.mlm.mask_prob, device)
-        log(f"MLM pre-training: {count_parameters(model) / 1e6:.2f}M parameters, {cfg.mlm.steps} steps of "
-            f"{cfg.mlm.batch_size}x{cfg.mlm.seq_length} tokens, {sum(len(b) for b in data.train.values())} blocks")
+        log(
+            f"MLM pre-training: {count_parameters(model) / 1e6:.2f}M parameters, {cfg.mlm.steps} steps of "
+            f"{cfg.mlm.batch_size}x{cfg.mlm.seq_length} tokens, {sum(len(b) for b in data.train.values())} blocks"
+        )
         res = {}
         if cfg.mlm.steps > 0:
-            res = train_mlm(model, tok, data, steps=cfg.mlm.steps, batch_size=cfg.mlm.batch_size, lr=cfg.mlm.lr,
-                            warmup=cfg.mlm.warmup_steps, weight_decay=cfg.mlm.weight_decay,
-                            mask_prob=cfg.mlm.mask_prob, seed=cfg.mlm.seed, device=device, desc="phase i: MLM",
-                            tlm_fraction=cfg.mlm.tlm_fraction, code_switch_fraction=cfg.mlm.code_switch_fraction,
-                            **{**_loop_options(cfg), **(train_kwargs or {})})
+            res = train_mlm(
+                model,
+                tok,
+                data,
+                steps=cfg.mlm.steps,
+                batch_size=cfg.mlm.batch_size,
+                lr=cfg.mlm.lr,
+                warmup=cfg.mlm.warmup_steps,
+                weight_decay=cfg.mlm.weight_decay,
+                mask_prob=cfg.mlm.mask_prob,
+                seed=cfg.mlm.seed,
+                device=device,
+                desc="phase i: MLM",
+                tlm_fraction=cfg.mlm.tlm_fraction,
+                code_switch_fraction=cfg.mlm.code_switch_fraction,
+                **{**_loop_options(cfg), **(train_kwargs or {})},
+            )
         if data.parallel is not None:
             res["tlm_blocks"] = len(data.parallel)
         if data.code_switched is not None:
@@ -333,16 +396,24 @@ def step_mlm(store: RunStore, cfg: ExperimentConfig, tokenizer: Step, corpus: St
         tok.save_pretrained(str(work / "model"))
         final = res.get("final_heldout_loss", init_loss)
         log(f"MLM held-out loss {init_loss:.3f} -> {final:.3f} (unigram-entropy floor {data.unigram_entropy:.3f})")
-        return {**extra, "initial_heldout_loss": round(init_loss, 4), "final_heldout_loss": round(final, 4),
-                "unigram_entropy": round(data.unigram_entropy, 4), "parameters": count_parameters(model),
-                "language_weights": {k: round(v, 4) for k, v in data.weights.items()},
-                "train_blocks": {k: len(v) for k, v in data.train.items()}, **res}
+        return {
+            **extra,
+            "initial_heldout_loss": round(init_loss, 4),
+            "final_heldout_loss": round(final, 4),
+            "unigram_entropy": round(data.unigram_entropy, 4),
+            "parameters": count_parameters(model),
+            "language_weights": {k: round(v, 4) for k, v in data.weights.items()},
+            "train_blocks": {k: len(v) for k, v in data.train.items()},
+            **res,
+        }
 
-    return store.node("mlm", payload, _in_precision(cfg, fn), (tokenizer, corpus, dictionary, encoder),
-                      seed=cfg.mlm.seed)
+    return store.node(
+        "mlm", payload, _in_precision(cfg, fn), (tokenizer, corpus, dictionary, encoder), seed=cfg.mlm.seed
+    )
 
 
 # ---------------------------------------------------------------------------------------- phase (ii)
+
 
 def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus: Step, seed: int) -> StepNode | None:
     ic = cfg.intermediate
@@ -355,9 +426,17 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
     if ic.dev_fraction == 0:  # added later: keys without English dev sets stay as they were
         inter.pop("dev_fraction")
     # version 2: heads initialised from the seed (version 1 took them from the worker's random state)
-    payload = {"intermediate": inter, "mlm": mlm.key, "seed": seed, "max_length": cfg.model.max_length, "version": 2,
-               "backend": cfg.backend, **_precision_key(cfg),
-               "xcopa_languages": cfg.eval.xcopa_languages if "copa" in ic.tasks else [], **_freeze_key(cfg)}
+    payload = {
+        "intermediate": inter,
+        "mlm": mlm.key,
+        "seed": seed,
+        "max_length": cfg.model.max_length,
+        "version": 2,
+        "backend": cfg.backend,
+        **_precision_key(cfg),
+        "xcopa_languages": cfg.eval.xcopa_languages if "copa" in ic.tasks else [],
+        **_freeze_key(cfg),
+    }
     if ic.kind == "mlm":
         payload.update(corpus=corpus.key, mask_prob=cfg.mlm.mask_prob, alpha=cfg.corpus.alpha)
         if cfg.mlm.tlm_fraction > 0:
@@ -365,8 +444,11 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
         if cfg.mlm.output_vocab != "full":
             payload["output_vocab"] = cfg.mlm.output_vocab
         if dictionary is not None:
-            payload.update(code_switch_fraction=cfg.mlm.code_switch_fraction,
-                           code_switch_prob=cfg.mlm.code_switch_prob, dictionary=dictionary.key)
+            payload.update(
+                code_switch_fraction=cfg.mlm.code_switch_fraction,
+                code_switch_prob=cfg.mlm.code_switch_prob,
+                dictionary=dictionary.key,
+            )
 
     def fn(work: Path) -> dict:
         device = _setup_threads(cfg)
@@ -379,24 +461,49 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
             _restrict_vocab(cfg, model, data, tok)
             start_loss = mlm_heldout_loss(model, tok, data.heldout, cfg.mlm.mask_prob, device)
             log(f"continued MLM ({cfg.condition}, seed {seed}): held-out loss at the start {start_loss:.3f}")
-            res = train_mlm(model, tok, data, steps=ic.steps, batch_size=ic.batch_size, lr=ic.lr,
-                            warmup=ic.warmup_steps, weight_decay=0.01, mask_prob=cfg.mlm.mask_prob, seed=seed,
-                            device=device, desc=f"phase ii: continued MLM (seed {seed})",
-                            tlm_fraction=cfg.mlm.tlm_fraction, code_switch_fraction=cfg.mlm.code_switch_fraction,
-                            **_loop_options(cfg))
+            res = train_mlm(
+                model,
+                tok,
+                data,
+                steps=ic.steps,
+                batch_size=ic.batch_size,
+                lr=ic.lr,
+                warmup=ic.warmup_steps,
+                weight_decay=0.01,
+                mask_prob=cfg.mlm.mask_prob,
+                seed=seed,
+                device=device,
+                desc=f"phase ii: continued MLM (seed {seed})",
+                tlm_fraction=cfg.mlm.tlm_fraction,
+                code_switch_fraction=cfg.mlm.code_switch_fraction,
+                **_loop_options(cfg),
+            )
             model.base_model.save_pretrained(str(work / "model"))
             tok.save_pretrained(str(work / "model"))
             return {"phase": "intermediate", "kind": "mlm", "initial_heldout_loss": round(start_loss, 4), **res}
-        model, specs, feats = _build_task_model(cfg, mlm.path / "model", tok, ic.tasks, ic.data,
-                                                mt_cache=store.root / ".cache" / "translations.sqlite")
+        model, specs, feats = _build_task_model(
+            cfg, mlm.path / "model", tok, ic.tasks, ic.data, mt_cache=store.root / ".cache" / "translations.sqlite"
+        )
         freeze_lower(model.encoder, cfg.model)
-        stats = {n: {"examples": specs[n]["examples"], "features": len(f[1]), "languages": specs[n]["languages"]}
-                 for n, f in feats.items()}
+        stats = {
+            n: {"examples": specs[n]["examples"], "features": len(f[1]), "languages": specs[n]["languages"]}
+            for n, f in feats.items()
+        }
         sizes = ", ".join(f"{n}={s['examples']}" for n, s in stats.items())
         log(f"phase ii ({cfg.condition}, seed {seed}): {sizes} examples")
-        res = finetune(model, feats, steps=ic.steps, batch_size=ic.batch_size, lr=ic.lr, warmup=ic.warmup_steps,
-                       seed=seed, pad_id=tok.pad_token_id, device=device, **_loop_options(cfg),
-                       desc=f"phase ii: {'+'.join(ic.tasks)} (seed {seed})")
+        res = finetune(
+            model,
+            feats,
+            steps=ic.steps,
+            batch_size=ic.batch_size,
+            lr=ic.lr,
+            warmup=ic.warmup_steps,
+            seed=seed,
+            pad_id=tok.pad_token_id,
+            device=device,
+            **_loop_options(cfg),
+            desc=f"phase ii: {'+'.join(ic.tasks)} (seed {seed})",
+        )
         metrics = {"phase": "intermediate", "kind": ic.kind, "tasks": stats, **res}
         if ic.dev_fraction > 0:
             metrics["english_dev"] = evaluate_english_dev(model, tok, cfg, specs, device)
@@ -418,19 +525,29 @@ def _build_task_model(cfg, encoder_dir, tok, task_names, data, mt_cache: Path | 
         task, examples = tasks.load_task_examples(name, "en" if data == "mt" else data, cfg.backend)
         if cfg.intermediate.dev_fraction > 0 and cfg.backend == "local":
             held, _ = tasks.english_dev(name, cfg.intermediate.dev_fraction)
-            examples = [ex for ex in examples if tasks.item_key(name, ex) not in held]  # English dev items, any language
+            examples = [
+                ex for ex in examples if tasks.item_key(name, ex) not in held
+            ]  # English dev items, any language
         if data == "mt":
             from .multilingual.intermediate import hub_translator, machine_translate_examples
 
             translate_for = translate_for or hub_translator(cfg.intermediate.mt_model, mt_cache)
-            examples, report = machine_translate_examples(examples, task.kind, cfg.intermediate.mt_languages,
-                                                          translate_for)
-            log(f"machine-translated {name}: " + ", ".join(f"{l} kept {r['kept']}/{r['total']}" for l, r in report.items()))
+            examples, report = machine_translate_examples(
+                examples, task.kind, cfg.intermediate.mt_languages, translate_for
+            )
+            log(
+                f"machine-translated {name}: "
+                + ", ".join(f"{l} kept {r['kept']}/{r['total']}" for l, r in report.items())
+            )
         kind = tasks.kind_module(task.kind)
         labels = tasks.task_labels(task, examples)
         heads[name] = kind.make_head(encoder.config.hidden_size, len(labels), cfg.model.dropout)
-        specs[name] = {"kind": task.kind, "labels": labels, "examples": len(examples),
-                       "languages": sorted({ex.get("lang", "en") for ex in examples})}
+        specs[name] = {
+            "kind": task.kind,
+            "labels": labels,
+            "examples": len(examples),
+            "languages": sorted({ex.get("lang", "en") for ex in examples}),
+        }
         feats[name] = (task.kind, kind.featurise(tok, examples, labels, cfg.model.max_length))
     return MultiTaskModel(encoder, heads), specs, feats
 
@@ -448,8 +565,11 @@ def evaluate_english_dev(model, tok, cfg, specs: dict, device) -> dict:
             pred = tagging.predict_tagging(model, name, tok, dev, spec["labels"], ml, device)
             out[name] = {"accuracy": round(100 * pos_accuracy([e["tags"] for e in dev], pred), 2)}
         elif kind in ("classification", "multiple_choice"):
-            predict = (classification.predict_classification if kind == "classification"
-                       else multiple_choice.predict_multiple_choice)
+            predict = (
+                classification.predict_classification
+                if kind == "classification"
+                else multiple_choice.predict_multiple_choice
+            )
             pred = predict(model, name, tok, dev, ml, device)
             out[name] = {"accuracy": round(100 * multiple_choice_accuracy([e["label"] for e in dev], pred), 2)}
         else:
@@ -473,24 +593,44 @@ def evaluate_xcopa(model, tok, cfg, device) -> dict:
 
 # ---------------------------------------------------------------------------------------- phase (iii)
 
+
 def _target_payload(cfg: ExperimentConfig, source: Step, task: str, seed: int, langs: list[str]) -> dict:
     """What a target step's key hashes. Shipped (pos, ner) and hub targets were added at different times and keep
     their own fields, so that every earlier key stays valid."""
     tc = cfg.target
     common = {"epochs": tc.epochs_for(task), "batch_size": tc.batch_size, "lr": tc.lr, "warmup_ratio": tc.warmup_ratio}
     if task not in tasks.SHIPPED_TARGETS:
-        return {"target": task, "train_data": tasks.get_task(task).train_from[0], **common,
-                "max_train_examples": tc.max_train_examples, "source": source.rel, "seed": seed, "languages": langs,
-                "max_length": cfg.model.max_length, "dropout": cfg.model.dropout,
-                "freeze_embeddings": tc.freeze_embeddings, "version": 3 if task == "panx" else 2,  # 3: conlleval F1
-                **_precision_key(cfg)}
-    payload = {"target": task, **common, "max_train_sentences": tc.max_train_sentences,
-               "source": source.rel, "seed": seed, "languages": langs, "max_length": cfg.model.max_length,
-               "dropout": cfg.model.dropout, "freeze_embeddings": tc.freeze_embeddings,
-               # 2: the head initialised from the seed (see step_intermediate); 3 (NER): F1 in seqeval's default
-               # (conlleval) mode, strict IOB2 beside it
-               "version": 3 if task == "ner" else 2,
-               **_precision_key(cfg), **_freeze_key(cfg), **_word_input_key(cfg, task, langs)}
+        return {
+            "target": task,
+            "train_data": tasks.get_task(task).train_from[0],
+            **common,
+            "max_train_examples": tc.max_train_examples,
+            "source": source.rel,
+            "seed": seed,
+            "languages": langs,
+            "max_length": cfg.model.max_length,
+            "dropout": cfg.model.dropout,
+            "freeze_embeddings": tc.freeze_embeddings,
+            "version": 3 if task == "panx" else 2,  # 3: conlleval F1
+            **_precision_key(cfg),
+        }
+    payload = {
+        "target": task,
+        **common,
+        "max_train_sentences": tc.max_train_sentences,
+        "source": source.rel,
+        "seed": seed,
+        "languages": langs,
+        "max_length": cfg.model.max_length,
+        "dropout": cfg.model.dropout,
+        "freeze_embeddings": tc.freeze_embeddings,
+        # 2: the head initialised from the seed (see step_intermediate); 3 (NER): F1 in seqeval's default
+        # (conlleval) mode, strict IOB2 beside it
+        "version": 3 if task == "ner" else 2,
+        **_precision_key(cfg),
+        **_freeze_key(cfg),
+        **_word_input_key(cfg, task, langs),
+    }
     if task == "pos":
         tb_key = pos_treebank_keys(langs, cfg.eval.pos_treebanks)
         if tb_key:  # a user's own treebank: its checksum (editing the file invalidates the results)
@@ -525,15 +665,19 @@ def _shipped_target_data(cfg: ExperimentConfig, task: str, langs: list[str]) -> 
 
 def _score_shipped(task: str, gold: list, pred: list) -> dict:
     if task == "pos":
-        return {"accuracy": round(100 * pos_accuracy(gold, pred), 2),
-                "seqeval_f1": round(100 * xtreme_seqeval_f1(gold, pred), 2),
-                "sentences": len(gold), "words": sum(len(g) for g in gold)}
+        return {
+            "accuracy": round(100 * pos_accuracy(gold, pred), 2),
+            "seqeval_f1": round(100 * xtreme_seqeval_f1(gold, pred), 2),
+            "sentences": len(gold),
+            "words": sum(len(g) for g in gold),
+        }
     # span_f1: seqeval default (conlleval) mode, the headline; span_f1_strict: strict IOB2 beside it
     return {**ner_scores(gold, pred, types=NER_TYPES), "sentences": len(gold)}
 
 
-def evaluate_language(model, task: str, tok, examples: list, lang: str, max_length: int, device,
-                      batch_size: int = 64) -> tuple[dict, dict | None]:
+def evaluate_language(
+    model, task: str, tok, examples: list, lang: str, max_length: int, device, batch_size: int = 64
+) -> tuple[dict, dict | None]:
     """({metric: percent, ..., "examples": n}, QA predictions {id: text} or None) of a hub target in one language."""
     t = tasks.get_task(task)
     metric = tasks.METRICS[t.metric]
@@ -577,9 +721,14 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
     data: dict = {}
 
     def prepare() -> None:
-        data.update(_shipped_target_data(cfg, task, langs) if shipped else
-                    {"train": tasks.load_train(task, tc.max_train_examples),
-                     "eval": {lang: tasks.load_eval(task, lang) for lang in langs}})
+        data.update(
+            _shipped_target_data(cfg, task, langs)
+            if shipped
+            else {
+                "train": tasks.load_train(task, tc.max_train_examples),
+                "eval": {lang: tasks.load_eval(task, lang) for lang in langs},
+            }
+        )
 
     def fn(work: Path) -> dict:
         if not data:
@@ -588,7 +737,9 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
         set_seed(seed)  # before the head is built (see step_intermediate)
         tok = load_tokenizer(source.path / "model")
         encoder = load_encoder(source.path / "model")
-        model = MultiTaskModel(encoder, {task: kind.make_head(encoder.config.hidden_size, len(labels), cfg.model.dropout)})
+        model = MultiTaskModel(
+            encoder, {task: kind.make_head(encoder.config.hidden_size, len(labels), cfg.model.dropout)}
+        )
         if tc.freeze_embeddings:
             for p in encoder.embeddings.parameters():
                 p.requires_grad_(False)
@@ -597,11 +748,23 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
         feats = kind.featurise(tok, data["train"], labels, cfg.model.max_length)
         steps = max(1, math.ceil(len(feats) / tc.batch_size * tc.epochs_for(task)))
         if not shipped:
-            log(f"phase iii: {task} on {len(data['train'])} English examples ({t.train_from[1]}), "
-                f"{steps} steps; zero-shot on {', '.join(langs)}")
-        res = finetune(model, {task: (t.kind, feats)}, steps=steps, batch_size=tc.batch_size, lr=tc.lr,
-                       warmup=int(steps * tc.warmup_ratio), seed=seed, pad_id=tok.pad_token_id, device=device,
-                       desc=f"phase iii: {task} (seed {seed})", **_loop_options(cfg))
+            log(
+                f"phase iii: {task} on {len(data['train'])} English examples ({t.train_from[1]}), "
+                f"{steps} steps; zero-shot on {', '.join(langs)}"
+            )
+        res = finetune(
+            model,
+            {task: (t.kind, feats)},
+            steps=steps,
+            batch_size=tc.batch_size,
+            lr=tc.lr,
+            warmup=int(steps * tc.warmup_ratio),
+            seed=seed,
+            pad_id=tok.pad_token_id,
+            device=device,
+            desc=f"phase iii: {task} (seed {seed})",
+            **_loop_options(cfg),
+        )
         per_lang = {}
         for lang in langs:
             if shipped:
@@ -609,19 +772,31 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
                 pred = tagging.predict_tagging(model, task, tok, ev, labels, cfg.model.max_length, device)
                 per_lang[lang] = _score_shipped(task, [e["tags"] for e in ev], pred)
                 continue
-            per_lang[lang], preds = evaluate_language(model, task, tok, data["eval"][lang], lang,
-                                                      cfg.model.max_length, device, cfg.eval.batch_size)
+            per_lang[lang], preds = evaluate_language(
+                model, task, tok, data["eval"][lang], lang, cfg.model.max_length, device, cfg.eval.batch_size
+            )
             if preds is not None:  # QA answers as text, for error analysis and XTREME-style submissions
                 atomic_write_json(work / "predictions" / f"{lang}.json", preds)
         if not shipped:
             # No checkpoint saved: nothing reads it; at XLM-R Large size it would be ~2 GB per (task, seed, condition).
             metrics = tasks.headline_metrics(task)
-            return {"phase": "target", "task": task, "kind": t.kind, "metrics": metrics, "languages": per_lang,
-                    "avg": zero_shot_average(per_lang, metrics), "train_examples": len(data["train"]),
-                    "train_features": len(feats), "train_data": t.train_from[1], **res}
+            return {
+                "phase": "target",
+                "task": task,
+                "kind": t.kind,
+                "metrics": metrics,
+                "languages": per_lang,
+                "avg": zero_shot_average(per_lang, metrics),
+                "train_examples": len(data["train"]),
+                "train_features": len(feats),
+                "train_data": t.train_from[1],
+                **res,
+            }
         if task == "pos" and cfg.eval.split != "dev":  # English in-domain check on EWT test
-            ewt = tagging_input([{"words": s.words, "tags": s.upos, "sentence": s}
-                                 for s in read_conllu(ud_file("en", "ewt-test"))], tc.word_input_for("en"))
+            ewt = tagging_input(
+                [{"words": s.words, "tags": s.upos, "sentence": s} for s in read_conllu(ud_file("en", "ewt-test"))],
+                tc.word_input_for("en"),
+            )
             pred = tagging.predict_tagging(model, task, tok, ewt, labels, cfg.model.max_length, device)
             res["ewt_test_accuracy"] = round(100 * pos_accuracy([e["tags"] for e in ewt], pred), 2)
         if task == "pos" and "target" in cfg.eval.tatoeba_phases:  # the only reader of a target checkpoint
@@ -629,17 +804,25 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
             tok.save_pretrained(str(work / "model"))
         return {"phase": "target", "task": task, "languages": per_lang, "train_sentences": len(data["train"]), **res}
 
-    return store.node("target", payload, _in_precision(cfg, fn), (source,), seed=seed,
-                      prepare=None if shipped else prepare)
+    return store.node(
+        "target", payload, _in_precision(cfg, fn), (source,), seed=seed, prepare=None if shipped else prepare
+    )
 
 
 # ---------------------------------------------------------------------------------------- evaluations
 
+
 def step_tatoeba(store: RunStore, cfg: ExperimentConfig, source: Step, phase: str) -> StepNode:
     # version 2: English sentences are the queries (XTREME's direction); version 1 queried with xx.
-    payload = {"source": source.rel, "phase": phase, "languages": cfg.eval.tatoeba_languages,
-               "layer": cfg.eval.tatoeba_layer, "max_length": cfg.model.max_length, "version": 2,
-               **_precision_key(cfg)}
+    payload = {
+        "source": source.rel,
+        "phase": phase,
+        "languages": cfg.eval.tatoeba_languages,
+        "layer": cfg.eval.tatoeba_layer,
+        "max_length": cfg.model.max_length,
+        "version": 2,
+        **_precision_key(cfg),
+    }
 
     def fn(work: Path) -> dict:
         device = _setup_threads(cfg)
@@ -653,8 +836,12 @@ def step_tatoeba(store: RunStore, cfg: ExperimentConfig, source: Step, phase: st
             # XTREME (third_party/evaluate_retrieval.py, utils_retrieve.similarity_search): the index holds the xx
             # embeddings and each English sentence is the query, so English row i must retrieve xx row i.
             out[lang] = round(100 * retrieval_top1(b, a), 2)
-        return {"phase": phase, "top1": out, "avg": round(sum(out.values()) / max(len(out), 1), 2),
-                "chance": round(100 / 1000, 2)}
+        return {
+            "phase": phase,
+            "top1": out,
+            "avg": round(sum(out.values()) / max(len(out), 1), 2),
+            "chance": round(100 / 1000, 2),
+        }
 
     return store.node("tatoeba", payload, _in_precision(cfg, fn), (source,))
 
@@ -672,8 +859,9 @@ def step_baselines(store: RunStore, cfg: ExperimentConfig) -> StepNode:
 
     def fn(work: Path) -> dict:
         def sentences(lang):
-            sents = (pos_dev_sentences(lang) if cfg.eval.split == "dev"
-                     else pos_eval_sentences(lang, cfg.eval.pos_treebanks))
+            sents = (
+                pos_dev_sentences(lang) if cfg.eval.split == "dev" else pos_eval_sentences(lang, cfg.eval.pos_treebanks)
+            )
             return sents[: cfg.eval.max_sentences] if cfg.eval.max_sentences else sents
 
         return {"pos": {lang: pos_baselines(sentences(lang)) for lang in cfg.eval.pos_languages}}
@@ -682,6 +870,7 @@ def step_baselines(store: RunStore, cfg: ExperimentConfig) -> StepNode:
 
 
 # ---------------------------------------------------------------------------------------- driver
+
 
 @dataclasses.dataclass
 class ConditionGraph:
@@ -742,10 +931,19 @@ def condition_graph(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> Con
     baselines = add(step_baselines(store, cfg))
     phases = cfg.eval.tatoeba_phases
     tatoeba_mlm = add(step_tatoeba(store, cfg, mlm, "mlm")) if "mlm" in phases else None
-    index = {"preset": cfg.preset, "condition": cfg.condition, "description": cfg.description,
-             "config": cfg.to_dict(), "encoder": encoder.rel if encoder else None, "corpus": corpus.rel,
-             "tokenizer": tokenizer.rel, "mlm": mlm.rel,
-             "baselines": baselines.rel, "tatoeba": {"mlm": tatoeba_mlm.rel} if tatoeba_mlm else {}, "seeds": {}}
+    index = {
+        "preset": cfg.preset,
+        "condition": cfg.condition,
+        "description": cfg.description,
+        "config": cfg.to_dict(),
+        "encoder": encoder.rel if encoder else None,
+        "corpus": corpus.rel,
+        "tokenizer": tokenizer.rel,
+        "mlm": mlm.rel,
+        "baselines": baselines.rel,
+        "tatoeba": {"mlm": tatoeba_mlm.rel} if tatoeba_mlm else {},
+        "seeds": {},
+    }
     for seed in cfg.seeds:
         if cfg.intermediate.kind == "mlm":  # continued MLM reads the code-switching dictionary when it is on
             add(step_dictionary(store, cfg, corpus))
@@ -780,15 +978,27 @@ def run_condition(cfg: ExperimentConfig, runs_dir: str | Path = "runs", write_in
 
 def _config_without_seeds(cfg_dict: dict) -> str:
 
-    d = {k: v for k, v in cfg_dict.items() if k not in ("seeds", "num_threads", "device", "grad_accum_steps", "compile")}
+    d = {
+        k: v for k, v in cfg_dict.items() if k not in ("seeds", "num_threads", "device", "grad_accum_steps", "compile")
+    }
     # Keys added with the XTREME-R targets: at their defaults they leave the hash of older indexes unchanged.
-    added = {"target": {"max_train_examples": TargetConfig().max_train_examples, "word_input": "split",
-                        "word_input_languages": {}}, "intermediate": {"dev_fraction": 0.0},
-             "mlm": {"output_vocab": "full"},
-             "eval": {**{f"{t}_languages": getattr(EvalConfig(), f"{t}_languages")
-                         for t in XTREME_TARGET_TASKS if t != "xcopa"}, "pos_treebanks": {}, "split": "evaluation",
-                      "max_sentences": 0, "ner_max_sentences": 0},
-             "model": MODEL_KEY_DEFAULTS}
+    added = {
+        "target": {
+            "max_train_examples": TargetConfig().max_train_examples,
+            "word_input": "split",
+            "word_input_languages": {},
+        },
+        "intermediate": {"dev_fraction": 0.0},
+        "mlm": {"output_vocab": "full"},
+        "eval": {
+            **{f"{t}_languages": getattr(EvalConfig(), f"{t}_languages") for t in XTREME_TARGET_TASKS if t != "xcopa"},
+            "pos_treebanks": {},
+            "split": "evaluation",
+            "max_sentences": 0,
+            "ner_max_sentences": 0,
+        },
+        "model": MODEL_KEY_DEFAULTS,
+    }
     for section, defaults in added.items():
         if isinstance(d.get(section), dict):
             d[section] = {k: v for k, v in d[section].items() if k not in defaults or v != defaults[k]}

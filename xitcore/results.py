@@ -5,6 +5,7 @@ machines, a hand edit) loses only its own rows: :func:`load_results` leaves them
 ``xit run`` command that redoes it in one line on stderr per record, and lists those lines in
 ``df.attrs["damaged"]``; every other row is read as usual. ``xit run`` redoes such a step (``xitcore.runstore``).
 """
+
 from __future__ import annotations
 
 import sys
@@ -51,8 +52,19 @@ def load_results(runs_dir: str | Path = "runs", *, report: bool = True) -> pd.Da
     def add(preset, cond, seed, phase, task, lang, metric, value, run):
         if value is None:
             return
-        rows.append(dict(preset=preset, condition=cond, seed=seed, phase=phase, task=task, language=lang,
-                         metric=metric, value=float(value), run=f"runs/{run}"))
+        rows.append(
+            dict(
+                preset=preset,
+                condition=cond,
+                seed=seed,
+                phase=phase,
+                task=task,
+                language=lang,
+                metric=metric,
+                value=float(value),
+                run=f"runs/{run}",
+            )
+        )
 
     def read(rel: str | None, preset: str, cond: str, what: str, seed: int | None = None) -> dict | None:
         if not rel:
@@ -70,8 +82,11 @@ def load_results(runs_dir: str | Path = "runs", *, report: bool = True) -> pd.Da
     for idx_file in sorted((runs / "index").glob("*/*.json")):
         idx, why = read_json_record(idx_file)
         if why:
-            damaged[str(idx_file)] = {"why": why, "what": "condition index; all its rows",
-                                      "commands": [_redo_command(runs, idx_file.parent.name, idx_file.stem, None)]}
+            damaged[str(idx_file)] = {
+                "why": why,
+                "what": "condition index; all its rows",
+                "commands": [_redo_command(runs, idx_file.parent.name, idx_file.stem, None)],
+            }
             continue
         if idx is None:
             continue
@@ -125,8 +140,10 @@ def load_results(runs_dir: str | Path = "runs", *, report: bool = True) -> pd.Da
                     if langs and not any("span_f1_strict" in d for d in langs.values()):
                         # A record from before both modes were stored: its span_f1 was strict IOB2, so it is
                         # shown as such, never as the seqeval-default (conlleval) span_f1 of newer records.
-                        langs = {lang: {**{k: v for k, v in d.items() if k != "span_f1"},
-                                        "span_f1_strict": d.get("span_f1")} for lang, d in langs.items()}
+                        langs = {
+                            lang: {**{k: v for k, v in d.items() if k != "span_f1"}, "span_f1_strict": d.get("span_f1")}
+                            for lang, d in langs.items()
+                        }
                     if "span_f1_strict" not in metrics:
                         metrics.append("span_f1_strict")
                 for metric in metrics:
@@ -159,8 +176,10 @@ def damaged_line(path: str, d: dict) -> str:
     """One line: which record is damaged, why, what is left out, and the command that redoes it."""
     cmds = d["commands"]
     more = f" (or the same for {len(cmds) - 1} other condition(s) that share it)" if len(cmds) > 1 else ""
-    return (f"xit: damaged run record {path} ({d['what']}) does not parse ({d['why']}); its rows are left out; "
-            f"redo it with: {cmds[0]}{more}")
+    return (
+        f"xit: damaged run record {path} ({d['what']}) does not parse ({d['why']}); its rows are left out; "
+        f"redo it with: {cmds[0]}{more}"
+    )
 
 
 def summary_table(runs_dir, preset: str, conditions: list[str] | None = None) -> pd.DataFrame | None:
@@ -176,7 +195,9 @@ def summary_table(runs_dir, preset: str, conditions: list[str] | None = None) ->
         keep = set(conditions) | {c for c in pos.condition if c.startswith("baseline:")}
         pos = pos[pos.condition.isin(keep)]
     g = pos.groupby(["condition", "language"]).value.agg(["mean", "std"]).reset_index()
-    g["cell"] = g.apply(lambda r: f"{r['mean']:.1f}" + (f"±{r['std']:.1f}" if r["std"] == r["std"] and r["std"] > 0 else ""), axis=1)
+    g["cell"] = g.apply(
+        lambda r: f"{r['mean']:.1f}" + (f"±{r['std']:.1f}" if r["std"] == r["std"] and r["std"] > 0 else ""), axis=1
+    )
     table = g.pivot(index="condition", columns="language", values="cell")
     ner_avg = df[(df.task == "ner") & (df.language == "avg")]
     ner = ner_avg[ner_avg.metric == "span_f1"].groupby("condition").value.mean()
@@ -192,7 +213,8 @@ def summary_table(runs_dir, preset: str, conditions: list[str] | None = None) ->
     table["NER F1 avg (conlleval)"] = ner.map(lambda v: f"{v:.1f}").reindex(table.index).fillna("")
     table["NER F1 avg (strict IOB2)"] = ner_strict.map(lambda v: f"{v:.1f}").reindex(table.index).fillna("")
     table["Tatoeba avg"] = tat.map(lambda v: f"{v:.1f}").reindex(table.index).fillna("")
-    table.columns.name = "POS accuracy (%) by language; NER span F1 (seqeval default = conlleval; strict IOB2); " \
-                         "Tatoeba top-1 (English queries)"
+    table.columns.name = (
+        "POS accuracy (%) by language; NER span F1 (seqeval default = conlleval; strict IOB2); "
+        "Tatoeba top-1 (English queries)"
+    )
     return table
-

@@ -8,8 +8,10 @@ A ``metrics.json`` that no longer parses (a partial copy between machines, a han
 the step counts as unfinished, and :meth:`RunStore.run` moves the file aside to
 ``metrics.json.damaged-<timestamp>`` (never deleting it) before redoing the step.
 """
+
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -18,10 +20,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .config import REPO_ROOT, config_hash
 from .errors import XitError
@@ -72,10 +75,16 @@ def _json_default(o):
 
 def git_sha() -> str:
     try:
-        out = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
+        )
         sha = out.stdout.strip() or "unknown"
-        dirty = subprocess.run(["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         return sha + ("+dirty" if dirty else "")
     except Exception:
         return "unknown"
@@ -84,10 +93,8 @@ def git_sha() -> str:
 def versions() -> dict:
     out = {"python": sys.version.split()[0], "platform": platform.platform()}
     for mod in ("torch", "transformers", "tokenizers", "numpy", "xitcore"):
-        try:
+        with contextlib.suppress(Exception):  # a module that is missing or has no version is left out
             out[mod] = __import__(mod).__version__
-        except Exception:
-            pass
     return out
 
 
@@ -110,8 +117,10 @@ class Step:
     def metrics(self) -> dict:
         m, why = metrics_state(self.path / "metrics.json")
         if why:
-            raise DamagedRecordError(f"{self.path / 'metrics.json'} does not parse ({why}); "
-                                     "rerun the condition (xit run params/<preset>/<condition>.yaml) to redo the step")
+            raise DamagedRecordError(
+                f"{self.path / 'metrics.json'} does not parse ({why}); "
+                "rerun the condition (xit run params/<preset>/<condition>.yaml) to redo the step"
+            )
         if m is None:
             raise FileNotFoundError(f"{self.path / 'metrics.json'}: step {self.rel} has not finished")
         return m
@@ -166,12 +175,28 @@ class RunStore:
         key = config_hash({"kind": kind, **payload})
         return Step(kind, key, self.root / kind / key)
 
-    def node(self, kind: str, payload: dict, fn: Callable[[Path], dict], inputs=(), *, seed: int | None = None,
-             data_files: list[Path] | None = None, prepare: Callable[[], None] | None = None) -> StepNode:
+    def node(
+        self,
+        kind: str,
+        payload: dict,
+        fn: Callable[[Path], dict],
+        inputs=(),
+        *,
+        seed: int | None = None,
+        data_files: list[Path] | None = None,
+        prepare: Callable[[], None] | None = None,
+    ) -> StepNode:
         """Declare a step (nothing runs): see :class:`StepNode`. ``inputs`` may hold None (an absent step)."""
-        return StepNode(kind, payload, fn, self.step(kind, payload), tuple(s.step if isinstance(s, StepNode) else s
-                                                                           for s in inputs if s is not None),
-                        seed, data_files, prepare)
+        return StepNode(
+            kind,
+            payload,
+            fn,
+            self.step(kind, payload),
+            tuple(s.step if isinstance(s, StepNode) else s for s in inputs if s is not None),
+            seed,
+            data_files,
+            prepare,
+        )
 
     def execute(self, node: StepNode, log: Callable[[str], None] = print) -> Step:
         """Run ``node`` unless it is finished (see :meth:`run`); its ``prepare`` first, outside the store."""
@@ -183,9 +208,15 @@ class RunStore:
 
     def all_steps(self, kind: str | None = None) -> list[Step]:
         # runs/index/ holds the per-condition indexes and dot-dirs (.cache, .submitit, .work) scratch, not steps
-        kinds = [kind] if kind else sorted(p.name for p in self.root.iterdir()
-                                           if p.is_dir() and p.name != "index" and not p.name.startswith(".")) \
-            if self.root.is_dir() else []
+        kinds = (
+            [kind]
+            if kind
+            else sorted(
+                p.name for p in self.root.iterdir() if p.is_dir() and p.name != "index" and not p.name.startswith(".")
+            )
+            if self.root.is_dir()
+            else []
+        )
         out = []
         for k in kinds:
             d = self.root / k
@@ -199,6 +230,7 @@ class RunStore:
         step.path.mkdir(parents=True, exist_ok=True)
         lock = step.path / ".lock"
         import fcntl
+
         with open(lock, "w") as f:
             fcntl.flock(f, fcntl.LOCK_EX)
             try:
@@ -206,8 +238,16 @@ class RunStore:
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
 
-    def run(self, kind: str, payload: dict, fn: Callable[[Path], dict], *, seed: int | None = None,
-            data_files: list[Path] | None = None, log: Callable[[str], None] = print) -> Step:
+    def run(
+        self,
+        kind: str,
+        payload: dict,
+        fn: Callable[[Path], dict],
+        *,
+        seed: int | None = None,
+        data_files: list[Path] | None = None,
+        log: Callable[[str], None] = print,
+    ) -> Step:
         """Run ``fn(workdir) -> metrics`` unless the step is finished; return the Step.
 
         ``fn`` writes artefacts into a fresh scratch dir that replaces the step's artefacts only on
@@ -222,16 +262,26 @@ class RunStore:
             why = step.damaged
             if why:
                 aside = set_aside(step.path / "metrics.json")
-                log(f"run store: {step.rel}/metrics.json does not parse ({why}); moved to {aside.name}, "
-                    f"redoing the step")
+                log(
+                    f"run store: {step.rel}/metrics.json does not parse ({why}); moved to {aside.name}, "
+                    f"redoing the step"
+                )
             work = step.path / ".work"
             if work.exists():
                 shutil.rmtree(work)
             work.mkdir(parents=True)
             atomic_write_json(step.path / "config.json", payload)
-            meta = {"status": "running", "kind": kind, "key": step.key, "seed": seed, "git_sha": git_sha(),
-                    "versions": versions(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": platform.node(),
-                    "data_checksums": _checksums(data_files or [])}
+            meta = {
+                "status": "running",
+                "kind": kind,
+                "key": step.key,
+                "seed": seed,
+                "git_sha": git_sha(),
+                "versions": versions(),
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "host": platform.node(),
+                "data_checksums": _checksums(data_files or []),
+            }
             atomic_write_json(step.path / "meta.json", meta)
             t0 = time.time()
             try:
@@ -247,8 +297,9 @@ class RunStore:
                     shutil.rmtree(dest) if dest.is_dir() else dest.unlink()
                 os.replace(item, dest)
             work.rmdir()
-            meta.update(status="finished", seconds=round(time.time() - t0, 2),
-                        finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+            meta.update(
+                status="finished", seconds=round(time.time() - t0, 2), finished=time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            )
             atomic_write_json(step.path / "meta.json", meta)
             atomic_write_json(step.path / "metrics.json", metrics)
         return step
@@ -271,6 +322,7 @@ _CHECKSUM_CACHE: dict[str, str] = {}
 
 def _checksums(files: list[Path]) -> dict:
     from .data.paths import DATA_ROOT, file_sha256
+
     out = {}
     for f in files:
         f = Path(f)

@@ -27,6 +27,7 @@ Alignment rules (see :func:`encode_tagging_surface` for the features):
   (The nearest following piece is not used: it belongs to the next token, and sharing it would tie the two
   tokens' predictions together.)
 """
+
 from __future__ import annotations
 
 import re
@@ -41,6 +42,7 @@ _WS = re.compile(r"\s+")
 
 
 # ====================================================================== layout
+
 
 def _flags(values: list[bool], n: int, what: str, sent_id: str) -> list[bool]:
     if not values:
@@ -130,6 +132,7 @@ def surface_example(sent: UDSentence, tags: list[str] | None = None, mode: str =
 
 # ====================================================================== alignment
 
+
 @dataclass
 class _Alignment:
     """How one tokenised sentence maps onto its surface tokens."""
@@ -152,8 +155,9 @@ def _surface_tokens(text: str, spans, n_words: int, where: str) -> tuple[list[in
             token_of_word.append(len(tokens) - 1)  # a further word of the same (multiword) surface token
             continue
         if not 0 <= s <= e <= len(text) or (tokens and s < tokens[-1][1]):
-            raise DataError(f"{where}: span {(s, e)} of word {i} is out of order or outside the text "
-                            f"(length {len(text)})")
+            raise DataError(
+                f"{where}: span {(s, e)} of word {i} is out of order or outside the text (length {len(text)})"
+            )
         tokens.append((s, e))
         token_of_word.append(len(tokens) - 1)
     return token_of_word, tokens
@@ -225,12 +229,14 @@ def _align(text: str, spans, n_words: int, ids, offsets, bare: set[int], where: 
 
 def _offsets_encoding(tokenizer, texts: list[str]):
     if not getattr(tokenizer, "is_fast", False):
-        raise DataError("surface tokenisation needs a fast tokenizer (character offsets); got "
-                        f"{type(tokenizer).__name__}")
+        raise DataError(
+            f"surface tokenisation needs a fast tokenizer (character offsets); got {type(tokenizer).__name__}"
+        )
     return tokenizer(texts, return_offsets_mapping=True, add_special_tokens=False)
 
 
 # ====================================================================== features
+
 
 def encode_tagging_surface(tokenizer, examples: list[dict], label2id: dict | None, max_length: int) -> list[dict]:
     """Surface text -> windows of subword ids; the same output contract as ``xitcore.tasks.tagging.encode_tagging``.
@@ -307,12 +313,14 @@ def encode_tagging_surface(tokenizer, examples: list[dict], label2id: dict | Non
                 for w, pos in zip(words, positions):
                     if labels[pos] == -100:  # first word at a shared position with a known label
                         labels[pos] = label2id.get(ex["tags"][w], -100)
-            feats.append({"input_ids": input_ids, "labels": labels, "example": i, "words": words,
-                          "positions": positions})
+            feats.append(
+                {"input_ids": input_ids, "labels": labels, "example": i, "words": words, "positions": positions}
+            )
     return feats
 
 
 # ====================================================================== coverage
+
 
 def tokenizer_coverage_surface(tokenizer, sentences: list[UDSentence], mode: str = "surface") -> dict:
     """How a tokenizer covers sentences tokenised as surface text (call it once per language).
@@ -345,7 +353,15 @@ def tokenizer_coverage_surface(tokenizer, sentences: list[UDSentence], mode: str
             shared_words += bool(al.shared[t] or (w and al.token_of_word[w - 1] == t))
         inserted += sum(p is None for p in al.pos_piece)
     pct = lambda a, b: round(100 * a / max(b, 1), 2)  # noqa: E731
-    return {"unk_rate": pct(n_unk, n_pieces), "subwords_per_word": round(n_pieces / max(n_words, 1), 3),
-            "bare_marker_rate": pct(n_bare, n_pieces), "words_with_unk": pct(words_unk, n_words),
-            "shared_position_words": pct(shared_words, n_words), "sentences": len(sentences), "words": n_words,
-            "surface_tokens": n_tokens, "pieces": n_pieces, "inserted_unk": inserted}
+    return {
+        "unk_rate": pct(n_unk, n_pieces),
+        "subwords_per_word": round(n_pieces / max(n_words, 1), 3),
+        "bare_marker_rate": pct(n_bare, n_pieces),
+        "words_with_unk": pct(words_unk, n_words),
+        "shared_position_words": pct(shared_words, n_words),
+        "sentences": len(sentences),
+        "words": n_words,
+        "surface_tokens": n_tokens,
+        "pieces": n_pieces,
+        "inserted_unk": inserted,
+    }

@@ -4,6 +4,7 @@ CPU minutes are the scarce resource at smoke scale, so: MLM blocks are packed (n
 project onto the vocabulary only at masked positions; fine-tuning batches are grouped by length and
 padded dynamically, so almost no compute goes to padding.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -31,8 +32,9 @@ def _progress(total, desc, enabled=True):
 
     # On a terminal: a live bar. In logs (CI, papermill): a line every 30 s rather than one per step.
     tty = sys.stderr.isatty()
-    return tqdm(total=total, desc=desc, leave=False, disable=not enabled, mininterval=2.0 if tty else 30.0,
-                dynamic_ncols=True)
+    return tqdm(
+        total=total, desc=desc, leave=False, disable=not enabled, mininterval=2.0 if tty else 30.0, dynamic_ncols=True
+    )
 
 
 # ====================================================================== speed options, data parallelism
@@ -46,11 +48,14 @@ def _progress(total, desc, enabled=True):
 # each micro-batch's mean loss is weighted by its share of the batch's loss units (masked or labelled
 # tokens, or examples), which makes the update that of the whole batch, up to float rounding.
 
+
 def _local_shares(n: int, grad_accum_steps: int, rank: int, world_size: int) -> list[slice]:
     """This rank's micro-batches: slices of a global batch of ``n`` rows (an empty one when n is too small)."""
     if grad_accum_steps < 1 or world_size < 1 or not 0 <= rank < world_size:
-        raise ValueError(f"grad_accum_steps ({grad_accum_steps}) and world_size ({world_size}) must be >= 1, "
-                         f"rank ({rank}) in [0, world_size)")
+        raise ValueError(
+            f"grad_accum_steps ({grad_accum_steps}) and world_size ({world_size}) must be >= 1, "
+            f"rank ({rank}) in [0, world_size)"
+        )
     parts = grad_accum_steps * world_size
     bounds = [n * k // parts for k in range(parts + 1)]
     return [slice(bounds[k], bounds[k + 1]) for k in range(rank * grad_accum_steps, (rank + 1) * grad_accum_steps)]
@@ -84,8 +89,11 @@ class _Runner:
 
     def _fall_back(self, e: Exception) -> None:
         msg = (str(e).strip().splitlines() or [""])[0][:160]
-        print(f"warning: torch.compile failed here ({type(e).__name__}: {msg}); training without it",
-              file=sys.stderr, flush=True)
+        print(
+            f"warning: torch.compile failed here ({type(e).__name__}: {msg}); training without it",
+            file=sys.stderr,
+            flush=True,
+        )
         self.compiled = None
 
     def _one(self, args, weight):
@@ -156,7 +164,7 @@ def mlm_heldout_loss(model, tokenizer, blocks: np.ndarray, mask_prob: float, dev
     special = torch.tensor(sorted(tokenizer.all_special_ids))
     total, n = 0.0, 0
     for i in range(0, len(blocks), batch_size):
-        ids = torch.from_numpy(blocks[i:i + batch_size])
+        ids = torch.from_numpy(blocks[i : i + batch_size])
         inputs, labels = mask_tokens(ids, tokenizer, mask_prob, gen, special)
         k = int((labels != -100).sum())
         if k == 0:
@@ -168,19 +176,41 @@ def mlm_heldout_loss(model, tokenizer, blocks: np.ndarray, mask_prob: float, dev
     return total / max(n, 1)
 
 
-def train_mlm(model, tokenizer, data: MLMData, *, steps: int, batch_size: int, lr: float, warmup: int,
-              weight_decay: float, mask_prob: float, seed: int, device, progress: bool = True,
-              desc: str = "MLM", eval_every: int = 0, tlm_fraction: float = 0.0, code_switch_fraction: float = 0.0,
-              grad_accum_steps: int = 1,
-              compile: bool = False, fp16: bool = False, rank: int = 0, world_size: int = 1, wrap=None) -> dict:
+def train_mlm(
+    model,
+    tokenizer,
+    data: MLMData,
+    *,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    warmup: int,
+    weight_decay: float,
+    mask_prob: float,
+    seed: int,
+    device,
+    progress: bool = True,
+    desc: str = "MLM",
+    eval_every: int = 0,
+    tlm_fraction: float = 0.0,
+    code_switch_fraction: float = 0.0,
+    grad_accum_steps: int = 1,
+    compile: bool = False,
+    fp16: bool = False,
+    rank: int = 0,
+    world_size: int = 1,
+    wrap=None,
+) -> dict:
     """Packed MLM; ``batch_size`` rows per optimizer step in all (speed and DDP options: see above)."""
     set_seed(seed)
     model.to(device).train()
     plain = grad_accum_steps == 1 and world_size == 1
     shares = _local_shares(batch_size, grad_accum_steps, rank, world_size)
     if not plain and any(s.stop == s.start for s in shares):
-        raise ValueError(f"MLM batch_size {batch_size} is smaller than grad_accum_steps x world_size "
-                         f"({grad_accum_steps} x {world_size})")
+        raise ValueError(
+            f"MLM batch_size {batch_size} is smaller than grad_accum_steps x world_size "
+            f"({grad_accum_steps} x {world_size})"
+        )
     runner = _Runner(model, masked_lm_loss, compile=compile, wrap=wrap, fp16=fp16, device=device)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=(0.9, 0.98), eps=1e-6)
     sched = linear_warmup_decay(opt, warmup, steps)
@@ -200,8 +230,12 @@ def train_mlm(model, tokenizer, data: MLMData, *, steps: int, batch_size: int, l
             loss = runner.accumulate([(inputs.to(device), labels.to(device))])
         else:  # the logged loss is this rank's share's; tokens below count the global batch (all ranks)
             masked = labels != -100
-            loss = runner.accumulate([(inputs[s].to(device), labels[s].to(device)) for s in shares],
-                                     [int(masked[s].sum()) for s in shares], int(masked.sum()), world_size)
+            loss = runner.accumulate(
+                [(inputs[s].to(device), labels[s].to(device)) for s in shares],
+                [int(masked[s].sum()) for s in shares],
+                int(masked.sum()),
+                world_size,
+            )
         tokens += ids.numel()
         runner.optimizer_step(opt, model.parameters())
         sched.step()
@@ -211,13 +245,22 @@ def train_mlm(model, tokenizer, data: MLMData, *, steps: int, batch_size: int, l
         bar.update(1)
         bar.set_postfix(loss=f"{running:.3f}", refresh=False)
         if (step + 1) % eval_every == 0 or step == steps - 1:
-            curve.append({"step": step + 1, "train_loss": round(running, 4),
-                          "heldout_loss": round(mlm_heldout_loss(model, tokenizer, data.heldout, mask_prob, device), 4),
-                          "seconds": round(time.time() - t0, 1)})
+            curve.append(
+                {
+                    "step": step + 1,
+                    "train_loss": round(running, 4),
+                    "heldout_loss": round(mlm_heldout_loss(model, tokenizer, data.heldout, mask_prob, device), 4),
+                    "seconds": round(time.time() - t0, 1),
+                }
+            )
     bar.close()
     secs = time.time() - t0
-    out = {"curve": curve, "train_seconds": round(secs, 1), "tokens_per_second": round(tokens / max(secs, 1e-9), 1),
-           "final_heldout_loss": curve[-1]["heldout_loss"] if curve else float("nan")}
+    out = {
+        "curve": curve,
+        "train_seconds": round(secs, 1),
+        "tokens_per_second": round(tokens / max(secs, 1e-9), 1),
+        "final_heldout_loss": curve[-1]["heldout_loss"] if curve else float("nan"),
+    }
     return out if plain else {**out, "grad_accum_steps": grad_accum_steps, "world_size": world_size}
 
 
@@ -233,8 +276,8 @@ def length_grouped_batches(feats, batch_size: int, rng: random.Random, group: in
     batches = []
     mega = batch_size * group
     for i in range(0, len(idx), mega):
-        chunk = sorted(idx[i:i + mega], key=lambda k: length(feats[k]))
-        batches += [chunk[j:j + batch_size] for j in range(0, len(chunk), batch_size)]
+        chunk = sorted(idx[i : i + mega], key=lambda k: length(feats[k]))
+        batches += [chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size)]
     rng.shuffle(batches)
     return batches
 
@@ -243,10 +286,26 @@ def _task_loss(model, task: str, kind: str, batch: dict, device):
     return kind_module(kind).loss(model, task, batch, device)
 
 
-def finetune(model, tasks: dict[str, tuple[str, list[dict]]], *, steps: int, batch_size: int, lr: float,
-             warmup: int, seed: int, pad_id: int, device, progress: bool = True, desc: str = "fine-tune",
-             grad_accum_steps: int = 1, compile: bool = False, fp16: bool = False, rank: int = 0,
-             world_size: int = 1, wrap=None) -> dict:
+def finetune(
+    model,
+    tasks: dict[str, tuple[str, list[dict]]],
+    *,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    warmup: int,
+    seed: int,
+    pad_id: int,
+    device,
+    progress: bool = True,
+    desc: str = "fine-tune",
+    grad_accum_steps: int = 1,
+    compile: bool = False,
+    fp16: bool = False,
+    rank: int = 0,
+    world_size: int = 1,
+    wrap=None,
+) -> dict:
     """Train ``model`` on one or more tasks ({name: (kind, features)}) for ``steps`` optimizer steps.
 
     ``kind`` names a task kind of ``xitcore.tasks`` (tagging, classification, multiple_choice, qa), whose module
@@ -269,7 +328,7 @@ def finetune(model, tasks: dict[str, tuple[str, list[dict]]], *, steps: int, bat
     losses = {n: [] for n in names}
     t0 = time.time()
     bar = _progress(steps, desc, progress)
-    for step in range(steps):
+    for _ in range(steps):
         name = rng.choices(names, weights=sizes)[0]
         kind, feats = tasks[name]
         km = kind_module(kind)

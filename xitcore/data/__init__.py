@@ -3,6 +3,8 @@
 All readers raise :class:`xitcore.errors.DataError` (one line naming the file/line, or the unknown
 language/split and what is allowed) on missing or malformed input.
 """
+
+from xitcore.data.conllu import UDSentence, read_conllu
 from xitcore.data.paths import (
     CONLL2000_SPLITS,
     CONLL2002_LANGS,
@@ -29,16 +31,6 @@ from xitcore.data.paths import (
     verify_checksums,
     zip_member,
 )
-from xitcore.data.conllu import UDSentence, read_conllu
-from xitcore.data.tagging import (
-    is_iob2,
-    read_conll2000,
-    read_conll2002,
-    read_ieer_documents,
-    read_iob_columns,
-    to_iob2,
-    tokenize,
-)
 from xitcore.data.readers import (
     read_rte,
     read_sentence_polarity,
@@ -49,15 +41,56 @@ from xitcore.data.readers import (
     read_xcopa,
     read_xquad,
 )
+from xitcore.data.tagging import (
+    is_iob2,
+    read_conll2000,
+    read_conll2002,
+    read_ieer_documents,
+    read_iob_columns,
+    to_iob2,
+    tokenize,
+)
 
 __all__ = [
-    "CONLL2000_SPLITS", "CONLL2002_LANGS", "CONLL2002_SPLITS", "DATA_ROOT", "PUD_LANGS", "PUD_TREEBANKS",
-    "TATOEBA_ISO3", "TREC_SPLITS", "UD_WHICH", "UDHR_FILES", "XCOPA_LANGS", "XCOPA_SPLITS",
-    "XCOPA_TRANSLATED_LANGS", "XQUAD_LANGS",
-    "data_file", "data_root", "file_sha256", "open_text", "read_checksums", "tatoeba_files",
-    "tatoeba_languages", "ud_file", "verify_checksums", "zip_member",
-    "UDSentence", "read_conllu",
-    "is_iob2", "read_conll2000", "read_conll2002", "read_ieer_documents", "read_iob_columns", "to_iob2", "tokenize",
-    "read_rte", "read_sentence_polarity", "read_squad", "read_tatoeba", "read_trec", "read_udhr", "read_xcopa",
+    "CONLL2000_SPLITS",
+    "CONLL2002_LANGS",
+    "CONLL2002_SPLITS",
+    "DATA_ROOT",
+    "PUD_LANGS",
+    "PUD_TREEBANKS",
+    "TATOEBA_ISO3",
+    "TREC_SPLITS",
+    "UD_WHICH",
+    "UDHR_FILES",
+    "XCOPA_LANGS",
+    "XCOPA_SPLITS",
+    "XCOPA_TRANSLATED_LANGS",
+    "XQUAD_LANGS",
+    "data_file",
+    "data_root",
+    "file_sha256",
+    "open_text",
+    "read_checksums",
+    "tatoeba_files",
+    "tatoeba_languages",
+    "ud_file",
+    "verify_checksums",
+    "zip_member",
+    "UDSentence",
+    "read_conllu",
+    "is_iob2",
+    "read_conll2000",
+    "read_conll2002",
+    "read_ieer_documents",
+    "read_iob_columns",
+    "to_iob2",
+    "tokenize",
+    "read_rte",
+    "read_sentence_polarity",
+    "read_squad",
+    "read_tatoeba",
+    "read_trec",
+    "read_udhr",
+    "read_xcopa",
     "read_xquad",
 ]

@@ -15,6 +15,7 @@ Conventions of :class:`UDSentence`:
   counts). Both are empty for a sentence built without them (read as "a space after everything"); see
   :mod:`xitcore.surface` for rebuilding the surface text from them.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xitcore.errors import DataError
 from xitcore.data.paths import open_text
+from xitcore.errors import DataError
 
 _WORD_ID = re.compile(r"^[1-9][0-9]*$")
 _RANGE_ID = re.compile(r"^([1-9][0-9]*)-([1-9][0-9]*)$")
@@ -109,10 +110,21 @@ def read_conllu(path: str | os.PathLike) -> list[UDSentence]:
         if text is None:
             text = " ".join(b.words)
         sentences.append(
-            UDSentence(sent_id=sent_id, text=text, words=b.words, upos=b.upos, deprel=b.deprel,
-                       heads=b.heads, multiword=multiword, lemmas=b.lemmas, xpos=b.xpos, feats=b.feats,
-                       comments=b.comments, space_after=b.space_after,
-                       multiword_space_after=b.range_space_after)
+            UDSentence(
+                sent_id=sent_id,
+                text=text,
+                words=b.words,
+                upos=b.upos,
+                deprel=b.deprel,
+                heads=b.heads,
+                multiword=multiword,
+                lemmas=b.lemmas,
+                xpos=b.xpos,
+                feats=b.feats,
+                comments=b.comments,
+                space_after=b.space_after,
+                multiword_space_after=b.range_space_after,
+            )
         )
         b.reset()
 

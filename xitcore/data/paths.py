@@ -4,6 +4,7 @@
 (it is read again on every call of :func:`data_root`, so tests can point it elsewhere).
 Every helper raises :class:`xitcore.errors.DataError` with one line naming the missing thing.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -57,19 +58,52 @@ UD_DEV_TEST_TREEBANKS: dict[str, tuple[str, str]] = {
     "ewt": ("en", "UD_English-EWT"),
     "gsd": ("ja", "UD_Japanese-GSD"),
 }
-UD_WHICH: tuple[str, ...] = ("pud",) + tuple(f"{tb}-{split}" for tb in UD_DEV_TEST_TREEBANKS
-                                               for split in ("dev", "test"))
+UD_WHICH: tuple[str, ...] = ("pud",) + tuple(
+    f"{tb}-{split}" for tb in UD_DEV_TEST_TREEBANKS for split in ("dev", "test")
+)
 
 # ISO 639-1 -> the ISO 639-3 code used in the Tatoeba file names (data/tatoeba/tatoeba.<iso3>-eng.*).
 # Tatoeba (LASER v1) uses macro-language members for some: Mandarin 'cmn' for zh, Standard Arabic 'ara',
 # Swahili 'swh', Standard Latvian 'lvs', Standard Malay 'zsm', Persian 'pes'.
 TATOEBA_ISO3: dict[str, str] = {
-    "ar": "ara", "de": "deu", "es": "spa", "fi": "fin", "fr": "fra", "hi": "hin", "id": "ind",
-    "it": "ita", "pt": "por", "ru": "rus", "tr": "tur", "zh": "cmn",
-    "nl": "nld", "el": "ell", "ro": "ron", "th": "tha", "vi": "vie", "et": "est", "sw": "swh",
-    "ta": "tam", "ja": "jpn", "ko": "kor", "bg": "bul", "he": "heb", "hu": "hun", "ur": "urd",
-    "af": "afr", "bn": "ben", "eu": "eus", "fa": "pes", "jv": "jav", "ka": "kat", "kk": "kaz",
-    "ml": "mal", "mr": "mar", "ms": "zsm", "te": "tel", "tl": "tgl",
+    "ar": "ara",
+    "de": "deu",
+    "es": "spa",
+    "fi": "fin",
+    "fr": "fra",
+    "hi": "hin",
+    "id": "ind",
+    "it": "ita",
+    "pt": "por",
+    "ru": "rus",
+    "tr": "tur",
+    "zh": "cmn",
+    "nl": "nld",
+    "el": "ell",
+    "ro": "ron",
+    "th": "tha",
+    "vi": "vie",
+    "et": "est",
+    "sw": "swh",
+    "ta": "tam",
+    "ja": "jpn",
+    "ko": "kor",
+    "bg": "bul",
+    "he": "heb",
+    "hu": "hun",
+    "ur": "urd",
+    "af": "afr",
+    "bn": "ben",
+    "eu": "eus",
+    "fa": "pes",
+    "jv": "jav",
+    "ka": "kat",
+    "kk": "kaz",
+    "ml": "mal",
+    "mr": "mar",
+    "ms": "zsm",
+    "te": "tel",
+    "tl": "tgl",
 }
 
 # One UTF-8 UDHR text per language, inside data/nltk/udhr2.zip (the Unicode "udhr2" corpus, full texts).
@@ -150,7 +184,7 @@ def open_text(path: str | os.PathLike, encoding: str = "utf-8", errors: str = "s
         raise DataError(f"missing data file {p}: no such file")
     if p.suffix == ".gz":
         return gzip.open(p, "rt", encoding=encoding, errors=errors, newline=None)
-    return open(p, "r", encoding=encoding, errors=errors)
+    return open(p, encoding=encoding, errors=errors)
 
 
 def read_bytes(path: str | os.PathLike) -> bytes:
@@ -252,7 +286,9 @@ def verify_checksums(relpaths=None) -> dict[str, str]:
             raise DataError(f"{rel}: not listed in {CHECKSUMS_FILE}")
         actual = file_sha256(data_file(rel))
         if actual != sums[rel]:
-            raise DataError(f"{data_file(rel)}: sha256 {actual[:12]}… does not match {CHECKSUMS_FILE} ({sums[rel][:12]}…)")
+            raise DataError(
+                f"{data_file(rel)}: sha256 {actual[:12]}… does not match {CHECKSUMS_FILE} ({sums[rel][:12]}…)"
+            )
         out[rel] = actual
     return out
 

@@ -2,6 +2,7 @@
 SQuAD/XQuAD, UDHR). Token-level corpora live in :mod:`xitcore.data.tagging`, CoNLL-U in
 :mod:`xitcore.data.conllu`.
 """
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,6 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from xitcore.errors import DataError
 from xitcore.data.paths import (
     TREC_SPLITS,
     UDHR_FILES,
@@ -26,6 +26,7 @@ from xitcore.data.paths import (
     zip_member,
     zip_members,
 )
+from xitcore.errors import DataError
 
 # --------------------------------------------------------------------------- RTE
 RTE_FILES = [(c, s) for c in (1, 2, 3) for s in ("dev", "test")]
@@ -52,26 +53,30 @@ def read_rte() -> list[dict]:
             t, h = pair.findtext("t"), pair.findtext("h")
             if not t or not h:
                 raise DataError(f"{src}: pair {pair.get('id')} lacks <t> or <h> text")
-            out.append({
-                "premise": " ".join(t.split()),
-                "hypothesis": " ".join(h.split()),
-                "label": _RTE_LABELS[raw.upper()],
-                "split": split,
-                "challenge": challenge,
-                "id": f"rte{challenge}_{split}-{pair.get('id')}",
-                "task": pair.get("task", ""),
-            })
+            out.append(
+                {
+                    "premise": " ".join(t.split()),
+                    "hypothesis": " ".join(h.split()),
+                    "label": _RTE_LABELS[raw.upper()],
+                    "split": split,
+                    "challenge": challenge,
+                    "id": f"rte{challenge}_{split}-{pair.get('id')}",
+                    "task": pair.get("task", ""),
+                }
+            )
     return out
 
 
 # --------------------------------------------------------------------------- sentence polarity
 def _fix_c1(text: str) -> str:
     """Map stray C1 control characters (cp1252 bytes mis-converted upstream, e.g. U+0097) to cp1252."""
+
     def repl(m):
         try:
             return bytes([ord(m.group(0))]).decode("cp1252")
         except UnicodeDecodeError:
             return " "
+
     return re.sub("[\x80-\x9f]", repl, text)
 
 
@@ -85,7 +90,9 @@ def read_sentence_polarity() -> list[dict]:
     out: list[dict] = []
     for label, name in ((0, "neg"), (1, "pos")):
         member = f"sentence_polarity/rt-polarity.{name}"
-        text = decode_text(zip_member("nltk/sentence_polarity.zip", member), "utf-8", f"nltk/sentence_polarity.zip!{member}")
+        text = decode_text(
+            zip_member("nltk/sentence_polarity.zip", member), "utf-8", f"nltk/sentence_polarity.zip!{member}"
+        )
         out.extend({"text": _fix_c1(line.strip()), "label": label} for line in split_lines(text) if line.strip())
     return out
 
@@ -146,8 +153,11 @@ def read_xcopa(lang: str, split: str, translated: bool = False) -> list[dict]:
     machine translation into English of the same items (parallel by ``idx``; no Quechua).
     Dicts: premise, choice1, choice2, question ("cause"/"effect"), label (0/1), idx, plus upstream extras."""
     check_choice("XCOPA split", split, XCOPA_SPLITS)
-    check_choice("XCOPA language" + (" (translated)" if translated else ""), lang,
-                 XCOPA_TRANSLATED_LANGS if translated else XCOPA_LANGS)
+    check_choice(
+        "XCOPA language" + (" (translated)" if translated else ""),
+        lang,
+        XCOPA_TRANSLATED_LANGS if translated else XCOPA_LANGS,
+    )
     folder = "data-gmt" if translated else "data"
     path = data_file(f"xcopa/{folder}/{lang}/{split}.{lang}.jsonl.gz")
     text = decode_text(read_bytes(path), "utf-8", path)
@@ -188,16 +198,18 @@ def read_squad(path: str | os.PathLike) -> list[dict]:
             for para in article["paragraphs"]:
                 context = para["context"]
                 for qa in para["qas"]:
-                    out.append({
-                        "id": qa["id"],
-                        "title": title,
-                        "context": context,
-                        "question": qa["question"],
-                        "answers": {
-                            "text": [a["text"] for a in qa["answers"]],
-                            "answer_start": [int(a["answer_start"]) for a in qa["answers"]],
-                        },
-                    })
+                    out.append(
+                        {
+                            "id": qa["id"],
+                            "title": title,
+                            "context": context,
+                            "question": qa["question"],
+                            "answers": {
+                                "text": [a["text"] for a in qa["answers"]],
+                                "answer_start": [int(a["answer_start"]) for a in qa["answers"]],
+                            },
+                        }
+                    )
     except (KeyError, TypeError) as exc:
         raise DataError(f"{path}: not SQuAD format (missing or bad field {exc})") from exc
     return out

@@ -9,13 +9,13 @@ Tag scheme: everything returned here is IOB2 (every entity/chunk starts with ``B
 * The NLTK copies of CoNLL-2002 are UTF-8 (not the original latin-1); :func:`read_conll2002` decodes UTF-8.
 * IEER: see :func:`read_ieer_documents`.
 """
+
 from __future__ import annotations
 
 import os
 import re
 from collections.abc import Iterable
 
-from xitcore.errors import DataError
 from xitcore.data.paths import (
     CONLL2000_SPLITS,
     CONLL2002_LANGS,
@@ -26,6 +26,7 @@ from xitcore.data.paths import (
     zip_member,
     zip_members,
 )
+from xitcore.errors import DataError
 
 Sentence = tuple[list[str], list[str]]
 _COLSEP = re.compile(r"[ \t]+")  # ASCII blanks only: a word may contain U+00A0
@@ -191,7 +192,7 @@ def _ieer_tokens(markup: str, src: str) -> tuple[list[str], list[str], list[bool
                 new_para = False
 
     for m in _IEER_TAG.finditer(markup):
-        add_text(markup[pos:m.start()])
+        add_text(markup[pos : m.start()])
         pos = m.end()
         kind = m.group(2)
         if m.group(1) == "b":
@@ -202,7 +203,7 @@ def _ieer_tokens(markup: str, src: str) -> tuple[list[str], list[str], list[bool
             stack.append((kind, etype))
         else:
             if not stack or stack[-1][0] != kind:
-                raise DataError(f"{src}: unbalanced <e_{kind}> near {markup[max(0, m.start() - 40):m.end()]!r}")
+                raise DataError(f"{src}: unbalanced <e_{kind}> near {markup[max(0, m.start() - 40) : m.end()]!r}")
             stack.pop()
     add_text(markup[pos:])
     if stack:

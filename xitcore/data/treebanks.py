@@ -4,6 +4,7 @@ UPOS evaluation and dev treebanks (shipped or a user's own), English UPOS/NER tr
 PUD sentences are translations of one English set: a fixed split, identical for every condition, gives an
 intermediate-training half and an evaluation half. Never train on the evaluation half.
 """
+
 from __future__ import annotations
 
 import functools
@@ -44,14 +45,66 @@ NER_TYPES = ["PER", "ORG", "LOC"]
 NER_LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
 
 
-UPOS = ["ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT",
-        "SCONJ", "SYM", "VERB", "X"]
+UPOS = [
+    "ADJ",
+    "ADP",
+    "ADV",
+    "AUX",
+    "CCONJ",
+    "DET",
+    "INTJ",
+    "NOUN",
+    "NUM",
+    "PART",
+    "PRON",
+    "PROPN",
+    "PUNCT",
+    "SCONJ",
+    "SYM",
+    "VERB",
+    "X",
+]
 
 
-DEPRELS = ["acl", "advcl", "advmod", "amod", "appos", "aux", "case", "cc", "ccomp", "clf", "compound", "conj", "cop",
-           "csubj", "dep", "det", "discourse", "dislocated", "expl", "fixed", "flat", "goeswith", "iobj", "list", "mark",
-           "nmod", "nsubj", "nummod", "obj", "obl", "orphan", "parataxis", "punct", "reparandum", "root", "vocative",
-           "xcomp"]
+DEPRELS = [
+    "acl",
+    "advcl",
+    "advmod",
+    "amod",
+    "appos",
+    "aux",
+    "case",
+    "cc",
+    "ccomp",
+    "clf",
+    "compound",
+    "conj",
+    "cop",
+    "csubj",
+    "dep",
+    "det",
+    "discourse",
+    "dislocated",
+    "expl",
+    "fixed",
+    "flat",
+    "goeswith",
+    "iobj",
+    "list",
+    "mark",
+    "nmod",
+    "nsubj",
+    "nummod",
+    "obj",
+    "obl",
+    "orphan",
+    "parataxis",
+    "punct",
+    "reparandum",
+    "root",
+    "vocative",
+    "xcomp",
+]
 
 
 def pud_split() -> tuple[list[int], list[int]]:
@@ -105,8 +158,9 @@ def deprel_label(d: str) -> str:
 def load_pos_train() -> list[dict]:
     """English UPOS training data: UD English-EWT dev (the EWT train file is not shipped)."""
 
-    return [{"words": s.words, "tags": s.upos, "lang": "en", "sentence": s}
-            for s in read_conllu(ud_file("en", "ewt-dev"))]
+    return [
+        {"words": s.words, "tags": s.upos, "lang": "en", "sentence": s} for s in read_conllu(ud_file("en", "ewt-dev"))
+    ]
 
 
 # ------------------------------------------------------------------ UPOS evaluation treebanks
@@ -183,10 +237,14 @@ def _shipped_pos_sentences(lang: str, split: str) -> list:
     if lang in ALL_PUD_TREEBANKS:
         return load_pud(lang, "evaluation" if split == "evaluation" else "intermediate")
     if split == "dev":
-        raise DataError(f"no UPOS dev split for language '{lang}'; allowed: {', '.join(pos_shipped_languages())} "
-                        f"(a treebank in eval.pos_treebanks is for evaluation only)")
-    raise DataError(f"no UPOS evaluation treebank for language '{lang}'; allowed: "
-                    f"{', '.join(pos_shipped_languages())} or a code given a file in eval.pos_treebanks")
+        raise DataError(
+            f"no UPOS dev split for language '{lang}'; allowed: {', '.join(pos_shipped_languages())} "
+            f"(a treebank in eval.pos_treebanks is for evaluation only)"
+        )
+    raise DataError(
+        f"no UPOS evaluation treebank for language '{lang}'; allowed: "
+        f"{', '.join(pos_shipped_languages())} or a code given a file in eval.pos_treebanks"
+    )
 
 
 def _pos_examples(sents, lang: str) -> list[dict]:
@@ -242,6 +300,7 @@ def load_ner_eval(lang: str, split: str = "evaluation") -> list[dict]:
     """CoNLL-2002 ``lang``: testb for evaluation, testa (CoNLL-2002's own development set) for ``split="dev"``."""
 
     part = "testa" if split == "dev" else "testb"
-    return [{"words": list(w), "tags": list(t), "lang": lang}
-            for w, t in _ner_eval_sentences(lang, _file_key(data_file("nltk/conll2002.zip")), part)]
-
+    return [
+        {"words": list(w), "tags": list(t), "lang": lang}
+        for w, t in _ner_eval_sentences(lang, _file_key(data_file("nltk/conll2002.zip")), part)
+    ]

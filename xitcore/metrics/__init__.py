@@ -163,8 +163,9 @@ def _entities(sents: list[list[str]], mode: str) -> set[tuple[int, str, int, int
     raise ValueError(f"NER mode {mode!r} is unknown; allowed: {', '.join(NER_MODES)}")
 
 
-def iob2_spans(tags: Sequence[str], types: set[str] | frozenset[str] | None = None,
-               mode: str = "strict") -> list[tuple[str, int, int]]:
+def iob2_spans(
+    tags: Sequence[str], types: set[str] | frozenset[str] | None = None, mode: str = "strict"
+) -> list[tuple[str, int, int]]:
     """Entity spans ``(type, start, end_inclusive)`` of one IOB2 tag sequence, as seqeval reads them.
 
     ``mode="strict"`` (seqeval ``mode="strict", scheme=IOB2``): an entity is ``B-X`` followed by any number of
@@ -234,8 +235,9 @@ def span_f1(
     }
 
 
-def ner_scores(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]],
-               types: Iterable[str] | None = None) -> dict[str, float]:
+def ner_scores(
+    gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], types: Iterable[str] | None = None
+) -> dict[str, float]:
     """The per-language NER record, in percent rounded to 2 decimals, both readings labelled.
 
     ``span_f1``, ``precision``, ``recall``: seqeval's default mode, i.e. conlleval's reading, which CoNLL-2002
@@ -247,8 +249,12 @@ def ner_scores(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]],
     d = span_f1(gold, pred, types, mode="default")
     s = span_f1(gold, pred, types, mode="strict")
     pct = lambda v: round(100 * v, 2)  # noqa: E731
-    return {"span_f1": pct(d["f1"]), "span_f1_strict": pct(s["f1"]), "precision": pct(d["precision"]),
-            "recall": pct(d["recall"])}
+    return {
+        "span_f1": pct(d["f1"]),
+        "span_f1_strict": pct(s["f1"]),
+        "precision": pct(d["precision"]),
+        "recall": pct(d["recall"]),
+    }
 
 
 # --------------------------------------------------------------------------- retrieval / classification

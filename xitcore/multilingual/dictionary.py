@@ -7,6 +7,7 @@ cheaply. The dictionaries come from the translation pairs the corpus step writes
 XQuAD paragraphs): IBM Model 1 trained in both directions, then the word pairs that both directions' Viterbi
 alignments agree on. No evaluation sentence is among those pairs (the corpus step filters them out).
 """
+
 from __future__ import annotations
 
 import random
@@ -59,8 +60,11 @@ def sentence_pairs(pairs: list[dict], max_words: int = 80) -> list[dict]:
             continue
         en, xx = split_sentences(p["en"]), split_sentences(p["xx"])
         if len(en) == len(xx) > 1:
-            out += [{**p, "en": e, "xx": x} for e, x in zip(en, xx)
-                    if len(e.split()) <= max_words and len(x.split()) <= max_words]
+            out += [
+                {**p, "en": e, "xx": x}
+                for e, x in zip(en, xx)
+                if len(e.split()) <= max_words and len(x.split()) <= max_words
+            ]
     return out
 
 
@@ -106,7 +110,9 @@ def _viterbi(t, src: list[str], tgt: list[str]) -> set[tuple[int, int]]:
     return links
 
 
-def induce_dictionary(pairs: list[dict], iterations: int = 5, min_count: int = 2) -> dict[str, dict[str, list[tuple[str, int]]]]:
+def induce_dictionary(
+    pairs: list[dict], iterations: int = 5, min_count: int = 2
+) -> dict[str, dict[str, list[tuple[str, int]]]]:
     """lang -> English word -> [(translation, times aligned)], most frequent first.
 
     ``pairs`` are ``{"lang", "xx", "en"}`` dicts. A word pair enters when the intersection of the two
@@ -140,7 +146,9 @@ def induce_dictionary(pairs: list[dict], iterations: int = 5, min_count: int = 2
     return out
 
 
-def code_switch(sentence: str, table: dict[str, list[tuple[str, int]]], prob: float, rng: random.Random) -> tuple[str, int]:
+def code_switch(
+    sentence: str, table: dict[str, list[tuple[str, int]]], prob: float, rng: random.Random
+) -> tuple[str, int]:
     """``sentence`` with each dictionary word replaced, with probability ``prob``, by a translation drawn in
     proportion to how often it was aligned (its first letter upper-cased where the original's is); returns
     (text, words replaced)."""
@@ -158,7 +166,7 @@ def code_switch(sentence: str, table: dict[str, list[tuple[str, int]]], prob: fl
             continue
         words, weights = zip(*cands)
         new = rng.choices(words, weights)[0]
-        if part[a:a + 1].isupper():
+        if part[a : a + 1].isupper():
             new = new[:1].upper() + new[1:]
         parts[k] = part[:a] + new + part[b:]
         n += 1
@@ -167,7 +175,9 @@ def code_switch(sentence: str, table: dict[str, list[tuple[str, int]]], prob: fl
 
 def dictionary_summary(table: dict, pairs: list[dict]) -> dict:
     """Metrics of the dictionary step: entries per language and a few entries to eyeball."""
-    return {"translation_pairs": {l: sum(p["lang"] == l for p in pairs) for l in sorted(table)},
-            "english_words": {l: len(t) for l, t in sorted(table.items())},
-            "entries": {l: sum(len(v) for v in t.values()) for l, t in sorted(table.items())},
-            "examples": {l: {w: [x for x, _ in t[w][:3]] for w in _SHOWN if w in t} for l, t in sorted(table.items())}}
+    return {
+        "translation_pairs": {l: sum(p["lang"] == l for p in pairs) for l in sorted(table)},
+        "english_words": {l: len(t) for l, t in sorted(table.items())},
+        "entries": {l: sum(len(v) for v in t.values()) for l, t in sorted(table.items())},
+        "examples": {l: {w: [x for x, _ in t[w][:3]] for w in _SHOWN if w in t} for l, t in sorted(table.items())},
+    }

@@ -3,10 +3,11 @@
 Example ``i`` of the English task goes to language ``languages[i % n]``: the same items, the same count, only
 the language mix changes (examples whose span markers do not survive translation are dropped and counted).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ..errors import DataError
 from .translate import TranslationCache, TranslatorConfig, translate_examples, translate_texts
@@ -16,8 +17,12 @@ def rotate_languages(n: int, languages: list[str]) -> list[str]:
     return [languages[i % len(languages)] for i in range(n)]
 
 
-def machine_translate_examples(examples: list[dict], kind: str, languages: list[str],
-                               translate_for: Callable[[str], Callable[[list[str]], list[str]]]) -> tuple[list[dict], dict]:
+def machine_translate_examples(
+    examples: list[dict],
+    kind: str,
+    languages: list[str],
+    translate_for: Callable[[str], Callable[[list[str]], list[str]]],
+) -> tuple[list[dict], dict]:
     """Translate each example into its rotating language; returns (examples grouped by language, report).
 
     Training shuffles, so the grouping does not matter; the report gives kept/dropped counts per language.
@@ -40,4 +45,4 @@ def hub_translator(model_name: str, cache_path: Path):
 
     translator = HFTranslator.load(TranslatorConfig(model_name=model_name))
     cache = TranslationCache(cache_path)
-    return lambda lang: (lambda texts: translate_texts(texts, lang, translator, cache))
+    return lambda lang: lambda texts: translate_texts(texts, lang, translator, cache)

@@ -6,6 +6,7 @@ nested, empty or in the wrong number, the example is dropped and the reason coun
 Several spans are matched in order: the k-th marked span of the output takes the k-th source span's label.
 Pure string logic: no model needed.
 """
+
 from __future__ import annotations
 
 import re
@@ -46,8 +47,13 @@ class ProjectionReport:
         return sum(self.dropped.values()) / self.total if self.total else 0.0
 
     def to_dict(self) -> dict:
-        return {"total": self.total, "kept": self.kept, "dropped": sum(self.dropped.values()),
-                "drop_rate": self.drop_rate, "reasons": dict(sorted(self.dropped.items()))}
+        return {
+            "total": self.total,
+            "kept": self.kept,
+            "dropped": sum(self.dropped.values()),
+            "drop_rate": self.drop_rate,
+            "reasons": dict(sorted(self.dropped.items())),
+        }
 
 
 def insert_markers(text: str, spans: list[tuple[int, int]], markers: Markers = Markers()) -> str:
@@ -106,18 +112,22 @@ def extract_spans(translated: str, expected: int, markers: Markers = Markers()) 
 
 # ------------------------------------------------------------------ QA answers
 
+
 def mark_answer(context: str, answer_start: int, answer_text: str, markers: Markers = Markers()) -> str:
-    if context[answer_start:answer_start + len(answer_text)] != answer_text or not answer_text:
+    if context[answer_start : answer_start + len(answer_text)] != answer_text or not answer_text:
         raise ProjectionError("answer offset does not match context")
     return insert_markers(context, [(answer_start, answer_start + len(answer_text))], markers)
 
 
 # ------------------------------------------------------------------ BIO tag sequences (NER)
 
+
 def check_bio(tags: list[str]) -> None:
     bad = sorted({t for t in tags if t != "O" and not t.startswith(("B-", "I-"))})
     if bad:
-        raise DataError(f"label projection: tags {', '.join(bad)} are not BIO span tags; allowed: O, B-<type>, I-<type>")
+        raise DataError(
+            f"label projection: tags {', '.join(bad)} are not BIO span tags; allowed: O, B-<type>, I-<type>"
+        )
 
 
 def bio_to_char_spans(words: list[str], tags: list[str]) -> tuple[str, list[tuple[int, int, str]]]:

@@ -5,6 +5,7 @@ Languages are interleaved document by document: each draw picks language l with 
 holds the generator state and how many documents of each language were consumed, so a stream rebuilt
 from a saved state yields exactly the continuation of the original.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -12,18 +13,123 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..tasks import io as task_io
 from ..errors import DataError
+from ..tasks import io as task_io
 
 MC4_DATASET = "allenai/c4"
 XLMR_ALPHA = 0.3
 
 # mC4 language codes (allenai/c4 multilingual files, mC4 3.1.0); each is a config name of allenai/c4.
-MC4_LANGUAGES = (
-    "af am ar az be bg bg-Latn bn ca ceb co cs cy da de el el-Latn en eo es et eu fa fi fil fr fy ga gd gl gu ha "
-    "haw hi hi-Latn hmn ht hu hy id ig is it iw ja ja-Latn jv ka kk km kn ko ku ky la lb lo lt lv mg mi mk ml mn "
-    "mr ms mt my ne nl no ny pa pl ps pt ro ru ru-Latn sd si sk sl sm sn so sq sr st su sv sw ta te tg th tr uk "
-    "und ur uz vi xh yi yo zh zh-Latn zu").split()
+MC4_LANGUAGES = [
+    "af",
+    "am",
+    "ar",
+    "az",
+    "be",
+    "bg",
+    "bg-Latn",
+    "bn",
+    "ca",
+    "ceb",
+    "co",
+    "cs",
+    "cy",
+    "da",
+    "de",
+    "el",
+    "el-Latn",
+    "en",
+    "eo",
+    "es",
+    "et",
+    "eu",
+    "fa",
+    "fi",
+    "fil",
+    "fr",
+    "fy",
+    "ga",
+    "gd",
+    "gl",
+    "gu",
+    "ha",
+    "haw",
+    "hi",
+    "hi-Latn",
+    "hmn",
+    "ht",
+    "hu",
+    "hy",
+    "id",
+    "ig",
+    "is",
+    "it",
+    "iw",
+    "ja",
+    "ja-Latn",
+    "jv",
+    "ka",
+    "kk",
+    "km",
+    "kn",
+    "ko",
+    "ku",
+    "ky",
+    "la",
+    "lb",
+    "lo",
+    "lt",
+    "lv",
+    "mg",
+    "mi",
+    "mk",
+    "ml",
+    "mn",
+    "mr",
+    "ms",
+    "mt",
+    "my",
+    "ne",
+    "nl",
+    "no",
+    "ny",
+    "pa",
+    "pl",
+    "ps",
+    "pt",
+    "ro",
+    "ru",
+    "ru-Latn",
+    "sd",
+    "si",
+    "sk",
+    "sl",
+    "sm",
+    "sn",
+    "so",
+    "sq",
+    "sr",
+    "st",
+    "su",
+    "sv",
+    "sw",
+    "ta",
+    "te",
+    "tg",
+    "th",
+    "tr",
+    "uk",
+    "und",
+    "ur",
+    "uz",
+    "vi",
+    "xh",
+    "yi",
+    "yo",
+    "zh",
+    "zh-Latn",
+    "zu",
+]
 
 # allenai/c4 config "en" is the English-only C4; mC4's own English is the config "en-multi" (its ~3.07B documents
 # match mT5's mC4 English page count). Override with ``hub_source(configs=...)``.
@@ -33,12 +139,41 @@ MC4_CONFIGS = {"en": "en-multi"}
 # allenai/c4 ("en" is the en-multi config). Only languages whose count was checked are listed; pass ``sizes``
 # for any other language.
 MC4_DOCUMENTS: dict[str, int] = {
-    "af": 2_150_000, "am": 163_000, "ar": 53_300_000, "az": 5_280_000, "be": 1_740_000, "bg": 23_400_000,
-    "bn": 7_440_000, "ca": 14_500_000, "ceb": 352_000, "co": 495_000, "cs": 60_100_000, "cy": 4_130_000,
-    "da": 28_700_000, "de": 397_000_000, "el": 41_900_000, "en": 3_070_000_000, "eo": 501_000,
-    "es": 416_000_000, "et": 6_940_000, "eu": 1_560_000, "fa": 53_900_000, "fi": 26_800_000, "fil": 2_100_000,
-    "fr": 332_000_000, "fy": 1_110_000, "ga": 466_000, "gd": 323_000, "gl": 4_550_000, "gu": 632_000,
-    "ha": 248_000, "haw": 84_400, "hi": 18_500_000, "hmn": 296_000, "ht": 269_000, "hu": 36_900_000,
+    "af": 2_150_000,
+    "am": 163_000,
+    "ar": 53_300_000,
+    "az": 5_280_000,
+    "be": 1_740_000,
+    "bg": 23_400_000,
+    "bn": 7_440_000,
+    "ca": 14_500_000,
+    "ceb": 352_000,
+    "co": 495_000,
+    "cs": 60_100_000,
+    "cy": 4_130_000,
+    "da": 28_700_000,
+    "de": 397_000_000,
+    "el": 41_900_000,
+    "en": 3_070_000_000,
+    "eo": 501_000,
+    "es": 416_000_000,
+    "et": 6_940_000,
+    "eu": 1_560_000,
+    "fa": 53_900_000,
+    "fi": 26_800_000,
+    "fil": 2_100_000,
+    "fr": 332_000_000,
+    "fy": 1_110_000,
+    "ga": 466_000,
+    "gd": 323_000,
+    "gl": 4_550_000,
+    "gu": 632_000,
+    "ha": 248_000,
+    "haw": 84_400,
+    "hi": 18_500_000,
+    "hmn": 296_000,
+    "ht": 269_000,
+    "hu": 36_900_000,
 }
 
 # (language, start) -> iterable of document texts, beginning at the start-th document of that language.
@@ -63,28 +198,41 @@ def resolve_sizes(languages: list[str], sizes: Mapping[str, float] | None = None
     table = MC4_DOCUMENTS if sizes is None else sizes
     missing = [lang for lang in languages if lang not in table]
     if missing:
-        raise DataError(f"mc4: no document count for {', '.join(missing)}; pass sizes, or use languages "
-                        f"from the built-in table: {', '.join(sorted(table))}")
+        raise DataError(
+            f"mc4: no document count for {', '.join(missing)}; pass sizes, or use languages "
+            f"from the built-in table: {', '.join(sorted(table))}"
+        )
     return {lang: table[lang] for lang in languages}
 
 
 @dataclass
 class StreamState:
     """Everything needed to continue a stream: JSON-serialisable via ``to_dict``/``from_dict``."""
+
     seed: int
-    documents: int = 0                                   # documents yielded so far, all languages
+    documents: int = 0  # documents yielded so far, all languages
     positions: dict[str, int] = field(default_factory=dict)  # documents consumed per language
-    exhausted: list[str] = field(default_factory=list)   # languages whose source ran dry
-    rng: dict | None = None                              # numpy PCG64 bit-generator state
+    exhausted: list[str] = field(default_factory=list)  # languages whose source ran dry
+    rng: dict | None = None  # numpy PCG64 bit-generator state
 
     def to_dict(self) -> dict:
-        return {"seed": self.seed, "documents": self.documents, "positions": dict(self.positions),
-                "exhausted": list(self.exhausted), "rng": self.rng}
+        return {
+            "seed": self.seed,
+            "documents": self.documents,
+            "positions": dict(self.positions),
+            "exhausted": list(self.exhausted),
+            "rng": self.rng,
+        }
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> "StreamState":
-        return cls(int(d["seed"]), int(d["documents"]), {k: int(v) for k, v in d["positions"].items()},
-                   list(d["exhausted"]), d["rng"])
+    def from_dict(cls, d: Mapping) -> StreamState:
+        return cls(
+            int(d["seed"]),
+            int(d["documents"]),
+            {k: int(v) for k, v in d["positions"].items()},
+            list(d["exhausted"]),
+            d["rng"],
+        )
 
 
 @dataclass(frozen=True)
@@ -96,8 +244,9 @@ class Document:
 class MC4Stream:
     """Iterator over ``Document``s interleaving languages by alpha-smoothed probabilities."""
 
-    def __init__(self, probabilities: Mapping[str, float], source: StreamSource, seed: int = 0,
-                 state: StreamState | None = None):
+    def __init__(
+        self, probabilities: Mapping[str, float], source: StreamSource, seed: int = 0, state: StreamState | None = None
+    ):
         self.probabilities = dict(sorted(probabilities.items()))
         self.source = source
         # A private copy: the caller's saved state stays as it was.
@@ -143,8 +292,9 @@ class MC4Stream:
         raise StopIteration
 
 
-def hub_source(dataset: str = MC4_DATASET, split: str = "train",
-               configs: Mapping[str, str] | None = None) -> StreamSource:
+def hub_source(
+    dataset: str = MC4_DATASET, split: str = "train", configs: Mapping[str, str] | None = None
+) -> StreamSource:
     """Streams ``dataset`` config ``lang`` (``datasets.load_dataset(..., streaming=True)``) from document ``start``."""
     configs = {**MC4_CONFIGS, **(configs or {})}
 
@@ -159,9 +309,15 @@ def hub_source(dataset: str = MC4_DATASET, split: str = "train",
     return open_language
 
 
-def open_mc4_stream(languages: list[str], sizes: Mapping[str, float] | None = None, alpha: float = XLMR_ALPHA,
-                    seed: int = 0, state: StreamState | Mapping | None = None, source: StreamSource | None = None,
-                    split: str = "train") -> MC4Stream:
+def open_mc4_stream(
+    languages: list[str],
+    sizes: Mapping[str, float] | None = None,
+    alpha: float = XLMR_ALPHA,
+    seed: int = 0,
+    state: StreamState | Mapping | None = None,
+    source: StreamSource | None = None,
+    split: str = "train",
+) -> MC4Stream:
     """mC4 documents in ``languages``; without ``source``, streamed from the hub (fails at once when offline).
 
     ``state`` (a ``StreamState`` or its ``to_dict()``) resumes a stream; its own seed then replaces ``seed``.
@@ -173,8 +329,10 @@ def open_mc4_stream(languages: list[str], sizes: Mapping[str, float] | None = No
         if unknown:
             raise DataError(f"mc4 languages: {', '.join(unknown)} not in mC4; allowed: {', '.join(MC4_LANGUAGES)}")
         if not task_io.hub_reachable():
-            raise DataError(f"mc4: streaming {MC4_DATASET} needs {task_io.HUB_HOST} but it is unreachable; "
-                            f"use the shipped corpus (corpus.build_corpus) offline")
+            raise DataError(
+                f"mc4: streaming {MC4_DATASET} needs {task_io.HUB_HOST} but it is unreachable; "
+                f"use the shipped corpus (corpus.build_corpus) offline"
+            )
         source = hub_source(split=split)
     probs = language_probabilities(resolve_sizes(languages, sizes), alpha)
     if isinstance(state, Mapping):
@@ -208,6 +366,6 @@ class BlockPacker:
             buf = self.carry.setdefault(doc.lang, [])
             buf += self.tokenizer(doc.text, add_special_tokens=True)["input_ids"]
             while len(buf) >= self.block_size:
-                block, self.carry[doc.lang] = buf[:self.block_size], buf[self.block_size:]
+                block, self.carry[doc.lang] = buf[: self.block_size], buf[self.block_size :]
                 buf = self.carry[doc.lang]
                 yield TokenBlock(doc.lang, block)

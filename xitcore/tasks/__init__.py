@@ -9,18 +9,46 @@ and :mod:`~xitcore.tasks.mlm` (masked language modelling data). The fine-tuning 
 ``make_head(hidden, num_labels, dropout)``, ``loss(model, task, batch, device)``, ``loss_units(feature)``.
 Imports point one way: data -> tasks -> model/train -> pipeline -> cli/book.
 """
+
 from types import ModuleType
 
 from ..errors import ConfigError
 from . import classification, multiple_choice, qa, tagging
-from .registry import (HEADLINE, HUB_TARGETS, INTERMEDIATE, KINDS, METRICS, PAPER_INTERMEDIATE, SHIPPED_INTERMEDIATE,
-                       SHIPPED_TARGETS, TARGETS, TASKS, HubSource, Task,
-                       check_language, english_dev, get_task, headline_metrics, hub_source, is_labelled, item_key,
-                       load_eval, load_hub_examples, load_task_examples, load_train, metric_for, task_labels,
-                       translated_variant_exists)
+from .registry import (
+    HEADLINE,
+    HUB_TARGETS,
+    INTERMEDIATE,
+    KINDS,
+    METRICS,
+    PAPER_INTERMEDIATE,
+    SHIPPED_INTERMEDIATE,
+    SHIPPED_TARGETS,
+    TARGETS,
+    TASKS,
+    HubSource,
+    Task,
+    check_language,
+    english_dev,
+    get_task,
+    headline_metrics,
+    hub_source,
+    is_labelled,
+    item_key,
+    load_eval,
+    load_hub_examples,
+    load_task_examples,
+    load_train,
+    metric_for,
+    task_labels,
+    translated_variant_exists,
+)
 
-FINE_TUNING_KINDS: dict[str, ModuleType] = {"tagging": tagging, "classification": classification,
-                                            "multiple_choice": multiple_choice, "qa": qa}
+FINE_TUNING_KINDS: dict[str, ModuleType] = {
+    "tagging": tagging,
+    "classification": classification,
+    "multiple_choice": multiple_choice,
+    "qa": qa,
+}
 
 
 def kind_module(kind: str) -> ModuleType:
@@ -30,7 +58,33 @@ def kind_module(kind: str) -> ModuleType:
     return FINE_TUNING_KINDS[kind]
 
 
-__all__ = ["FINE_TUNING_KINDS", "HEADLINE", "HUB_TARGETS", "INTERMEDIATE", "PAPER_INTERMEDIATE", "SHIPPED_INTERMEDIATE", "KINDS", "METRICS", "SHIPPED_TARGETS", "TARGETS",
-           "TASKS", "HubSource", "Task", "check_language", "english_dev", "get_task", "headline_metrics",
-           "hub_source", "is_labelled", "item_key", "kind_module", "load_eval", "load_hub_examples",
-           "load_task_examples", "load_train", "metric_for", "task_labels", "translated_variant_exists"]
+__all__ = [
+    "FINE_TUNING_KINDS",
+    "HEADLINE",
+    "HUB_TARGETS",
+    "INTERMEDIATE",
+    "PAPER_INTERMEDIATE",
+    "SHIPPED_INTERMEDIATE",
+    "KINDS",
+    "METRICS",
+    "SHIPPED_TARGETS",
+    "TARGETS",
+    "TASKS",
+    "HubSource",
+    "Task",
+    "check_language",
+    "english_dev",
+    "get_task",
+    "headline_metrics",
+    "hub_source",
+    "is_labelled",
+    "item_key",
+    "kind_module",
+    "load_eval",
+    "load_hub_examples",
+    "load_task_examples",
+    "load_train",
+    "metric_for",
+    "task_labels",
+    "translated_variant_exists",
+]

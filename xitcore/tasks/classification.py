@@ -8,6 +8,7 @@ Local formats: XNLI-1.0 ``xnli.{dev,test}.tsv`` (all languages in one file, ``la
 ``x-final/<lang>/{dev_2k,test_2k,translated_train}.tsv``, GLUE ``MNLI/QQP/SST-2/*.tsv`` and ANLI
 ``anli_v1.0/R*/{train,dev,test}.jsonl`` (``context``, ``hypothesis``, ``label`` e/n/c).
 """
+
 from __future__ import annotations
 
 import os
@@ -51,33 +52,62 @@ def _label(value: str, names: list[str], where: str) -> int:
 
 # ------------------------------------------------------------------ local loaders
 
+
 def load_xnli_tsv(path: str | os.PathLike, lang: str) -> list[PairExample]:
     """The ``lang`` rows of XNLI-1.0 ``xnli.dev.tsv`` / ``xnli.test.tsv``."""
     rows = read_tsv_rows(path, ["language", "gold_label", "sentence1", "sentence2"])
-    return [pair_example(r["sentence1"], r["sentence2"], _label(r["gold_label"], LABELS["xnli"], f"{path}:{n}"), lang,
-                        r.get("pairID", str(n)))
-            for n, r in rows if r["language"] == lang]
+    return [
+        pair_example(
+            r["sentence1"],
+            r["sentence2"],
+            _label(r["gold_label"], LABELS["xnli"], f"{path}:{n}"),
+            lang,
+            r.get("pairID", str(n)),
+        )
+        for n, r in rows
+        if r["language"] == lang
+    ]
 
 
 def load_pawsx_tsv(path: str | os.PathLike, lang: str) -> list[PairExample]:
-    return [pair_example(r["sentence1"], r["sentence2"], _label(r["label"], LABELS["pawsx"], f"{path}:{n}"), lang, r["id"])
-            for n, r in read_tsv_rows(path, ["id", "sentence1", "sentence2", "label"])]
+    return [
+        pair_example(r["sentence1"], r["sentence2"], _label(r["label"], LABELS["pawsx"], f"{path}:{n}"), lang, r["id"])
+        for n, r in read_tsv_rows(path, ["id", "sentence1", "sentence2", "label"])
+    ]
 
 
 def load_glue_tsv(path: str | os.PathLike, task: str) -> list[PairExample]:
     """GLUE ``train.tsv`` / ``dev*.tsv`` of MNLI, QQP or SST-2 (English)."""
     if task == "mnli":
         rows = read_tsv_rows(path, ["sentence1", "sentence2", "gold_label"])
-        return [pair_example(r["sentence1"], r["sentence2"], _label(r["gold_label"], LABELS[task], f"{path}:{n}"), "en",
-                            r.get("pairID", str(n))) for n, r in rows]
+        return [
+            pair_example(
+                r["sentence1"],
+                r["sentence2"],
+                _label(r["gold_label"], LABELS[task], f"{path}:{n}"),
+                "en",
+                r.get("pairID", str(n)),
+            )
+            for n, r in rows
+        ]
     if task == "qqp":
         rows = read_tsv_rows(path, ["question1", "question2", "is_duplicate"])
-        return [pair_example(r["question1"], r["question2"], _label(r["is_duplicate"], LABELS[task], f"{path}:{n}"),
-                            "en", r.get("id", str(n))) for n, r in rows]
+        return [
+            pair_example(
+                r["question1"],
+                r["question2"],
+                _label(r["is_duplicate"], LABELS[task], f"{path}:{n}"),
+                "en",
+                r.get("id", str(n)),
+            )
+            for n, r in rows
+        ]
     if task == "sst2":
         rows = read_tsv_rows(path, ["sentence", "label"])
-        return [pair_example(r["sentence"], None, _label(r["label"], LABELS[task], f"{path}:{n}"), "en", str(n))
-                for n, r in rows]
+        return [
+            pair_example(r["sentence"], None, _label(r["label"], LABELS[task], f"{path}:{n}"), "en", str(n))
+            for n, r in rows
+        ]
     raise DataError(f"GLUE task '{task}' is unknown; allowed: mnli, qqp, sst2")
 
 
@@ -93,20 +123,27 @@ def load_anli_jsonl(path: str | os.PathLike) -> list[PairExample]:
 
 # ------------------------------------------------------------------ hub rows (None: row not for this language)
 
+
 def xnli_row(row: dict, lang: str) -> PairExample | None:
     """google/xtreme ``XNLI``: one config for all languages (``language`` column), ``gold_label`` a string."""
     if row["language"] != lang:
         return None
-    return pair_example(row["sentence1"], row["sentence2"], _label(str(row["gold_label"]), LABELS["xnli"], "XNLI row"), lang)
+    return pair_example(
+        row["sentence1"], row["sentence2"], _label(str(row["gold_label"]), LABELS["xnli"], "XNLI row"), lang
+    )
 
 
 def pawsx_row(row: dict, lang: str) -> PairExample:
-    return pair_example(row["sentence1"], row["sentence2"], _label(str(row["label"]), LABELS["pawsx"], "PAWS-X row"), lang)
+    return pair_example(
+        row["sentence1"], row["sentence2"], _label(str(row["label"]), LABELS["pawsx"], "PAWS-X row"), lang
+    )
 
 
 def nli_row(row: dict, lang: str) -> PairExample:
     """nyu-mll/glue ``mnli`` and facebook/anli: ``premise``, ``hypothesis``, ``label`` (0/1/2, -1 on test)."""
-    return pair_example(row["premise"], row["hypothesis"], int(row["label"]), lang, str(row.get("uid", row.get("idx", ""))))
+    return pair_example(
+        row["premise"], row["hypothesis"], int(row["label"]), lang, str(row.get("uid", row.get("idx", "")))
+    )
 
 
 def qqp_row(row: dict, lang: str) -> PairExample:
@@ -129,22 +166,27 @@ def classification_accuracy(gold: list[int], pred: list[int]) -> float:
 
 # ------------------------------------------------------------------ shipped training data (intermediate tasks)
 
+
 def load_nli(data: str) -> list[dict]:
-    return [{"text_a": r["premise"], "text_b": r["hypothesis"], "label": int(r["label"]), "lang": "en"} for r in read_rte()]
+    return [
+        {"text_a": r["premise"], "text_b": r["hypothesis"], "label": int(r["label"]), "lang": "en"} for r in read_rte()
+    ]
 
 
 def load_sentiment(data: str) -> list[dict]:
-    return [{"text_a": r["text"], "text_b": None, "label": int(r["label"]), "lang": "en"} for r in read_sentence_polarity()]
+    return [
+        {"text_a": r["text"], "text_b": None, "label": int(r["label"]), "lang": "en"} for r in read_sentence_polarity()
+    ]
 
 
 TREC_COARSE = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
 
 
-
 def load_trec(data: str) -> list[dict]:
-    return [{"text_a": r["text"], "text_b": None, "label": TREC_COARSE.index(r["coarse"]), "lang": "en"}
-            for r in read_trec("train")]
-
+    return [
+        {"text_a": r["text"], "text_b": None, "label": TREC_COARSE.index(r["coarse"]), "lang": "en"}
+        for r in read_trec("train")
+    ]
 
 
 def glue_style_row(r: dict, lang: str = "en") -> dict:
@@ -155,8 +197,8 @@ def glue_style_row(r: dict, lang: str = "en") -> dict:
     return {"text_a": r[keys[0]], "text_b": r[keys_b[0]] if keys_b else None, "label": int(label), "lang": "en"}
 
 
-
 # ------------------------------------------------------------------ features, head, loss, prediction
+
 
 def encode_classification(tokenizer, examples, max_length):
     a = [ex["text_a"] for ex in examples]
@@ -166,7 +208,6 @@ def encode_classification(tokenizer, examples, max_length):
     else:
         enc = tokenizer(a, [x or "" for x in b], truncation="longest_first", max_length=max_length)
     return [{"input_ids": enc["input_ids"][i], "label": ex["label"]} for i, ex in enumerate(examples)]
-
 
 
 def featurise(tokenizer, examples: list[dict], labels: list[str], max_length: int) -> list[dict]:
@@ -179,7 +220,11 @@ def feature_length(f: dict) -> int:
 
 def collate(feats: list[dict], pad_id: int) -> dict:
     ids = pad([f["input_ids"] for f in feats], pad_id)
-    return {"input_ids": ids, "attention_mask": (ids != pad_id).long(), "labels": torch.tensor([f["label"] for f in feats])}
+    return {
+        "input_ids": ids,
+        "attention_mask": (ids != pad_id).long(),
+        "labels": torch.tensor([f["label"] for f in feats]),
+    }
 
 
 class Head(nn.Module):
@@ -192,7 +237,6 @@ class Head(nn.Module):
     def forward(self, h):  # h: [B, T, H] -> pooled <s>
         x = self.dropout(h[:, 0])
         return self.out(self.dropout(torch.tanh(self.dense(x))))
-
 
 
 def make_head(hidden: int, num_labels: int, dropout: float = 0.1) -> nn.Module:
@@ -209,14 +253,14 @@ def loss_units(feature: dict) -> int:
 
 
 @torch.no_grad()
-def predict_classification(model, task: str, tokenizer, examples: list[dict], max_length: int, device,
-                           batch_size: int = 64) -> list[int]:
+def predict_classification(
+    model, task: str, tokenizer, examples: list[dict], max_length: int, device, batch_size: int = 64
+) -> list[int]:
     model.eval()
     feats = encode_classification(tokenizer, examples, max_length)
     out = []
     for i in range(0, len(feats), batch_size):
-        ids = pad([f["input_ids"] for f in feats[i:i + batch_size]], tokenizer.pad_token_id).to(device)
+        ids = pad([f["input_ids"] for f in feats[i : i + batch_size]], tokenizer.pad_token_id).to(device)
         out += model(task, ids, (ids != tokenizer.pad_token_id).long()).argmax(-1).cpu().tolist()
     model.train()
     return out
-

@@ -1,12 +1,13 @@
 """Shared helpers of the task kinds: file reading with one-line errors, hub rows (offline: fail at once), padding."""
+
 from __future__ import annotations
 
 import csv
 import json
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import torch
 
@@ -14,7 +15,6 @@ from ..data.paths import open_text
 from ..errors import DataError
 
 HUB_HOST = "huggingface.co"
-
 
 
 def open_lines(path: str | os.PathLike) -> list[str]:
@@ -90,8 +90,10 @@ def load_hub_rows(task: str, dataset: str, config: str | None, split: str) -> li
     """Rows of one split of a hub dataset; offline, fail at once with one line instead of hanging."""
     name = dataset + (f" (config {config})" if config else "")
     if not hub_reachable():
-        raise DataError(f"task '{task}': hub dataset {name}, split {split}, needs {HUB_HOST}, which is unreachable; "
-                        f"run where the hub is reachable, or use the task's local loader on downloaded files")
+        raise DataError(
+            f"task '{task}': hub dataset {name}, split {split}, needs {HUB_HOST}, which is unreachable; "
+            f"run where the hub is reachable, or use the task's local loader on downloaded files"
+        )
     import datasets  # heavy, and only needed here
 
     # Never trust_remote_code: data must not run code.

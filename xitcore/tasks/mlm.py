@@ -4,6 +4,7 @@ XLM's translation-pair (TLM) rows and code-switched rows, XLM-R's smoothed langu
 The training loop is ``xitcore.train.train_mlm``; the loss, projecting onto the vocabulary only at masked
 positions, is ``xitcore.model.masked_lm_loss``.
 """
+
 from __future__ import annotations
 
 import random
@@ -85,9 +86,16 @@ def pack_translation_pairs(tokenizer, pairs: list[dict], seq_length: int, rng: r
     return pack_blocks(seqs, seq_length, tokenizer.bos_token_id, tokenizer.eos_token_id)
 
 
-def prepare_mlm_data(tokenizer, corpus, seq_length: int, alpha: float, heldout_fraction: float = 0.03,
-                     seed: int = 0, pairs: list[dict] | None = None,
-                     code_switched: list[str] | None = None) -> MLMData:
+def prepare_mlm_data(
+    tokenizer,
+    corpus,
+    seq_length: int,
+    alpha: float,
+    heldout_fraction: float = 0.03,
+    seed: int = 0,
+    pairs: list[dict] | None = None,
+    code_switched: list[str] | None = None,
+) -> MLMData:
     tok = tokenize_corpus(tokenizer, corpus)
     rng = random.Random(seed)
     train, held = {}, []
@@ -124,8 +132,15 @@ def mlm_vocabulary(data: MLMData, tokenizer) -> set[int]:
     return ids
 
 
-def draw_mlm_rows(data: MLMData, langs: list[str], probs: np.ndarray, batch_size: int, rng: np.random.Generator,
-                  tlm_fraction: float = 0.0, code_switch_fraction: float = 0.0) -> np.ndarray:
+def draw_mlm_rows(
+    data: MLMData,
+    langs: list[str],
+    probs: np.ndarray,
+    batch_size: int,
+    rng: np.random.Generator,
+    tlm_fraction: float = 0.0,
+    code_switch_fraction: float = 0.0,
+) -> np.ndarray:
     """One batch of blocks: languages drawn by ``probs``; then each row becomes a translation pair (TLM) with
     probability ``tlm_fraction`` or code-switched text with probability ``code_switch_fraction``."""
     lang_idx = rng.choice(len(langs), size=batch_size, p=probs)
@@ -139,4 +154,3 @@ def draw_mlm_rows(data: MLMData, langs: list[str], probs: np.ndarray, batch_size
         for r in np.flatnonzero((u >= tlm) & (u < tlm + cs)):
             rows[r] = data.code_switched[rng.integers(len(data.code_switched))]
     return np.stack(rows)
-

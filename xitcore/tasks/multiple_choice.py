@@ -11,6 +11,7 @@ choice ``c`` is the pair ``(premise [+ question], c)``.
   choices, ``answerKey`` a letter.
 * CosmosQA (``{train,valid}.jsonl``/``.csv``; hub ``allenai/cosmos_qa``): context, question, answer0..3, label.
 """
+
 from __future__ import annotations
 
 import csv
@@ -26,7 +27,6 @@ from ..data.treebanks import COPA_ENGLISH_SOURCE, XCOPA_LANGS
 from ..errors import DataError
 from ..metrics import multiple_choice_accuracy
 from .io import need, open_lines, pad, read_jsonl
-
 
 ChoiceExample = dict  # {"premise", "question" (or None), "choices", "label" (-1 where unlabelled), "lang", "id"}
 
@@ -49,21 +49,34 @@ def _int_label(value, n_choices: int, where: str) -> int:
 
 # ------------------------------------------------------------------ row mappers (local files and hub rows share them)
 
+
 def xcopa_row(row: dict, lang: str, where: str = "XCOPA row") -> ChoiceExample:
     q = need(row, "question", where)
     if q not in ("cause", "effect"):
         raise DataError(f"{where}: question {q!r} is not cause or effect")
     choices = [need(row, "choice1", where), need(row, "choice2", where)]
-    return choice_example(need(row, "premise", where), f"What was the {q}?", choices,
-                         _int_label(row.get("label"), 2, where), lang, str(row.get("idx", "")))
+    return choice_example(
+        need(row, "premise", where),
+        f"What was the {q}?",
+        choices,
+        _int_label(row.get("label"), 2, where),
+        lang,
+        str(row.get("idx", "")),
+    )
 
 
 def hellaswag_row(row: dict, lang: str = "en", where: str = "HellaSwag row") -> ChoiceExample:
     endings = list(need(row, "endings", where))
     ctx_b = row.get("ctx_b", "")
     choices = [f"{ctx_b} {e}".strip() for e in endings]
-    return choice_example(need(row, "ctx_a", where), None, choices, _int_label(row.get("label"), len(choices), where),
-                         lang, str(row.get("ind", "")))
+    return choice_example(
+        need(row, "ctx_a", where),
+        None,
+        choices,
+        _int_label(row.get("label"), len(choices), where),
+        lang,
+        str(row.get("ind", "")),
+    )
 
 
 def commonsenseqa_row(row: dict, lang: str = "en", where: str = "CommonsenseQA row") -> ChoiceExample:
@@ -82,16 +95,27 @@ def commonsenseqa_row(row: dict, lang: str = "en", where: str = "CommonsenseQA r
 
 def cosmosqa_row(row: dict, lang: str = "en", where: str = "CosmosQA row") -> ChoiceExample:
     choices = [need(row, f"answer{k}", where) for k in range(4)]
-    return choice_example(need(row, "context", where), need(row, "question", where), choices,
-                         _int_label(row.get("label"), 4, where), lang, str(row.get("id", "")))
+    return choice_example(
+        need(row, "context", where),
+        need(row, "question", where),
+        choices,
+        _int_label(row.get("label"), 4, where),
+        lang,
+        str(row.get("id", "")),
+    )
 
 
 # ------------------------------------------------------------------ local loaders
 
+
 def load_jsonl_choices(path: str | os.PathLike, dataset: str, lang: str = "en") -> list[ChoiceExample]:
     """XCOPA / HellaSwag / CommonsenseQA / CosmosQA jsonl file in its released format."""
-    mappers = {"xcopa": xcopa_row, "hellaswag": hellaswag_row, "commonsenseqa": commonsenseqa_row,
-               "cosmosqa": cosmosqa_row}
+    mappers = {
+        "xcopa": xcopa_row,
+        "hellaswag": hellaswag_row,
+        "commonsenseqa": commonsenseqa_row,
+        "cosmosqa": cosmosqa_row,
+    }
     if dataset not in mappers:
         raise DataError(f"multiple-choice dataset '{dataset}' is unknown; allowed: {', '.join(mappers)}")
     return [mappers[dataset](r, lang, f"{path}:{n}") for n, r in read_jsonl(path)]
@@ -112,9 +136,19 @@ def choice_accuracy(gold: list[int], pred: list[int]) -> float:
 
 # ------------------------------------------------------------------ shipped training data (intermediate COPA)
 
+
 def copa_examples(items, lang):
-    return [{"premise": it["premise"], "question": it["question"], "choices": [it["choice1"], it["choice2"]],
-             "label": int(it["label"]), "idx": it["idx"], "lang": lang} for it in items]
+    return [
+        {
+            "premise": it["premise"],
+            "question": it["question"],
+            "choices": [it["choice1"], it["choice2"]],
+            "label": int(it["label"]),
+            "idx": it["idx"],
+            "lang": lang,
+        }
+        for it in items
+    ]
 
 
 def load_copa(data: str) -> list[dict]:
@@ -122,22 +156,27 @@ def load_copa(data: str) -> list[dict]:
         return copa_examples(read_xcopa(COPA_ENGLISH_SOURCE, "test", translated=True), "en")
     by_lang = {l: read_xcopa(l, "test") for l in XCOPA_LANGS}
     n = len(by_lang[XCOPA_LANGS[0]])
-    return [copa_examples([by_lang[XCOPA_LANGS[i % len(XCOPA_LANGS)]][i]], XCOPA_LANGS[i % len(XCOPA_LANGS)])[0]
-            for i in range(n)]
-
+    return [
+        copa_examples([by_lang[XCOPA_LANGS[i % len(XCOPA_LANGS)]][i]], XCOPA_LANGS[i % len(XCOPA_LANGS)])[0]
+        for i in range(n)
+    ]
 
 
 def copa_hub_row(r: dict, lang: str = "en") -> dict:
     """super_glue copa rows as the shipped COPA task's items (question 'cause'/'effect')."""
-    return {"premise": r["premise"], "question": r["question"], "choices": [r["choice1"], r["choice2"]],
-            "label": int(r["label"]), "idx": r.get("idx"), "lang": "en"}
-
+    return {
+        "premise": r["premise"],
+        "question": r["question"],
+        "choices": [r["choice1"], r["choice2"]],
+        "label": int(r["label"]),
+        "idx": r.get("idx"),
+        "lang": "en",
+    }
 
 
 # ------------------------------------------------------------------ features, head, loss, prediction
 
 COPA_CONNECTIVE = {"cause": "because", "effect": "so"}  # a fixed English template, as in jiant's COPA
-
 
 
 def encode_multiple_choice(tokenizer, examples, max_length):
@@ -147,7 +186,6 @@ def encode_multiple_choice(tokenizer, examples, max_length):
         enc = tokenizer([a] * len(ex["choices"]), ex["choices"], truncation=True, max_length=max_length)
         feats.append({"choices": enc["input_ids"], "label": ex["label"], "lang": ex.get("lang")})
     return feats
-
 
 
 def featurise(tokenizer, examples: list[dict], labels: list[str], max_length: int) -> list[dict]:
@@ -160,8 +198,12 @@ def feature_length(f: dict) -> int:
 
 def collate(feats: list[dict], pad_id: int) -> dict:
     ids = pad([c for f in feats for c in f["choices"]], pad_id)
-    return {"input_ids": ids, "attention_mask": (ids != pad_id).long(), "n_choices": len(feats[0]["choices"]),
-            "labels": torch.tensor([f["label"] for f in feats])}
+    return {
+        "input_ids": ids,
+        "attention_mask": (ids != pad_id).long(),
+        "n_choices": len(feats[0]["choices"]),
+        "labels": torch.tensor([f["label"] for f in feats]),
+    }
 
 
 class Head(nn.Module):
@@ -172,7 +214,6 @@ class Head(nn.Module):
 
     def forward(self, h):
         return self.out(self.dropout(h[:, 0])).squeeze(-1)
-
 
 
 def make_head(hidden: int, num_labels: int = 0, dropout: float = 0.1) -> nn.Module:
@@ -189,14 +230,15 @@ def loss_units(feature: dict) -> int:
 
 
 @torch.no_grad()
-def predict_multiple_choice(model, task: str, tokenizer, examples, max_length, device, batch_size: int = 32) -> list[int]:
+def predict_multiple_choice(
+    model, task: str, tokenizer, examples, max_length, device, batch_size: int = 32
+) -> list[int]:
     model.eval()
     feats = encode_multiple_choice(tokenizer, examples, max_length)
     out = []
     for i in range(0, len(feats), batch_size):
-        b = collate(feats[i:i + batch_size], tokenizer.pad_token_id)
+        b = collate(feats[i : i + batch_size], tokenizer.pad_token_id)
         scores = model(task, b["input_ids"].to(device), b["attention_mask"].to(device)).view(-1, b["n_choices"])
         out += scores.argmax(-1).cpu().tolist()
     model.train()
     return out
-

@@ -10,6 +10,7 @@ turned back into text spans of the original context via the offset mapping (n-be
 Scores: official SQuAD v1.1 F1/EM (XQuAD, TyDiQA, SQuAD, as XTREME) and the MLQA script's per-language
 normalisation (MLQA).
 """
+
 from __future__ import annotations
 
 import functools
@@ -32,8 +33,17 @@ from ..errors import DataError
 from ..metrics import squad_f1_em
 from .io import pad, read_json
 
-TYDIQA_LANGS = {"arabic": "ar", "bengali": "bn", "english": "en", "finnish": "fi", "indonesian": "id",
-                "korean": "ko", "russian": "ru", "swahili": "sw", "telugu": "te"}  # XTREME utils_preprocess.py
+TYDIQA_LANGS = {
+    "arabic": "ar",
+    "bengali": "bn",
+    "english": "en",
+    "finnish": "fi",
+    "indonesian": "id",
+    "korean": "ko",
+    "russian": "ru",
+    "swahili": "sw",
+    "telugu": "te",
+}  # XTREME utils_preprocess.py
 
 
 # {"id", "context", "question", "answers" (texts), "answer_starts" (character offsets in the context), "lang",
@@ -42,11 +52,19 @@ QAExample = dict
 
 
 def qa_example(id: str, context: str, question: str, answers, answer_starts, lang: str, title: str = "") -> QAExample:
-    return {"id": id, "context": context, "question": question, "answers": list(answers),
-            "answer_starts": [int(s) for s in answer_starts], "lang": lang, "title": title}
+    return {
+        "id": id,
+        "context": context,
+        "question": question,
+        "answers": list(answers),
+        "answer_starts": [int(s) for s in answer_starts],
+        "lang": lang,
+        "title": title,
+    }
 
 
 # ------------------------------------------------------------------ loaders
+
 
 def load_squad_json(path: str | os.PathLike, lang: str, id_prefix: str | None = None) -> list[QAExample]:
     """SQuAD-v1.1-format file (SQuAD, XQuAD, MLQA, TyDiQA-GoldP); with ``id_prefix`` only matching questions.
@@ -67,8 +85,10 @@ def load_squad_json(path: str | os.PathLike, lang: str, id_prefix: str | None = 
                 texts = [a["text"] for a in qa["answers"]]
                 starts = [int(a["answer_start"]) for a in qa["answers"]]
                 for t, s in zip(texts, starts):
-                    if ctx[s:s + len(t)] != t:
-                        raise DataError(f"{path}: question {qa['id']}: answer {t!r} is not at offset {s} of its context")
+                    if ctx[s : s + len(t)] != t:
+                        raise DataError(
+                            f"{path}: question {qa['id']}: answer {t!r} is not at offset {s} of its context"
+                        )
                 out.append(qa_example(qa["id"], ctx, qa["question"], texts, starts, lang, article.get("title", "")))
     return out
 
@@ -83,8 +103,15 @@ def load_tydiqa_goldp(path: str | os.PathLike, lang: str) -> list[QAExample]:
 
 def squad_row(row: dict, lang: str) -> QAExample:
     a = row["answers"]
-    return qa_example(row["id"], row["context"], row["question"], list(a["text"]), [int(s) for s in a["answer_start"]],
-                     lang, row.get("title", ""))
+    return qa_example(
+        row["id"],
+        row["context"],
+        row["question"],
+        list(a["text"]),
+        [int(s) for s in a["answer_start"]],
+        lang,
+        row.get("title", ""),
+    )
 
 
 def tydiqa_row(row: dict, lang: str) -> QAExample | None:
@@ -100,19 +127,31 @@ def tydiqa_row(row: dict, lang: str) -> QAExample | None:
 QAFeature = dict
 
 
-def encode_qa_windows(tokenizer, examples: list[QAExample], max_length: int = 384, doc_stride: int = 128,
-                      max_query_length: int = 64) -> list[QAFeature]:
+def encode_qa_windows(
+    tokenizer, examples: list[QAExample], max_length: int = 384, doc_stride: int = 128, max_query_length: int = 64
+) -> list[QAFeature]:
     """``<s> question </s></s> context window </s>`` features; consecutive windows share ``doc_stride`` tokens
     (transformers' ``stride``). Questions are cut to ``max_query_length`` tokens (XTREME's default 64)."""
     # A long question keeps the text of its first max_query_length pieces (XTREME keeps those pieces).
     q_ids = tokenizer([e["question"] for e in examples], add_special_tokens=False)["input_ids"]
-    questions = [e["question"] if len(ids) <= max_query_length else tokenizer.decode(ids[:max_query_length])
-                 for e, ids in zip(examples, q_ids)]
+    questions = [
+        e["question"] if len(ids) <= max_query_length else tokenizer.decode(ids[:max_query_length])
+        for e, ids in zip(examples, q_ids)
+    ]
     room = max_length - max_query_length - 4  # context tokens left in the shortest window
     if room < 2:
-        raise ValueError(f"max_length {max_length} leaves no room for context after a {max_query_length}-token question")
-    enc = tokenizer(questions, [e["context"] for e in examples], truncation="only_second", max_length=max_length,
-                    stride=min(doc_stride, room - 1), return_overflowing_tokens=True, return_offsets_mapping=True)
+        raise ValueError(
+            f"max_length {max_length} leaves no room for context after a {max_query_length}-token question"
+        )
+    enc = tokenizer(
+        questions,
+        [e["context"] for e in examples],
+        truncation="only_second",
+        max_length=max_length,
+        stride=min(doc_stride, room - 1),
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+    )
     out = []
     for j, ids in enumerate(enc["input_ids"]):
         i = enc["overflow_to_sample_mapping"][j]
@@ -138,8 +177,14 @@ class QAPrediction:
     nbest: list[tuple[str, float]] = field(default_factory=list)
 
 
-def postprocess_qa(examples: list[QAExample], features: list[QAFeature], start_logits, end_logits,
-                   n_best: int = 20, max_answer_length: int = 30) -> list[QAPrediction]:
+def postprocess_qa(
+    examples: list[QAExample],
+    features: list[QAFeature],
+    start_logits,
+    end_logits,
+    n_best: int = 20,
+    max_answer_length: int = 30,
+) -> list[QAPrediction]:
     """Best span per example over all its windows: the ``n_best`` highest start and end logits of each window
     are paired; spans outside the context, reversed, or longer than ``max_answer_length`` tokens are skipped;
     score = start logit + end logit. An example without any valid span predicts ``""`` (score -inf)."""
@@ -151,14 +196,19 @@ def postprocess_qa(examples: list[QAExample], features: list[QAFeature], start_l
         ctx = examples[f["example"]]["context"]
         for s in np.argsort(-sl, kind="stable")[:n_best]:
             for e in np.argsort(-el, kind="stable")[:n_best]:
-                if s >= len(f["offsets"]) or e >= len(f["offsets"]) or f["offsets"][s] is None or f["offsets"][e] is None:
+                if (
+                    s >= len(f["offsets"])
+                    or e >= len(f["offsets"])
+                    or f["offsets"][s] is None
+                    or f["offsets"][e] is None
+                ):
                     continue
                 if e < s or e - s + 1 > max_answer_length:
                     continue
                 span = (f["offsets"][s][0], f["offsets"][e][1])
                 score = float(sl[s] + el[e])
                 if span not in cands[f["example"]] or cands[f["example"]][span][1] < score:
-                    cands[f["example"]][span] = (ctx[span[0]:span[1]], score)
+                    cands[f["example"]][span] = (ctx[span[0] : span[1]], score)
     out = []
     for c in cands:
         ranked = sorted(c.values(), key=lambda t: -t[1])[:n_best]
@@ -166,14 +216,17 @@ def postprocess_qa(examples: list[QAExample], features: list[QAFeature], start_l
     return out
 
 
-# ------------------------------------------------------------------ MLQA scoring (facebookresearch/MLQA mlqa_evaluation_v1.py)
+# ------------------------------------------------------------------ MLQA scoring (MLQA's mlqa_evaluation_v1.py)
+
 
 @functools.lru_cache(maxsize=1)
 def mlqa_punct() -> frozenset[str]:
     """Every Unicode punctuation character (categories P*) plus ASCII punctuation, as the MLQA script
     (built once, on first use: it scans all code points)."""
     return frozenset(chr(i) for i in range(sys.maxunicode) if unicodedata.category(chr(i)).startswith("P")) | frozenset(
-        string.punctuation)
+        string.punctuation
+    )
+
 
 MLQA_LANGS = ("en", "es", "hi", "vi", "de", "ar", "zh")
 _MLQA_ARTICLES = {
@@ -242,9 +295,14 @@ def qa_scores(gold_answers: list[list[str]], pred: list[str], lang: str, mlqa: b
 
 # ------------------------------------------------------------------ shipped training data (intermediate QA)
 
+
 def _squad_examples(records, lang):
-    return [qa_example(r["id"], r["context"], r["question"], r["answers"]["text"][:1], r["answers"]["answer_start"][:1],
-                       lang) for r in records]
+    return [
+        qa_example(
+            r["id"], r["context"], r["question"], r["answers"]["text"][:1], r["answers"]["answer_start"][:1], lang
+        )
+        for r in records
+    ]
 
 
 def load_qa(data: str) -> list[dict]:
@@ -268,16 +326,16 @@ def load_qa(data: str) -> list[dict]:
     return out
 
 
-
-
-
-
 # ------------------------------------------------------------------ head, loss, prediction
+
 
 def qa_window_args(max_length: int) -> dict:
     # XTREME's 64-token questions and 128-token stride, scaled down for short windows (room stays for context).
-    return {"max_length": max_length, "max_query_length": min(64, max_length // 3), "doc_stride": min(128, max_length // 4)}
-
+    return {
+        "max_length": max_length,
+        "max_query_length": min(64, max_length // 3),
+        "doc_stride": min(128, max_length // 4),
+    }
 
 
 def featurise(tokenizer, examples: list[dict], labels: list[str], max_length: int, **window) -> list[dict]:
@@ -291,8 +349,12 @@ def feature_length(f: dict) -> int:
 
 def collate(feats: list[dict], pad_id: int) -> dict:
     ids = pad([f["input_ids"] for f in feats], pad_id)
-    return {"input_ids": ids, "attention_mask": (ids != pad_id).long(),
-            "start": torch.tensor([f["start"] for f in feats]), "end": torch.tensor([f["end"] for f in feats])}
+    return {
+        "input_ids": ids,
+        "attention_mask": (ids != pad_id).long(),
+        "start": torch.tensor([f["start"] for f in feats]),
+        "end": torch.tensor([f["end"] for f in feats]),
+    }
 
 
 class Head(nn.Module):
@@ -303,7 +365,6 @@ class Head(nn.Module):
     def forward(self, h):
         start, end = self.out(h).unbind(-1)
         return start, end
-
 
 
 def make_head(hidden: int, num_labels: int = 0, dropout: float = 0.1) -> nn.Module:
@@ -329,12 +390,11 @@ def predict_qa(model, task: str, tokenizer, examples: list, max_length: int, dev
     feats = encode_qa_windows(tokenizer, examples, **qa_window_args(max_length))
     starts, ends = [], []
     for i in range(0, len(feats), batch_size):
-        chunk = feats[i:i + batch_size]
+        chunk = feats[i : i + batch_size]
         ids = pad([f["input_ids"] for f in chunk], tokenizer.pad_token_id).to(device)
         s, e = model(task, ids, (ids != tokenizer.pad_token_id).long())
         for f, sr, er in zip(chunk, s.float().cpu().numpy(), e.float().cpu().numpy()):
-            starts.append(sr[:len(f["input_ids"])])
-            ends.append(er[:len(f["input_ids"])])
+            starts.append(sr[: len(f["input_ids"])])
+            ends.append(er[: len(f["input_ids"])])
     model.train()
     return [p.text for p in postprocess_qa(examples, feats, starts, ends)]
-

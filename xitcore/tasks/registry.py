@@ -18,22 +18,32 @@ Hub configs: the ``google/xtreme`` dataset card (``PAN-X.de``, ``udpos.German``,
 XTREME-R-only languages come from ``unimelb-nlp/wikiann`` (PAN-X) and ``google/xquad`` (XQuAD ro), or have no
 hub source (UD v2.7 lt/pl/uk/wo/ro, Tatoeba az/lt/pl/uk/ro, LAReQA, Mewsli-X, CCG): use the local loaders.
 """
+
 from __future__ import annotations
 
 import functools
 import hashlib
 import random
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 from ..data import read_conllu, read_xcopa, read_xquad
 from ..data.paths import ud_file
-from ..data.treebanks import COPA_ENGLISH_SOURCE, DEPRELS, NER_LABELS, UPOS, XCOPA_LANGS, deprel_label, load_ner_train
-from ..data.treebanks import load_pos_train
+from ..data.treebanks import (
+    COPA_ENGLISH_SOURCE,
+    DEPRELS,
+    NER_LABELS,
+    UPOS,
+    XCOPA_LANGS,
+    deprel_label,
+    load_ner_train,
+    load_pos_train,
+)
 from ..errors import ConfigError, DataError
 from . import classification as sc
 from . import multiple_choice as mc
-from . import qa, retrieval as ret
+from . import qa
+from . import retrieval as ret
 from . import tagging as tc
 from .io import load_hub_rows
 
@@ -47,12 +57,18 @@ def _split(s: str) -> tuple[str, ...]:
 # google-research/xtreme evaluate.py, XTREME_R_TASK2LANGS (en is the training language where listed).
 XTREME_R_LANGS: dict[str, tuple[str, ...]] = {
     "xnli": _split("ar,bg,de,el,en,es,fr,hi,ru,sw,th,tr,ur,vi,zh"),
-    "panx": _split("ar,he,vi,id,jv,ms,tl,eu,ml,ta,te,af,nl,en,de,el,bn,hi,mr,ur,fa,fr,it,pt,es,bg,ru,ja,ka,ko,th,sw,"
-                   "yo,my,zh,kk,tr,et,fi,hu,qu,pl,uk,az,lt,pa,gu,ro"),
-    "udpos": _split("af,ar,bg,de,el,en,es,et,eu,fa,fi,fr,he,hi,hu,id,it,ja,kk,ko,mr,nl,pt,ru,ta,te,th,tl,tr,ur,vi,yo,"
-                    "zh,lt,pl,uk,wo,ro"),
-    "tatoeba": _split("ar,he,vi,id,jv,tl,eu,ml,ta,te,af,nl,de,el,bn,hi,mr,ur,fa,fr,it,pt,es,bg,ru,ja,ka,ko,th,sw,zh,"
-                      "kk,tr,et,fi,hu,az,lt,pl,uk,ro"),
+    "panx": _split(
+        "ar,he,vi,id,jv,ms,tl,eu,ml,ta,te,af,nl,en,de,el,bn,hi,mr,ur,fa,fr,it,pt,es,bg,ru,ja,ka,ko,th,sw,"
+        "yo,my,zh,kk,tr,et,fi,hu,qu,pl,uk,az,lt,pa,gu,ro"
+    ),
+    "udpos": _split(
+        "af,ar,bg,de,el,en,es,et,eu,fa,fi,fr,he,hi,hu,id,it,ja,kk,ko,mr,nl,pt,ru,ta,te,th,tl,tr,ur,vi,yo,"
+        "zh,lt,pl,uk,wo,ro"
+    ),
+    "tatoeba": _split(
+        "ar,he,vi,id,jv,tl,eu,ml,ta,te,af,nl,de,el,bn,hi,mr,ur,fa,fr,it,pt,es,bg,ru,ja,ka,ko,th,sw,zh,"
+        "kk,tr,et,fi,hu,az,lt,pl,uk,ro"
+    ),
     "xcopa": tuple(XCOPA_LANGS),
     "lareqa": _split("ar,de,el,en,es,hi,ru,th,tr,vi,zh"),  # XQuAD-R files (evaluate.py lists none)
     "mewslix": _split("ar,de,en,es,fa,ja,pl,ro,ta,tr,uk"),
@@ -75,12 +91,39 @@ XTREME_LANGS: dict[str, tuple[str, ...]] = {
 }
 # google/xtreme udpos configs are named by language (UD v2.5 treebanks).
 UDPOS_CONFIG_NAMES = {
-    "af": "Afrikaans", "ar": "Arabic", "bg": "Bulgarian", "de": "German", "el": "Greek", "en": "English",
-    "es": "Spanish", "et": "Estonian", "eu": "Basque", "fa": "Persian", "fi": "Finnish", "fr": "French",
-    "he": "Hebrew", "hi": "Hindi", "hu": "Hungarian", "id": "Indonesian", "it": "Italian", "ja": "Japanese",
-    "kk": "Kazakh", "ko": "Korean", "mr": "Marathi", "nl": "Dutch", "pt": "Portuguese", "ru": "Russian",
-    "ta": "Tamil", "te": "Telugu", "th": "Thai", "tl": "Tagalog", "tr": "Turkish", "ur": "Urdu", "vi": "Vietnamese",
-    "yo": "Yoruba", "zh": "Chinese",
+    "af": "Afrikaans",
+    "ar": "Arabic",
+    "bg": "Bulgarian",
+    "de": "German",
+    "el": "Greek",
+    "en": "English",
+    "es": "Spanish",
+    "et": "Estonian",
+    "eu": "Basque",
+    "fa": "Persian",
+    "fi": "Finnish",
+    "fr": "French",
+    "he": "Hebrew",
+    "hi": "Hindi",
+    "hu": "Hungarian",
+    "id": "Indonesian",
+    "it": "Italian",
+    "ja": "Japanese",
+    "kk": "Kazakh",
+    "ko": "Korean",
+    "mr": "Marathi",
+    "nl": "Dutch",
+    "pt": "Portuguese",
+    "ru": "Russian",
+    "ta": "Tamil",
+    "te": "Telugu",
+    "th": "Thai",
+    "tl": "Tagalog",
+    "tr": "Turkish",
+    "ur": "Urdu",
+    "vi": "Vietnamese",
+    "yo": "Yoruba",
+    "zh": "Chinese",
 }
 
 
@@ -94,24 +137,24 @@ class HubSource:
 @dataclass(frozen=True)
 class Task:
     name: str
-    kind: str                                   # one of KINDS: the xitcore.tasks module that handles it
-    hub_dataset: str | None                     # None: local files only (see note)
-    hub_config: Callable[[str], str | None]     # language -> config of hub_dataset (None: not there)
-    splits: Mapping[str, str]                   # role (train/dev/test) -> hub split name
-    languages: tuple[str, ...]                  # evaluation languages (XTREME-R, or XTREME for BUCC / PAWS-X)
-    metric: str                                 # key of METRICS
-    paper_role: str                             # intermediate | target | target (XTREME-R only), or "(shipped)"
-    row_mapper: Callable | None = None          # (hub row, lang) -> example, or None to skip the row
-    xtreme_languages: tuple[str, ...] = ()      # XTREME (v1) list, where the task was in XTREME
+    kind: str  # one of KINDS: the xitcore.tasks module that handles it
+    hub_dataset: str | None  # None: local files only (see note)
+    hub_config: Callable[[str], str | None]  # language -> config of hub_dataset (None: not there)
+    splits: Mapping[str, str]  # role (train/dev/test) -> hub split name
+    languages: tuple[str, ...]  # evaluation languages (XTREME-R, or XTREME for BUCC / PAWS-X)
+    metric: str  # key of METRICS
+    paper_role: str  # intermediate | target | target (XTREME-R only), or "(shipped)"
+    row_mapper: Callable | None = None  # (hub row, lang) -> example, or None to skip the row
+    xtreme_languages: tuple[str, ...] = ()  # XTREME (v1) list, where the task was in XTREME
     hub_fallback: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # lang -> (dataset, config)
-    hub_missing: tuple[str, ...] = ()           # languages with no hub source at all
+    hub_missing: tuple[str, ...] = ()  # languages with no hub source at all
     note: str = ""
-    labels: tuple[str, ...] = ()                # label names (tagging tasks without them: read from the data)
+    labels: tuple[str, ...] = ()  # label names (tagging tasks without them: read from the data)
     description: str = ""
-    paper_analogue: str = ""                    # shipped tasks: which of the paper's tasks it stands in for
+    paper_analogue: str = ""  # shipped tasks: which of the paper's tasks it stands in for
     load_local: Callable[[str], list[dict]] | None = None  # shipped training data: "en" | "translated" -> examples
-    translated: bool = False                    # load_local has a "translated" variant
-    train_from: tuple[str, str] = ("", "")      # hub targets: (task whose English train split trains it, what)
+    translated: bool = False  # load_local has a "translated" variant
+    train_from: tuple[str, str] = ("", "")  # hub targets: (task whose English train split trains it, what)
 
 
 def _const(config: str | None) -> Callable[[str], str | None]:
@@ -123,9 +166,22 @@ _NLI3 = ("entailment", "neutral", "contradiction")
 
 def _en_task(name, kind, dataset, config, splits, metric, mapper, title, labels=(), note="", load_local=None):
     """One of the paper's nine English intermediate tasks (hub data; CCG from a local CCGbank copy)."""
-    return Task(name, kind, dataset, _const(config), splits, ("en",), metric, "intermediate", mapper, note=note,
-                labels=labels, load_local=load_local, paper_analogue=title,
-                description=f"{title} (paper task; {'local CCGbank' if load_local else 'hub data'})")
+    return Task(
+        name,
+        kind,
+        dataset,
+        _const(config),
+        splits,
+        ("en",),
+        metric,
+        "intermediate",
+        mapper,
+        note=note,
+        labels=labels,
+        load_local=load_local,
+        paper_analogue=title,
+        description=f"{title} (paper task; {'local CCGbank' if load_local else 'hub data'})",
+    )
 
 
 _PANX_WIKIANN = {l: ("unimelb-nlp/wikiann", l) for l in XTREME_R_LANGS["panx"][40:]}
@@ -143,106 +199,408 @@ def _rte_row(r: dict, lang: str = "en") -> dict:
 
 def _shipped(name, kind, description, analogue, labels, load_local, dataset, config, mapper, translated=False):
     """A shipped intermediate task (offline data), with the hub dataset that stands for it at full scale."""
-    metric = {"classification": "accuracy", "multiple_choice": "choice_accuracy", "qa": "squad_f1_em",
-              "tagging": "tag_accuracy"}[kind]
-    return Task(name, kind, dataset, _const(config), {"train": "train"}, ("en",), metric, "intermediate (shipped)", mapper,
-                labels=tuple(labels), description=description, paper_analogue=analogue, load_local=load_local,
-                translated=translated)
+    metric = {
+        "classification": "accuracy",
+        "multiple_choice": "choice_accuracy",
+        "qa": "squad_f1_em",
+        "tagging": "tag_accuracy",
+    }[kind]
+    return Task(
+        name,
+        kind,
+        dataset,
+        _const(config),
+        {"train": "train"},
+        ("en",),
+        metric,
+        "intermediate (shipped)",
+        mapper,
+        labels=tuple(labels),
+        description=description,
+        paper_analogue=analogue,
+        load_local=load_local,
+        translated=translated,
+    )
 
 
-TASKS: dict[str, Task] = {t.name: t for t in [
-    # ---------------- shipped intermediate tasks (offline analogues of the paper's nine)
-    _shipped("nli", "classification", "RTE 1-3 entailment pairs", "MNLI / ANLI", ["not_entailment", "entailment"],
-             sc.load_nli, "nyu-mll/glue", "rte", _rte_row),
-    _shipped("sentiment", "classification", "sentence polarity (movie reviews)", "SST-2", ["negative", "positive"],
-             sc.load_sentiment, "nyu-mll/glue", "sst2", sc.glue_style_row),
-    _shipped("questions", "classification", "TREC question classification (coarse)", "QQP (sentence classification)",
-             sc.TREC_COARSE, sc.load_trec, "CogComp/trec", None, sc.glue_style_row),
-    _shipped("qa", "qa", "XQuAD extractive QA (English side / human translations)", "SQuAD", [], qa.load_qa,
-             "rajpurkar/squad", None, qa.squad_row, translated=True),
-    _shipped("copa", "multiple_choice", "COPA cause/effect items (XCOPA English MT / native items)",
-             "CommonsenseQA / CosmosQA / HellaSwag", [], mc.load_copa, "super_glue", "copa", mc.copa_hub_row,
-             translated=True),
-    _shipped("deprel", "tagging", "universal dependency relation per word (PUD intermediate half)", "CCG supertagging",
-             DEPRELS, tc.load_deprel, "universal_dependencies", "en_ewt", tc.ud_relation_row, translated=True),
-    _shipped("chunk", "tagging", "CoNLL-2000 chunking (WSJ)", "CCG supertagging", [], tc.load_chunk, "conll2000", None,
-             tc.ud_relation_row),
-    # ---------------- targets on shipped data (languages: config.POS_EVAL_LANGUAGES / NER_LANGUAGES)
-    Task("pos", "tagging", None, _const(None), {}, (), "pos", "target (shipped)", labels=tuple(UPOS),
-         load_local=lambda data: load_pos_train(),
-         description="UPOS: trained on UD English-EWT dev, evaluated on the PUD evaluation half (ja: GSD test)"),
-    Task("ner", "tagging", None, _const(None), {}, (), "ner", "target (shipped)", labels=tuple(NER_LABELS),
-         load_local=lambda data: load_ner_train(),
-         description="NER (PER/ORG/LOC): trained on NLTK's IEER, evaluated on CoNLL-2002 es/nl testb"),
-    # ---------------- targets on hub data (XTREME-R, and PAWS-X / BUCC from XTREME)
-    Task("xnli", "classification", "google/xtreme", _const("XNLI"), {"dev": "validation", "test": "test"},
-            XTREME_R_LANGS["xnli"], "accuracy", "target", sc.xnli_row, XTREME_LANGS["xnli"],
+TASKS: dict[str, Task] = {
+    t.name: t
+    for t in [
+        # ---------------- shipped intermediate tasks (offline analogues of the paper's nine)
+        _shipped(
+            "nli",
+            "classification",
+            "RTE 1-3 entailment pairs",
+            "MNLI / ANLI",
+            ["not_entailment", "entailment"],
+            sc.load_nli,
+            "nyu-mll/glue",
+            "rte",
+            _rte_row,
+        ),
+        _shipped(
+            "sentiment",
+            "classification",
+            "sentence polarity (movie reviews)",
+            "SST-2",
+            ["negative", "positive"],
+            sc.load_sentiment,
+            "nyu-mll/glue",
+            "sst2",
+            sc.glue_style_row,
+        ),
+        _shipped(
+            "questions",
+            "classification",
+            "TREC question classification (coarse)",
+            "QQP (sentence classification)",
+            sc.TREC_COARSE,
+            sc.load_trec,
+            "CogComp/trec",
+            None,
+            sc.glue_style_row,
+        ),
+        _shipped(
+            "qa",
+            "qa",
+            "XQuAD extractive QA (English side / human translations)",
+            "SQuAD",
+            [],
+            qa.load_qa,
+            "rajpurkar/squad",
+            None,
+            qa.squad_row,
+            translated=True,
+        ),
+        _shipped(
+            "copa",
+            "multiple_choice",
+            "COPA cause/effect items (XCOPA English MT / native items)",
+            "CommonsenseQA / CosmosQA / HellaSwag",
+            [],
+            mc.load_copa,
+            "super_glue",
+            "copa",
+            mc.copa_hub_row,
+            translated=True,
+        ),
+        _shipped(
+            "deprel",
+            "tagging",
+            "universal dependency relation per word (PUD intermediate half)",
+            "CCG supertagging",
+            DEPRELS,
+            tc.load_deprel,
+            "universal_dependencies",
+            "en_ewt",
+            tc.ud_relation_row,
+            translated=True,
+        ),
+        _shipped(
+            "chunk",
+            "tagging",
+            "CoNLL-2000 chunking (WSJ)",
+            "CCG supertagging",
+            [],
+            tc.load_chunk,
+            "conll2000",
+            None,
+            tc.ud_relation_row,
+        ),
+        # ---------------- targets on shipped data (languages: config.POS_EVAL_LANGUAGES / NER_LANGUAGES)
+        Task(
+            "pos",
+            "tagging",
+            None,
+            _const(None),
+            {},
+            (),
+            "pos",
+            "target (shipped)",
+            labels=tuple(UPOS),
+            load_local=lambda data: load_pos_train(),
+            description="UPOS: trained on UD English-EWT dev, evaluated on the PUD evaluation half (ja: GSD test)",
+        ),
+        Task(
+            "ner",
+            "tagging",
+            None,
+            _const(None),
+            {},
+            (),
+            "ner",
+            "target (shipped)",
+            labels=tuple(NER_LABELS),
+            load_local=lambda data: load_ner_train(),
+            description="NER (PER/ORG/LOC): trained on NLTK's IEER, evaluated on CoNLL-2002 es/nl testb",
+        ),
+        # ---------------- targets on hub data (XTREME-R, and PAWS-X / BUCC from XTREME)
+        Task(
+            "xnli",
+            "classification",
+            "google/xtreme",
+            _const("XNLI"),
+            {"dev": "validation", "test": "test"},
+            XTREME_R_LANGS["xnli"],
+            "accuracy",
+            "target",
+            sc.xnli_row,
+            XTREME_LANGS["xnli"],
             note="one config for all languages (language column); training data is MNLI",
-            labels=tuple(sc.LABELS["xnli"]), train_from=_MNLI),
-    Task("pawsx", "classification", "google/xtreme", lambda l: f"PAWS-X.{l}",
-            {"train": "train", "dev": "validation", "test": "test"}, XTREME_LANGS["pawsx"], "accuracy", "target",
-            sc.pawsx_row, XTREME_LANGS["pawsx"], note="XTREME only (not in XTREME-R)", labels=tuple(sc.LABELS["pawsx"]),
-            train_from=("pawsx", "PAWS-X English train (google/xtreme PAWS-X.en)")),
-    Task("xcopa", "multiple_choice", "cambridgeltl/xcopa", lambda l: l, {"dev": "validation", "test": "test"},
-            XTREME_R_LANGS["xcopa"], "choice_accuracy", "target (XTREME-R only)", mc.xcopa_row,
-            train_from=("copa", "COPA train (aps/super_glue copa); XTREME-R trains on SIQA, then COPA")),
-    Task("udpos", "tagging", "google/xtreme",
+            labels=tuple(sc.LABELS["xnli"]),
+            train_from=_MNLI,
+        ),
+        Task(
+            "pawsx",
+            "classification",
+            "google/xtreme",
+            lambda l: f"PAWS-X.{l}",
+            {"train": "train", "dev": "validation", "test": "test"},
+            XTREME_LANGS["pawsx"],
+            "accuracy",
+            "target",
+            sc.pawsx_row,
+            XTREME_LANGS["pawsx"],
+            note="XTREME only (not in XTREME-R)",
+            labels=tuple(sc.LABELS["pawsx"]),
+            train_from=("pawsx", "PAWS-X English train (google/xtreme PAWS-X.en)"),
+        ),
+        Task(
+            "xcopa",
+            "multiple_choice",
+            "cambridgeltl/xcopa",
+            lambda l: l,
+            {"dev": "validation", "test": "test"},
+            XTREME_R_LANGS["xcopa"],
+            "choice_accuracy",
+            "target (XTREME-R only)",
+            mc.xcopa_row,
+            train_from=("copa", "COPA train (aps/super_glue copa); XTREME-R trains on SIQA, then COPA"),
+        ),
+        Task(
+            "udpos",
+            "tagging",
+            "google/xtreme",
             lambda l: f"udpos.{UDPOS_CONFIG_NAMES[l]}" if l in UDPOS_CONFIG_NAMES else None,
-            {"train": "train", "dev": "validation", "test": "test"}, XTREME_R_LANGS["udpos"], "pos", "target",
-            tc.udpos_row, XTREME_LANGS["udpos"], hub_missing=XTREME_R_LANGS["udpos"][33:],
+            {"train": "train", "dev": "validation", "test": "test"},
+            XTREME_R_LANGS["udpos"],
+            "pos",
+            "target",
+            tc.udpos_row,
+            XTREME_LANGS["udpos"],
+            hub_missing=XTREME_R_LANGS["udpos"][33:],
             note="lt, pl, uk, wo, ro come from UD v2.7 in XTREME-R and have no google/xtreme config: "
-                 "use load_udpos_conllu on the treebank files", labels=tuple(tc.UPOS_LABELS),
-            train_from=("udpos", "UD English train (google/xtreme udpos.English)")),
-    Task("panx", "tagging", "google/xtreme", lambda l: None if l in _PANX_WIKIANN else f"PAN-X.{l}",
-            {"train": "train", "dev": "validation", "test": "test"}, XTREME_R_LANGS["panx"], "ner", "target",
-            tc.panx_row, XTREME_LANGS["panx"], _PANX_WIKIANN, labels=tuple(tc.PANX_LABELS),
-            train_from=("panx", "PAN-X English train (google/xtreme PAN-X.en)")),
-    Task("xquad", "qa", "google/xtreme", lambda l: None if l == "ro" else f"XQuAD.{l}",
-            {"test": "validation"}, XTREME_R_LANGS["xquad"], "squad_f1_em", "target", qa.squad_row,
-            XTREME_LANGS["xquad"], {"ro": ("google/xquad", "xquad.ro")}, note="training data is SQuAD v1.1",
-            train_from=_SQUAD),
-    Task("mlqa", "qa", "google/xtreme", lambda l: f"MLQA.{l}.{l}", {"dev": "validation", "test": "test"},
-            XTREME_R_LANGS["mlqa"], "mlqa_f1_em", "target", qa.squad_row, XTREME_LANGS["mlqa"], train_from=_SQUAD),
-    Task("tydiqa", "qa", "google/xtreme", _const("tydiqa"), {"train": "train", "test": "validation"},
-            XTREME_R_LANGS["tydiqa"], "squad_f1_em", "target", qa.tydiqa_row, XTREME_LANGS["tydiqa"],
+            "use load_udpos_conllu on the treebank files",
+            labels=tuple(tc.UPOS_LABELS),
+            train_from=("udpos", "UD English train (google/xtreme udpos.English)"),
+        ),
+        Task(
+            "panx",
+            "tagging",
+            "google/xtreme",
+            lambda l: None if l in _PANX_WIKIANN else f"PAN-X.{l}",
+            {"train": "train", "dev": "validation", "test": "test"},
+            XTREME_R_LANGS["panx"],
+            "ner",
+            "target",
+            tc.panx_row,
+            XTREME_LANGS["panx"],
+            _PANX_WIKIANN,
+            labels=tuple(tc.PANX_LABELS),
+            train_from=("panx", "PAN-X English train (google/xtreme PAN-X.en)"),
+        ),
+        Task(
+            "xquad",
+            "qa",
+            "google/xtreme",
+            lambda l: None if l == "ro" else f"XQuAD.{l}",
+            {"test": "validation"},
+            XTREME_R_LANGS["xquad"],
+            "squad_f1_em",
+            "target",
+            qa.squad_row,
+            XTREME_LANGS["xquad"],
+            {"ro": ("google/xquad", "xquad.ro")},
+            note="training data is SQuAD v1.1",
+            train_from=_SQUAD,
+        ),
+        Task(
+            "mlqa",
+            "qa",
+            "google/xtreme",
+            lambda l: f"MLQA.{l}.{l}",
+            {"dev": "validation", "test": "test"},
+            XTREME_R_LANGS["mlqa"],
+            "mlqa_f1_em",
+            "target",
+            qa.squad_row,
+            XTREME_LANGS["mlqa"],
+            train_from=_SQUAD,
+        ),
+        Task(
+            "tydiqa",
+            "qa",
+            "google/xtreme",
+            _const("tydiqa"),
+            {"train": "train", "test": "validation"},
+            XTREME_R_LANGS["tydiqa"],
+            "squad_f1_em",
+            "target",
+            qa.tydiqa_row,
+            XTREME_LANGS["tydiqa"],
             note="one config for all languages (question id prefix); XTREME evaluates on the dev set",
-            train_from=("tydiqa", "TyDiQA-GoldP English train questions (google/xtreme tydiqa)")),
-    Task("tatoeba", "retrieval", "google/xtreme",
+            train_from=("tydiqa", "TyDiQA-GoldP English train questions (google/xtreme tydiqa)"),
+        ),
+        Task(
+            "tatoeba",
+            "retrieval",
+            "google/xtreme",
             lambda l: f"tatoeba.{ret.TATOEBA_ISO3[l]}" if l in XTREME_LANGS["tatoeba"] else None,
-            {"test": "validation"}, XTREME_R_LANGS["tatoeba"], "tatoeba_top1", "target", ret.tatoeba_row,
-            XTREME_LANGS["tatoeba"], hub_missing=XTREME_R_LANGS["tatoeba"][36:],
-            note="az, lt, pl, uk, ro have no google/xtreme config: use load_tatoeba"),
-    Task("bucc2018", "retrieval", "google/xtreme", lambda l: f"bucc18.{l}", {"dev": "validation", "test": "test"},
-            XTREME_LANGS["bucc2018"], "bucc_f1", "target", ret.bucc_row, XTREME_LANGS["bucc2018"],
-            note="XTREME only; hub rows are the gold pairs alone, mining needs the full files (load_bucc)"),
-    Task("lareqa", "retrieval", None, _const(None), {"test": "test"}, XTREME_R_LANGS["lareqa"], "lareqa_map@20",
+            {"test": "validation"},
+            XTREME_R_LANGS["tatoeba"],
+            "tatoeba_top1",
+            "target",
+            ret.tatoeba_row,
+            XTREME_LANGS["tatoeba"],
+            hub_missing=XTREME_R_LANGS["tatoeba"][36:],
+            note="az, lt, pl, uk, ro have no google/xtreme config: use load_tatoeba",
+        ),
+        Task(
+            "bucc2018",
+            "retrieval",
+            "google/xtreme",
+            lambda l: f"bucc18.{l}",
+            {"dev": "validation", "test": "test"},
+            XTREME_LANGS["bucc2018"],
+            "bucc_f1",
+            "target",
+            ret.bucc_row,
+            XTREME_LANGS["bucc2018"],
+            note="XTREME only; hub rows are the gold pairs alone, mining needs the full files (load_bucc)",
+        ),
+        Task(
+            "lareqa",
+            "retrieval",
+            None,
+            _const(None),
+            {"test": "test"},
+            XTREME_R_LANGS["lareqa"],
+            "lareqa_map@20",
             "target (XTREME-R only)",
             note="google-research-datasets/xquad_r rows lack sentence_breaks, so the candidate pool cannot be "
-                 "rebuilt: use load_lareqa on the xquad-r/<lang>.json files"),
-    Task("mewslix", "retrieval", None, _const(None), {"dev": "dev", "test": "test"}, XTREME_R_LANGS["mewslix"],
-            "mewslix_map@20", "target (XTREME-R only)",
-            note="not on the hub: build it with XTREME's download_mewslix, then load_mewslix_mentions/_entities"),
-    # ---------------- the paper's nine English intermediate tasks
-    _en_task("squad", "qa", "rajpurkar/squad", None, {"train": "train", "dev": "validation"},
-             "squad_f1_em", qa.squad_row, "SQuAD v1.1"),
-    _en_task("mnli", "classification", "nyu-mll/glue", "mnli", {"train": "train", "dev": "validation_matched"},
-             "accuracy", sc.nli_row, "MultiNLI", _NLI3),
-    _en_task("hellaswag", "multiple_choice", "Rowan/hellaswag", None, {"train": "train", "dev": "validation"},
-             "choice_accuracy", mc.hellaswag_row, "HellaSwag"),
-    _en_task("anli", "classification", "facebook/anli", None,
-             {"train": "train_r1+train_r2+train_r3", "dev": "dev_r1+dev_r2+dev_r3"}, "accuracy", sc.nli_row,
-             "ANLI rounds 1-3", _NLI3, note="rounds 1-3 pooled"),
-    _en_task("ccg", "tagging", None, None, {}, "supertag_accuracy", None, "CCGbank supertags", load_local=tc.load_ccg,
-             note="CCGbank (LDC2005T13) is not redistributable: use load_ccg_auto / load_ccg_piped on a local copy"),
-    _en_task("commonsenseqa", "multiple_choice", "tau/commonsense_qa", None, {"train": "train", "dev": "validation"},
-             "choice_accuracy", mc.commonsenseqa_row, "CommonsenseQA"),
-    _en_task("cosmosqa", "multiple_choice", "allenai/cosmos_qa", None, {"train": "train", "dev": "validation"},
-             "choice_accuracy", mc.cosmosqa_row, "CosmosQA"),
-    _en_task("qqp", "classification", "nyu-mll/glue", "qqp", {"train": "train", "dev": "validation"},
-             "accuracy", sc.qqp_row, "Quora Question Pairs", ("not_duplicate", "duplicate")),
-    _en_task("sst2", "classification", "nyu-mll/glue", "sst2", {"train": "train", "dev": "validation"},
-             "accuracy", sc.sst2_row, "SST-2", ("negative", "positive")),
-]}
+            "rebuilt: use load_lareqa on the xquad-r/<lang>.json files",
+        ),
+        Task(
+            "mewslix",
+            "retrieval",
+            None,
+            _const(None),
+            {"dev": "dev", "test": "test"},
+            XTREME_R_LANGS["mewslix"],
+            "mewslix_map@20",
+            "target (XTREME-R only)",
+            note="not on the hub: build it with XTREME's download_mewslix, then load_mewslix_mentions/_entities",
+        ),
+        # ---------------- the paper's nine English intermediate tasks
+        _en_task(
+            "squad",
+            "qa",
+            "rajpurkar/squad",
+            None,
+            {"train": "train", "dev": "validation"},
+            "squad_f1_em",
+            qa.squad_row,
+            "SQuAD v1.1",
+        ),
+        _en_task(
+            "mnli",
+            "classification",
+            "nyu-mll/glue",
+            "mnli",
+            {"train": "train", "dev": "validation_matched"},
+            "accuracy",
+            sc.nli_row,
+            "MultiNLI",
+            _NLI3,
+        ),
+        _en_task(
+            "hellaswag",
+            "multiple_choice",
+            "Rowan/hellaswag",
+            None,
+            {"train": "train", "dev": "validation"},
+            "choice_accuracy",
+            mc.hellaswag_row,
+            "HellaSwag",
+        ),
+        _en_task(
+            "anli",
+            "classification",
+            "facebook/anli",
+            None,
+            {"train": "train_r1+train_r2+train_r3", "dev": "dev_r1+dev_r2+dev_r3"},
+            "accuracy",
+            sc.nli_row,
+            "ANLI rounds 1-3",
+            _NLI3,
+            note="rounds 1-3 pooled",
+        ),
+        _en_task(
+            "ccg",
+            "tagging",
+            None,
+            None,
+            {},
+            "supertag_accuracy",
+            None,
+            "CCGbank supertags",
+            load_local=tc.load_ccg,
+            note="CCGbank (LDC2005T13) is not redistributable: use load_ccg_auto / load_ccg_piped on a local copy",
+        ),
+        _en_task(
+            "commonsenseqa",
+            "multiple_choice",
+            "tau/commonsense_qa",
+            None,
+            {"train": "train", "dev": "validation"},
+            "choice_accuracy",
+            mc.commonsenseqa_row,
+            "CommonsenseQA",
+        ),
+        _en_task(
+            "cosmosqa",
+            "multiple_choice",
+            "allenai/cosmos_qa",
+            None,
+            {"train": "train", "dev": "validation"},
+            "choice_accuracy",
+            mc.cosmosqa_row,
+            "CosmosQA",
+        ),
+        _en_task(
+            "qqp",
+            "classification",
+            "nyu-mll/glue",
+            "qqp",
+            {"train": "train", "dev": "validation"},
+            "accuracy",
+            sc.qqp_row,
+            "Quora Question Pairs",
+            ("not_duplicate", "duplicate"),
+        ),
+        _en_task(
+            "sst2",
+            "classification",
+            "nyu-mll/glue",
+            "sst2",
+            {"train": "train", "dev": "validation"},
+            "accuracy",
+            sc.sst2_row,
+            "SST-2",
+            ("negative", "positive"),
+        ),
+    ]
+}
 
 METRICS: dict[str, Callable] = {
     "accuracy": sc.classification_accuracy,
@@ -259,8 +617,12 @@ METRICS: dict[str, Callable] = {
     "tag_accuracy": tc.tag_accuracy,
 }
 # Headline metrics (percent) per kind of a hub target, that results.load_results turns into rows.
-HEADLINE = {"classification": ["accuracy"], "multiple_choice": ["accuracy"], "qa": ["f1", "exact_match"],
-            "tagging": {"pos": ["accuracy", "seqeval_f1"], "ner": ["span_f1"]}}
+HEADLINE = {
+    "classification": ["accuracy"],
+    "multiple_choice": ["accuracy"],
+    "qa": ["f1", "exact_match"],
+    "tagging": {"pos": ["accuracy", "seqeval_f1"], "ner": ["span_f1"]},
+}
 TRAIN_SAMPLE_SEED = 0  # max_train_examples draws one fixed sample, the same for every seed and condition
 
 INTERMEDIATE = tuple(n for n, t in TASKS.items() if t.paper_role.startswith("intermediate"))  # all of them
@@ -298,7 +660,9 @@ def hub_source(name: str, lang: str, role: str) -> HubSource:
     """Dataset, config and split holding ``role`` (train/dev/test) of task ``name`` in ``lang``."""
     task = check_language(name, lang)
     if task.hub_dataset is not None and role not in task.splits:
-        raise ConfigError(f"task '{name}' has no '{role}' split on the hub; allowed: {', '.join(task.splits) or 'none'}")
+        raise ConfigError(
+            f"task '{name}' has no '{role}' split on the hub; allowed: {', '.join(task.splits) or 'none'}"
+        )
     if task.hub_dataset is None or lang in task.hub_missing:
         raise DataError(f"task '{name}', language '{lang}': no hub source; {task.note or task.description}")
     if lang in task.hub_fallback:  # same split names as the main source
@@ -325,6 +689,7 @@ def is_labelled(ex: dict) -> bool:
 
 # ------------------------------------------------------------------ training data of intermediate tasks
 
+
 def translated_variant_exists(name: str) -> bool:
     return get_task(name).translated
 
@@ -350,6 +715,7 @@ def task_labels(task: Task, examples: list[dict]) -> list[str]:
 
 
 # ------------------------------------------------------------------ hub targets: English training, evaluation
+
 
 def load_train(name: str, max_examples: int = 0) -> list:
     """English training examples of hub target ``name`` (with a label); a fixed sample of ``max_examples`` if set."""
@@ -403,8 +769,10 @@ def english_dev(name: str, fraction: float) -> tuple[set[str], list[dict]]:
     """(keys of the items that training must leave out, English dev examples) of intermediate task ``name``;
     (set(), []) when the task has no dev set at this ``fraction``."""
     if name == "deprel":
-        return set(), [{"words": s.words, "tags": [deprel_label(d) for d in s.deprel], "lang": "en"}
-                       for s in read_conllu(ud_file("en", "ewt-dev"))]
+        return set(), [
+            {"words": s.words, "tags": [deprel_label(d) for d in s.deprel], "lang": "en"}
+            for s in read_conllu(ud_file("en", "ewt-dev"))
+        ]
     if name == "copa":
         return set(), mc.copa_examples(read_xcopa(COPA_ENGLISH_SOURCE, "val", translated=True), "en")
     if name not in HELD_OUT_TASKS or fraction <= 0:

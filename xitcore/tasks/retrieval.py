@@ -14,6 +14,7 @@ Protocols follow google-research/xtreme (``third_party/evaluate_retrieval.py``, 
   are the answer sentences of its parallel questions in every language; scores are dot products.
 * Mewsli-X: "mAP@20" with one gold entity per mention, i.e. mean reciprocal rank within the top 20.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,11 +30,46 @@ from .io import need, open_lines, read_json, read_jsonl
 
 # XTREME-R 2-letter code -> Tatoeba (LASER) 3-letter code, from XTREME utils_preprocess.py tatoeba_preprocess.
 TATOEBA_ISO3 = {
-    "af": "afr", "ar": "ara", "bg": "bul", "bn": "ben", "de": "deu", "el": "ell", "es": "spa", "et": "est",
-    "eu": "eus", "fa": "pes", "fi": "fin", "fr": "fra", "he": "heb", "hi": "hin", "hu": "hun", "id": "ind",
-    "it": "ita", "ja": "jpn", "jv": "jav", "ka": "kat", "kk": "kaz", "ko": "kor", "ml": "mal", "mr": "mar",
-    "nl": "nld", "pt": "por", "ru": "rus", "sw": "swh", "ta": "tam", "te": "tel", "th": "tha", "tl": "tgl",
-    "tr": "tur", "ur": "urd", "vi": "vie", "zh": "cmn", "az": "aze", "lt": "lit", "pl": "pol", "uk": "ukr",
+    "af": "afr",
+    "ar": "ara",
+    "bg": "bul",
+    "bn": "ben",
+    "de": "deu",
+    "el": "ell",
+    "es": "spa",
+    "et": "est",
+    "eu": "eus",
+    "fa": "pes",
+    "fi": "fin",
+    "fr": "fra",
+    "he": "heb",
+    "hi": "hin",
+    "hu": "hun",
+    "id": "ind",
+    "it": "ita",
+    "ja": "jpn",
+    "jv": "jav",
+    "ka": "kat",
+    "kk": "kaz",
+    "ko": "kor",
+    "ml": "mal",
+    "mr": "mar",
+    "nl": "nld",
+    "pt": "por",
+    "ru": "rus",
+    "sw": "swh",
+    "ta": "tam",
+    "te": "tel",
+    "th": "tha",
+    "tl": "tgl",
+    "tr": "tur",
+    "ur": "urd",
+    "vi": "vie",
+    "zh": "cmn",
+    "az": "aze",
+    "lt": "lit",
+    "pl": "pol",
+    "uk": "ukr",
     "ro": "ron",
 }
 
@@ -45,6 +81,7 @@ def _unit(a) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ Tatoeba
+
 
 @dataclass
 class TatoebaPairs:
@@ -73,6 +110,7 @@ def tatoeba_top1(xx_emb, en_emb) -> float:
 
 # ------------------------------------------------------------------ BUCC
 
+
 @dataclass
 class BuccData:
     lang: str
@@ -94,8 +132,9 @@ def _read_id_sentences(path) -> tuple[list[str], list[str]]:
     return ids, sents
 
 
-def load_bucc(src_path: str | os.PathLike, en_path: str | os.PathLike, gold_path: str | os.PathLike | None,
-              lang: str) -> BuccData:
+def load_bucc(
+    src_path: str | os.PathLike, en_path: str | os.PathLike, gold_path: str | os.PathLike | None, lang: str
+) -> BuccData:
     """BUCC 2018 ``<l>-en.<split>.<l>`` / ``.en`` (``<id><TAB><sentence>``) and ``.gold`` (``<l-id><TAB><en-id>``)."""
     src_ids, src = _read_id_sentences(src_path)
     en_ids, en = _read_id_sentences(en_path)
@@ -170,8 +209,9 @@ def bucc_best_threshold(candidates: dict[tuple[str, str], float], gold: set[tupl
     return threshold
 
 
-def bucc_f1(candidates: dict[tuple[str, str], float], gold: set[tuple[str, str]],
-            threshold: float | None = None) -> dict[str, float]:
+def bucc_f1(
+    candidates: dict[tuple[str, str], float], gold: set[tuple[str, str]], threshold: float | None = None
+) -> dict[str, float]:
     """Precision / recall / F1 (0..1) of the candidates scoring >= threshold; threshold None = the F1-optimal
     one on this gold (XTREME's protocol)."""
     if not gold:
@@ -186,6 +226,7 @@ def bucc_f1(candidates: dict[tuple[str, str], float], gold: set[tuple[str, str]]
 
 
 # ------------------------------------------------------------------ ranking metrics
+
 
 def average_precision_at_k(relevant: set[int], ranked: list[int], k: int | None = 20) -> float:
     """AP@k as XTREME ``utils_lareqa.average_precision_at_k``: sum of precision@i at each relevant hit within
@@ -210,6 +251,7 @@ def rank_by_dot(query_emb, cand_emb, k: int | None = None) -> list[list[int]]:
 
 
 # ------------------------------------------------------------------ LAReQA (XQuAD-R)
+
 
 @dataclass
 class LareqaQuestion:
@@ -260,8 +302,9 @@ def load_lareqa(paths: dict[str, str | os.PathLike]) -> tuple[list[LareqaQuestio
     return questions, list(cands.values())
 
 
-def lareqa_map_at_k(question_emb, candidate_emb, questions: list[LareqaQuestion], candidates: list[LareqaCandidate],
-                    k: int = 20) -> float:
+def lareqa_map_at_k(
+    question_emb, candidate_emb, questions: list[LareqaQuestion], candidates: list[LareqaCandidate], k: int = 20
+) -> float:
     """Mean over all questions of AP@k, ranking the whole multilingual candidate pool by dot product."""
     if len(question_emb) != len(questions) or len(candidate_emb) != len(candidates):
         raise ValueError("lareqa_map_at_k: one embedding row per question and per candidate is needed")
@@ -275,18 +318,19 @@ def lareqa_map_at_k(question_emb, candidate_emb, questions: list[LareqaQuestion]
 
 # ------------------------------------------------------------------ Mewsli-X
 
+
 @dataclass
 class MewsliMention:
     example_id: str
     lang: str
-    query: str      # mention in its sentence, marked up as XTREME-R's baseline does
+    query: str  # mention in its sentence, marked up as XTREME-R's baseline does
     entity_id: str  # gold WikiData QID ("" where labels were removed)
 
 
 @dataclass
 class MewsliEntity:
     entity_id: str
-    text: str       # the description's sentences
+    text: str  # the description's sentences
 
 
 _BRACES = re.compile(r"{(.*?)}")
@@ -309,13 +353,13 @@ def load_mewslix_mentions(path: str | os.PathLike, labels_path: str | os.PathLik
         spans = [(s["start"], s["end"]) for s in ctx["sentence_spans"]]
         for m in need(row, "mentions", f"{path}:{n}"):
             ms = m["mention_span"]
-            if text[ms["start"]:ms["end"]] != ms["text"]:
+            if text[ms["start"] : ms["end"]] != ms["text"]:
                 raise DataError(f"{path}:{n}: mention {m['example_id']} text does not match its offsets")
             sent = next(((s, e) for s, e in spans if s <= ms["start"] < e and ms["end"] <= e), None)
             if sent is None:
                 raise DataError(f"{path}:{n}: mention {m['example_id']} is not inside one sentence")
-            left = _BRACES.sub(r"(\1)", text[sent[0]:ms["start"]])
-            right = _BRACES.sub(r"(\1)", text[ms["end"]:sent[1]])
+            left = _BRACES.sub(r"(\1)", text[sent[0] : ms["start"]])
+            right = _BRACES.sub(r"(\1)", text[ms["end"] : sent[1]])
             query = _clean(f"{ms['text']}: {left} {{ {ms['text']} }} {right}")
             gold = (labels.get(m["example_id"]) or [m.get("entity_id", "")])[0]
             out.append(MewsliMention(m["example_id"], ctx["language"], query, gold))
@@ -327,7 +371,7 @@ def load_mewslix_entities(path: str | os.PathLike) -> list[MewsliEntity]:
     out = []
     for n, row in read_jsonl(path):
         desc = need(row, "description", f"{path}:{n}")
-        sents = [desc[s["start"]:s["end"]] for s in row.get("sentence_spans", [])] or [desc]
+        sents = [desc[s["start"] : s["end"]] for s in row.get("sentence_spans", [])] or [desc]
         out.append(MewsliEntity(need(row, "entity_id", f"{path}:{n}"), _clean(" ".join(sents))))
     return out
 
@@ -346,9 +390,11 @@ def mewslix_map_at_k(gold: dict[str, str], predictions: dict[str, list[str]], k:
 
 # ------------------------------------------------------------------ sentence embeddings
 
+
 @torch.no_grad()
-def embed_sentences(encoder, tokenizer, sentences: list[str], layer: int, max_length: int, device,
-                    batch_size: int = 64) -> np.ndarray:
+def embed_sentences(
+    encoder, tokenizer, sentences: list[str], layer: int, max_length: int, device, batch_size: int = 64
+) -> np.ndarray:
     """Mean-pooled hidden states of one layer, no training (the sentence embeddings of XTREME's Tatoeba/BUCC
     protocol). Tatoeba is scored in XTREME's direction by the caller: each English sentence is the query over the
     other language's sentences (pipeline.step_tatoeba: retrieval_top1(en, xx))."""
@@ -356,8 +402,10 @@ def embed_sentences(encoder, tokenizer, sentences: list[str], layer: int, max_le
     order = sorted(range(len(sentences)), key=lambda k: len(sentences[k]))
     out = np.zeros((len(sentences), encoder.config.hidden_size), dtype=np.float32)
     for i in range(0, len(order), batch_size):
-        idx = order[i:i + batch_size]
-        enc = tokenizer([sentences[k] for k in idx], truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+        idx = order[i : i + batch_size]
+        enc = tokenizer(
+            [sentences[k] for k in idx], truncation=True, max_length=max_length, padding=True, return_tensors="pt"
+        )
         ids, mask = enc["input_ids"].to(device), enc["attention_mask"].to(device)
         hs = encoder(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states[layer]
         m = mask.unsqueeze(-1).to(hs.dtype)
@@ -365,4 +413,3 @@ def embed_sentences(encoder, tokenizer, sentences: list[str], layer: int, max_le
         out[idx] = pooled.float().cpu().numpy()
     encoder.train()
     return out
-

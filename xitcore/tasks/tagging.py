@@ -17,6 +17,7 @@ predicate_arg_category>)``), or "piped" token files, one sentence a line: ``word
 ``word|POS|supertag`` tokens. Supertags are the leaf categories exactly as written (no feature stripping); the
 label set is built from the training sentences.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,10 +35,25 @@ from ..metrics import pos_accuracy, span_f1, xtreme_seqeval_f1
 from ..surface import bare_ids, encode_tagging_surface
 from .io import open_lines, pad
 
-
-
-UPOS_LABELS = ["ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT",
-               "SCONJ", "SYM", "VERB", "X"]  # google/xtreme udpos class order
+UPOS_LABELS = [
+    "ADJ",
+    "ADP",
+    "ADV",
+    "AUX",
+    "CCONJ",
+    "DET",
+    "INTJ",
+    "NOUN",
+    "NUM",
+    "PART",
+    "PRON",
+    "PROPN",
+    "PUNCT",
+    "SCONJ",
+    "SYM",
+    "VERB",
+    "X",
+]  # google/xtreme udpos class order
 PANX_LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]  # google/xtreme PAN-X / wikiann order
 
 
@@ -49,6 +65,7 @@ def tagged_sentence(words, tags, lang: str, id: str = "") -> TaggedSentence:
 
 
 # ------------------------------------------------------------------ local loaders
+
 
 def _xtreme_word(w: str) -> str:
     # XTREME's udpos preprocessing joins words that contain spaces (Vietnamese UD) and drops ZWNJ.
@@ -101,7 +118,7 @@ def load_tagged_columns(path: str | os.PathLike, lang: str, strip_lang_prefix: b
             if strip_lang_prefix:
                 if not word.startswith(f"{lang}:"):
                     raise DataError(f"{path}:{n}: word {word!r} lacks the '{lang}:' prefix of PAN-X files")
-                word = word[len(lang) + 1:]
+                word = word[len(lang) + 1 :]
             words.append(word)
             tags.append(tag)
         out.append(tagged_sentence(words, tags, lang, f"{os.path.basename(path)}#{k + 1}"))
@@ -119,6 +136,7 @@ def load_panx(path: str | os.PathLike, lang: str) -> list[TaggedSentence]:
 
 
 # ------------------------------------------------------------------ hub rows
+
 
 def _names(values, labels: list[str], where: str) -> list[str]:
     out = []
@@ -146,6 +164,7 @@ def panx_row(row: dict, lang: str) -> TaggedSentence:
 
 
 # ------------------------------------------------------------------ metrics
+
 
 def tag_accuracy(gold: list[list[str]], pred: list[list[str]]) -> float:
     """Share of words whose tag is right (UD relations, chunks)."""
@@ -219,6 +238,7 @@ def supertag_accuracy(gold: list[list[str]], pred: list[list[str]]) -> float:
 
 # ------------------------------------------------------------------ shipped training data (intermediate tasks)
 
+
 def load_deprel(data: str) -> list[dict]:
     if data == "en":
         sents = load_pud("en", "intermediate")
@@ -239,20 +259,20 @@ def load_chunk(data: str) -> list[dict]:
 CCGBANK_ENV = "XIT_CCGBANK"
 
 
-
 def load_ccg(data: str) -> list[dict]:
     """CCG supertags from a local CCGbank copy (LDC2005T13 is licensed: never shipped, never on the hub)."""
 
     root = os.environ.get(CCGBANK_ENV)
     if not root or not Path(root).is_dir():
-        raise DataError(f"task 'ccg' needs CCGbank (LDC2005T13, licensed, not shipped): set {CCGBANK_ENV} to a directory "
-                        f"of .auto files (sections 02-21) or word|tag files (.txt); got {root!r}")
+        raise DataError(
+            f"task 'ccg' needs CCGbank (LDC2005T13, licensed, not shipped): set {CCGBANK_ENV} to a directory "
+            f"of .auto files (sections 02-21) or word|tag files (.txt); got {root!r}"
+        )
     files = sorted(Path(root).rglob("*.auto")) or sorted(Path(root).rglob("*.txt"))
     if not files:
         raise DataError(f"task 'ccg': {root} holds no .auto or .txt files; allowed: CCGbank .auto, word|tag .txt")
     load = load_ccg_auto if files[0].suffix == ".auto" else load_ccg_piped
     return [{"words": list(s["words"]), "tags": list(s["tags"]), "lang": "en"} for f in files for s in load(f)]
-
 
 
 def ud_relation_row(r: dict, lang: str = "en") -> dict:
@@ -261,8 +281,8 @@ def ud_relation_row(r: dict, lang: str = "en") -> dict:
     return {"words": r["tokens"], "tags": [deprel_label(str(t)) for t in tags], "lang": "en"}
 
 
-
 # ------------------------------------------------------------------ features, head, loss, prediction
+
 
 def encode_tagging(tokenizer, examples: list[dict], label2id: dict | None, max_length: int) -> list[dict]:
     """Words -> windows of subword ids; each word labelled at its first non-bare subword.
@@ -276,8 +296,10 @@ def encode_tagging(tokenizer, examples: list[dict], label2id: dict | None, max_l
     with_surface = sum("text" in ex and "spans" in ex for ex in examples)
     if with_surface:
         if with_surface != len(examples):
-            raise ValueError(f"encode_tagging: {with_surface} of {len(examples)} examples carry text and spans; "
-                             "either all or none must")
+            raise ValueError(
+                f"encode_tagging: {with_surface} of {len(examples)} examples carry text and spans; "
+                "either all or none must"
+            )
 
         return encode_tagging_surface(tokenizer, examples, label2id, max_length)
     bare = bare_ids(tokenizer)
@@ -319,7 +341,6 @@ def encode_tagging(tokenizer, examples: list[dict], label2id: dict | None, max_l
     return feats
 
 
-
 def featurise(tokenizer, examples: list[dict], labels: list[str], max_length: int) -> list[dict]:
     return encode_tagging(tokenizer, examples, {l: i for i, l in enumerate(labels)}, max_length)
 
@@ -330,7 +351,11 @@ def feature_length(f: dict) -> int:
 
 def collate(feats: list[dict], pad_id: int) -> dict:
     ids = pad([f["input_ids"] for f in feats], pad_id)
-    return {"input_ids": ids, "attention_mask": (ids != pad_id).long(), "labels": pad([f["labels"] for f in feats], -100)}
+    return {
+        "input_ids": ids,
+        "attention_mask": (ids != pad_id).long(),
+        "labels": pad([f["labels"] for f in feats], -100),
+    }
 
 
 class Head(nn.Module):
@@ -341,7 +366,6 @@ class Head(nn.Module):
 
     def forward(self, h):
         return self.out(self.dropout(h))
-
 
 
 def make_head(hidden: int, num_labels: int, dropout: float = 0.1) -> nn.Module:
@@ -361,8 +385,9 @@ def loss_units(feature: dict) -> int:
 
 
 @torch.no_grad()
-def predict_tagging(model, task: str, tokenizer, examples: list[dict], labels: list[str], max_length: int, device,
-                    batch_size: int = 64) -> list[list[str]]:
+def predict_tagging(
+    model, task: str, tokenizer, examples: list[dict], labels: list[str], max_length: int, device, batch_size: int = 64
+) -> list[list[str]]:
     """Predicted tag for every word of every example (windows stitched back together).
 
     Each word reads the prediction at its own ``positions`` entry, so words sharing a position (the parts of a
@@ -373,7 +398,7 @@ def predict_tagging(model, task: str, tokenizer, examples: list[dict], labels: l
     preds = [[None] * len(ex["words"]) for ex in examples]
     order = sorted(range(len(feats)), key=lambda k: len(feats[k]["input_ids"]))
     for i in range(0, len(order), batch_size):
-        chunk = [feats[k] for k in order[i:i + batch_size]]
+        chunk = [feats[k] for k in order[i : i + batch_size]]
         ids = pad([f["input_ids"] for f in chunk], tokenizer.pad_token_id).to(device)
         logits = model(task, ids, (ids != tokenizer.pad_token_id).long())
         best = logits.argmax(-1).cpu()
@@ -382,8 +407,8 @@ def predict_tagging(model, task: str, tokenizer, examples: list[dict], labels: l
                 preds[f["example"]][w] = labels[int(row[pos])]
     missing = [(i, w) for i, p in enumerate(preds) for w, t in enumerate(p) if t is None]
     if missing:  # every encoder puts each word in exactly one window; a gap is a bug, not a tag
-        raise RuntimeError(f"predict_tagging: {len(missing)} words got no prediction, first (example, word) "
-                           f"{missing[0]}")
+        raise RuntimeError(
+            f"predict_tagging: {len(missing)} words got no prediction, first (example, word) {missing[0]}"
+        )
     model.train()
     return preds
-
