@@ -3,9 +3,11 @@
 A params root is written whose ``paper/`` preset holds the tiny preset's ``_preset.yaml`` (renamed ``paper``)
 and three of ``params/paper``'s condition files, copied verbatim (``backend: local``, XLM-R-scale
 ``intermediate.steps`` and all); ``SETS`` brings the intermediate phase down to the tiny scale, as a user's
-``--set`` would, and only seed 1 is run.  ``no-intermediate`` and ``en-qa`` are run into a copy of the session's tiny run store (phase
-i is reused, so this costs one tiny QA intermediate phase and its targets); ``ml-qa`` is never run.
+``--set`` would, and only seed 1 is run.  ``no-intermediate`` and ``en-qa`` are run into a copy of the session's
+tiny run store (phase i is reused, so this costs one tiny QA intermediate phase and its targets); ``ml-qa``
+is never run.
 """
+
 from __future__ import annotations
 
 import contextlib

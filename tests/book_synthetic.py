@@ -1,6 +1,7 @@
 """SYNTHETIC results tables for the book tests only. These numbers are made up; they follow the
 long-format contract of docs/DESIGN.md so that the book layer can be tested before (and
 independently of) the training pipeline. Never present them as results."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,12 +9,32 @@ import pandas as pd
 
 POS_LANGS = ["ar", "de", "en", "es", "fi", "fr", "hi", "id", "it", "pt", "ru", "tr", "zh"]
 TATOEBA_LANGS = ["ar", "de", "es", "fi", "fr", "hi", "id", "it", "pt", "ru", "tr", "zh"]
-CONDITIONS = ["no-intermediate", "en-nli", "en-sentiment", "en-qa", "en-copa", "en-deprel",
-              "en-multitask", "ml-mlm", "ml-qa", "ml-copa", "ml-deprel"]
+CONDITIONS = [
+    "no-intermediate",
+    "en-nli",
+    "en-sentiment",
+    "en-qa",
+    "en-copa",
+    "en-deprel",
+    "en-multitask",
+    "ml-mlm",
+    "ml-qa",
+    "ml-copa",
+    "ml-deprel",
+]
 
 
-def synthetic_results(conditions=CONDITIONS, seeds=(1, 2, 3), preset="smoke", effects=None,
-                      noise=0.5, mlm_loss=5.0, unigram_entropy=7.0, rng=0, style="pipeline") -> pd.DataFrame:
+def synthetic_results(
+    conditions=CONDITIONS,
+    seeds=(1, 2, 3),
+    preset="smoke",
+    effects=None,
+    noise=0.5,
+    mlm_loss=5.0,
+    unigram_entropy=7.0,
+    rng=0,
+    style="pipeline",
+) -> pd.DataFrame:
     """A fake results table. ``effects`` maps condition -> additive shift of every zero-shot score.
 
     ``style="pipeline"`` mimics what ``xitcore.results.load_results`` emits (shared MLM checkpoint
@@ -25,9 +46,19 @@ def synthetic_results(conditions=CONDITIONS, seeds=(1, 2, 3), preset="smoke", ef
     rows = []
 
     def add(cond, seed, phase, task, lang, metric, value, step):
-        rows.append(dict(preset=preset, condition=cond, seed=seed, phase=phase, task=task, language=lang,
-                         metric=metric, value=float(value),
-                         run=f"runs/{step}/{cond[:8]}{seed:02d}{phase[:2]}{task[:3]}".replace(":", "-")))
+        rows.append(
+            dict(
+                preset=preset,
+                condition=cond,
+                seed=seed,
+                phase=phase,
+                task=task,
+                language=lang,
+                metric=metric,
+                value=float(value),
+                run=f"runs/{step}/{cond[:8]}{seed:02d}{phase[:2]}{task[:3]}".replace(":", "-"),
+            )
+        )
 
     def add_avg(cond, seed, phase, task, metric, vals, step):
         add(cond, seed, phase, task, "avg", metric, float(np.mean(vals)), step)
@@ -59,8 +90,16 @@ def synthetic_results(conditions=CONDITIONS, seeds=(1, 2, 3), preset="smoke", ef
                 add(cond, seed, "target", "pos", "en-ewt", "accuracy", 85 + rs.normal(0, noise), "target")
             for lang in ["en", "es", "nl"]:
                 base = 70.0 if lang == "en" else 30.0
-                add(cond, seed, "target", "ner", lang, "span_f1",
-                    base + (0 if lang == "en" else eff) + rs.normal(0, noise), "target")
+                add(
+                    cond,
+                    seed,
+                    "target",
+                    "ner",
+                    lang,
+                    "span_f1",
+                    base + (0 if lang == "en" else eff) + rs.normal(0, noise),
+                    "target",
+                )
             phases = ["target"] if cond == "no-intermediate" else ["intermediate", "target"]
             if not shared:
                 phases = ["mlm"] + phases
@@ -73,32 +112,31 @@ def synthetic_results(conditions=CONDITIONS, seeds=(1, 2, 3), preset="smoke", ef
                     add_avg(cond, seed, phase, "tatoeba", "top1", vals, "tatoeba")
             if cond.endswith("copa"):
                 for lang in ["et", "id", "it", "tr", "zh"]:
-                    add(cond, seed, "intermediate", "xcopa", lang, "accuracy",
-                        50 + eff + rs.normal(0, noise), "intermediate")
+                    add(
+                        cond,
+                        seed,
+                        "intermediate",
+                        "xcopa",
+                        lang,
+                        "accuracy",
+                        50 + eff + rs.normal(0, noise),
+                        "intermediate",
+                    )
     for b, v in [("baseline:majority", 20.0), ("baseline:punct-majority", 30.0)]:
         for lang in POS_LANGS:
-            rows.append(dict(preset=preset, condition=b, seed=0, phase="target", task="pos", language=lang,
-                             metric="accuracy", value=v, run="runs/baselines/0123456789abcdef"))
-    return pd.DataFrame(rows, columns=["preset", "condition", "seed", "phase", "task", "language",
-                                       "metric", "value", "run"])
-
-
-FAKE_BACKEND = '''"""SYNTHETIC test backend for the book notebooks (tests only; numbers are made up)."""
-import types
-from pathlib import Path
-import pandas as pd
-
-def notebook_config(preset, condition, seeds, languages, device, overrides):
-    return types.SimpleNamespace(preset=preset, condition=condition, seeds=list(seeds),
-                                 description="synthetic test condition " + condition,
-                                 languages=languages, device=device, overrides=dict(overrides))
-
-def run_condition(cfg, runs_dir="runs"):
-    flag = Path(runs_dir) / ("FAIL-" + cfg.condition)
-    if flag.exists():
-        raise RuntimeError("synthetic failure requested for " + cfg.condition)
-    (Path(runs_dir) / ("ran-" + cfg.condition)).write_text(repr(sorted(vars(cfg).items())))
-
-def load_results(runs_dir="runs"):
-    return pd.read_csv(Path(runs_dir) / "synthetic_results.csv")
-'''
+            rows.append(
+                dict(
+                    preset=preset,
+                    condition=b,
+                    seed=0,
+                    phase="target",
+                    task="pos",
+                    language=lang,
+                    metric="accuracy",
+                    value=v,
+                    run="runs/baselines/0123456789abcdef",
+                )
+            )
+    return pd.DataFrame(
+        rows, columns=["preset", "condition", "seed", "phase", "task", "language", "metric", "value", "run"]
+    )

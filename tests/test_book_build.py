@@ -3,6 +3,7 @@
 chapters' sources, that chapters show the numbers of their runs, that a chapter without matching runs fails
 with one line naming the command that makes them, the failure path, and the built HTML (images, links;
 chromium DOM + screenshots when chromium is installed)."""
+
 from __future__ import annotations
 
 import ast
@@ -17,8 +18,8 @@ import jupytext
 import nbformat
 import pytest
 import yaml
+from book_runs import NOT_RUN, RUN, SETS, paper_runs, params_root, pos_accuracy
 
-from book_runs import NOT_RUN, RUN, SETS, params_root, paper_runs, pos_accuracy
 import xitcore.book
 from xitcore import cli
 from xitcore.book import build as B
@@ -26,10 +27,12 @@ from xitcore.book import claims as C
 
 REPO = Path(__file__).resolve().parents[1]
 CHAPTER_HTML = ("no-intermediate", "en-qa", "comparison", "claims", "explore", "versions")
-PARAMETERS = {"condition": ["preset", "condition", "runs_dir"],
-              "comparison": ["preset", "conditions", "reference", "runs_dir"],
-              "claims": ["preset", "conditions", "runs_dir", "ledger_path"],
-              "explore": ["preset", "conditions", "runs_dir", "interactive"]}
+PARAMETERS = {
+    "condition": ["preset", "condition", "runs_dir"],
+    "comparison": ["preset", "conditions", "reference", "runs_dir"],
+    "claims": ["preset", "conditions", "runs_dir", "ledger_path"],
+    "explore": ["preset", "conditions", "runs_dir", "interactive"],
+}
 
 
 def _book(root: Path) -> Path:
@@ -125,9 +128,16 @@ def test_book_builds_with_warnings_as_errors(built):
     toc = yaml.safe_load((book / "_toc.yml").read_text())
     files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
     # results first, then exactly the --only conditions, the explorer, and how to redo it all
-    assert files == ["chapters/paper/comparison", "chapters/paper/claims", "chapters/paper/no-intermediate",
-                     "chapters/paper/en-qa", "chapters/paper/explore", "reproducibility", "log",
-                     "chapters/paper/versions"]
+    assert files == [
+        "chapters/paper/comparison",
+        "chapters/paper/claims",
+        "chapters/paper/no-intermediate",
+        "chapters/paper/en-qa",
+        "chapters/paper/explore",
+        "reproducibility",
+        "log",
+        "chapters/paper/versions",
+    ]
     assert not (book / "chapters" / "paper" / f"{NOT_RUN}.ipynb").exists()
 
 
@@ -192,8 +202,9 @@ def test_runs_made_with_other_settings_fail_their_chapter_with_one_line(paper, t
     params, runs = paper
     logs: list[str] = []
     with params_root(params):
-        rc = B.build_book("paper", [("en-qa", params / "paper" / "en-qa.yaml")], runs, _book(tmp_path),
-                          html=False, log=logs.append)
+        rc = B.build_book(
+            "paper", [("en-qa", params / "paper" / "en-qa.yaml")], runs, _book(tmp_path), html=False, log=logs.append
+        )
     assert rc == 1
     failed = _fail_lines(logs)
     assert set(failed) == {"en-qa", "comparison", "claims", "explore"}
@@ -210,12 +221,21 @@ def test_missing_runs_fail_their_chapter_with_one_line_and_the_command(paper, tm
     params, runs = paper
     logs: list[str] = []
     with params_root(params):
-        rc = B.build_book("paper", [(NOT_RUN, params / "paper" / f"{NOT_RUN}.yaml")], runs, _book(tmp_path),
-                          sets=SETS, html=False, log=logs.append)
+        rc = B.build_book(
+            "paper",
+            [(NOT_RUN, params / "paper" / f"{NOT_RUN}.yaml")],
+            runs,
+            _book(tmp_path),
+            sets=SETS,
+            html=False,
+            log=logs.append,
+        )
     assert rc == 1
     sets = " ".join(f"--set {s}" for s in SETS)
-    assert _fail_lines(logs)[NOT_RUN] == (f"no runs for paper/{NOT_RUN} in {runs}: run  xit --runs-dir "
-                                          f"{runs} run {params}/paper/{NOT_RUN}.yaml {sets}  first")
+    assert _fail_lines(logs)[NOT_RUN] == (
+        f"no runs for paper/{NOT_RUN} in {runs}: run  xit --runs-dir "
+        f"{runs} run {params}/paper/{NOT_RUN}.yaml {sets}  first"
+    )
 
 
 def test_chapter_helpers_name_what_is_missing_in_one_line(paper, tmp_path):
@@ -224,12 +244,14 @@ def test_chapter_helpers_name_what_is_missing_in_one_line(paper, tmp_path):
     assert list(xitcore.book.preset_indexes(runs, "paper", ["en-qa"])) == ["en-qa"]
     with pytest.raises(xitcore.book.MissingRuns) as e:
         xitcore.book.preset_indexes(runs, "paper", ["en-qa", NOT_RUN])
-    assert str(e.value) == (f"no runs for paper/{NOT_RUN} in {runs}: run  xit --runs-dir {runs} preset paper "
-                            f"--only {NOT_RUN}  first")
+    assert str(e.value) == (
+        f"no runs for paper/{NOT_RUN} in {runs}: run  xit --runs-dir {runs} preset paper --only {NOT_RUN}  first"
+    )
     with pytest.raises(xitcore.book.MissingRuns) as e:
         xitcore.book.preset_indexes(tmp_path, "paper")
-    assert str(e.value) == (f"no runs of preset paper in {tmp_path}: run  xit --runs-dir {tmp_path} preset "
-                            "paper  first")
+    assert str(e.value) == (
+        f"no runs of preset paper in {tmp_path}: run  xit --runs-dir {tmp_path} preset paper  first"
+    )
     damaged = tmp_path / "index" / "paper" / "en-qa.json"
     damaged.parent.mkdir(parents=True)
     damaged.write_text('{"seeds": ')
@@ -256,8 +278,13 @@ def test_a_chapter_that_fails_while_running_is_kept_with_its_title_first(paper, 
     source.write_text(text + '\n```{code-cell} ipython3\nraise RuntimeError("deliberate")\n```\n')
     template = tmp_path / "condition.ipynb"
     jupytext.write(jupytext.read(source), template, fmt="ipynb")
-    ch = B.Chapter("en-qa", template, tmp_path / "out" / "en-qa.ipynb",
-                   {"preset": "paper", "condition": "en-qa", "runs_dir": str(runs)}, title="en-qa")
+    ch = B.Chapter(
+        "en-qa",
+        template,
+        tmp_path / "out" / "en-qa.ipynb",
+        {"preset": "paper", "condition": "en-qa", "runs_dir": str(runs)},
+        title="en-qa",
+    )
     B.execute(ch, REPO)
     assert not ch.ok and re.fullmatch(r"cell \d+: RuntimeError: deliberate", ch.error)
     kept = nbformat.read(ch.output, as_version=4)
@@ -282,7 +309,8 @@ def test_html_check_static_finds_problems(tmp_path):
     (tmp_path / "index.html").write_text(
         '<html><body id="top"><img src="ok.png"><img src="missing.png"><a href="nowhere.html">x</a>'
         '<a href="index.html#top">t</a><a href="index.html#nope">n</a>'
-        '<script src="https://cdn.example/x.js"></script></body></html>')
+        '<script src="https://cdn.example/x.js"></script></body></html>'
+    )
     problems, n = chk.check_static(tmp_path)
     assert n == 1
     text = "\n".join(problems)

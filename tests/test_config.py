@@ -6,7 +6,7 @@ import sys
 import pytest
 from conftest import REPO, TINY
 
-from xitcore.config import load_condition, notebook_config, parse_override
+from xitcore.config import load_condition, parse_override, preset_conditions
 from xitcore.errors import ConfigError
 
 BAD = [
@@ -59,14 +59,11 @@ def test_per_task_epochs_override_the_shared_value():
     assert parse_override("target.task_epochs.ner=0.5") == {"target": {"task_epochs": {"ner": 0.5}}}
 
 
-def test_override_parsing_and_notebook_config():
+def test_override_parsing():
     assert parse_override("mlm.steps=7") == {"mlm": {"steps": 7}}
-    cfg = notebook_config(preset="smoke", condition="en-qa", seeds=[1], languages=["de", "es", "nl"], device="cpu")
-    assert cfg.seeds == [1] and cfg.eval.pos_languages == ["de", "es"] and cfg.eval.ner_languages == ["es", "nl"]
-    with pytest.raises(ConfigError, match="condition 'nope' is unknown in preset 'smoke'; allowed:"):
-        notebook_config(preset="smoke", condition="nope")
+    assert parse_override("target.tasks=[pos]") == {"target": {"tasks": ["pos"]}}
     with pytest.raises(ConfigError, match="preset 'huge' is unknown"):
-        notebook_config(preset="huge", condition="x")
+        preset_conditions("huge")
 
 
 def test_missing_and_malformed_params_file(tmp_path):

@@ -1,6 +1,7 @@
 """A chapter re-executed by hand, as the reproducibility page shows it: ``jupytext --to ipynb``, then the
 papermill command line, on real run records (the tiny preset's settings under paper-preset names,
 ``tests/book_runs.py``)."""
+
 import json
 import os
 import subprocess
@@ -8,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from book_runs import NOT_RUN, paper_runs, pos_accuracy
 from conftest import REPO
 
@@ -23,8 +23,13 @@ def paper(tiny_runs, tmp_path_factory):
 @pytest.fixture(scope="module")
 def condition_ipynb(tmp_path_factory):
     out = tmp_path_factory.mktemp("chapter") / "condition.ipynb"
-    p = subprocess.run([str(BIN / "jupytext"), "--to", "ipynb", "notebooks/condition.md", "-o", str(out)],
-                       cwd=REPO, capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [str(BIN / "jupytext"), "--to", "ipynb", "notebooks/condition.md", "-o", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     return out
 
@@ -32,8 +37,14 @@ def condition_ipynb(tmp_path_factory):
 def _papermill(notebook, out, *args):
     env = dict(os.environ, TQDM_DISABLE="1")
     env.pop("XIT_PARAMS_ROOT", None)  # the user's view: params/ of the repository
-    return subprocess.run([str(BIN / "papermill"), str(notebook), str(out), *args], cwd=REPO,
-                          capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(
+        [str(BIN / "papermill"), str(notebook), str(out), *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 def _outputs(path):
@@ -59,11 +70,14 @@ def test_paper_chapter_from_its_params_file(paper, condition_ipynb, tmp_path):
 def test_chapter_without_runs_fails_with_one_line(paper, condition_ipynb, tmp_path):
     _, runs = paper
     out = tmp_path / "missing.ipynb"
-    p = _papermill(condition_ipynb, out, "-p", "preset", "paper", "-p", "condition", NOT_RUN,
-                   "-p", "runs_dir", str(runs))
+    p = _papermill(
+        condition_ipynb, out, "-p", "preset", "paper", "-p", "condition", NOT_RUN, "-p", "runs_dir", str(runs)
+    )
     assert p.returncode != 0
-    line = (f"MissingRuns: no runs for paper/{NOT_RUN} in {runs}: run  xit --runs-dir {runs} "
-            f"run params/paper/{NOT_RUN}.yaml  first")
+    line = (
+        f"MissingRuns: no runs for paper/{NOT_RUN} in {runs}: run  xit --runs-dir {runs} "
+        f"run params/paper/{NOT_RUN}.yaml  first"
+    )
     assert p.stderr.strip().splitlines()[-1] == line
     errors = [o for o in _outputs(out) if o["output_type"] == "error"]
     assert len(errors) == 1 and errors[0]["traceback"] == [line]  # no traceback: the line alone

@@ -698,49 +698,6 @@ def load_condition(path: str | Path, overrides: dict | None = None) -> Experimen
     return from_dict(ExperimentConfig, merged)
 
 
-def notebook_config(
-    preset: str = "smoke",
-    condition: str = "no-intermediate",
-    seeds=None,
-    languages=None,
-    device: str = "auto",
-    overrides: dict | None = None,
-    **extra,
-) -> ExperimentConfig:
-    """Build the config from a notebook's ``parameters`` cell (papermill-injected plain values)."""
-    over = dict(overrides or {})
-    for k, v in extra.items():
-        if v is not None and k not in ("description", "runs_dir"):
-            over = deep_merge(over, {k: v})
-    if seeds is not None:
-        over["seeds"] = list(seeds) if not isinstance(seeds, int) else [seeds]
-    if device:
-        over["device"] = device
-    if languages:
-        if isinstance(languages, str):
-            languages = [languages]
-        over = deep_merge(
-            over,
-            {
-                "eval": {
-                    "pos_languages": [l for l in languages if l in POS_EVAL_LANGUAGES],
-                    "ner_languages": [l for l in languages if l in NER_LANGUAGES],
-                }
-            },
-        )
-        unknown = [l for l in languages if l not in POS_EVAL_LANGUAGES + NER_LANGUAGES]
-        if unknown:
-            raise ConfigError(
-                f"languages: {', '.join(unknown)} unknown; allowed: "
-                f"{', '.join(sorted(set(POS_EVAL_LANGUAGES + NER_LANGUAGES)))}"
-            )
-    path = preset_dir(preset) / f"{condition}.yaml"
-    if not path.is_file():
-        allowed = [p.stem for p in preset_conditions(preset)]
-        raise ConfigError(f"condition '{condition}' is unknown in preset '{preset}'; allowed: {', '.join(allowed)}")
-    return load_condition(path, over)
-
-
 def config_hash(payload: Any) -> str:
     import hashlib
 

@@ -11,11 +11,12 @@ The helpers here find a chapter's runs (the condition indexes ``<runs>/index/<pr
 that ``xit run`` writes) and fail with one line naming what is missing and the command that makes
 it.  They import nothing heavy: ``import xitcore.book`` stays cheap for the build and the chapters.
 """
+
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..errors import XitError
 
@@ -52,15 +53,15 @@ def _set_options(sets: Sequence[str]) -> str:
     return "".join(f" --set {shlex.quote(s)}" for s in sets)
 
 
-def run_command(runs_dir, preset: str, condition: str, sets: Sequence[str] = (),
-                params: str | Path | None = None) -> str:
+def run_command(
+    runs_dir, preset: str, condition: str, sets: Sequence[str] = (), params: str | Path | None = None
+) -> str:
     """The command that makes (or completes) one condition's runs: ``xit run params/<preset>/<name>.yaml``."""
     path = _shown(Path(params)) if params is not None else params_file(preset, condition)
     return f"{_xit(runs_dir)} run {shlex.quote(path)}{_set_options(sets)}"
 
 
-def preset_command(runs_dir, preset: str, conditions: Sequence[str] | None = None,
-                   sets: Sequence[str] = ()) -> str:
+def preset_command(runs_dir, preset: str, conditions: Sequence[str] | None = None, sets: Sequence[str] = ()) -> str:
     """The command that makes the runs of a preset (``--only`` the given conditions)."""
     only = f" --only {','.join(conditions)}" if conditions else ""
     return f"{_xit(runs_dir)} preset {preset}{only}{_set_options(sets)}"
@@ -103,8 +104,10 @@ def preset_indexes(runs_dir, preset: str, conditions: Sequence[str] | None = Non
         conditions = found
     missing = [c for c in conditions if not index_path(runs_dir, preset, c).is_file()]
     if missing:
-        raise MissingRuns(f"no runs for {', '.join(f'{preset}/{c}' for c in missing)} in {runs_dir}: run  "
-                          f"{preset_command(runs_dir, preset, missing)}  first")
+        raise MissingRuns(
+            f"no runs for {', '.join(f'{preset}/{c}' for c in missing)} in {runs_dir}: run  "
+            f"{preset_command(runs_dir, preset, missing)}  first"
+        )
     return {c: condition_index(runs_dir, preset, c) for c in ordered_conditions(conditions)}
 
 
@@ -137,6 +140,7 @@ def as_list(value, name: str = "value"):
         return None
     if isinstance(value, str):
         import yaml
+
         value = yaml.safe_load(value)
         if value is None:
             return None

@@ -24,6 +24,7 @@ A chapter that fails while it runs keeps papermill's output notebook (it shows t
 book includes it), gets one ``FAILED`` line, and the build goes on; the return value is then non-zero.
 ``python -m xitcore.book.build --help`` is a small CLI.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,10 +37,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Callable, Sequence
 
 import jupytext
 import yaml
@@ -52,10 +53,32 @@ NOTEBOOKS = REPO / "notebooks"
 #: the chapter sources, ``notebooks/<name>.md`` (MyST Markdown notebooks)
 CHAPTERS = ("condition", "comparison", "claims", "explore")
 JB_FLAGS = ("-W", "-n", "--keep-going", "--all")
-VERSION_PACKAGES = ("torch", "transformers", "tokenizers", "accelerate", "datasets", "evaluate", "seqeval",
-                    "safetensors", "numpy", "pandas", "pyyaml", "papermill", "nbclient", "ipykernel",
-                    "jupytext", "jupyter-book", "sphinx", "myst-nb", "sphinx-book-theme", "matplotlib",
-                    "seaborn", "ipywidgets", "scipy", "tqdm")
+VERSION_PACKAGES = (
+    "torch",
+    "transformers",
+    "tokenizers",
+    "accelerate",
+    "datasets",
+    "evaluate",
+    "seqeval",
+    "safetensors",
+    "numpy",
+    "pandas",
+    "pyyaml",
+    "papermill",
+    "nbclient",
+    "ipykernel",
+    "jupytext",
+    "jupyter-book",
+    "sphinx",
+    "myst-nb",
+    "sphinx-book-theme",
+    "matplotlib",
+    "seaborn",
+    "ipywidgets",
+    "scipy",
+    "tqdm",
+)
 #: the hand-written pages of ``book/``, copied into a ``book_dir`` that lacks them
 STATIC_PAGES = ("_config.yml", "intro.md", "reproducibility.md", "log.md")
 NO_CONDITION = "no condition chapter of this book has runs to read (the FAILED lines above say why)"
@@ -63,9 +86,9 @@ NO_CONDITION = "no condition chapter of this book has runs to read (the FAILED l
 
 @dataclass
 class Chapter:
-    name: str           # "en-qa", "comparison", ...
-    template: Path      # the chapter converted to .ipynb (from notebooks/<chapter>.md)
-    output: Path        # <book>/chapters/<preset>/<name>.ipynb
+    name: str  # "en-qa", "comparison", ...
+    template: Path  # the chapter converted to .ipynb (from notebooks/<chapter>.md)
+    output: Path  # <book>/chapters/<preset>/<name>.ipynb
     parameters: dict
     title: str | None = None
     subtitle: str | None = None
@@ -75,6 +98,7 @@ class Chapter:
 
 def _log_default(msg: str) -> None:
     from tqdm import tqdm
+
     tqdm.write(msg, file=sys.stderr)
 
 
@@ -83,6 +107,7 @@ def discover_conditions(preset: str, params_root: Path | str | None = None) -> l
     defaults), in the book's order; ``params_root`` defaults to ``params/`` (or ``$XIT_PARAMS_ROOT``)."""
     from ..config import params_root as default_root
     from .tables import ordered_conditions
+
     folder = Path(params_root or default_root()) / preset
     files = {p.stem: p for p in sorted(folder.glob("*.yaml")) if not p.name.startswith("_")}
     return [(n, files[n]) for n in ordered_conditions(files)]
@@ -101,6 +126,7 @@ def convert_chapters(dest: Path, notebooks_dir: Path | str = NOTEBOOKS) -> dict[
 def parse_sets(sets: Sequence[str]) -> dict:
     """``--set KEY=VALUE`` options as one nested mapping (as ``xit run`` reads them)."""
     from ..config import deep_merge, parse_override
+
     out: dict = {}
     for item in sets:
         out = deep_merge(out, parse_override(item))
@@ -146,10 +172,15 @@ def config_difference(recorded: dict, wanted: dict, limit: int = 4) -> str:
     """The keys that make two resolved configs index different runs (as the pipeline compares them),
     e.g. ``intermediate.steps: 3 in the runs, 894 here``."""
     from ..pipeline import _config_without_seeds
+
     a, b = _flat(recorded), _flat(wanted)
     base = _config_without_seeds(recorded)
-    keys = [k for k in sorted(set(a) | set(b)) if a.get(k, _ABSENT) != b.get(k, _ABSENT)
-            and _config_without_seeds(_with(recorded, k, b.get(k, _ABSENT))) != base]
+    keys = [
+        k
+        for k in sorted(set(a) | set(b))
+        if a.get(k, _ABSENT) != b.get(k, _ABSENT)
+        and _config_without_seeds(_with(recorded, k, b.get(k, _ABSENT))) != base
+    ]
     parts = [f"{k}: {_short(a.get(k, _ABSENT))} in the runs, {_short(b.get(k, _ABSENT))} here" for k in keys]
     more = f"; {len(parts) - limit} more" if len(parts) > limit else ""
     return "; ".join(parts[:limit]) + more if parts else "its config differs"
@@ -174,8 +205,10 @@ def check_condition(runs_dir, preset: str, name: str, params: Path | str, sets: 
     recorded = index.get("config") or {}
     if _config_without_seeds(recorded) != _config_without_seeds(cfg.to_dict()):
         diff = config_difference(recorded, cfg.to_dict())
-        raise MissingRuns(f"{index_path(runs_dir, preset, name)} was written by runs with another config "
-                          f"than this book's ({diff}): make matching runs with  {command}")
+        raise MissingRuns(
+            f"{index_path(runs_dir, preset, name)} was written by runs with another config "
+            f"than this book's ({diff}): make matching runs with  {command}"
+        )
     return index
 
 
@@ -185,14 +218,22 @@ def execute(chapter: Chapter, cwd: Path, kernel_name: str = "python3", quiet_pro
     ``quiet_progress`` sets ``TQDM_DISABLE=1`` for the kernel: progress bars would otherwise be
     stored as ipywidgets that a static book cannot show."""
     import papermill as pm
+
     chapter.output.parent.mkdir(parents=True, exist_ok=True)
     saved = os.environ.get("TQDM_DISABLE")
     if quiet_progress:
         os.environ["TQDM_DISABLE"] = "1"
     try:
-        pm.execute_notebook(str(chapter.template), str(chapter.output), parameters=chapter.parameters,
-                            kernel_name=kernel_name, cwd=str(cwd), progress_bar=False, log_output=False,
-                            report_mode=False)
+        pm.execute_notebook(
+            str(chapter.template),
+            str(chapter.output),
+            parameters=chapter.parameters,
+            kernel_name=kernel_name,
+            cwd=str(cwd),
+            progress_bar=False,
+            log_output=False,
+            report_mode=False,
+        )
         chapter.ok = True
     except pm.PapermillExecutionError as e:  # MissingRuns is already one line naming what to run
         one_line = e.ename == MissingRuns.__name__
@@ -247,6 +288,7 @@ def retitle(path: Path, title: str | None, subtitle: str | None = None) -> None:
     """Replace the first ``# heading`` of an executed notebook, and put it first (before papermill's
     error banner, if any), so the page is titled after its condition."""
     import nbformat
+
     nb = nbformat.read(str(path), as_version=4)
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown" and cell.source.lstrip().startswith("# "):
@@ -264,8 +306,9 @@ def retitle(path: Path, title: str | None, subtitle: str | None = None) -> None:
 
 def _git(*args: str) -> str:
     try:
-        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=20,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=REPO, capture_output=True, text=True, timeout=20, check=True
+        ).stdout.strip()
     except Exception:
         return ""
 
@@ -277,21 +320,29 @@ def _version(pkg: str) -> str:
         return "not installed"
 
 
-def write_versions(path: Path, preset: str, conditions: Sequence[str], runs_dir: str,
-                   indexes: dict[str, dict] | None = None, sets: Sequence[str] = (),
-                   argv: Sequence[str] | None = None) -> None:
+def write_versions(
+    path: Path,
+    preset: str,
+    conditions: Sequence[str],
+    runs_dir: str,
+    indexes: dict[str, dict] | None = None,
+    sets: Sequence[str] = (),
+    argv: Sequence[str] | None = None,
+) -> None:
     """Markdown page with the environment this book was built in and the runs it read."""
     sha = _git("rev-parse", "HEAD") or "unknown"
     dirty = _git("status", "--porcelain", "--untracked-files=no")
     checks = REPO / "data" / "CHECKSUMS.sha256"
     data_sum = hashlib.sha256(checks.read_bytes()).hexdigest()[:16] if checks.exists() else "missing"
-    seeds = "; ".join(f"`{c}` {', '.join(sorted(i.get('seeds', {}), key=int))}"
-                      for c, i in (indexes or {}).items())
+    seeds = "; ".join(f"`{c}` {', '.join(sorted(i.get('seeds', {}), key=int))}" for c, i in (indexes or {}).items())
     lines = [
-        "# Environment and versions", "",
+        "# Environment and versions",
+        "",
         f"Generated by `xitcore.book.build` on {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC "
-        "while this book was built.", "",
-        "| what | value |", "| --- | --- |",
+        "while this book was built.",
+        "",
+        "| what | value |",
+        "| --- | --- |",
         f"| preset | `{preset}` |",
         f"| conditions | {', '.join(f'`{c}`' for c in conditions) or '(none)'} |",
         f"| `--set` options | {', '.join(f'`{s}`' for s in sets) or '(none)'} |",
@@ -302,7 +353,9 @@ def write_versions(path: Path, preset: str, conditions: Sequence[str], runs_dir:
         f"| python | {platform.python_version()} ({platform.python_implementation()}) |",
         f"| platform | {platform.platform()} |",
         f"| CPU cores | {os.cpu_count()} |",
-        "", "| package | version |", "| --- | --- |",
+        "",
+        "| package | version |",
+        "| --- | --- |",
     ]
     lines += [f"| {p} | {_version(p)} |" for p in VERSION_PACKAGES]
     if argv:
@@ -318,12 +371,13 @@ def toc_text(preset: str, conditions: Sequence[str]) -> str:
         "format": "jb-book",
         "root": "intro",
         "parts": [  # results first: what a reader came for; then each condition; then how to redo it
-            {"caption": f"Results ({preset})",
-             "chapters": [{"file": f"{d}/comparison"}, {"file": f"{d}/claims"}]},
+            {"caption": f"Results ({preset})", "chapters": [{"file": f"{d}/comparison"}, {"file": f"{d}/claims"}]},
             {"caption": f"Conditions ({preset})", "chapters": [{"file": f"{d}/{c}"} for c in conditions]},
             {"caption": "Tools", "chapters": [{"file": f"{d}/explore"}]},
-            {"caption": "Reproducibility", "chapters": [{"file": "reproducibility"}, {"file": "log"},
-                                                        {"file": f"{d}/versions"}]},
+            {
+                "caption": "Reproducibility",
+                "chapters": [{"file": "reproducibility"}, {"file": "log"}, {"file": f"{d}/versions"}],
+            },
         ],
     }
     if not conditions:
@@ -348,11 +402,20 @@ def run_jupyter_book(book_dir: Path, log: Callable[[str], None]) -> int:
     return proc.returncode
 
 
-def build_book(preset: str, conditions: Sequence[tuple[str, str | Path]], runs_dir: str | Path = "runs",
-               book_dir: str | Path = REPO / "book", *, sets: Sequence[str] = (),
-               kernel_name: str = "python3", html: bool = True, notebooks_dir: str | Path = NOTEBOOKS,
-               log: Callable[[str], None] | None = None, argv: Sequence[str] | None = None,
-               jobs: int | None = None) -> int:
+def build_book(
+    preset: str,
+    conditions: Sequence[tuple[str, str | Path]],
+    runs_dir: str | Path = "runs",
+    book_dir: str | Path = REPO / "book",
+    *,
+    sets: Sequence[str] = (),
+    kernel_name: str = "python3",
+    html: bool = True,
+    notebooks_dir: str | Path = NOTEBOOKS,
+    log: Callable[[str], None] | None = None,
+    argv: Sequence[str] | None = None,
+    jobs: int | None = None,
+) -> int:
     """Check each condition's runs, execute the chapters that can read them and build the HTML book;
     0 if everything succeeded, 1 otherwise.
 
@@ -365,6 +428,7 @@ def build_book(preset: str, conditions: Sequence[tuple[str, str | Path]], runs_d
     from tqdm import tqdm
 
     from .tables import ordered_conditions
+
     log = log or _log_default
     jobs = jobs if jobs is not None else max(1, min(2, os.cpu_count() or 1))
     book_dir = Path(book_dir)
@@ -397,12 +461,23 @@ def build_book(preset: str, conditions: Sequence[tuple[str, str | Path]], runs_d
     shared = {"preset": preset, "runs_dir": runs, "conditions": names}
     ledger = (out_dir / "ledger.yaml").resolve()
     chapters += [
-        Chapter("comparison", Path(), out_dir / "comparison.ipynb", dict(shared),
-                title=f"Comparison across conditions ({preset})"),
-        Chapter("claims", Path(), out_dir / "claims.ipynb", {**shared, "ledger_path": str(ledger)},
-                title=f"Claims ledger ({preset})"),
-        Chapter("explore", Path(), out_dir / "explore.ipynb", {**shared, "interactive": False},
-                title=f"Explorer ({preset})"),
+        Chapter(
+            "comparison",
+            Path(),
+            out_dir / "comparison.ipynb",
+            dict(shared),
+            title=f"Comparison across conditions ({preset})",
+        ),
+        Chapter(
+            "claims",
+            Path(),
+            out_dir / "claims.ipynb",
+            {**shared, "ledger_path": str(ledger)},
+            title=f"Claims ledger ({preset})",
+        ),
+        Chapter(
+            "explore", Path(), out_dir / "explore.ipynb", {**shared, "interactive": False}, title=f"Explorer ({preset})"
+        ),
     ]
     if not names:
         for ch in chapters[n_cond:]:
@@ -416,8 +491,7 @@ def build_book(preset: str, conditions: Sequence[tuple[str, str | Path]], runs_d
         for stale in (ch.output, ch.output.with_suffix(".md")):
             if stale.exists():
                 stale.unlink()
-    bar = tqdm(total=len(chapters), desc=f"book {preset}", unit="chapter", file=sys.stderr,
-               dynamic_ncols=True)
+    bar = tqdm(total=len(chapters), desc=f"book {preset}", unit="chapter", file=sys.stderr, dynamic_ncols=True)
     with tempfile.TemporaryDirectory(prefix="xit-chapters-") as tmp:
         templates = convert_chapters(Path(tmp), notebooks_dir)
         for i, ch in enumerate(chapters):
@@ -429,14 +503,14 @@ def build_book(preset: str, conditions: Sequence[tuple[str, str | Path]], runs_d
             kept = f" (executed notebook kept: {ch.output})" if ch.output.exists() else ""
             log(f"xit book: chapter {preset}/{ch.name} FAILED: {ch.error}{kept}")
 
-    write_versions(out_dir / "versions.md", preset, [c.name for c in chapters[:n_cond]], runs, indexes, sets,
-                   argv)
+    write_versions(out_dir / "versions.md", preset, [c.name for c in chapters[:n_cond]], runs, indexes, sets, argv)
     in_toc = [c.name for c in chapters[:n_cond] if c.output.exists()]
     (book_dir / "_toc.yml").write_text(toc_text(preset, in_toc), encoding="utf-8")
     for c in chapters[n_cond:]:
         if not c.output.exists():  # keep the toc valid: a placeholder page naming the failure
-            c.output.with_suffix(".md").write_text(f"# {c.title}\n\nThis chapter failed to run: {c.error}\n",
-                                                    encoding="utf-8")
+            c.output.with_suffix(".md").write_text(
+                f"# {c.title}\n\nThis chapter failed to run: {c.error}\n", encoding="utf-8"
+            )
 
     failed = [c for c in chapters if not c.ok]
     rc = 0
@@ -454,16 +528,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     ap = argparse.ArgumentParser(prog="python -m xitcore.book.build", description=__doc__.split("\n\n")[0])
     ap.add_argument("--preset", default="smoke")
-    ap.add_argument("--condition", action="append", default=None, metavar="NAME[=PARAMS.yaml]",
-                    help="repeatable; default: every params/<preset>/*.yaml")
+    ap.add_argument(
+        "--condition",
+        action="append",
+        default=None,
+        metavar="NAME[=PARAMS.yaml]",
+        help="repeatable; default: every params/<preset>/*.yaml",
+    )
     ap.add_argument("--runs-dir", default="runs")
     ap.add_argument("--book-dir", default=str(REPO / "book"))
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="the --set options the runs were made with (repeatable)")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="the --set options the runs were made with (repeatable)",
+    )
     ap.add_argument("--no-html", action="store_true", help="execute the notebooks only")
     a = ap.parse_args(argv)
     if a.condition:
         from ..config import params_root
+
         conds = []
         for item in a.condition:
             name, _, path = item.partition("=")
@@ -471,8 +556,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         conds = discover_conditions(a.preset)
     try:
-        return build_book(a.preset, conds, a.runs_dir, a.book_dir, sets=a.set, html=not a.no_html,
-                          argv=["python -m xitcore.book.build", *argv])
+        return build_book(
+            a.preset,
+            conds,
+            a.runs_dir,
+            a.book_dir,
+            sets=a.set,
+            html=not a.no_html,
+            argv=["python -m xitcore.book.build", *argv],
+        )
     except XitError as e:
         print(f"xit book: error: {e}", file=sys.stderr)
         return 2

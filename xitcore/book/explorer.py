@@ -5,10 +5,11 @@ wires ipywidgets controls to them.  In the HTML book the explorer chapter shows
 ``redraw(default_state(df))`` as a static figure; the controls work when the notebook is opened
 in Jupyter.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Sequence
 
 import pandas as pd
 
@@ -21,6 +22,7 @@ TASK_LABELS = {"pos": "UPOS", "ner": "NER", "tatoeba": "Tatoeba retrieval", "xco
 @dataclass
 class ExplorerState:
     """What the explorer shows: the table plus the current selection."""
+
     df: pd.DataFrame = field(repr=False)
     conditions: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
@@ -42,8 +44,14 @@ def options(df: pd.DataFrame, task: str | None = None) -> dict[str, list[str]]:
     }
 
 
-def filter_results(df: pd.DataFrame, conditions: Sequence[str] | None, languages: Sequence[str] | None,
-                   task: str, metric: str, phase: str | None) -> pd.DataFrame:
+def filter_results(
+    df: pd.DataFrame,
+    conditions: Sequence[str] | None,
+    languages: Sequence[str] | None,
+    task: str,
+    metric: str,
+    phase: str | None,
+) -> pd.DataFrame:
     """Rows matching the selection. ``None`` means "all"; an empty selection gives no rows."""
     T.check_frame(df)
     out = df[(df["task"] == task) & (df["metric"] == metric)]
@@ -84,20 +92,35 @@ def build_widgets(df: pd.DataFrame, state: ExplorerState | None = None):
 
     state = state or default_state(df)
     opts = options(df, state.task)
-    w_cond = W.SelectMultiple(options=opts["conditions"], value=state.conditions, description="conditions",
-                              rows=min(12, max(4, len(opts["conditions"]))))
-    w_lang = W.SelectMultiple(options=opts["languages"], value=state.languages, description="languages",
-                              rows=min(12, max(4, len(opts["languages"]))))
+    w_cond = W.SelectMultiple(
+        options=opts["conditions"],
+        value=state.conditions,
+        description="conditions",
+        rows=min(12, max(4, len(opts["conditions"]))),
+    )
+    w_lang = W.SelectMultiple(
+        options=opts["languages"],
+        value=state.languages,
+        description="languages",
+        rows=min(12, max(4, len(opts["languages"]))),
+    )
     w_task = W.Dropdown(options=options(df)["tasks"], value=state.task, description="task")
     w_metric = W.Dropdown(options=opts["metrics"], value=state.metric or None, description="metric")
-    w_phase = W.Dropdown(options=opts["phases"], value=state.phase if state.phase in opts["phases"] else None,
-                         description="phase")
+    w_phase = W.Dropdown(
+        options=opts["phases"], value=state.phase if state.phase in opts["phases"] else None, description="phase"
+    )
     out = W.Output()
     busy = {"on": False}
 
     def current() -> ExplorerState:
-        return replace(state, conditions=tuple(w_cond.value), languages=tuple(w_lang.value),
-                       task=w_task.value, metric=w_metric.value, phase=w_phase.value)
+        return replace(
+            state,
+            conditions=tuple(w_cond.value),
+            languages=tuple(w_lang.value),
+            task=w_task.value,
+            metric=w_metric.value,
+            phase=w_phase.value,
+        )
 
     def show(*_):
         if busy["on"]:

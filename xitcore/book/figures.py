@@ -5,10 +5,11 @@ shows it once, when it is the value of a cell) whose caption names the run recor
 numbers come from (``source_note``).  The caption is also kept as ``fig.xit_source`` and the
 title as ``fig.xit_title``.  Empty selections give a figure that says so rather than an error.
 """
+
 from __future__ import annotations
 
 import textwrap
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib
 import matplotlib.colors
@@ -20,8 +21,10 @@ from matplotlib.figure import Figure  # noqa: E402
 from . import tables as T  # noqa: E402
 from .tables import BASELINES, REFERENCE, SCRIPT  # noqa: E402,F401
 
+
 def _png(fig: Figure) -> bytes:
     import io
+
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")
     return buf.getvalue()
@@ -60,8 +63,11 @@ def palette(conditions: Sequence[str]) -> dict[str, tuple]:
     conds = T.ordered_conditions(conditions)
     en = [c for c in conds if c.startswith("en-") and c != "en-multitask"]
     ml = [c for c in conds if c.startswith("ml-")]
-    other = [c for c in conds if c not in en and c not in ml and c not in (REFERENCE, "en-multitask")
-             and not T.is_baseline(c)]
+    other = [
+        c
+        for c in conds
+        if c not in en and c not in ml and c not in (REFERENCE, "en-multitask") and not T.is_baseline(c)
+    ]
     pal: dict[str, tuple] = {REFERENCE: (0.35, 0.35, 0.35), "en-multitask": (0.45, 0.2, 0.6)}
     for group, cmap in ((en, "Blues"), (ml, "Oranges"), (other, "Greens")):
         if group:
@@ -99,12 +105,18 @@ def empty_figure(message: str, data: pd.DataFrame | None = None, title: str = ""
 def _legend(ax) -> None:
     handles, labels = ax.get_legend_handles_labels()
     if handles:
-        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
-                  frameon=False, title=None)
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, title=None)
 
 
-def per_language(data: pd.DataFrame, *, title: str, ylabel: str, conditions: Sequence[str] | None = None,
-                 languages: Sequence[str] | None = None, note: str = "") -> Figure:
+def per_language(
+    data: pd.DataFrame,
+    *,
+    title: str,
+    ylabel: str,
+    conditions: Sequence[str] | None = None,
+    languages: Sequence[str] | None = None,
+    note: str = "",
+) -> Figure:
     """Seed mean ± sd per language and condition (points with error bars); baseline rows in
     ``data`` are drawn as horizontal reference marks instead of points."""
     T.check_frame(data)
@@ -123,16 +135,37 @@ def per_language(data: pd.DataFrame, *, title: str, ylabel: str, conditions: Seq
     fig, ax = _new(max(7.0, 0.55 * len(langs) + 3.5), 4.2)
     if not runs.empty:
         per = runs.groupby(["condition", "language", "seed"], as_index=False)["value"].mean()
-        sns.pointplot(data=per, x="language", y="value", hue="condition", order=langs, hue_order=conds,
-                      palette=palette(conds), errorbar="sd", dodge=0.5 if len(conds) > 1 else False,
-                      linestyle="none", markers="o", markersize=4, err_kws={"linewidth": 1.2},
-                      capsize=0.1, ax=ax)
+        sns.pointplot(
+            data=per,
+            x="language",
+            y="value",
+            hue="condition",
+            order=langs,
+            hue_order=conds,
+            palette=palette(conds),
+            errorbar="sd",
+            dodge=0.5 if len(conds) > 1 else False,
+            linestyle="none",
+            markers="o",
+            markersize=4,
+            err_kws={"linewidth": 1.2},
+            capsize=0.1,
+            ax=ax,
+        )
     pos = {l: i for i, l in enumerate(langs)}
     for b, g in base.groupby("condition"):
         m = g.groupby("language")["value"].mean()
         st = BASELINE_STYLE.get(b, dict(color="#666666", label=b))
-        ax.scatter([pos[l] for l in m.index], m.values, marker="_", s=500, linewidths=2.0,
-                   color=st["color"], label=st["label"], zorder=1)
+        ax.scatter(
+            [pos[l] for l in m.index],
+            m.values,
+            marker="_",
+            s=500,
+            linewidths=2.0,
+            color=st["color"],
+            label=st["label"],
+            zorder=1,
+        )
     source = [l for l in langs if T.is_source(l)]
     for l in source:
         ax.axvspan(pos[l] - 0.5, pos[l] + 0.5, color="#eeeeee", zorder=0)
@@ -142,22 +175,38 @@ def per_language(data: pd.DataFrame, *, title: str, ylabel: str, conditions: Seq
     return _finish(fig, title, pd.concat([runs, base]), note or "points: seed mean; bars: ± sd over seeds")
 
 
-def pos_by_language(df: pd.DataFrame, conditions: Sequence[str] | None = None,
-                    languages: Sequence[str] | None = None, phase: str = "target") -> Figure:
+def pos_by_language(
+    df: pd.DataFrame,
+    conditions: Sequence[str] | None = None,
+    languages: Sequence[str] | None = None,
+    phase: str = "target",
+) -> Figure:
     """Zero-shot UPOS accuracy per PUD language per condition, with the two trivial baselines."""
     data = T.rows(df, "pos", "accuracy", phase)
-    return per_language(data, title="UPOS accuracy per language (trained on English only)",
-                        ylabel="accuracy (%)", conditions=conditions, languages=languages)
+    return per_language(
+        data,
+        title="UPOS accuracy per language (trained on English only)",
+        ylabel="accuracy (%)",
+        conditions=conditions,
+        languages=languages,
+    )
 
 
 def ner_by_language(df: pd.DataFrame, conditions: Sequence[str] | None = None, metric: str = "span_f1") -> Figure:
     data = T.rows(df[~T.baseline_mask(df)], "ner", metric, "target")
-    return per_language(data, title="NER span F1 (PER/ORG/LOC; trained on English IEER)",
-                        ylabel="span F1 (%)", conditions=conditions)
+    return per_language(
+        data, title="NER span F1 (PER/ORG/LOC; trained on English IEER)", ylabel="span F1 (%)", conditions=conditions
+    )
 
 
-def delta_heatmap(df: pd.DataFrame, reference: str = REFERENCE, task: str = "pos", metric: str = "accuracy",
-                  phases: Sequence[str] = ("target",), title: str | None = None) -> Figure:
+def delta_heatmap(
+    df: pd.DataFrame,
+    reference: str = REFERENCE,
+    task: str = "pos",
+    metric: str = "accuracy",
+    phases: Sequence[str] = ("target",),
+    title: str | None = None,
+) -> Figure:
     """Condition × language heatmap of the seed-mean difference to ``reference`` (annotated)."""
     title = title or f"Δ {task} {metric} vs {reference} (seed means, points)"
     mat = T.delta_matrix(df, reference, task, metric, phases)
@@ -166,8 +215,19 @@ def delta_heatmap(df: pd.DataFrame, reference: str = REFERENCE, task: str = "pos
         return empty_figure(f"no {task} {metric} results for {reference} and another condition", data, title)
     fig, ax = _new(max(6.0, 0.6 * mat.shape[1] + 3), max(2.4, 0.45 * mat.shape[0] + 1.6))
     lim = float(np.nanmax(np.abs(mat.values))) if np.isfinite(mat.values).any() else 1.0
-    sns.heatmap(mat, annot=True, fmt="+.1f", cmap="RdBu_r", center=0, vmin=-lim, vmax=lim,
-                linewidths=0.5, cbar_kws={"label": f"Δ {metric} (points)"}, annot_kws={"fontsize": 7}, ax=ax)
+    sns.heatmap(
+        mat,
+        annot=True,
+        fmt="+.1f",
+        cmap="RdBu_r",
+        center=0,
+        vmin=-lim,
+        vmax=lim,
+        linewidths=0.5,
+        cbar_kws={"label": f"Δ {metric} (points)"},
+        annot_kws={"fontsize": 7},
+        ax=ax,
+    )
     ax.tick_params(axis="x", rotation=0)
     ax.tick_params(axis="y", rotation=0)
     ax.set_xlabel("language")
@@ -187,17 +247,35 @@ def tatoeba_by_phase(df: pd.DataFrame, conditions: Sequence[str] | None = None) 
     phases = [p for p in T.PHASES if p in set(per["phase"])] + sorted(set(per["phase"]) - set(T.PHASES))
     conds = T.ordered_conditions(per["condition"].unique())
     fig, ax = _new(7.5, 4.0)
-    sns.pointplot(data=per, x="phase", y="value", hue="condition", order=phases, hue_order=conds,
-                  palette=palette(conds), errorbar="sd", dodge=0.4 if len(conds) > 1 else False,
-                  markers="o", markersize=4, capsize=0.08, ax=ax)
+    sns.pointplot(
+        data=per,
+        x="phase",
+        y="value",
+        hue="condition",
+        order=phases,
+        hue_order=conds,
+        palette=palette(conds),
+        errorbar="sd",
+        dodge=0.4 if len(conds) > 1 else False,
+        markers="o",
+        markersize=4,
+        capsize=0.08,
+        ax=ax,
+    )
     ax.set_xlabel("checkpoint evaluated")
     ax.set_ylabel("top-1 accuracy (%)")
     _legend(ax)
     return _finish(fig, title, data, "points: seed mean; bars: ± sd over seeds")
 
 
-def by_group(df: pd.DataFrame, conditions: Sequence[str] | None = None, mapping: dict = SCRIPT,
-             group_name: str = "script", task: str = "pos", metric: str = "accuracy") -> Figure:
+def by_group(
+    df: pd.DataFrame,
+    conditions: Sequence[str] | None = None,
+    mapping: dict = SCRIPT,
+    group_name: str = "script",
+    task: str = "pos",
+    metric: str = "accuracy",
+) -> Figure:
     """Zero-shot score per language group (script or family), mean over the group's languages."""
     d = T.select(df, conditions=conditions, baselines=True) if conditions is not None else df
     g = T.by_group(d, mapping, task=task, metric=metric, group_name=group_name)
@@ -211,15 +289,36 @@ def by_group(df: pd.DataFrame, conditions: Sequence[str] | None = None, mapping:
     conds = T.ordered_conditions(runs["condition"].unique())
     fig, ax = _new(7.5, 4.0)
     if not runs.empty:
-        sns.pointplot(data=runs, x=group_name, y="value", hue="condition", order=groups, hue_order=conds,
-                      palette=palette(conds), errorbar="sd", dodge=0.5 if len(conds) > 1 else False,
-                      linestyle="none", markers="o", markersize=4, capsize=0.1, ax=ax)
+        sns.pointplot(
+            data=runs,
+            x=group_name,
+            y="value",
+            hue="condition",
+            order=groups,
+            hue_order=conds,
+            palette=palette(conds),
+            errorbar="sd",
+            dodge=0.5 if len(conds) > 1 else False,
+            linestyle="none",
+            markers="o",
+            markersize=4,
+            capsize=0.1,
+            ax=ax,
+        )
     pos = {s: i for i, s in enumerate(groups)}
     for b, bg in base.groupby("condition"):
         st = BASELINE_STYLE.get(b, dict(color="#666666", label=b))
         m = bg.groupby(group_name)["value"].mean()
-        ax.scatter([pos[s] for s in m.index], m.values, marker="_", s=500, linewidths=2.0,
-                   color=st["color"], label=st["label"], zorder=1)
+        ax.scatter(
+            [pos[s] for s in m.index],
+            m.values,
+            marker="_",
+            s=500,
+            linewidths=2.0,
+            color=st["color"],
+            label=st["label"],
+            zorder=1,
+        )
     present = set(data["language"])
     members = {s: sorted(l for l, v in mapping.items() if v == s and l in present) for s in groups}
     ax.set_xticks(range(len(groups)), [f"{s}\n({' '.join(members[s])})" for s in groups], fontsize=8)
@@ -229,8 +328,9 @@ def by_group(df: pd.DataFrame, conditions: Sequence[str] | None = None, mapping:
     return _finish(fig, title, data)
 
 
-def en_vs_ml(df: pd.DataFrame, pairs: Sequence[str] = ("qa", "copa", "deprel"),
-             families: Sequence[str] = ("pos", "ner")) -> Figure:
+def en_vs_ml(
+    df: pd.DataFrame, pairs: Sequence[str] = ("qa", "copa", "deprel"), families: Sequence[str] = ("pos", "ner")
+) -> Figure:
     """The research question at a glance: en-X vs ml-X (size-matched) on zero-shot POS and NER."""
     recs, used = [], []
     for fam in families:
@@ -239,8 +339,10 @@ def en_vs_ml(df: pd.DataFrame, pairs: Sequence[str] = ("qa", "copa", "deprel"),
                 cond = f"{side}-{x}"
                 s = T.per_seed(df, fam, cond)
                 used.append(T.family_rows(df[df["condition"] == cond], fam))
-                recs += [dict(family=T.FAMILIES[fam]["label"], pair=x, side=f"{side}-*", seed=k, value=v)
-                         for k, v in s.items()]
+                recs += [
+                    dict(family=T.FAMILIES[fam]["label"], pair=x, side=f"{side}-*", seed=k, value=v)
+                    for k, v in s.items()
+                ]
     data = pd.concat(used) if used else pd.DataFrame(columns=T.COLUMNS)
     title = "English vs multilingual intermediate data (size-matched pairs)"
     if not recs:
@@ -251,9 +353,22 @@ def en_vs_ml(df: pd.DataFrame, pairs: Sequence[str] = ("qa", "copa", "deprel"),
     axes = np.atleast_1d(fig.subplots(1, len(fams), sharey=False))
     for ax, fam in zip(axes, fams):
         sub = r[r["family"] == fam]
-        sns.pointplot(data=sub, x="pair", y="value", hue="side", order=list(pairs), hue_order=["en-*", "ml-*"],
-                      palette={"en-*": sns.color_palette("Blues")[4], "ml-*": sns.color_palette("Oranges")[4]},
-                      errorbar="sd", dodge=0.3, linestyle="none", markers="o", markersize=5, capsize=0.1, ax=ax)
+        sns.pointplot(
+            data=sub,
+            x="pair",
+            y="value",
+            hue="side",
+            order=list(pairs),
+            hue_order=["en-*", "ml-*"],
+            palette={"en-*": sns.color_palette("Blues")[4], "ml-*": sns.color_palette("Oranges")[4]},
+            errorbar="sd",
+            dodge=0.3,
+            linestyle="none",
+            markers="o",
+            markersize=5,
+            capsize=0.1,
+            ax=ax,
+        )
         ax.set_title(fam, fontsize=9)
         ax.set_xlabel("intermediate task X")
         ax.set_ylabel("mean over zero-shot languages (%)")

@@ -75,9 +75,10 @@ Caveats a reader needs beside any XTREME number
   issue #8 (XQuAD, mBERT: several languages far below the paper) and #65 (XNLI, PAWS-X, mBERT). A gap
   of a point or two between the book and a published number says little on its own.
 """
+
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 #: the keys every entry of :data:`PUBLISHED` carries
 ENTRY_KEYS = ("task", "language", "model", "metric", "value", "source")
@@ -90,17 +91,134 @@ TASKS = ("udpos", "panx", "tatoeba")
 
 XTREME_REPO = "google-research/xtreme"
 XTREME_COMMIT = "838c13b69daafb9328785d16caae2711e4012123"  # newest stored snapshot read for this module
-XTREME_2020_COMMIT = "d224426a1b4c98c2daa126436f95b3c4be122b86"  # the repository's first commit (2020-03-31): the 2020 baseline scripts
+XTREME_2020_COMMIT = (
+    "d224426a1b4c98c2daa126436f95b3c4be122b86"  # the repository's first commit (2020-03-31): the 2020 baseline scripts
+)
 
 #: The languages of each XTREME task, as listed in ``XTREME_TASK2LANGS`` in
 #: google-research/xtreme ``evaluate.py`` at :data:`XTREME_COMMIT` (copied in that file's order).
 XTREME_LANGUAGES: dict[str, tuple[str, ...]] = {
-    "udpos": tuple("af,ar,bg,de,el,en,es,et,eu,fa,fi,fr,he,hi,hu,id,it,ja,kk,ko,mr,"
-                   "nl,pt,ru,ta,te,th,tl,tr,ur,vi,yo,zh".split(",")),
-    "panx": tuple("ar,he,vi,id,jv,ms,tl,eu,ml,ta,te,af,nl,en,de,el,bn,hi,mr,ur,fa,fr,"
-                  "it,pt,es,bg,ru,ja,ka,ko,th,sw,yo,my,zh,kk,tr,et,fi,hu".split(",")),
-    "tatoeba": tuple("ar,he,vi,id,jv,tl,eu,ml,ta,te,af,nl,de,el,bn,hi,mr,ur,fa,fr,it,"
-                     "pt,es,bg,ru,ja,ka,ko,th,sw,zh,kk,tr,et,fi,hu".split(",")),
+    "udpos": tuple(
+        [
+            "af",
+            "ar",
+            "bg",
+            "de",
+            "el",
+            "en",
+            "es",
+            "et",
+            "eu",
+            "fa",
+            "fi",
+            "fr",
+            "he",
+            "hi",
+            "hu",
+            "id",
+            "it",
+            "ja",
+            "kk",
+            "ko",
+            "mr",
+            "nl",
+            "pt",
+            "ru",
+            "ta",
+            "te",
+            "th",
+            "tl",
+            "tr",
+            "ur",
+            "vi",
+            "yo",
+            "zh",
+        ]
+    ),
+    "panx": tuple(
+        [
+            "ar",
+            "he",
+            "vi",
+            "id",
+            "jv",
+            "ms",
+            "tl",
+            "eu",
+            "ml",
+            "ta",
+            "te",
+            "af",
+            "nl",
+            "en",
+            "de",
+            "el",
+            "bn",
+            "hi",
+            "mr",
+            "ur",
+            "fa",
+            "fr",
+            "it",
+            "pt",
+            "es",
+            "bg",
+            "ru",
+            "ja",
+            "ka",
+            "ko",
+            "th",
+            "sw",
+            "yo",
+            "my",
+            "zh",
+            "kk",
+            "tr",
+            "et",
+            "fi",
+            "hu",
+        ]
+    ),
+    "tatoeba": tuple(
+        [
+            "ar",
+            "he",
+            "vi",
+            "id",
+            "jv",
+            "tl",
+            "eu",
+            "ml",
+            "ta",
+            "te",
+            "af",
+            "nl",
+            "de",
+            "el",
+            "bn",
+            "hi",
+            "mr",
+            "ur",
+            "fa",
+            "fr",
+            "it",
+            "pt",
+            "es",
+            "bg",
+            "ru",
+            "ja",
+            "ka",
+            "ko",
+            "th",
+            "sw",
+            "zh",
+            "kk",
+            "tr",
+            "et",
+            "fi",
+            "hu",
+        ]
+    ),
 }
 
 #: How XTREME scores each task: ``METRIC_FUNCTION`` in ``evaluate.py`` at :data:`XTREME_COMMIT`
@@ -124,26 +242,37 @@ SOURCES = {
     "xtreme-r-paper": "Ruder et al. 2021, XTREME-R, arXiv:2104.07412 (appendix: per-language results)",
     "xtreme-evaluate": f"{XTREME_REPO} evaluate.py @ {XTREME_COMMIT}",
     "xtreme-udpos-prep": f"{XTREME_REPO} utils_preprocess.py (udpos_preprocess), scripts/download_data.sh "
-                         f"(download_treebank) @ {XTREME_COMMIT}",
+    f"(download_treebank) @ {XTREME_COMMIT}",
     "xtreme-tatoeba-2020": f"{XTREME_REPO} scripts/run_tatoeba.sh, third_party/run_retrieval.py, "
-                           f"third_party/utils_retrieve.py @ {XTREME_2020_COMMIT}",
+    f"third_party/utils_retrieve.py @ {XTREME_2020_COMMIT}",
     "xtreme-issue-56": "https://github.com/google-research/xtreme/issues/56 (POS table header vs seqeval F1)",
     "fairseq-xlmr": "facebookresearch/fairseq examples/xlmr/README.md @ e23e5eaa321e2aa18330f1d13b70a9851e125901 "
-                    "(xlmr.large: 560M params)",
+    "(xlmr.large: 560M params)",
 }
 
 #: Tables that were looked for and could not be read (so no entry of theirs is in PUBLISHED).
 NOT_FOUND: list[dict] = [
-    {"task": "udpos", "models": MODELS,
-     "languages": ("ar", "de", "en", "es", "fi", "fr", "hi", "id", "it", "ja", "pt", "ru", "tr", "zh"),
-     "where": SOURCES["xtreme-paper"] + "; the POS table (Table 20 in the arXiv version cited by xtreme issue #56)",
-     "why": "stored copies of the paper hold only its beginning; no repository quotes the table"},
-    {"task": "panx", "models": MODELS, "languages": ("es", "nl", "de", "en"),
-     "where": SOURCES["xtreme-paper"] + "; the NER (PAN-X) table of the appendix",
-     "why": "as above"},
-    {"task": "tatoeba", "models": MODELS, "languages": ("ar", "de", "es", "fr", "nl", "ru", "tr", "zh"),
-     "where": SOURCES["xtreme-paper"] + "; the Tatoeba table of the appendix",
-     "why": "as above"},
+    {
+        "task": "udpos",
+        "models": MODELS,
+        "languages": ("ar", "de", "en", "es", "fi", "fr", "hi", "id", "it", "ja", "pt", "ru", "tr", "zh"),
+        "where": SOURCES["xtreme-paper"] + "; the POS table (Table 20 in the arXiv version cited by xtreme issue #56)",
+        "why": "stored copies of the paper hold only its beginning; no repository quotes the table",
+    },
+    {
+        "task": "panx",
+        "models": MODELS,
+        "languages": ("es", "nl", "de", "en"),
+        "where": SOURCES["xtreme-paper"] + "; the NER (PAN-X) table of the appendix",
+        "why": "as above",
+    },
+    {
+        "task": "tatoeba",
+        "models": MODELS,
+        "languages": ("ar", "de", "es", "fr", "nl", "ru", "tr", "zh"),
+        "where": SOURCES["xtreme-paper"] + "; the Tatoeba table of the appendix",
+        "why": "as above",
+    },
 ]
 
 #: Published numbers: one dict per number, keys :data:`ENTRY_KEYS`. ``value`` is on the paper's

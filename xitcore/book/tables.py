@@ -6,9 +6,10 @@ The figures (``figures.py``), the claims ledger (``claims.py``) and the explorer
 (``explorer.py``) are all built on these helpers so that they agree on what
 "zero-shot average", "seed mean" and "phase" mean.
 """
+
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -30,15 +31,42 @@ POS_LANGUAGES = ("en", "ar", "de", "es", "fi", "fr", "hi", "id", "it", "pt", "ru
 LANGUAGE_ORDER = ("en", "en-ewt") + POS_LANGUAGES[1:] + ("nl",)
 
 SCRIPT = {
-    "en": "Latin", "de": "Latin", "es": "Latin", "fi": "Latin", "fr": "Latin", "id": "Latin",
-    "it": "Latin", "pt": "Latin", "tr": "Latin", "nl": "Latin", "sv": "Latin", "pl": "Latin",
-    "ar": "Arabic", "hi": "Devanagari", "ru": "Cyrillic", "zh": "Han", "ja": "Japanese",
+    "en": "Latin",
+    "de": "Latin",
+    "es": "Latin",
+    "fi": "Latin",
+    "fr": "Latin",
+    "id": "Latin",
+    "it": "Latin",
+    "pt": "Latin",
+    "tr": "Latin",
+    "nl": "Latin",
+    "sv": "Latin",
+    "pl": "Latin",
+    "ar": "Arabic",
+    "hi": "Devanagari",
+    "ru": "Cyrillic",
+    "zh": "Han",
+    "ja": "Japanese",
 }
 FAMILY = {
-    "en": "Germanic", "de": "Germanic", "nl": "Germanic", "sv": "Germanic", "pl": "Slavic", "ja": "Japonic",
-    "es": "Romance", "fr": "Romance", "it": "Romance", "pt": "Romance",
-    "fi": "Uralic", "id": "Austronesian", "tr": "Turkic", "ar": "Semitic",
-    "hi": "Indo-Aryan", "ru": "Slavic", "zh": "Sinitic",
+    "en": "Germanic",
+    "de": "Germanic",
+    "nl": "Germanic",
+    "sv": "Germanic",
+    "pl": "Slavic",
+    "ja": "Japonic",
+    "es": "Romance",
+    "fr": "Romance",
+    "it": "Romance",
+    "pt": "Romance",
+    "fi": "Uralic",
+    "id": "Austronesian",
+    "tr": "Turkic",
+    "ar": "Semitic",
+    "hi": "Indo-Aryan",
+    "ru": "Slavic",
+    "zh": "Sinitic",
 }
 
 #: How each target task is summarised as one zero-shot number per (condition, seed).
@@ -47,11 +75,14 @@ FAMILY = {
 #: intermediate phase falls back to the MLM checkpoint).
 FAMILIES = {
     "pos": dict(task="pos", metric="accuracy", phases=("target",), label="zero-shot POS accuracy"),
-    "ner": dict(task="ner", metric="span_f1", phases=("target",),
-                label="zero-shot NER span F1 (seqeval default mode, as conlleval)"),
+    "ner": dict(
+        task="ner",
+        metric="span_f1",
+        phases=("target",),
+        label="zero-shot NER span F1 (seqeval default mode, as conlleval)",
+    ),
     "tatoeba": dict(task="tatoeba", metric="top1", phases=("intermediate", "mlm"), label="Tatoeba top-1"),
-    "xcopa": dict(task="xcopa", metric="accuracy", phases=("intermediate", "target"),
-                  label="zero-shot XCOPA accuracy"),
+    "xcopa": dict(task="xcopa", metric="accuracy", phases=("intermediate", "target"), label="zero-shot XCOPA accuracy"),
 }
 #: the families averaged into the composite ("XTREME-average" analogue)
 COMPOSITE = ("pos", "ner", "tatoeba")
@@ -61,8 +92,9 @@ def check_frame(df: pd.DataFrame) -> pd.DataFrame:
     """Raise ValueError naming the missing columns if ``df`` is not a results table."""
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
-        raise ValueError(f"results table lacks column(s) {', '.join(missing)}; "
-                         f"expected {', '.join(COLUMNS)} (docs/DESIGN.md)")
+        raise ValueError(
+            f"results table lacks column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)} (docs/DESIGN.md)"
+        )
     return df
 
 
@@ -92,8 +124,20 @@ def ordered_languages(languages: Iterable[str]) -> list[str]:
 
 
 #: the smoke conditions in the order the book shows them (others follow by prefix, then name)
-CONDITION_ORDER = ("no-intermediate", "en-nli", "en-sentiment", "en-qa", "en-copa", "en-deprel",
-                   "en-multitask", "ml-mlm", "ml-qa", "ml-copa", "ml-deprel", "no-pretraining")
+CONDITION_ORDER = (
+    "no-intermediate",
+    "en-nli",
+    "en-sentiment",
+    "en-qa",
+    "en-copa",
+    "en-deprel",
+    "en-multitask",
+    "ml-mlm",
+    "ml-qa",
+    "ml-copa",
+    "ml-deprel",
+    "no-pretraining",
+)
 
 
 def ordered_conditions(conditions: Iterable[str]) -> list[str]:
@@ -107,11 +151,18 @@ def ordered_conditions(conditions: Iterable[str]) -> list[str]:
             return (5, 0, c)
         prefix = 1 if c.startswith("en-") else 2 if c.startswith("ml-") else 3
         return (prefix, 0, c)
+
     return sorted({str(c) for c in conditions}, key=key)
 
 
-def select(df: pd.DataFrame, *, preset: str | None = None, conditions: Sequence[str] | None = None,
-           seeds: Sequence[int] | None = None, baselines: bool = True) -> pd.DataFrame:
+def select(
+    df: pd.DataFrame,
+    *,
+    preset: str | None = None,
+    conditions: Sequence[str] | None = None,
+    seeds: Sequence[int] | None = None,
+    baselines: bool = True,
+) -> pd.DataFrame:
     """Rows of one preset for the given conditions and seeds; baselines (seed 0) kept if asked."""
     check_frame(df)
     out = df
@@ -141,9 +192,15 @@ def pick_phase(df: pd.DataFrame, phases: Sequence[str]) -> pd.DataFrame:
     return pd.concat(keep, ignore_index=True) if keep else df.iloc[0:0]
 
 
-def rows(df: pd.DataFrame, task: str, metric: str | Sequence[str], phases: Sequence[str] | str | None = None,
-         languages: Sequence[str] | None = None, exclude: Sequence[str] = (),
-         zero_shot: bool = False) -> pd.DataFrame:
+def rows(
+    df: pd.DataFrame,
+    task: str,
+    metric: str | Sequence[str],
+    phases: Sequence[str] | str | None = None,
+    languages: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
+    zero_shot: bool = False,
+) -> pd.DataFrame:
     """Rows of one task/metric, optionally one phase (or a preference list), language-filtered;
     ``zero_shot`` keeps only real non-English languages (no "en", "en-ewt", "avg", "all")."""
     metrics = [metric] if isinstance(metric, str) else list(metric)
@@ -181,8 +238,7 @@ def broadcast_shared(parts: list[pd.Series]) -> list[pd.Series]:
     seeds = sorted({s for p in parts for s in p.index if s != SHARED_SEED})
     if not seeds:
         return parts
-    return [pd.Series(p.iloc[0], index=seeds, name=p.name) if list(p.index) == [SHARED_SEED] else p
-            for p in parts]
+    return [pd.Series(p.iloc[0], index=seeds, name=p.name) if list(p.index) == [SHARED_SEED] else p for p in parts]
 
 
 def seed_summary(df: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
@@ -206,11 +262,17 @@ def pos_table(df: pd.DataFrame, condition: str, phase: str = "target") -> pd.Dat
     """Per-language POS accuracy of ``condition`` (seed mean ± sd) beside the two baselines."""
     r = rows(df[df["condition"] == condition], "pos", "accuracy", phase)
     s = seed_summary(r, ["language"]).set_index("language")
-    table = pd.DataFrame(index=pd.Index(ordered_languages(
-        list(s.index) + list(rows(df[df["condition"].isin(BASELINES)], "pos", "accuracy")["language"])),
-        name="language"))
+    table = pd.DataFrame(
+        index=pd.Index(
+            ordered_languages(
+                list(s.index) + list(rows(df[df["condition"].isin(BASELINES)], "pos", "accuracy")["language"])
+            ),
+            name="language",
+        )
+    )
     table[f"{condition} (mean ± sd)"] = [
-        _fmt(*s.loc[l, ["mean", "sd", "n"]]) if l in s.index else "" for l in table.index]
+        _fmt(*s.loc[l, ["mean", "sd", "n"]]) if l in s.index else "" for l in table.index
+    ]
     table["mean"] = s["mean"].reindex(table.index)
     table["sd"] = s["sd"].reindex(table.index)
     table["seeds"] = s["n"].reindex(table.index).fillna(0).astype(int)
@@ -220,13 +282,19 @@ def pos_table(df: pd.DataFrame, condition: str, phase: str = "target") -> pd.Dat
     if "majority" in table:
         table["Δ vs majority"] = table["mean"] - table["majority"]
     table["script"] = [SCRIPT.get(l, "") for l in table.index]
-    table["transfer"] = ["in-language" if is_source(l) else "mean of zero-shot" if l in AGGREGATES
-                         else "zero-shot" for l in table.index]
+    table["transfer"] = [
+        "in-language" if is_source(l) else "mean of zero-shot" if l in AGGREGATES else "zero-shot" for l in table.index
+    ]
     return table.round(2)
 
 
-def metric_table(df: pd.DataFrame, condition: str, task: str, metrics: Sequence[str] | None = None,
-                 phases: Sequence[str] | None = None) -> pd.DataFrame:
+def metric_table(
+    df: pd.DataFrame,
+    condition: str,
+    task: str,
+    metrics: Sequence[str] | None = None,
+    phases: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """Language × (metric, phase) table of seed mean ± sd for one condition and task."""
     r = df[(df["condition"] == condition) & (df["task"] == task)]
     if metrics is not None:
@@ -284,15 +352,25 @@ def overview(df: pd.DataFrame, families: Sequence[str] = COMPOSITE + ("xcopa",))
     return out
 
 
-def delta_matrix(df: pd.DataFrame, reference: str = REFERENCE, task: str = "pos",
-                 metric: str = "accuracy", phases: Sequence[str] = ("target",),
-                 zero_shot_mean: bool = True) -> pd.DataFrame:
+def delta_matrix(
+    df: pd.DataFrame,
+    reference: str = REFERENCE,
+    task: str = "pos",
+    metric: str = "accuracy",
+    phases: Sequence[str] = ("target",),
+    zero_shot_mean: bool = True,
+) -> pd.DataFrame:
     """Condition × language seed-mean difference to ``reference`` (rows exclude the reference)."""
     r = rows(df[~baseline_mask(df)], task, metric, phases, exclude=AGGREGATES)
     if r.empty:
         return pd.DataFrame()
-    m = r.groupby(["condition", "language", "seed"])["value"].mean().groupby(
-        level=["condition", "language"]).mean().unstack("language")
+    m = (
+        r.groupby(["condition", "language", "seed"])["value"]
+        .mean()
+        .groupby(level=["condition", "language"])
+        .mean()
+        .unstack("language")
+    )
     m = m[ordered_languages(m.columns)]
     if zero_shot_mean:
         zs = [l for l in m.columns if is_zero_shot(l)]
@@ -304,8 +382,14 @@ def delta_matrix(df: pd.DataFrame, reference: str = REFERENCE, task: str = "pos"
     return d.reindex(ordered_conditions(d.index))
 
 
-def delta_ci_table(df: pd.DataFrame, reference: str = REFERENCE, task: str = "pos", metric: str = "accuracy",
-                   phases: Sequence[str] = ("target",), confidence: float = 0.95) -> pd.DataFrame:
+def delta_ci_table(
+    df: pd.DataFrame,
+    reference: str = REFERENCE,
+    task: str = "pos",
+    metric: str = "accuracy",
+    phases: Sequence[str] = ("target",),
+    confidence: float = 0.95,
+) -> pd.DataFrame:
     """Condition × language: Δ to ``reference`` paired by seed (the same seeds of both), as "mean [lo, hi]" with a
     Student-t interval over the paired differences (``metrics.mean_ci``); "·" marks an interval that excludes 0.
     Exploratory: one interval per cell, no correction for the number of cells."""
@@ -333,9 +417,16 @@ def delta_ci_table(df: pd.DataFrame, reference: str = REFERENCE, task: str = "po
     return out.fillna("")
 
 
-def by_group(df: pd.DataFrame, mapping: dict[str, str] = SCRIPT, *, task: str = "pos",
-             metric: str = "accuracy", phases: Sequence[str] = ("target",),
-             include_source: bool = False, group_name: str = "script") -> pd.DataFrame:
+def by_group(
+    df: pd.DataFrame,
+    mapping: dict[str, str] = SCRIPT,
+    *,
+    task: str = "pos",
+    metric: str = "accuracy",
+    phases: Sequence[str] = ("target",),
+    include_source: bool = False,
+    group_name: str = "script",
+) -> pd.DataFrame:
     """Per (condition, seed, group) mean over the languages of each group."""
     r = rows(df, task, metric, phases, exclude=AGGREGATES, zero_shot=not include_source).copy()
     r[group_name] = r["language"].map(mapping).fillna("other")
@@ -355,6 +446,7 @@ def or_note(table: pd.DataFrame, message: str):
     if table is not None and len(table):
         return table
     from IPython.display import Markdown
+
     return Markdown(f"*{message}*")
 
 
@@ -379,7 +471,8 @@ def encoder_card(runs_dir, preset: str) -> str:
     parsed = [json.loads(p.read_text()) for p in indexes]
     # the reference condition's encoder, else any condition that is not the random-weights control
     idx = next((i for i in parsed if i.get("condition") == REFERENCE), None) or next(
-        (i for i in parsed if not i.get("config", {}).get("model", {}).get("random_init")), parsed[0])
+        (i for i in parsed if not i.get("config", {}).get("model", {}).get("random_init")), parsed[0]
+    )
     cfg = idx.get("config", {})
     model = cfg.get("model", {})
     try:
@@ -387,13 +480,18 @@ def encoder_card(runs_dir, preset: str) -> str:
     except (OSError, ValueError, KeyError):
         rec = {}
     if model.get("init", "scratch") == "scratch":
-        return (f"**Encoder** (`{preset}`): an XLM-R-architecture encoder trained from scratch here: "
-                f"{model.get('num_layers')} layers × {model.get('hidden_size')}, its own "
-                f"{cfg.get('tokenizer', {}).get('vocab_size')}-piece tokenizer, {rec.get('parameters', '?')} parameters "
-                f"(run record `{idx['mlm']}`).")
+        return (
+            f"**Encoder** (`{preset}`): an XLM-R-architecture encoder trained from scratch here: "
+            f"{model.get('num_layers')} layers × {model.get('hidden_size')}, its own "
+            f"{cfg.get('tokenizer', {}).get('vocab_size')}-piece tokenizer, {rec.get('parameters', '?')} parameters "
+            f"(run record `{idx['mlm']}`)."
+        )
     enc = rec.get("encoder", {})
-    frozen = "the word-embedding matrix frozen in phases ii and iii" if model.get("freeze_word_embeddings") else \
-        "every weight trained in phases ii and iii"
+    frozen = (
+        "the word-embedding matrix frozen in phases ii and iii"
+        if model.get("freeze_word_embeddings")
+        else "every weight trained in phases ii and iii"
+    )
     lines = [
         f"**Encoder** (`{preset}`): `{enc.get('original', model.get('init'))}` — a BERT-architecture encoder "
         "(post-LN, GELU, absolute positions; 12 layers × 384, 12 heads) with XLM-R's 250,002-piece SentencePiece "
@@ -411,8 +509,10 @@ def encoder_card(runs_dir, preset: str) -> str:
         "(Tatoeba) starts high because e5 was built for it.",
     ]
     if any(i.get("config", {}).get("model", {}).get("random_init") for i in parsed):
-        lines.append("- `no-pretraining` keeps this architecture and tokenizer but re-initialises every weight: "
-                     "how much of the transfer comes from pre-training at all.")
+        lines.append(
+            "- `no-pretraining` keeps this architecture and tokenizer but re-initialises every weight: "
+            "how much of the transfer comes from pre-training at all."
+        )
     return "\n".join(lines)
 
 
