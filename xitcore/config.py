@@ -465,6 +465,16 @@ class EvalConfig:
     tatoeba_layer: int = field(
         default=-1, metadata={"help": "hidden layer to mean-pool for Tatoeba (-1 = last; XTREME uses a middle layer)"}
     )
+    allow_overlap: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": (
+                "data sets that may be both trained on and evaluated (e.g. [XQuAD]); by default a condition whose "
+                "MLM corpus or intermediate data holds items of a set it evaluates is refused, and a set listed "
+                "here is flagged in its book chapter"
+            )
+        },
+    )
     batch_size: int = 64
 
     def __post_init__(self):

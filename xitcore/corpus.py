@@ -16,6 +16,7 @@ from pathlib import Path
 from .config import PUD_LANGUAGES
 from .data.treebanks import XCOPA_LANGS, XQUAD_NON_EN, load_pud
 from .errors import DataError
+from .tasks.registry import XCOPA_TEST_SET, XQUAD_SET
 
 _SENT_SPLIT = re.compile(r"(?<=[.!?।。！？])\s+")
 
@@ -94,6 +95,20 @@ def raw_sources() -> dict[str, list[tuple[str, str]]]:
     for lang in UDHR_FILES:
         src[lang].append(("udhr", read_udhr(lang)))
     return dict(src)
+
+
+def corpus_data_sets(languages: list[str]) -> set[str]:
+    """Which evaluated data sets the corpus of ``languages`` (empty: every language) holds text of: XQuAD contexts
+    and XCOPA test items are raw text here (raw_sources), and XTREME-R's xquad / xcopa targets evaluate them. For the
+    train/test guard (pipeline.check_train_test_overlap); the sets the project itself scores are excluded sentence
+    by sentence (evaluation_sentences)."""
+    langs = set(languages) if languages else None
+    out = set()
+    if langs is None or langs & ({"en"} | set(XQUAD_NON_EN)):
+        out.add(XQUAD_SET)
+    if langs is None or langs & set(XCOPA_LANGS):
+        out.add(XCOPA_TEST_SET)
+    return out
 
 
 def parallel_sources() -> list[dict]:

@@ -22,7 +22,7 @@ import torch
 from . import tasks
 from .baselines import pos_baselines
 from .config import MODEL_KEY_DEFAULTS, XTREME_TARGET_TASKS, EvalConfig, ExperimentConfig, TargetConfig, config_hash
-from .corpus import build_corpus, read_corpus, read_parallel
+from .corpus import build_corpus, corpus_data_sets, read_corpus, read_parallel
 from .data import read_conllu, read_tatoeba, read_xcopa
 from .data.paths import DATA_ROOT, TATOEBA_ISO3, ud_file
 from .data.treebanks import (
@@ -34,6 +34,7 @@ from .data.treebanks import (
     pos_eval_sentences,
     pos_treebank_keys,
 )
+from .errors import ConfigError
 from .metrics import multiple_choice_accuracy, ner_scores, pos_accuracy, retrieval_top1, xtreme_seqeval_f1
 from .model import (
     MultiTaskModel,
@@ -508,6 +509,7 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
         if ic.dev_fraction > 0:
             metrics["english_dev"] = evaluate_english_dev(model, tok, cfg, specs, device)
         if "copa" in ic.tasks:
+            metrics["xcopa_split"] = xcopa_split(cfg)
             metrics["xcopa"] = evaluate_xcopa(model, tok, cfg, device)
         model.save(work / "model", {n: {k: v for k, v in s.items() if k != "examples"} for n, s in specs.items()})
         tok.save_pretrained(str(work / "model"))
@@ -580,11 +582,17 @@ def evaluate_english_dev(model, tok, cfg, specs: dict, device) -> dict:
     return out
 
 
+def xcopa_split(cfg: ExperimentConfig) -> str:
+    """Where XCOPA is scored after a COPA intermediate task: its test items (XTREME-R's, comparable), unless the
+    shipped COPA data trained on them (backend local): then the 100 val items per language, which it never read."""
+    return "val" if cfg.backend == "local" else "test"
+
+
 def evaluate_xcopa(model, tok, cfg, device) -> dict:
-    """Zero-shot XCOPA accuracy on the val items (training used the disjoint test items)."""
+    """Zero-shot XCOPA accuracy after a COPA intermediate task, on the split xcopa_split gives."""
     out = {}
     for lang in cfg.eval.xcopa_languages:
-        ex = multiple_choice.copa_examples(read_xcopa(lang, "val"), lang)
+        ex = multiple_choice.copa_examples(read_xcopa(lang, xcopa_split(cfg)), lang)
         pred = multiple_choice.predict_multiple_choice(model, "copa", tok, ex, cfg.model.max_length, device)
         out[lang] = round(100 * multiple_choice_accuracy([e["label"] for e in ex], pred), 2)
     out["avg"] = round(sum(out.values()) / max(len(out), 1), 2)
@@ -912,9 +920,42 @@ def run_shared_steps(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> St
     return next(n for n in graph.nodes if n.rel == graph.index["mlm"])
 
 
+def check_train_test_overlap(cfg: ExperimentConfig) -> dict[str, str]:
+    """The guard against training on evaluated items: ConfigError (one line naming both sides) if the condition's
+    MLM corpus (when MLM trains on it) or intermediate data holds items of a data set it evaluates, unless
+    ``eval.allow_overlap`` names that set; returns the allowed overlaps {set: what trains on it} (the book flags
+    them). Sets are declared in tasks.registry (trains_on, evaluates) and corpus.corpus_data_sets."""
+    trained: dict[str, str] = {}
+    if cfg.mlm.steps > 0 or cfg.intermediate.kind == "mlm":
+        for name in sorted(corpus_data_sets(cfg.corpus.languages)):
+            trained.setdefault(name, "the MLM corpus")
+    for t in cfg.intermediate.tasks:
+        task = tasks.get_task(t)
+        if cfg.backend == "local" or task.hub_dataset is None:  # with backend hub the hub's train split is read
+            for name in task.trains_on:
+                trained.setdefault(name, f"intermediate task {t}")
+    evaluated = {name: f"target {t}" for t in cfg.target.tasks for name in tasks.get_task(t).evaluates}
+    if cfg.eval.tatoeba_phases:
+        evaluated.setdefault(tasks.registry.TATOEBA_SET, "Tatoeba retrieval")
+    if "copa" in cfg.intermediate.tasks:
+        xcopa = tasks.registry.XCOPA_VAL_SET if xcopa_split(cfg) == "val" else tasks.registry.XCOPA_TEST_SET
+        evaluated.setdefault(xcopa, "the XCOPA score after COPA")
+    allowed = {}
+    for name in sorted(set(trained) & set(evaluated)):
+        if name not in cfg.eval.allow_overlap:
+            raise ConfigError(
+                f"condition {cfg.preset}/{cfg.condition}: {evaluated[name]} evaluates {name}, which "
+                f"{trained[name]} trains on; drop one of them, or set eval.allow_overlap: [{name}] to run it anyway "
+                f"(the book then flags it)"
+            )
+        allowed[name] = trained[name]
+    return allowed
+
+
 def condition_graph(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> ConditionGraph:
     """The step graph of one condition (see ConditionGraph): what ``run_condition`` runs and ``xit ... --dry-run``
     plans."""
+    overlap = check_train_test_overlap(cfg)
     store = RunStore(runs_dir)
     nodes: dict[str, StepNode] = {}
 
@@ -944,6 +985,8 @@ def condition_graph(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> Con
         "tatoeba": {"mlm": tatoeba_mlm.rel} if tatoeba_mlm else {},
         "seeds": {},
     }
+    if overlap:  # allowed by eval.allow_overlap: the book flags these results
+        index["train_test_overlap"] = overlap
     for seed in cfg.seeds:
         if cfg.intermediate.kind == "mlm":  # continued MLM reads the code-switching dictionary when it is on
             add(step_dictionary(store, cfg, corpus))
@@ -996,6 +1039,7 @@ def _config_without_seeds(cfg_dict: dict) -> str:
             "split": "evaluation",
             "max_sentences": 0,
             "ner_max_sentences": 0,
+            "allow_overlap": [],
         },
         "model": MODEL_KEY_DEFAULTS,
     }

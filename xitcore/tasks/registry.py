@@ -25,7 +25,7 @@ import functools
 import hashlib
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..data import read_conllu, read_xcopa, read_xquad
 from ..data.paths import ud_file
@@ -155,6 +155,9 @@ class Task:
     load_local: Callable[[str], list[dict]] | None = None  # shipped training data: "en" | "translated" -> examples
     translated: bool = False  # load_local has a "translated" variant
     train_from: tuple[str, str] = ("", "")  # hub targets: (task whose English train split trains it, what)
+    # The guard against training on evaluated items (pipeline.check_train_test_overlap) reads these:
+    trains_on: tuple[str, ...] = ()  # data sets whose items its shipped (backend local) training data holds
+    evaluates: tuple[str, ...] = ()  # data sets whose items a target evaluates (translations of one item count)
 
 
 def _const(config: str | None) -> Callable[[str], str | None]:
@@ -601,6 +604,37 @@ TASKS: dict[str, Task] = {
         ),
     ]
 }
+
+# The guard against training on evaluated items (pipeline.check_train_test_overlap): which data sets a task's
+# shipped training data holds, and which a target evaluates. A set is named once for all its languages: XQuAD and
+# XCOPA are translations of one item set, so any language of it in training meets every language in evaluation.
+XQUAD_SET = "XQuAD"
+XCOPA_TEST_SET = "XCOPA test"
+XCOPA_VAL_SET = "XCOPA val"
+TATOEBA_SET = "Tatoeba"
+_TRAINS_ON = {
+    "nli": ("RTE 1-3",),
+    "sentiment": ("sentence polarity",),
+    "questions": ("TREC train",),
+    "qa": (XQUAD_SET,),
+    "copa": (XCOPA_TEST_SET,),  # English: the machine translation of the Italian test items
+    "deprel": ("UD PUD intermediate half",),
+    "chunk": ("CoNLL-2000 train",),
+}
+_EVALUATES = {
+    "pos": ("UD PUD evaluation half", "UD English-EWT test", "UD Japanese-GSD test"),
+    "ner": ("CoNLL-2002 testb",),
+    "xnli": ("XNLI test",),
+    "pawsx": ("PAWS-X test",),
+    "xcopa": (XCOPA_TEST_SET,),
+    "udpos": ("UD test treebanks (XTREME udpos)",),
+    "panx": ("PAN-X test",),
+    "xquad": (XQUAD_SET,),
+    "mlqa": ("MLQA test",),
+    "tydiqa": ("TyDiQA-GoldP dev",),
+    "tatoeba": (TATOEBA_SET,),
+}
+TASKS = {n: replace(t, trains_on=_TRAINS_ON.get(n, ()), evaluates=_EVALUATES.get(n, ())) for n, t in TASKS.items()}
 
 METRICS: dict[str, Callable] = {
     "accuracy": sc.classification_accuracy,

@@ -1,0 +1,83 @@
+"""The guard against training on evaluated items: planning refuses a condition whose MLM corpus or intermediate
+data holds items of a data set it evaluates, unless eval.allow_overlap names the set (and the book flags it)."""
+
+import dataclasses
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+
+from xitcore.config import XTREME_TARGET_TASKS, load_condition
+from xitcore.errors import ConfigError
+from xitcore.pipeline import check_train_test_overlap, condition_graph, xcopa_split
+from xitcore.tasks import SHIPPED_INTERMEDIATE, SHIPPED_TARGETS, TASKS, registry
+
+QA_HUB = {"backend": "hub", "target": {"tasks": ["xquad"]}}
+
+
+def test_every_shipped_training_set_and_every_target_declares_its_items():
+    assert all(TASKS[t].trains_on for t in SHIPPED_INTERMEDIATE)
+    assert all(TASKS[t].evaluates for t in [*SHIPPED_TARGETS, *XTREME_TARGET_TASKS])
+    assert TASKS["qa"].trains_on == TASKS["xquad"].evaluates == ("XQuAD",)
+    assert TASKS["copa"].trains_on == TASKS["xcopa"].evaluates == ("XCOPA test",)
+
+
+def test_xquad_in_the_mlm_corpus_refuses_the_xquad_target(tmp_path):
+    cfg = load_condition(REPO / "params/smoke/en-qa.yaml", QA_HUB)
+    with pytest.raises(ConfigError) as e:
+        condition_graph(cfg, tmp_path)
+    msg = str(e.value)
+    assert "\n" not in msg and "target xquad evaluates XQuAD, which the MLM corpus trains on" in msg
+    assert "eval.allow_overlap: [XQuAD]" in msg
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_the_dry_run_fails_with_one_line():
+    cmd = [
+        sys.executable,
+        "-m",
+        "xitcore.cli",
+        "run",
+        "params/smoke/en-qa.yaml",
+        "--set",
+        "backend=hub",
+        "--set",
+        "target.tasks=[xquad]",
+        "--dry-run",
+    ]
+    p = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2
+    assert p.stderr.strip().splitlines() == [p.stderr.strip()] and "evaluates XQuAD" in p.stderr
+
+
+def test_allow_overlap_runs_it_and_the_index_flags_it(tmp_path):
+    cfg = load_condition(REPO / "params/smoke/en-qa.yaml", {**QA_HUB, "eval": {"allow_overlap": ["XQuAD"]}})
+    graph = condition_graph(cfg, tmp_path)
+    assert graph.index["train_test_overlap"] == {"XQuAD": "the MLM corpus"}
+    plain = condition_graph(load_condition(REPO / "params/smoke/en-qa.yaml"), tmp_path)
+    assert "train_test_overlap" not in plain.index
+
+
+def test_what_is_not_trained_on_does_not_count():
+    # No MLM training on the corpus, and backend hub reads SQuAD for the qa task: nothing overlaps.
+    cfg = load_condition(REPO / "params/e5-small/en-qa.yaml", QA_HUB)
+    assert cfg.mlm.steps == 0 and check_train_test_overlap(cfg) == {}
+
+
+def test_shipped_intermediate_data_is_checked_too(monkeypatch):
+    # A task whose only data is the shipped one (no hub source) trains on its shipped items under any backend.
+    monkeypatch.setitem(registry.TASKS, "qa", dataclasses.replace(TASKS["qa"], hub_dataset=None))
+    cfg = load_condition(REPO / "params/e5-small/en-qa.yaml", QA_HUB)
+    with pytest.raises(ConfigError, match="target xquad evaluates XQuAD, which intermediate task qa trains on"):
+        check_train_test_overlap(cfg)
+
+
+def test_xcopa_after_copa_is_scored_on_test_unless_copa_trained_on_it():
+    local = load_condition(REPO / "params/smoke/en-copa.yaml")
+    assert xcopa_split(local) == "val" and check_train_test_overlap(local) == {}
+    hub = load_condition(REPO / "params/e5-small/en-copa.yaml", {"backend": "hub"})
+    assert xcopa_split(hub) == "test" and check_train_test_overlap(hub) == {}  # COPA train from the hub
+    gpu = load_condition(REPO / "params/gpu-small/en-copa.yaml", {"backend": "hub"})  # its corpus holds XCOPA test
+    with pytest.raises(ConfigError, match="the XCOPA score after COPA evaluates XCOPA test, which the MLM corpus"):
+        check_train_test_overlap(gpu)
