@@ -336,6 +336,34 @@ class TargetConfig:
     word_input_languages: dict[str, str] = field(
         default_factory=dict, metadata={"help": "UPOS: per-language word_input, e.g. {ar: split}"}
     )
+    task_batch_size: dict[str, int] = field(
+        default_factory=dict, metadata={"help": "per-task batch size overriding 'batch_size', e.g. {xquad: 16}"}
+    )
+    task_lr: dict[str, float] = field(
+        default_factory=dict, metadata={"help": "per-task learning rate overriding 'lr', e.g. {xnli: 1.0e-5}"}
+    )
+    task_max_length: dict[str, int] = field(
+        default_factory=dict,
+        metadata={"help": "per-task max subwords per window overriding model.max_length, e.g. {xquad: 384}"},
+    )
+    early_stopping: bool = field(
+        default=False,
+        metadata={
+            "help": (
+                "train as jiant did: score the English dev set every eval_every_steps, stop after patience "
+                "evaluations without improvement, reload the best checkpoint (pos and ner hold out dev_fraction "
+                "of their English training data as that dev set)"
+            )
+        },
+    )
+    eval_every_steps: int = field(default=1000, metadata={"help": "with early_stopping: steps between dev scores"})
+    patience: int = field(
+        default=30, metadata={"help": "with early_stopping: evaluations without improvement before stopping"}
+    )
+    dev_fraction: float = field(
+        default=0.1,
+        metadata={"help": "with early_stopping, pos and ner: share of English training sentences held out as dev"},
+    )
 
     def __post_init__(self):
         for t in self.tasks:
@@ -350,17 +378,34 @@ class TargetConfig:
         ]:
             if mode not in WORD_INPUTS:
                 raise ConfigError(f"{where} '{mode}' is unknown; allowed: {', '.join(WORD_INPUTS)}")
-        for t, e in self.task_epochs.items():
-            if t not in TARGET_TASKS:
-                raise ConfigError(f"target.task_epochs: task '{t}' is unknown; allowed: {', '.join(TARGET_TASKS)}")
-            if e <= 0:
-                raise ConfigError(f"target.task_epochs.{t} must be > 0, got {e}")
+        for key in ("task_epochs", "task_batch_size", "task_lr", "task_max_length"):
+            for t, v in getattr(self, key).items():
+                if t not in TARGET_TASKS:
+                    raise ConfigError(f"target.{key}: task '{t}' is unknown; allowed: {', '.join(TARGET_TASKS)}")
+                if v <= 0:
+                    raise ConfigError(f"target.{key}.{t} must be > 0, got {v}")
+        if self.eval_every_steps < 1 or self.patience < 1:
+            raise ConfigError(
+                f"target.eval_every_steps and target.patience must be >= 1, got {self.eval_every_steps}, "
+                f"{self.patience}"
+            )
+        if not 0.0 < self.dev_fraction < 1.0:
+            raise ConfigError(f"target.dev_fraction must be in (0, 1), got {self.dev_fraction}")
 
     def word_input_for(self, lang: str) -> str:
         return self.word_input_languages.get(lang, self.word_input)
 
     def epochs_for(self, task: str) -> float:
         return self.task_epochs.get(task, self.epochs)
+
+    def batch_size_for(self, task: str) -> int:
+        return self.task_batch_size.get(task, self.batch_size)
+
+    def lr_for(self, task: str) -> float:
+        return self.task_lr.get(task, self.lr)
+
+    def max_length_for(self, task: str, default: int) -> int:
+        return self.task_max_length.get(task, default)
 
 
 def _xtreme_default_languages(task: str) -> list[str]:

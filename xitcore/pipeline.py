@@ -602,11 +602,34 @@ def evaluate_xcopa(model, tok, cfg, device) -> dict:
 # ---------------------------------------------------------------------------------------- phase (iii)
 
 
+def _protocol_key(cfg: ExperimentConfig, task: str) -> dict:
+    """Early stopping (target.early_stopping), in the key only when on, so that other keys stay as they were."""
+    tc = cfg.target
+    if not tc.early_stopping:
+        return {}
+    out = {"eval_every_steps": tc.eval_every_steps, "patience": tc.patience}
+    if task in tasks.SHIPPED_TARGETS:
+        out["dev_fraction"] = tc.dev_fraction
+    return {"early_stopping": out}
+
+
+def _held_out_dev(task: str, train: list[dict], fraction: float) -> tuple[list[dict], list[dict]]:
+    """(training, dev) of a shipped target's English data: a stable share of the sentences, by their text."""
+    dev_of = [tasks.registry.stable_unit(f"{task}\t{' '.join(ex['words'])}") < fraction for ex in train]
+    return [ex for ex, d in zip(train, dev_of) if not d], [ex for ex, d in zip(train, dev_of) if d]
+
+
 def _target_payload(cfg: ExperimentConfig, source: Step, task: str, seed: int, langs: list[str]) -> dict:
     """What a target step's key hashes. Shipped (pos, ner) and hub targets were added at different times and keep
     their own fields, so that every earlier key stays valid."""
     tc = cfg.target
-    common = {"epochs": tc.epochs_for(task), "batch_size": tc.batch_size, "lr": tc.lr, "warmup_ratio": tc.warmup_ratio}
+    common = {
+        "epochs": tc.epochs_for(task),
+        "batch_size": tc.batch_size_for(task),
+        "lr": tc.lr_for(task),
+        "warmup_ratio": tc.warmup_ratio,
+    }
+    max_length = tc.max_length_for(task, cfg.model.max_length)
     if task not in tasks.SHIPPED_TARGETS:
         return {
             "target": task,
@@ -616,11 +639,12 @@ def _target_payload(cfg: ExperimentConfig, source: Step, task: str, seed: int, l
             "source": source.rel,
             "seed": seed,
             "languages": langs,
-            "max_length": cfg.model.max_length,
+            "max_length": max_length,
             "dropout": cfg.model.dropout,
             "freeze_embeddings": tc.freeze_embeddings,
             "version": 3 if task == "panx" else 2,  # 3: conlleval F1
             **_precision_key(cfg),
+            **_protocol_key(cfg, task),
         }
     payload = {
         "target": task,
@@ -629,9 +653,10 @@ def _target_payload(cfg: ExperimentConfig, source: Step, task: str, seed: int, l
         "source": source.rel,
         "seed": seed,
         "languages": langs,
-        "max_length": cfg.model.max_length,
+        "max_length": max_length,
         "dropout": cfg.model.dropout,
         "freeze_embeddings": tc.freeze_embeddings,
+        **_protocol_key(cfg, task),
         # 2: the head initialised from the seed (see step_intermediate); 3 (NER): F1 in seqeval's default
         # (conlleval) mode, strict IOB2 beside it
         "version": 3 if task == "ner" else 2,
@@ -666,9 +691,14 @@ def _shipped_target_data(cfg: ExperimentConfig, task: str, langs: list[str]) -> 
         else:
             ev = load_ner_eval(lang, cfg.eval.split)
         evals[lang] = ev[:cap] if cap else ev
+    out = {"eval": evals}
+    if tc.early_stopping:
+        train, out["dev"] = _held_out_dev(task, train, tc.dev_fraction)
     if task == "pos":
         train = tagging_input(train, tc.word_input_for("en"))
-    return {"train": train, "eval": evals}
+        if "dev" in out:
+            out["dev"] = tagging_input(out["dev"], tc.word_input_for("en"))
+    return {**out, "train": train}
 
 
 def _score_shipped(task: str, gold: list, pred: list) -> dict:
@@ -726,17 +756,28 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
     t = tasks.get_task(task)
     kind = tasks.kind_module(t.kind)
     labels = list(t.labels)
+    max_length, batch_size, lr = tc.max_length_for(task, cfg.model.max_length), tc.batch_size_for(task), tc.lr_for(task)
     data: dict = {}
 
     def prepare() -> None:
+        if shipped:
+            data.update(_shipped_target_data(cfg, task, langs))
+            return
         data.update(
-            _shipped_target_data(cfg, task, langs)
-            if shipped
-            else {
-                "train": tasks.load_train(task, tc.max_train_examples),
-                "eval": {lang: tasks.load_eval(task, lang) for lang in langs},
-            }
+            train=tasks.load_train(task, tc.max_train_examples),
+            eval={lang: tasks.load_eval(task, lang) for lang in langs},
         )
+        if tc.early_stopping:
+            data["dev"] = tasks.load_dev(task)
+
+    def dev_score(model, tok, device) -> float:
+        """The English dev score early stopping follows: the task's first headline metric."""
+        if shipped:
+            pred = tagging.predict_tagging(model, task, tok, data["dev"], labels, max_length, device)
+            s = _score_shipped(task, [e["tags"] for e in data["dev"]], pred)
+            return s["accuracy"] if task == "pos" else s["span_f1"]
+        s, _ = evaluate_language(model, task, tok, data["dev"], "en", max_length, device, cfg.eval.batch_size)
+        return s[tasks.headline_metrics(task)[0]]
 
     def fn(work: Path) -> dict:
         if not data:
@@ -753,8 +794,8 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
                 p.requires_grad_(False)
         if shipped:
             freeze_lower(encoder, cfg.model)
-        feats = kind.featurise(tok, data["train"], labels, cfg.model.max_length)
-        steps = max(1, math.ceil(len(feats) / tc.batch_size * tc.epochs_for(task)))
+        feats = kind.featurise(tok, data["train"], labels, max_length)
+        steps = max(1, math.ceil(len(feats) / batch_size * tc.epochs_for(task)))
         if not shipped:
             log(
                 f"phase iii: {task} on {len(data['train'])} English examples ({t.train_from[1]}), "
@@ -764,24 +805,33 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
             model,
             {task: (t.kind, feats)},
             steps=steps,
-            batch_size=tc.batch_size,
-            lr=tc.lr,
+            batch_size=batch_size,
+            lr=lr,
             warmup=int(steps * tc.warmup_ratio),
             seed=seed,
             pad_id=tok.pad_token_id,
             device=device,
             desc=f"phase iii: {task} (seed {seed})",
             **_loop_options(cfg),
+            **(
+                {
+                    "evaluate": lambda: dev_score(model, tok, device),
+                    "eval_every": tc.eval_every_steps,
+                    "patience": tc.patience,
+                }
+                if tc.early_stopping
+                else {}
+            ),
         )
         per_lang = {}
         for lang in langs:
             if shipped:
                 ev = data["eval"][lang]
-                pred = tagging.predict_tagging(model, task, tok, ev, labels, cfg.model.max_length, device)
+                pred = tagging.predict_tagging(model, task, tok, ev, labels, max_length, device)
                 per_lang[lang] = _score_shipped(task, [e["tags"] for e in ev], pred)
                 continue
             per_lang[lang], preds = evaluate_language(
-                model, task, tok, data["eval"][lang], lang, cfg.model.max_length, device, cfg.eval.batch_size
+                model, task, tok, data["eval"][lang], lang, max_length, device, cfg.eval.batch_size
             )
             if preds is not None:  # QA answers as text, for error analysis and XTREME-style submissions
                 atomic_write_json(work / "predictions" / f"{lang}.json", preds)
@@ -805,7 +855,7 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
                 [{"words": s.words, "tags": s.upos, "sentence": s} for s in read_conllu(ud_file("en", "ewt-test"))],
                 tc.word_input_for("en"),
             )
-            pred = tagging.predict_tagging(model, task, tok, ewt, labels, cfg.model.max_length, device)
+            pred = tagging.predict_tagging(model, task, tok, ewt, labels, max_length, device)
             res["ewt_test_accuracy"] = round(100 * pos_accuracy([e["tags"] for e in ewt], pred), 2)
         if task == "pos" and "target" in cfg.eval.tatoeba_phases:  # the only reader of a target checkpoint
             model.save(work / "model", {task: {"kind": "tagging", "labels": labels}})
@@ -1030,6 +1080,18 @@ def _config_without_seeds(cfg_dict: dict) -> str:
             "max_train_examples": TargetConfig().max_train_examples,
             "word_input": "split",
             "word_input_languages": {},
+            **{
+                k: getattr(TargetConfig(), k)
+                for k in (
+                    "task_batch_size",
+                    "task_lr",
+                    "task_max_length",
+                    "early_stopping",
+                    "eval_every_steps",
+                    "patience",
+                    "dev_fraction",
+                )
+            },
         },
         "intermediate": {"dev_fraction": 0.0},
         "mlm": {"output_vocab": "full"},

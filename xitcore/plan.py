@@ -162,6 +162,21 @@ def feature_tokens(words: float, cfg: ExperimentConfig) -> tuple[int, float]:
     return windows, total / windows
 
 
+def _target_settings(payload: dict, steps: int) -> str:
+    """A target step's training settings as the plan prints them (per-task values already resolved)."""
+    out = (
+        f"{payload['epochs']:g} epochs, {steps} steps × {payload['batch_size']}, lr {payload['lr']:g}, "
+        f"max_length {payload['max_length']}"
+    )
+    es = payload.get("early_stopping")
+    if es:
+        out += (
+            f"; early stopping: English dev every {es['eval_every_steps']} steps, patience {es['patience']}, "
+            "best checkpoint reloaded (at most the steps above)"
+        )
+    return out
+
+
 def task_size(name: str, data: str, cfg: ExperimentConfig) -> tuple[str, DataSize | None, str]:
     """(dataset id to show, its size or None, warning) for an intermediate task under cfg.backend."""
     spec = get_task(name)
@@ -351,7 +366,7 @@ def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnin
         n = min(tr.examples, payload["max_train_examples"] or tr.examples)
         windows, per = feature_tokens(tr.words, cfg)
         steps = max(1, math.ceil(n * windows / bs * epochs))
-        ps.what = f"target {task} seed={seed} ({epochs:g} epochs, {steps} steps × {bs}) + zero-shot evaluation"
+        ps.what = f"target {task} seed={seed} ({_target_settings(payload, steps)}) + zero-shot evaluation"
         ps.train_tokens = steps * bs * per * tr.sequences
         ev = XTREME_EVAL[task]
         w, p = feature_tokens(ev.words, cfg)
@@ -367,7 +382,7 @@ def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnin
         n = min(tr.examples, payload["max_train_sentences"] or tr.examples)
         windows, per = feature_tokens(tr.words, cfg)
         steps = max(1, math.ceil(n * windows / bs * epochs))
-        ps.what = f"target {task} seed={seed} ({epochs:g} epochs, {steps} steps × {bs}) + zero-shot evaluation"
+        ps.what = f"target {task} seed={seed} ({_target_settings(payload, steps)}) + zero-shot evaluation"
         ps.train_tokens = steps * bs * per
         ps.datasets = [f"target {task} train: local: {tr.source}, {n} sentences"]
         evals = (

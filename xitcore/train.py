@@ -305,8 +305,16 @@ def finetune(
     rank: int = 0,
     world_size: int = 1,
     wrap=None,
+    evaluate=None,
+    eval_every: int = 0,
+    patience: int = 0,
 ) -> dict:
     """Train ``model`` on one or more tasks ({name: (kind, features)}) for ``steps`` optimizer steps.
+
+    Early stopping as jiant's metarunner does it: with ``evaluate`` (a callable returning a dev score, higher is
+    better), the model is scored every ``eval_every`` steps and at the last step; training stops after
+    ``patience`` scores without improvement and the best-scoring weights are loaded back (the learning-rate
+    schedule still spans ``steps``). Without it, nothing changes.
 
     ``kind`` names a task kind of ``xitcore.tasks`` (tagging, classification, multiple_choice, qa), whose module
     collates its features and computes its loss: this loop knows no kind.
@@ -328,7 +336,8 @@ def finetune(
     losses = {n: [] for n in names}
     t0 = time.time()
     bar = _progress(steps, desc, progress)
-    for _ in range(steps):
+    best, history, since, stopped = None, [], 0, None
+    for step in range(steps):
         name = rng.choices(names, weights=sizes)[0]
         kind, feats = tasks[name]
         km = kind_module(kind)
@@ -349,8 +358,29 @@ def finetune(
         losses[name].append(loss.item())
         bar.update(1)
         bar.set_postfix(task=name, loss=f"{losses[name][-1]:.3f}", refresh=False)
+        if evaluate is not None and ((step + 1) % eval_every == 0 or step == steps - 1):
+            score = float(evaluate())
+            history.append({"step": step + 1, "dev": round(score, 4)})
+            if best is None or score > best[0]:
+                state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+                best, since = (score, step + 1, state), 0
+            else:
+                since += 1
+                if since >= patience:
+                    stopped = step + 1
+                    break
     bar.close()
     out = {"train_seconds": round(time.time() - t0, 1), "steps": steps}
+    if best is not None:
+        model.load_state_dict(best[2])
+        out["early_stopping"] = {
+            "dev_scores": history,
+            "best_step": best[1],
+            "best_dev": round(best[0], 4),
+            "stopped_at": stopped or steps,
+            "eval_every": eval_every,
+            "patience": patience,
+        }
     if not plain:
         out.update(grad_accum_steps=grad_accum_steps, world_size=world_size)
     for n, ls in losses.items():

@@ -766,6 +766,19 @@ def load_train(name: str, max_examples: int = 0) -> list:
     return examples
 
 
+def load_dev(name: str) -> list:
+    """English dev examples of hub target ``name``'s training task (early stopping scores them)."""
+    source = get_task(name).train_from[0]
+    if source == "copa":
+        return [mc.xcopa_row(r, "en", "COPA row") for r in load_hub_rows(name, COPA_HUB[0], COPA_HUB[1], "validation")]
+    if "dev" not in get_task(source).splits:
+        raise DataError(
+            f"target '{name}': its training data ({source}) has no English dev split for early "
+            f"stopping; set target.early_stopping: false"
+        )
+    return [e for e in load_hub_examples(source, "en", "dev") if is_labelled(e)]
+
+
 def load_eval(name: str, lang: str) -> list:
     """Test examples of hub target ``name`` in ``lang`` (XTREME's evaluation split: dev for TyDiQA)."""
     return [e for e in load_hub_examples(name, lang, "test") if is_labelled(e)]
@@ -778,7 +791,8 @@ def load_eval(name: str, lang: str) -> list:
 HELD_OUT_TASKS = ("qa", "nli", "sentiment", "questions", "chunk")
 
 
-def _stable_unit(text: str) -> float:
+def stable_unit(text: str) -> float:
+    """A number in [0, 1] fixed by ``text``: stable held-out shares, the same on every machine."""
     return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:8], 16) / 0xFFFFFFFF
 
 
@@ -812,5 +826,5 @@ def english_dev(name: str, fraction: float) -> tuple[set[str], list[dict]]:
     if name not in HELD_OUT_TASKS or fraction <= 0:
         return set(), []
     english = get_task(name).load_local("en")
-    held = {k for k in {item_key(name, ex) for ex in english} if _stable_unit(f"{name}\t{k}") < fraction}
+    held = {k for k in {item_key(name, ex) for ex in english} if stable_unit(f"{name}\t{k}") < fraction}
     return held, [ex for ex in english if item_key(name, ex) in held]
