@@ -97,13 +97,175 @@ def test_verdict_not_testable_cases():
         C.verdict([1.0, 2.0], direction=0)
 
 
-def test_mean_ci_is_a_t_interval():
-    m, lo, hi = C.mean_ci([1.0, 2.0, 3.0])
+def test_the_interval_is_the_shared_t_interval_over_paired_seeds():
+    st = T.paired_stats([1.0, 2.0, 3.0])
     half = 4.302652729911275 * 1.0 / math.sqrt(3)  # t(0.975, 2) * sd / sqrt(n)
-    assert m == pytest.approx(2.0)
-    assert lo == pytest.approx(2.0 - half, abs=1e-6) and hi == pytest.approx(2.0 + half, abs=1e-6)
+    assert st.n == 3 and st.mean == pytest.approx(2.0) and st.sd == pytest.approx(1.0)
+    assert (st.lo, st.hi) == pytest.approx((2.0 - half, 2.0 + half), abs=1e-6)
     v = C.verdict([1.0, 2.0, 3.0])
-    assert (v.ci_lo, v.ci_hi) == pytest.approx((lo, hi)) and v.sd == pytest.approx(1.0)
+    assert (v.ci_lo, v.ci_hi, v.p) == pytest.approx((st.lo, st.hi, st.p)) and v.sd == pytest.approx(1.0)
+    # the ledger has no interval of its own: claims.py no longer defines one
+    assert not hasattr(C, "mean_ci")
+
+
+def test_paired_t_p_by_hand_and_consistent_with_the_interval():
+    # Δ = 1, 2, 3: t = 2 / (1 / sqrt 3) = 3.4641, df 2; two-sided p = 1 - t / sqrt(t^2 + 2) for df = 2
+    t = 2.0 * math.sqrt(3)
+    assert T.paired_stats([1.0, 2.0, 3.0]).p == pytest.approx(1 - t / math.sqrt(t * t + 2), abs=1e-9)
+    assert T.paired_t_p(0.0, 0.0, 3) == 1.0 and T.paired_t_p(2.0, 0.0, 3) == 0.0
+    assert math.isnan(T.paired_t_p(1.0, float("nan"), 1))
+    # p < 0.05 exactly when the 95 % interval excludes 0 (same t distribution)
+    for deltas in ([1.0, 1.2, 0.9], [1.0, -1.0, 0.5], [0.2, 0.9, 1.6, 0.1], [-2.0, -0.1, -0.3, -0.5, -0.4]):
+        st = T.paired_stats(deltas)
+        assert (st.p < 0.05) == st.excludes_zero, deltas
+
+
+def test_paired_differences_pair_by_seed():
+    a = pd.Series({1: 10.0, 2: 12.0, 3: 11.0, 4: 9.0})
+    b = pd.Series({1: 9.0, 2: 13.0, 3: 10.0, 5: 1.0})
+    d = T.paired_differences(a, b)
+    assert d.to_dict() == {1: 1.0, 2: -1.0, 3: 1.0}  # seeds 4 and 5 have one side only
+    shared = pd.Series({0: 5.0})  # measured on the shared seed-0 checkpoint: counts for every seed
+    assert T.paired_differences(a, shared).to_dict() == {1: 5.0, 2: 7.0, 3: 6.0, 4: 4.0}
+    assert T.paired_differences(a, pd.Series(dtype=float)).empty
+
+
+def test_holm_against_a_hand_computed_case():
+    # m = 4; sorted p: 0.005, 0.01, 0.03, 0.04 -> 4*0.005 = 0.02, 3*0.01 = 0.03, 2*0.03 = 0.06, max(0.06, 1*0.04)
+    assert T.holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    # NaN entries are not comparisons: m = 2 here, and adjusted p is capped at 1
+    out = T.holm([0.02, float("nan"), 0.7])
+    assert out[0] == pytest.approx(0.04) and math.isnan(out[1]) and out[2] == pytest.approx(0.7)
+    assert T.holm([0.6, 0.9]) == pytest.approx([1.0, 1.0])
+    assert T.holm([]) == []
+
+
+def test_statistics_are_stated_once():
+    text = T.STATISTICS
+    assert "same seeds" in text and T.CI_METHOD in text and "Holm" in text and "exploratory" in text
+
+
+# ------------------------------------------------------------------------------------ kinds of test
+
+
+def test_non_superiority_supported_unless_the_multilingual_variant_is_clearly_better():
+    worse = C.verdict([-1.0, -1.2, -0.9], test_kind=C.NON_SUPERIORITY)
+    assert worse.verdict == C.SUPPORTED and "English is better" in worse.reason
+    noise = C.verdict([0.5, -0.4, 0.1], test_kind=C.NON_SUPERIORITY)
+    assert noise.verdict == C.SUPPORTED and "within seed noise" in noise.reason and "not shown" in noise.reason
+    better = C.verdict([1.0, 1.2, 0.9], test_kind=C.NON_SUPERIORITY)
+    assert better.verdict == C.CONTRADICTED and "wholly above 0" in better.reason
+    # never "inconclusive", and one seed tests nothing
+    assert C.verdict([1.0], test_kind=C.NON_SUPERIORITY).verdict == C.NOT_TESTABLE
+    # the same within-noise deltas are merely inconclusive for a superiority claim
+    assert C.verdict([0.5, -0.4, 0.1], test_kind=C.SUPERIORITY).verdict == C.INCONCLUSIVE
+
+
+def test_direction_only_reads_signs_not_intervals():
+    v = C.verdict([0.1, 3.0, 0.2], test_kind=C.DIRECTION_ONLY)
+    assert v.verdict == C.DIRECTION_AS_CLAIMED and "no interval" in v.reason and math.isnan(v.ci_lo)
+    assert C.verdict([-0.1, -3.0], test_kind=C.DIRECTION_ONLY).verdict == C.DIRECTION_AGAINST
+    assert C.verdict([-0.1, -3.0], -1, test_kind=C.DIRECTION_ONLY).verdict == C.DIRECTION_AS_CLAIMED
+    assert C.verdict([1.0, -1.0, 2.0], test_kind=C.DIRECTION_ONLY).verdict == C.INCONCLUSIVE
+    with pytest.raises(ValueError):
+        C.verdict([1.0, 2.0], test_kind="equivalence")
+
+
+def test_p8_p9_are_non_superiority_and_judged_on_synthetic_results():
+    by_id = {c.id: c for c in C.CLAIMS}
+    for cid in ("P8-mlm-not-better", "P9-translated-not-better"):
+        assert by_id[cid].test_kind == C.NON_SUPERIORITY and by_id[cid].treatment[0].startswith("ml-")
+    # multilingual variants within noise of English (all zero effects) -> supported
+    led = C.ledger_table(synthetic_results(noise=0.3)).set_index("id")
+    assert led.loc["P8-mlm-not-better", "verdict"] == C.SUPPORTED
+    assert led.loc["P9-translated-not-better", "verdict"] == C.SUPPORTED
+    # multilingual variants clearly worse -> still supported (not shown to be better)
+    worse = {"ml-mlm": -4.0, "ml-qa": -4.0, "ml-copa": -4.0, "ml-deprel": -4.0}
+    led = C.ledger_table(synthetic_results(effects=worse, noise=0.3)).set_index("id")
+    assert led.loc["P8-mlm-not-better", "verdict"] == C.SUPPORTED
+    assert "English is better" in led.loc["P9-translated-not-better", "reason"]
+    # multilingual variants clearly better -> contradicted
+    better = {k: 4.0 for k in worse}
+    led = C.ledger_table(synthetic_results(effects=better, noise=0.3)).set_index("id")
+    assert led.loc["P8-mlm-not-better", "verdict"] == C.CONTRADICTED
+    assert led.loc["P9-translated-not-better", "verdict"] == C.CONTRADICTED
+    assert led.loc["P8-mlm-not-better", "CI low"] > 0
+
+
+# ------------------------------------------------------------------------------------ provenance
+
+
+def test_every_row_carries_provenance_and_test_kind():
+    led = C.ledger_table(synthetic_results())
+    assert set(led["provenance kind"]) <= set(C.PROVENANCES) and set(led["test kind"]) <= set(C.TEST_KINDS)
+    assert (led["provenance"].str.len() > 10).all()
+    by = led.set_index("id")
+    for cid in ("P1-squad", "P2-mnli", "P3-hellaswag", "P4-multitask"):
+        assert by.loc[cid, "provenance kind"] == C.BRIEF
+        prov = by.loc[cid, "provenance"]
+        assert "confidence 0.2" in prov and "not confirmed by a reachable table" in prov and "+8.4" in prov
+    for cid in ("P5-tatoeba", "P5b-bucc", "P7-best-per-target", "P8-mlm-not-better", "P9-translated-not-better"):
+        assert by.loc[cid, "provenance kind"] == C.ABSTRACT and "abstract" in by.loc[cid, "provenance"]
+    assert by.loc["P6-tydiqa-xnli", "provenance kind"] == C.PAPER_TABLE
+    assert "google-research/multilingual-t5" in by.loc["P6-tydiqa-xnli", "provenance"]
+    assert by.loc["P7-best-per-target", "test kind"] == C.DIRECTION_ONLY
+    assert by.loc["M3-nine-tasks", "test kind"] == C.NO_TEST
+    assert by.loc["Q1-ml-vs-en-pos", "provenance kind"] == C.PROJECT
+    with pytest.raises(ValueError, match="provenance"):
+        claim(provenance="folklore")
+    with pytest.raises(ValueError, match="test kind"):
+        claim(test_kind="vibes")
+
+
+def test_corrected_claims_state_the_sources_numbers():
+    by_id = {c.id: c for c in C.CLAIMS}
+    p6 = by_id["P6-tydiqa-xnli"].statement
+    assert "79.2 → 80.4" in p6 and "+1.2" in p6 and "65.1 → 76.0" in p6 and "does not" not in p6
+    m3 = by_id["M3-nine-tasks"].statement
+    assert "SST-2" in m3 and "ANLI+" in m3 and "Unverified" in m3
+    names = ["ANLI+", "MNLI", "QQP", "SST-2", "SQuAD", "HellaSwag", "CosmosQA", "CommonsenseQA", "CCG"]
+    assert all(n in m3 for n in names) and len(names) == by_id["M3-nine-tasks"].paper_value
+    sub = C.submission_table()
+    assert sub.loc["XNLI", "Δ"] == pytest.approx(1.2) and sub.loc["TyDiQA-GoldP (F1)", "Δ"] == pytest.approx(10.9)
+    assert sub.loc["NER (WikiANN)", "Δ"] == pytest.approx(-0.7)
+    assert C.SUBMISSION == {
+        "XNLI": (79.2, 80.4),
+        "PAWS-X": (86.4, 87.7),
+        "NER (WikiANN)": (65.4, 64.7),
+        "XQuAD (F1)": (76.6, 77.2),
+        "MLQA (F1)": (71.6, 72.3),
+        "TyDiQA-GoldP (F1)": (65.1, 76.0),
+    }
+    rules = C.rules_markdown()
+    assert all(k in rules for k in C.TEST_KINDS) and "not shown to be better" in rules
+
+
+# ------------------------------------------------------------------------------------ multiplicity
+
+
+def test_ledger_holm_column_matches_the_shared_holm():
+    led = C.ledger_table(synthetic_results(effects={"en-qa": 5.0, "ml-qa": 8.0}, noise=0.3))
+    tested = led[led["p"].notna()]
+    assert led.attrs["comparisons"] == len(tested) > 5
+    assert tested["p Holm"].tolist() == pytest.approx(T.holm(tested["p"].tolist()), abs=1e-3)
+    # untested rows (not testable, direction only, method) carry no p
+    assert led[led["test kind"] == C.DIRECTION_ONLY]["p"].isna().all()
+    assert led[led["verdict"] == C.NOT_TESTABLE]["p Holm"].isna().all()
+    assert f"{len(tested)} claim(s)" in C.ledger_note(led)
+
+
+def test_delta_ci_table_counts_its_comparisons_and_marks_holm():
+    df = synthetic_results(["no-intermediate", "en-qa", "en-nli"], effects={"en-qa": 5.0}, noise=0.1)
+    t = T.delta_ci_table(df)
+    assert list(t.index) == ["en-nli", "en-qa"] and t.attrs["comparisons"] == 2 * 14  # 12 PUD languages, en, en-ewt
+    cells = [x for x in t.to_numpy().ravel() if x]
+    assert t.attrs["comparisons"] == len(cells) == sum("[" in x for x in cells)
+    # en-qa shifts every zero-shot language by 5: those cells survive Holm; English (no shift) does not
+    assert t.loc["en-qa", "de"].endswith("· *") and not t.loc["en-qa", "en"].endswith("*")
+    assert t.attrs["holm_significant"] == sum(x.endswith("*") for x in cells) >= 6
+    assert not any(x.endswith("*") for x in t.loc["en-nli"])  # no effect: nothing survives Holm
+    note = T.comparisons_note(t)
+    assert f"{len(cells)} paired comparisons" in note and "exploratory" in note and "Holm" in note
 
 
 # ------------------------------------------------------------------------------------ ledger rows
@@ -175,10 +337,13 @@ def test_full_ledger_on_synthetic_table():
     assert by.loc["M1-xlmr-large", "verdict"] == C.NOT_TESTABLE
     assert "mlm, intermediate, target" in by.loc["M2-three-phases", "reason"]
     assert "chosen: pos→en-qa" in by.loc["P7-best-per-target", "reason"]
+    assert by.loc["P7-best-per-target", "verdict"] == C.DIRECTION_AS_CLAIMED
     assert by.loc["P5-tatoeba", "verdict"] in C.VERDICTS and by.loc["P5-tatoeba", "n seeds"] == 3
     # every testable row has numbers, every untestable one a reason
     testable = led[led["verdict"] != C.NOT_TESTABLE]
-    assert testable["Δ mean"].notna().all() and testable["CI low"].notna().all()
+    assert testable["Δ mean"].notna().all()
+    intervals = testable[testable["test kind"] != C.DIRECTION_ONLY]
+    assert intervals["CI low"].notna().all() and intervals["p"].notna().all()
     assert (led["reason"].str.len() > 0).all()
 
 

@@ -10,6 +10,7 @@ The figures (``figures.py``), the claims ledger (``claims.py``) and the explorer
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -241,6 +242,97 @@ def broadcast_shared(parts: list[pd.Series]) -> list[pd.Series]:
     return [pd.Series(p.iloc[0], index=seeds, name=p.name) if list(p.index) == [SHARED_SEED] else p for p in parts]
 
 
+# --------------------------------------------------------------------------------------------
+# statistics: the one definition every table and the claims ledger use
+
+#: confidence level of every interval in the book
+CI_CONFIDENCE = 0.95
+#: the interval, named once
+CI_METHOD = "two-sided Student-t interval over the per-seed paired differences (n − 1 degrees of freedom)"
+#: the multiple-comparison rule, named once
+MULTIPLICITY = "Holm's step-down adjustment over all the comparisons of one table"
+
+#: How the book compares two conditions; the comparison chapter prints it and the claims chapter refers to it.
+STATISTICS = f"""\
+* **Paired differences over the same seeds.** A difference Δ = A − B is computed per seed, on the seeds both
+  A and B were run with (a score measured only on the shared seed-0 checkpoint, e.g. Tatoeba after phase i,
+  counts for every seed); seeds present on one side only are dropped. n is the number of paired seeds.
+* **One interval method for 3–5 seeds:** the {CI_CONFIDENCE:.0%} {CI_METHOD}: mean(Δ) ± t(0.975, n − 1) ·
+  sd(Δ) / √n. With n = 3 the t quantile is 4.30, so an interval is wide; no bootstrap is used (3–5 values
+  are too few to resample). n = 1 gives a difference and no interval; nothing is tested.
+* **p-values** are the paired t-test's two-sided p for Δ = 0 (the same t distribution: p < 0.05 exactly when
+  the 95 % interval excludes 0).
+* **Many comparisons.** Every table says how many comparisons it makes. Its per-cell intervals are unadjusted
+  and labelled *exploratory*; the p-values are corrected by {MULTIPLICITY} (p-values sorted p(1) ≤ … ≤ p(m),
+  adjusted p(i) = max over j ≤ i of min(1, (m − j + 1) · p(j))), and a result is called significant after
+  correction only when its Holm-adjusted p < 0.05.
+"""
+
+
+@dataclass(frozen=True)
+class PairedStats:
+    """Summary of per-seed paired differences (see :data:`STATISTICS`)."""
+
+    n: int
+    mean: float
+    sd: float
+    lo: float
+    hi: float
+    p: float
+
+    @property
+    def excludes_zero(self) -> bool:
+        return self.n > 1 and (self.lo > 0 or self.hi < 0)
+
+
+def paired_differences(a: pd.Series, b: pd.Series) -> pd.Series:
+    """Per-seed ``a − b`` on the seeds both series have (indexed by seed). A series that holds only the shared
+    seed-0 checkpoint is repeated on the other side's seeds (:func:`broadcast_shared`); NaNs are dropped."""
+    if a.empty or b.empty:
+        return pd.Series(dtype=float, name="delta")
+    a, b = broadcast_shared([a, b])
+    both = pd.concat([a.rename("a"), b.rename("b")], axis=1, join="inner")
+    return (both["a"] - both["b"]).dropna().rename("delta")
+
+
+def paired_t_p(mean: float, sd: float, n: int) -> float:
+    """Two-sided p of the paired t-test of Δ = 0 (NaN for n < 2; sd 0: 0 if the mean is not 0, else 1)."""
+    from ..metrics import _t_cdf  # the t distribution metrics.mean_ci uses: one implementation for both
+
+    if n < 2 or not np.isfinite(mean) or not np.isfinite(sd):
+        return float("nan")
+    if sd == 0:
+        return 0.0 if mean != 0 else 1.0
+    t = abs(mean) / (sd / np.sqrt(n))
+    return float(min(1.0, max(0.0, 2.0 * (1.0 - _t_cdf(t, n - 1)))))
+
+
+def paired_stats(deltas: Iterable[float] | pd.Series, confidence: float = CI_CONFIDENCE) -> PairedStats:
+    """n, mean, sd, interval and p of per-seed differences, as :data:`STATISTICS` states (NaNs skipped)."""
+    from ..metrics import mean_ci
+
+    vals = [float(d) for d in (deltas if deltas is not None else []) if d is not None and not np.isnan(float(d))]
+    n = len(vals)
+    if not n:
+        nan = float("nan")
+        return PairedStats(0, nan, nan, nan, nan, nan)
+    m, lo, hi = mean_ci(vals, confidence)
+    sd = float(np.std(vals, ddof=1)) if n > 1 else float("nan")
+    return PairedStats(n, float(m), sd, float(lo), float(hi), paired_t_p(float(m), sd, n))
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm step-down adjusted p-values, in the input order; NaN entries stay NaN and are not counted in m."""
+    idx = [i for i, p in enumerate(pvalues) if p is not None and not np.isnan(float(p))]
+    out = [float("nan")] * len(pvalues)
+    m = len(idx)
+    running = 0.0
+    for rank, i in enumerate(sorted(idx, key=lambda i: float(pvalues[i]))):
+        running = max(running, min(1.0, (m - rank) * float(pvalues[i])))
+        out[i] = running
+    return out
+
+
 def seed_summary(df: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     """Mean, sd (ddof=1) and number of seeds of ``value`` grouped by ``by`` (seeds averaged last)."""
     cols = list(by)
@@ -388,13 +480,12 @@ def delta_ci_table(
     task: str = "pos",
     metric: str = "accuracy",
     phases: Sequence[str] = ("target",),
-    confidence: float = 0.95,
+    confidence: float = CI_CONFIDENCE,
 ) -> pd.DataFrame:
-    """Condition × language: Δ to ``reference`` paired by seed (the same seeds of both), as "mean [lo, hi]" with a
-    Student-t interval over the paired differences (``metrics.mean_ci``); "·" marks an interval that excludes 0.
-    Exploratory: one interval per cell, no correction for the number of cells."""
-    from ..metrics import mean_ci
-
+    """Condition × language: Δ to ``reference`` as "mean [lo, hi]", computed as :data:`STATISTICS` states
+    (:func:`paired_differences`, :func:`paired_stats`). "·" marks an interval that excludes 0 (unadjusted), "*" a
+    cell whose Holm-adjusted p < 1 − ``confidence`` over all the table's comparisons. ``attrs["comparisons"]`` holds
+    how many cells were tested (those with at least 2 paired seeds); :func:`comparisons_note` says it in words."""
     r = rows(df[~baseline_mask(df)], task, metric, phases, exclude=AGGREGATES)
     if r.empty or reference not in set(r["condition"]):
         return pd.DataFrame()
@@ -403,18 +494,43 @@ def delta_ci_table(
     langs = ordered_languages(v.index.get_level_values("language").unique())
     conds = [c for c in ordered_conditions(v.index.get_level_values("condition").unique()) if c != reference]
     out = pd.DataFrame(index=pd.Index(conds, name="condition"), columns=langs, dtype=object)
+    cells: dict[tuple[str, str], PairedStats] = {}
     for c in conds:
         for lang in langs:
             try:
-                d = (v.loc[c].loc[lang] - ref.loc[lang]).dropna()
+                a, b = v.loc[c].loc[lang], ref.loc[lang]
             except KeyError:
                 continue
-            if len(d) == 0:
-                continue
-            m, lo, hi = mean_ci(d.tolist(), confidence)
-            mark = " ·" if len(d) > 1 and (lo > 0 or hi < 0) else ""
-            out.loc[c, lang] = f"{m:+.1f}" if len(d) == 1 else f"{m:+.1f} [{lo:+.1f}, {hi:+.1f}]{mark}"
-    return out.fillna("")
+            st = paired_stats(paired_differences(a, b), confidence)
+            if st.n:
+                cells[(c, lang)] = st
+    keys = list(cells)
+    adjusted = dict(zip(keys, holm([cells[k].p for k in keys])))
+    alpha = 1 - confidence
+    for (c, lang), st in cells.items():
+        if st.n == 1:
+            out.loc[c, lang] = f"{st.mean:+.1f}"
+            continue
+        mark = " ·" if st.excludes_zero else ""
+        mark += " *" if adjusted[(c, lang)] < alpha else ""
+        out.loc[c, lang] = f"{st.mean:+.1f} [{st.lo:+.1f}, {st.hi:+.1f}]{mark}"
+    out = out.fillna("")
+    out.attrs["comparisons"] = sum(1 for st in cells.values() if st.n > 1)
+    out.attrs["holm_significant"] = sum(1 for k in keys if adjusted[k] < alpha)
+    return out
+
+
+def comparisons_note(table: pd.DataFrame, confidence: float = CI_CONFIDENCE) -> str:
+    """One Markdown line under a :func:`delta_ci_table`: how many comparisons it makes and how to read its marks."""
+    m = int(table.attrs.get("comparisons", 0)) if table is not None else 0
+    if not m:
+        return "*No cell has two or more paired seeds: nothing is tested in this table.*"
+    k = int(table.attrs.get("holm_significant", 0))
+    return (
+        f"*This table makes {m} paired comparisons (cells with ≥ 2 seeds). Its intervals are unadjusted, one per "
+        f"cell: **exploratory** (`·`: the {confidence:.0%} interval excludes 0). `*`: Holm-adjusted p < "
+        f"{1 - confidence:.2g} over all {m} comparisons; {k} cell(s) pass. See *How differences are tested*.*"
+    )
 
 
 def by_group(
