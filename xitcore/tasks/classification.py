@@ -20,7 +20,7 @@ from torch import nn
 from ..data import read_rte, read_sentence_polarity, read_trec
 from ..errors import DataError
 from ..metrics import multiple_choice_accuracy
-from .io import pad, read_jsonl, read_tsv_rows
+from .io import input_length, pad, padded_inputs, read_jsonl, read_tsv_rows
 
 LABELS: dict[str, list[str]] = {
     "xnli": ["entailment", "neutral", "contradiction"],
@@ -214,15 +214,12 @@ def featurise(tokenizer, examples: list[dict], labels: list[str], max_length: in
     return encode_classification(tokenizer, examples, max_length)
 
 
-def feature_length(f: dict) -> int:
-    return len(f["input_ids"])
+feature_length = input_length
 
 
 def collate(feats: list[dict], pad_id: int) -> dict:
-    ids = pad([f["input_ids"] for f in feats], pad_id)
     return {
-        "input_ids": ids,
-        "attention_mask": (ids != pad_id).long(),
+        **padded_inputs(feats, pad_id),
         "labels": torch.tensor([f["label"] for f in feats]),
     }
 

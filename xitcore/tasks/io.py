@@ -107,3 +107,14 @@ def pad(seqs: list[list[int]], value: int) -> torch.Tensor:
     for i, s in enumerate(seqs):
         out[i, : len(s)] = torch.tensor(s, dtype=torch.long)
     return out
+
+
+def padded_inputs(feats: list[dict], pad_id: int) -> dict:
+    """``input_ids`` of a batch of features, right-padded, and their attention mask."""
+    ids = pad([f["input_ids"] for f in feats], pad_id)
+    return {"input_ids": ids, "attention_mask": (ids != pad_id).long()}
+
+
+def input_length(f: dict) -> int:
+    """A feature's length for length-grouped batching: its input ids."""
+    return len(f["input_ids"])

@@ -31,7 +31,7 @@ from ..data import read_xquad
 from ..data.treebanks import XQUAD_NON_EN
 from ..errors import DataError
 from ..metrics import squad_f1_em
-from .io import pad, read_json
+from .io import input_length, pad, padded_inputs, read_json
 
 TYDIQA_LANGS = {
     "arabic": "ar",
@@ -343,15 +343,12 @@ def featurise(tokenizer, examples: list[dict], labels: list[str], max_length: in
     return encode_qa_windows(tokenizer, examples, **(window or qa_window_args(max_length)))
 
 
-def feature_length(f: dict) -> int:
-    return len(f["input_ids"])
+feature_length = input_length
 
 
 def collate(feats: list[dict], pad_id: int) -> dict:
-    ids = pad([f["input_ids"] for f in feats], pad_id)
     return {
-        "input_ids": ids,
-        "attention_mask": (ids != pad_id).long(),
+        **padded_inputs(feats, pad_id),
         "start": torch.tensor([f["start"] for f in feats]),
         "end": torch.tensor([f["end"] for f in feats]),
     }

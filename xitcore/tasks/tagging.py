@@ -29,31 +29,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import read_conll2000
-from ..data.treebanks import PUD_NON_EN, PUD_SIZE, deprel_label, load_pud
+from ..data.treebanks import PUD_NON_EN, PUD_SIZE, UPOS, deprel_label, load_pud
 from ..errors import DataError
 from ..metrics import pos_accuracy, span_f1, xtreme_seqeval_f1
 from ..surface import bare_ids, encode_tagging_surface
-from .io import open_lines, pad
+from .io import input_length, open_lines, pad, padded_inputs
 
-UPOS_LABELS = [
-    "ADJ",
-    "ADP",
-    "ADV",
-    "AUX",
-    "CCONJ",
-    "DET",
-    "INTJ",
-    "NOUN",
-    "NUM",
-    "PART",
-    "PRON",
-    "PROPN",
-    "PUNCT",
-    "SCONJ",
-    "SYM",
-    "VERB",
-    "X",
-]  # google/xtreme udpos class order
+UPOS_LABELS = UPOS  # google/xtreme's udpos class order is UD's list, as the shipped treebanks use it
 PANX_LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]  # google/xtreme PAN-X / wikiann order
 
 
@@ -345,15 +327,12 @@ def featurise(tokenizer, examples: list[dict], labels: list[str], max_length: in
     return encode_tagging(tokenizer, examples, {l: i for i, l in enumerate(labels)}, max_length)
 
 
-def feature_length(f: dict) -> int:
-    return len(f["input_ids"])
+feature_length = input_length
 
 
 def collate(feats: list[dict], pad_id: int) -> dict:
-    ids = pad([f["input_ids"] for f in feats], pad_id)
     return {
-        "input_ids": ids,
-        "attention_mask": (ids != pad_id).long(),
+        **padded_inputs(feats, pad_id),
         "labels": pad([f["labels"] for f in feats], -100),
     }
 
