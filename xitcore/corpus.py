@@ -6,6 +6,7 @@ EWT test, all Tatoeba sentences, CoNLL-2002 testb, XCOPA val); the stats record 
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import re
@@ -14,8 +15,10 @@ from collections import defaultdict
 from pathlib import Path
 
 from .config import PUD_LANGUAGES
+from .data import read_xcopa, read_xquad
 from .data.treebanks import XCOPA_LANGS, XQUAD_NON_EN, load_pud
 from .errors import DataError
+from .multilingual.mc4 import StreamState, local_source, open_mc4_stream
 from .tasks.registry import XCOPA_TEST_SET, XQUAD_SET
 
 _SENT_SPLIT = re.compile(r"(?<=[.!?।。！？])\s+")
@@ -35,7 +38,8 @@ def split_sentences(text: str) -> list[str]:
     return out
 
 
-def evaluation_sentences() -> set[str]:
+@functools.lru_cache(maxsize=1)
+def evaluation_sentences() -> frozenset[str]:
     """Normalized text of every sentence the project evaluates on."""
     from .data import read_conll2002, read_conllu, read_tatoeba, read_xcopa
     from .data.paths import TATOEBA_ISO3, ud_file
@@ -53,7 +57,7 @@ def evaluation_sentences() -> set[str]:
         for it in read_xcopa(lang, "val"):
             ev |= {normalize(it[k]) for k in ("premise", "choice1", "choice2")}
     ev.discard("")
-    return ev
+    return frozenset(ev)
 
 
 def raw_sources() -> dict[str, list[tuple[str, str]]]:
@@ -150,6 +154,7 @@ def build_corpus(out_dir: Path, languages: list[str], max_sentences_per_language
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stats = {"languages": {}, "excluded_evaluation_sentences": 0, "evaluation_sentences_known": len(ev)}
+    texts = {}
     for lang, items in sorted(sources.items()):
         kept, dropped, seen = [], 0, set()
         per_source = defaultdict(int)
@@ -165,8 +170,7 @@ def build_corpus(out_dir: Path, languages: list[str], max_sentences_per_language
                 kept.append(s)
                 per_source[name] += 1
         kept = kept[:max_sentences_per_language]
-        with gzip.open(out_dir / f"{lang}.txt.gz", "wt", encoding="utf-8") as f:
-            f.write("\n".join(kept) + "\n")
+        texts[lang] = kept
         stats["languages"][lang] = {
             "sentences": len(kept),
             "characters": sum(map(len, kept)),
@@ -174,6 +178,34 @@ def build_corpus(out_dir: Path, languages: list[str], max_sentences_per_language
             "sources": dict(per_source),
         }
         stats["excluded_evaluation_sentences"] += dropped
+    stats["parallel_pairs"] = _write_corpus_files(out_dir, texts, languages, ev)
+    (out_dir / "stats.json").write_text(json.dumps(stats, indent=2))
+    return stats
+
+
+@functools.lru_cache(maxsize=1)
+def evaluated_elsewhere() -> frozenset[str]:
+    """Normalised sentences of the shipped sets that XTREME-R targets evaluate (XQuAD contexts, XCOPA test items):
+    the shipped corpus holds them as raw text (the train/test guard then refuses those targets), an mC4 corpus
+    must not."""
+    out = set()
+    for lang in ["en", *XQUAD_NON_EN]:
+        for r in read_xquad(lang):
+            out |= {normalize(s) for s in split_sentences(r["context"])}
+    for lang in XCOPA_LANGS:
+        for it in read_xcopa(lang, "test"):
+            out |= {normalize(it[k]) for k in ("premise", "choice1", "choice2")}
+    out.discard("")
+    return frozenset(out)
+
+
+def _write_corpus_files(out_dir: Path, texts: dict[str, list[str]], languages: list[str], ev: set[str]) -> dict:
+    """``<lang>.txt.gz`` of ``texts`` and ``parallel.jsonl.gz`` of the shipped translation pairs in ``languages``
+    (empty: all) that hold no evaluated sentence; returns the pair counts per language."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for lang, kept in sorted(texts.items()):
+        with gzip.open(out_dir / f"{lang}.txt.gz", "wt", encoding="utf-8") as f:
+            f.write("\n".join(kept) + "\n")
     pairs = [
         p
         for p in parallel_sources()
@@ -181,8 +213,86 @@ def build_corpus(out_dir: Path, languages: list[str], max_sentences_per_language
     ]
     with gzip.open(out_dir / "parallel.jsonl.gz", "wt", encoding="utf-8") as f:
         f.writelines(json.dumps(p, ensure_ascii=False) + "\n" for p in pairs)
-    stats["parallel_pairs"] = {l: sum(p["lang"] == l for p in pairs) for l in sorted({p["lang"] for p in pairs})}
-    (out_dir / "stats.json").write_text(json.dumps(stats, indent=2))
+    return {l: sum(p["lang"] == l for p in pairs) for l in sorted({p["lang"] for p in pairs})}
+
+
+def build_mc4_corpus(
+    out_dir: Path,
+    languages: list[str],
+    max_sentences_per_language: int,
+    *,
+    alpha: float,
+    seed: int = 0,
+    files: str = "",
+    cache_dir: Path | None = None,
+    flush_every: int = 200,
+    max_documents: int = 0,
+) -> dict:
+    """The MLM corpus from mC4: documents streamed language by language with XLM-R's alpha-smoothed sampling
+    (multilingual.mc4), cut into sentences, deduplicated, and cleared of every sentence the project or an XTREME-R
+    target evaluates, until each language has ``max_sentences_per_language`` or its stream runs dry.
+
+    ``files``: a directory of mC4 shards (allenai/c4 multilingual layout) instead of the hub stream. ``cache_dir``
+    makes the build resumable: every ``flush_every`` documents the sentences so far and the stream's state are
+    saved there, and a build started again continues from them (the result is the same as an uninterrupted one).
+    """
+    languages = sorted(languages or raw_sources())
+    ev = evaluation_sentences() | evaluated_elsewhere()
+    texts: dict[str, list[str]] = {l: [] for l in languages}
+    dropped, documents, state = 0, 0, None
+    state_file = Path(cache_dir) / "state.json" if cache_dir else None
+    if state_file is not None and state_file.is_file():  # resume
+        saved = json.loads(state_file.read_text())
+        texts.update({l: list(v) for l, v in saved["texts"].items()})
+        dropped, documents, state = saved["dropped"], saved["documents"], StreamState.from_dict(saved["stream"])
+    seen = {normalize(s) for kept in texts.values() for s in kept}
+    stream = open_mc4_stream(
+        languages, alpha=alpha, seed=seed, state=state, source=local_source(files) if files else None
+    )
+
+    def save() -> None:
+        if state_file is not None:
+            state_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = state_file.with_suffix(".tmp")
+            tmp.write_text(
+                json.dumps(
+                    {"texts": texts, "dropped": dropped, "documents": documents, "stream": stream.state().to_dict()},
+                    ensure_ascii=False,
+                )
+            )
+            tmp.replace(state_file)
+
+    limit = max_documents or 1000 * max_sentences_per_language * len(languages)  # a stream of near-duplicates ends
+    while documents < limit and any(len(texts[l]) < max_sentences_per_language for l in languages):
+        doc = next(stream, None)  # drawn only when it will be used: a resumed build continues exactly here
+        if doc is None:
+            break
+        documents += 1
+        kept = texts[doc.lang]
+        for s in split_sentences(doc.text):
+            if len(kept) >= max_sentences_per_language:
+                break
+            n = normalize(s)
+            if len(n) < 3 or n in seen:
+                continue
+            if n in ev:
+                dropped += 1
+                continue
+            seen.add(n)
+            kept.append(s)
+        if documents % flush_every == 0:
+            save()
+    save()
+    stats = {
+        "source": "mc4 (local shards)" if files else "mc4 (allenai/c4, streamed)",
+        "documents": documents,
+        "languages": {l: {"sentences": len(texts[l]), "characters": sum(map(len, texts[l]))} for l in languages},
+        "excluded_evaluation_sentences": dropped,
+        "evaluation_sentences_known": len(ev),
+        "stream": stream.state().to_dict()["positions"],
+    }
+    stats["parallel_pairs"] = _write_corpus_files(Path(out_dir), texts, languages, ev)
+    (Path(out_dir) / "stats.json").write_text(json.dumps(stats, indent=2))
     return stats
 
 

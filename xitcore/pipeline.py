@@ -13,6 +13,7 @@ import dataclasses
 import json
 import math
 import random
+import shutil
 import time
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import torch
 from . import tasks
 from .baselines import pos_baselines
 from .config import MODEL_KEY_DEFAULTS, XTREME_TARGET_TASKS, EvalConfig, ExperimentConfig, TargetConfig, config_hash
-from .corpus import build_corpus, corpus_data_sets, read_corpus, read_parallel
+from .corpus import build_corpus, build_mc4_corpus, corpus_data_sets, read_corpus, read_parallel
 from .data import read_conllu, read_tatoeba, read_xcopa
 from .data.paths import DATA_ROOT, TATOEBA_ISO3, ud_file
 from .data.treebanks import (
@@ -114,13 +115,43 @@ def _setup_threads(cfg: ExperimentConfig) -> torch.device:
 
 def step_corpus(store: RunStore, cfg: ExperimentConfig) -> StepNode:
 
-    payload = {"corpus": _asdict(cfg.corpus), "version": 2}  # 2: adds parallel.jsonl.gz
+    cc = cfg.corpus
+    corpus = {k: v for k, v in _asdict(cc).items() if k not in ("source", "mc4_files")}  # shipped keys as before
+    payload = {"corpus": corpus, "version": 2}  # 2: adds parallel.jsonl.gz
+    if cc.source == "mc4":
+        payload["source"] = {
+            "mc4": _mc4_files_key(cc.mc4_files) if cc.mc4_files else "allenai/c4 (hub)",
+            "seed": cfg.mlm.seed,
+        }
+    cache = store.root / ".cache" / "corpus-mc4" / store.step("corpus", payload).key
 
     def fn(work: Path) -> dict:
+        if cc.source == "mc4":
+            log(
+                f"building the MLM corpus from mC4 ({cc.mc4_files or 'streamed from the hub'}; resumable, "
+                f"evaluated sentences excluded)"
+            )
+            stats = build_mc4_corpus(
+                work / "text",
+                cc.languages,
+                cc.max_sentences_per_language,
+                alpha=cc.alpha,
+                seed=cfg.mlm.seed,
+                files=cc.mc4_files,
+                cache_dir=cache,
+            )
+            shutil.rmtree(cache, ignore_errors=True)  # finished: the step holds the corpus now
+            return stats
         log("building the multilingual MLM corpus (evaluation sentences excluded)")
-        return build_corpus(work / "text", cfg.corpus.languages, cfg.corpus.max_sentences_per_language)
+        return build_corpus(work / "text", cc.languages, cc.max_sentences_per_language)
 
     return store.node("corpus", payload, fn, data_files=_data_files("**/*.gz", "**/*.zip"))
+
+
+def _mc4_files_key(directory: str) -> str:
+    """What identifies local mC4 shards in the corpus key: their names and sizes (moving the folder keeps results)."""
+    files = sorted(Path(directory).glob("c4-*.json.gz"))
+    return config_hash([(f.name, f.stat().st_size) for f in files])
 
 
 def step_encoder(store: RunStore, cfg: ExperimentConfig) -> StepNode | None:
@@ -976,8 +1007,8 @@ def check_train_test_overlap(cfg: ExperimentConfig) -> dict[str, str]:
     ``eval.allow_overlap`` names that set; returns the allowed overlaps {set: what trains on it} (the book flags
     them). Sets are declared in tasks.registry (trains_on, evaluates) and corpus.corpus_data_sets."""
     trained: dict[str, str] = {}
-    if cfg.mlm.steps > 0 or cfg.intermediate.kind == "mlm":
-        for name in sorted(corpus_data_sets(cfg.corpus.languages)):
+    if (cfg.mlm.steps > 0 or cfg.intermediate.kind == "mlm") and cfg.corpus.source == "shipped":
+        for name in sorted(corpus_data_sets(cfg.corpus.languages)):  # an mC4 corpus is cleared of them
             trained.setdefault(name, "the MLM corpus")
     for t in cfg.intermediate.tasks:
         task = tasks.get_task(t)
@@ -1095,6 +1126,7 @@ def _config_without_seeds(cfg_dict: dict) -> str:
         },
         "intermediate": {"dev_fraction": 0.0},
         "mlm": {"output_vocab": "full"},
+        "corpus": {"source": "shipped", "mc4_files": ""},
         "eval": {
             **{f"{t}_languages": getattr(EvalConfig(), f"{t}_languages") for t in XTREME_TARGET_TASKS if t != "xcopa"},
             "pos_treebanks": {},

@@ -8,8 +8,11 @@ from a saved state yields exactly the continuation of the original.
 
 from __future__ import annotations
 
+import gzip
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -305,6 +308,38 @@ def hub_source(
         if start:
             ds = ds.skip(start)  # reads past the consumed documents; streamed shards have no random access
         return (row["text"] for row in ds)
+
+    return open_language
+
+
+def local_source(directory: str | Path) -> StreamSource:
+    """Documents from mC4 shards on disk, in allenai/c4's multilingual layout
+    (``c4-<lang>.tfrecord-NNNNN-of-NNNNN.json.gz``, one JSON object with a ``text`` field a line), read in file
+    order, the first ``start`` documents skipped."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise DataError(f"corpus.mc4_files: '{root}' is not a directory of c4-<lang>.tfrecord-*.json.gz shards")
+
+    def open_language(lang: str, start: int) -> Iterable[str]:
+        files = sorted(root.glob(f"c4-{lang}.tfrecord-*.json.gz"))
+        if not files:
+            raise DataError(f"corpus.mc4_files: no c4-{lang}.tfrecord-*.json.gz in {root}")
+
+        def documents() -> Iterator[str]:
+            n = 0
+            for f in files:
+                with gzip.open(f, "rt", encoding="utf-8") as fh:
+                    for lineno, line in enumerate(fh, 1):
+                        if not line.strip():
+                            continue
+                        if n >= start:
+                            try:
+                                yield json.loads(line)["text"]
+                            except (json.JSONDecodeError, KeyError, TypeError):
+                                raise DataError(f"{f}:{lineno}: not an mC4 JSON object with a 'text' field") from None
+                        n += 1
+
+        return documents()
 
     return open_language
 
