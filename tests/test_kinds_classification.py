@@ -167,3 +167,14 @@ def test_choice_features(tok):
 
 def test_choice_accuracy_by_hand():
     assert mc.choice_accuracy([1, 0, 3], [1, 1, 3]) == pytest.approx(2 / 3)
+
+
+def test_siqa_rows_number_their_answers_from_one():
+    ex = mc.siqa_row({"context": "C", "question": "Q?", "answerA": "a", "answerB": "b", "answerC": "c", "label": "3"})
+    assert (ex["premise"], ex["question"], ex["choices"], ex["label"]) == ("C", "Q?", ["a", "b", "c"], 2)
+    assert (
+        mc.siqa_row({"context": "C", "question": "Q", "answerA": "a", "answerB": "b", "answerC": "c", "label": ""})[
+            "label"
+        ]
+        == -1
+    )  # unlabelled rows are dropped by the loaders

@@ -93,6 +93,20 @@ def _copa_rows(lang, n):  # aps/super_glue copa and cambridgeltl/xcopa share the
     ]
 
 
+def _siqa_rows(n):  # allenai/social_i_qa: three answers, label "1".."3"
+    return [
+        {
+            "context": _sentence("en", k),
+            "question": "What happens next?",
+            "answerA": _sentence("en", k + 1, 4),
+            "answerB": _sentence("en", k + 2, 4),
+            "answerC": _sentence("en", k + 3, 4),
+            "label": str(1 + k % 3),
+        }
+        for k in range(n)
+    ]
+
+
 def _pawsx_rows(lang, n):  # google/xtreme PAWS-X.<lang>
     return [
         {"id": str(k), "sentence1": _sentence(lang, k), "sentence2": _sentence(lang, k + 1), "label": k % 2}
@@ -127,6 +141,7 @@ def fake_hub(calls):
         ("google/xtreme", "PAWS-X.en", "train"): _pawsx_rows("en", 8),
         ("google/xtreme", "PAWS-X.de", "test"): _pawsx_rows("de", 4),
         ("aps/super_glue", "copa", "train"): _copa_rows("en", 8),
+        ("allenai/social_i_qa", None, "train"): _siqa_rows(9),
         ("cambridgeltl/xcopa", "it", "test"): _copa_rows("es", 4),
         ("google/xtreme", "udpos.English", "train"): _udpos_rows("en", 8),
         ("google/xtreme", "udpos.German", "test"): _udpos_rows("de", 4),
@@ -154,6 +169,8 @@ HUB = {
         "xcopa_languages": ["it"],
         "udpos_languages": ["de"],
         "tydiqa_languages": ["en", "fi"],
+        # The tiny MLM corpus holds XQuAD contexts (en, de, es): the guard refuses the xquad target unless allowed.
+        "allow_overlap": ["XQuAD"],
     },
 }
 
@@ -179,6 +196,7 @@ def test_xtreme_targets_train_evaluate_reuse_and_report(runs, monkeypatch):
     cfg = load_condition(TINY / "none.yaml", HUB)
     idx = run_condition(cfg, runs)
     targets = idx["seeds"]["1"]["targets"]
+    assert idx["train_test_overlap"] == {"XQuAD": "the MLM corpus"}  # allowed, and flagged for the book
     assert set(targets) == set(HUB["target"]["tasks"])
     m = {t: json.loads((runs / rel / "metrics.json").read_text()) for t, rel in targets.items()}
     assert m["xnli"]["train_examples"] == 16 and m["xnli"]["kind"] == "classification"
@@ -199,6 +217,9 @@ def test_xtreme_targets_train_evaluate_reuse_and_report(runs, monkeypatch):
                 assert 0 <= d[name] <= 100, (task, lang, name, d)
     assert m["tydiqa"]["train_examples"] == 6 and m["tydiqa"]["languages"]["fi"]["examples"] == 3  # English ids only
     assert m["xcopa"]["kind"] == "multiple_choice" and m["udpos"]["languages"]["de"]["examples"] == 4
+    # XTREME-R's XCOPA recipe: SIQA (three answers) first, then COPA (two), with one multiple-choice head
+    assert m["xcopa"]["pretrain"]["examples"] == 9 and m["xcopa"]["pretrain"]["steps"] >= 1
+    assert m["xcopa"]["train_examples"] == 8 and "SIQA" in m["xcopa"]["pretrain"]["data"]
     assert m["xnli"]["avg"]["accuracy"] == m["xnli"]["languages"]["de"]["accuracy"]  # English left out of avg
 
     # QA answers are spans of their own context, and MLQA is scored with MLQA's per-language normaliser.

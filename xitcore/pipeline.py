@@ -633,6 +633,12 @@ def evaluate_xcopa(model, tok, cfg, device) -> dict:
 # ---------------------------------------------------------------------------------------- phase (iii)
 
 
+def _pretrain_key(task: str) -> dict:
+    """A first training stage (XCOPA: SIQA), in the key only where a target has one."""
+    first = tasks.get_task(task).pretrain_from[0]
+    return {"pretrain_data": first} if first else {}
+
+
 def _protocol_key(cfg: ExperimentConfig, task: str) -> dict:
     """Early stopping (target.early_stopping), in the key only when on, so that other keys stay as they were."""
     tc = cfg.target
@@ -665,6 +671,7 @@ def _target_payload(cfg: ExperimentConfig, source: Step, task: str, seed: int, l
         return {
             "target": task,
             "train_data": tasks.get_task(task).train_from[0],
+            **_pretrain_key(task),
             **common,
             "max_train_examples": tc.max_train_examples,
             "source": source.rel,
@@ -795,6 +802,7 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
             data.update(_shipped_target_data(cfg, task, langs))
             return
         data.update(
+            pretrain=tasks.load_pretrain(task, tc.max_train_examples),
             train=tasks.load_train(task, tc.max_train_examples),
             eval={lang: tasks.load_eval(task, lang) for lang in langs},
         )
@@ -825,6 +833,28 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
                 p.requires_grad_(False)
         if shipped:
             freeze_lower(encoder, cfg.model)
+        stages = {}
+        if data.get("pretrain"):  # XTREME-R's XCOPA: SIQA first, then COPA, with the same head
+            pre = kind.featurise(tok, data["pretrain"], labels, max_length)
+            pre_steps = max(1, math.ceil(len(pre) / batch_size * tc.epochs_for(task)))
+            log(f"phase iii: {task}, first stage on {len(data['pretrain'])} examples ({t.pretrain_from[1]})")
+            stages["pretrain"] = {
+                "data": t.pretrain_from[1],
+                "examples": len(data["pretrain"]),
+                **finetune(
+                    model,
+                    {task: (t.kind, pre)},
+                    steps=pre_steps,
+                    batch_size=batch_size,
+                    lr=lr,
+                    warmup=int(pre_steps * tc.warmup_ratio),
+                    seed=seed,
+                    pad_id=tok.pad_token_id,
+                    device=device,
+                    desc=f"phase iii: {task} stage 1 (seed {seed})",
+                    **_loop_options(cfg),
+                ),
+            }
         feats = kind.featurise(tok, data["train"], labels, max_length)
         steps = max(1, math.ceil(len(feats) / batch_size * tc.epochs_for(task)))
         if not shipped:
@@ -879,6 +909,7 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
                 "train_examples": len(data["train"]),
                 "train_features": len(feats),
                 "train_data": t.train_from[1],
+                **stages,
                 **res,
             }
         if task == "pos" and cfg.eval.split != "dev":  # English in-domain check on EWT test

@@ -65,6 +65,14 @@ def xcopa_row(row: dict, lang: str, where: str = "XCOPA row") -> ChoiceExample:
     )
 
 
+def siqa_row(row: dict, lang: str = "en", where: str = "SIQA row") -> ChoiceExample:
+    """allenai/social_i_qa row: ``context``, ``question``, ``answerA``..``answerC``, ``label`` "1".."3"."""
+    choices = [need(row, f"answer{c}", where) for c in "ABC"]
+    label = row.get("label")
+    k = _int_label(int(label) - 1 if str(label).strip().isdigit() else label, len(choices), where)
+    return choice_example(need(row, "context", where), need(row, "question", where), choices, k, lang)
+
+
 def hellaswag_row(row: dict, lang: str = "en", where: str = "HellaSwag row") -> ChoiceExample:
     endings = list(need(row, "endings", where))
     ctx_b = row.get("ctx_b", "")

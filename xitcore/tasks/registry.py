@@ -155,6 +155,7 @@ class Task:
     load_local: Callable[[str], list[dict]] | None = None  # shipped training data: "en" | "translated" -> examples
     translated: bool = False  # load_local has a "translated" variant
     train_from: tuple[str, str] = ("", "")  # hub targets: (task whose English train split trains it, what)
+    pretrain_from: tuple[str, str] = ("", "")  # hub targets trained on another task first (XCOPA: SIQA), or none
     # The guard against training on evaluated items (pipeline.check_train_test_overlap) reads these:
     trains_on: tuple[str, ...] = ()  # data sets whose items its shipped (backend local) training data holds
     evaluates: tuple[str, ...] = ()  # data sets whose items a target evaluates (translations of one item count)
@@ -378,7 +379,21 @@ TASKS: dict[str, Task] = {
             "choice_accuracy",
             "target (XTREME-R only)",
             mc.xcopa_row,
-            train_from=("copa", "COPA train (aps/super_glue copa); XTREME-R trains on SIQA, then COPA"),
+            train_from=("copa", "COPA train (aps/super_glue copa), after SIQA as in XTREME-R"),
+            pretrain_from=("siqa", "SIQA train (allenai/social_i_qa), XTREME-R's first stage for XCOPA"),
+        ),
+        # ---------------- training data only (not evaluated): XTREME-R trains XCOPA on SIQA first
+        Task(
+            "siqa",
+            "multiple_choice",
+            "allenai/social_i_qa",
+            _const(None),
+            {"train": "train", "dev": "validation"},
+            ("en",),
+            "choice_accuracy",
+            "training data",
+            mc.siqa_row,
+            description="Social IQa (allenai/social_i_qa): XTREME-R's first training stage for XCOPA",
         ),
         Task(
             "udpos",
@@ -760,6 +775,18 @@ def load_train(name: str, max_examples: int = 0) -> list:
     else:
         examples = load_hub_examples(source, "en", "train")
     examples = [e for e in examples if is_labelled(e)]
+    if max_examples and len(examples) > max_examples:
+        keep = sorted(random.Random(TRAIN_SAMPLE_SEED).sample(range(len(examples)), max_examples))
+        examples = [examples[i] for i in keep]
+    return examples
+
+
+def load_pretrain(name: str, max_examples: int = 0) -> list:
+    """English examples of the first training stage of hub target ``name`` (XCOPA: SIQA); [] when it has none."""
+    source = get_task(name).pretrain_from[0]
+    if not source:
+        return []
+    examples = [e for e in load_hub_examples(source, "en", "train") if is_labelled(e)]
     if max_examples and len(examples) > max_examples:
         keep = sorted(random.Random(TRAIN_SAMPLE_SEED).sample(range(len(examples)), max_examples))
         examples = [examples[i] for i in keep]
