@@ -248,16 +248,86 @@ def print_summary(runs_dir, preset: str, conditions: list[str]) -> None:
             print(table.to_string())
 
 
-def cmd_results(args) -> int:
-    from .results import load_results
+def _csv_list(text: str | None) -> list[str] | None:
+    return [x.strip() for x in text.split(",") if x.strip()] if text else None
 
-    df = load_results(args.runs_dir)
-    if args.preset:
-        df = df[df.preset == args.preset]
+
+def cmd_results(args) -> int:
+    """The results table, filtered: narrow by default (English + zero-shot average per task), ``--wide`` per
+    language, ``--csv`` long format. An empty run store or an unknown preset / condition / task / language is
+    one ``xit: error`` line (exit 2)."""
+    import pandas as pd
+
+    from .results import filter_results, load_results, results_view, summary_table
+
+    conditions, tasks, languages = _csv_list(args.condition), _csv_list(args.task), _csv_list(args.language)
+    df = filter_results(load_results(args.runs_dir), args.runs_dir, args.preset, conditions, tasks, languages)
     if args.csv:
         df.to_csv(sys.stdout, index=False)
-    else:
-        print_summary(args.runs_dir, args.preset or "smoke", sorted(set(df.condition)))
+        return 0
+    with pd.option_context("display.width", 250, "display.max_columns", 60, "display.max_rows", 500):
+        if args.wide:
+            for preset in sorted(set(df.preset)):
+                table = summary_table(args.runs_dir, preset, sorted(set(df[df.preset == preset].condition)))
+                if table is not None and len(table):
+                    print(f"preset {preset}:\n{table.to_string()}")
+            return 0
+        table = results_view(df, tasks, languages)
+        print(table.to_string())
+    print(
+        "seed mean±sd; POS accuracy %, NER span F1 (conlleval), Tatoeba top-1 (English queries); avg = zero-shot\n"
+        "average. --wide: every language; --task/--language/--condition/--preset filter; --csv: long table"
+    )
+    return 0
+
+
+def _key_rows(cls=None, prefix: str = "") -> list[tuple[str, str, str, str]]:
+    """(key, type, default, help) of every params key, read from the config dataclasses."""
+    import dataclasses
+    import typing
+
+    from .config import ExperimentConfig
+
+    cls = cls or ExperimentConfig
+    hints = typing.get_type_hints(cls)
+    rows = []
+    for f in dataclasses.fields(cls):
+        key = f"{prefix}{f.name}"
+        tp = hints[f.name]
+        if dataclasses.is_dataclass(tp):
+            rows += _key_rows(tp, key + ".")
+            continue
+        if f.default is not dataclasses.MISSING:
+            default = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            default = ""
+        if isinstance(default, str):
+            default = default if default else "''"
+        else:
+            default = json.dumps(default) if isinstance(default, (list, dict)) else str(default)
+        if len(default) > 40:
+            default = default[:39] + "…"
+        type_name = getattr(tp, "__name__", None) if typing.get_origin(tp) is None else None
+        rows.append((key, type_name or str(tp).replace("typing.", ""), default, f.metadata.get("help", "")))
+    return rows
+
+
+def cmd_keys(args) -> int:
+    """Every params key with its type, default and help text; ``xit keys target`` for one section."""
+    from .errors import ConfigError
+
+    rows = _key_rows()
+    if args.section:
+        want = args.section.rstrip(".")
+        rows = [r for r in rows if r[0] == want or r[0].startswith(want + ".")]
+        if not rows:
+            top = sorted({r[0].split(".")[0] for r in _key_rows()})
+            raise ConfigError(f"params section '{args.section}' is unknown; allowed: {', '.join(top)}")
+    w = [max(len(r[i]) for r in rows) for i in range(3)]
+    for key, tp, default, text in rows:
+        print(f"{key:<{w[0]}}  {tp:<{w[1]}}  {default:<{w[2]}}  {text}".rstrip())
     return 0
 
 
@@ -265,7 +335,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="xit", description=__doc__.splitlines()[0])
     p.add_argument("--runs-dir", default=os.environ.get("XIT_RUNS", "runs"), help="run store directory (default: runs)")
     sub = p.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("run", help="run one condition (all its seeds)")
+    r = sub.add_parser(
+        "run",
+        help="run one condition (all its seeds)",
+        epilog="Params keys (for the YAML and --set): xit keys lists every key with its type, default and help "
+        "text; xit keys target lists one section.",
+    )
     r.add_argument("params", help="params/<preset>/<condition>.yaml")
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a params key, e.g. mlm.steps=100")
     r.add_argument("--seeds", help="comma-separated seeds, e.g. 1,2,3")
@@ -324,10 +399,21 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--book-dir", help="the book's folder (default: book/ of the repository)")
     b.add_argument("--runs-dir", default=argparse.SUPPRESS, help="run store directory (same as the global option)")
     b.set_defaults(fn=cmd_book)
-    res = sub.add_parser("results", help="print the results table")
-    res.add_argument("--preset")
-    res.add_argument("--csv", action="store_true", help="long-format CSV on stdout")
+    res = sub.add_parser("results", help="print the results table (narrow: English + zero-shot average per task)")
+    res.add_argument("--preset", help="one preset (default: every preset with results)")
+    res.add_argument("--condition", help="comma-separated condition names, e.g. no-intermediate,en-qa")
+    res.add_argument("--task", help="comma-separated tasks, e.g. pos,ner (shows every metric of those tasks)")
+    res.add_argument("--language", help="comma-separated languages, e.g. de,fr,avg (columns per language)")
+    res.add_argument(
+        "--wide",
+        action="store_true",
+        help="POS per language, NER and Tatoeba averages (wide; --preset and --condition apply)",
+    )
+    res.add_argument("--csv", action="store_true", help="long-format CSV on stdout (the filters apply)")
     res.set_defaults(fn=cmd_results)
+    k = sub.add_parser("keys", help="list every params key with its type, default and help text")
+    k.add_argument("section", nargs="?", help="only keys under this section, e.g. target or eval.pos")
+    k.set_defaults(fn=cmd_keys)
     return p
 
 

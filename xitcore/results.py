@@ -218,3 +218,120 @@ def summary_table(runs_dir, preset: str, conditions: list[str] | None = None) ->
         "Tatoeba top-1 (English queries)"
     )
     return table
+
+
+# ---------------------------------------------------------------- the narrow view of `xit results`
+
+#: the metric a task shows by default, first match wins (``--task`` shows all of that task's metrics)
+HEADLINE_METRICS = ("accuracy", "span_f1", "f1", "top1", "exact_match")
+TASK_LABELS = {"pos": "POS", "ner": "NER", "tatoeba": "Tatoeba", "xcopa": "XCOPA", "mlm": "MLM"}
+
+
+def _allowed(what: str, asked: list[str], present, flag: str) -> None:
+    from .errors import DataError
+
+    present = sorted({str(x) for x in present})
+    unknown = [a for a in asked if a not in present]
+    if unknown:
+        raise DataError(f"{flag}: {what} {', '.join(unknown)} not in the results; allowed: {', '.join(present)}")
+
+
+def filter_results(
+    df: pd.DataFrame,
+    runs_dir,
+    preset: str | None = None,
+    conditions: list[str] | None = None,
+    tasks: list[str] | None = None,
+    languages: list[str] | None = None,
+) -> pd.DataFrame:
+    """Rows of ``df`` for the asked preset / conditions / tasks / languages.
+
+    An empty run store, an unknown preset or a value with no rows raises :class:`~xitcore.errors.DataError` with
+    one line naming what is allowed."""
+    from .errors import DataError
+
+    if df.empty:
+        raise DataError(
+            f"run store '{runs_dir}' has no results (no condition index under {Path(runs_dir) / 'index'}); "
+            "run a condition first, e.g. xit run params/smoke/no-intermediate.yaml"
+        )
+    if preset is not None:
+        have = sorted(set(df.preset))
+        if preset not in have:
+            from .config import params_root
+
+            known = (params_root() / preset).is_dir()
+            what = f"preset '{preset}' has no results in '{runs_dir}'" if known else f"preset '{preset}' is unknown"
+            raise DataError(f"--preset: {what}; presets with results: {', '.join(have)}")
+        df = df[df.preset == preset]
+    if conditions:
+        _allowed("condition(s)", conditions, df.condition, "--condition")
+        df = df[df.condition.isin(conditions)]
+    if tasks:
+        _allowed("task(s)", tasks, df.task, "--task")
+        df = df[df.task.isin(tasks)]
+    if languages:
+        _allowed("language(s)", languages, df.language, "--language")
+        df = df[df.language.isin(languages)]
+    return df.reset_index(drop=True)
+
+
+def _condition_order(conditions) -> list[str]:
+    from .book.tables import ordered_conditions
+
+    return ordered_conditions(conditions)
+
+
+def results_view(df: pd.DataFrame, tasks: list[str] | None = None, languages: list[str] | None = None) -> pd.DataFrame:
+    """Narrow table: one row per (preset,) condition, one column per task x language, seed mean ± sd.
+
+    Default columns: each target task's headline metric in English and on the zero-shot average, and
+    Tatoeba's average (intermediate checkpoint, else the MLM one); ``tasks`` shows every metric of those
+    tasks (any phase), ``languages`` those languages instead of English + average."""
+    from .book.tables import ordered_languages
+
+    if tasks is None:
+        df = df[((df.phase == "target") & (df.task != "mlm")) | (df.task == "tatoeba")]
+    df = df[df.language != "en-ewt"] if not languages or "en-ewt" not in languages else df
+    cols: dict[str, pd.Series] = {}
+    by_preset = df.preset.nunique() > 1
+    keys = ["preset", "condition"] if by_preset else ["condition"]
+    task_order = [t for t in TASK_LABELS if t in set(df.task)] + sorted(set(df.task) - set(TASK_LABELS))
+    for task in task_order:
+        t = df[df.task == task]
+        if task == "tatoeba":  # retrieval before target training, as the paper: intermediate, else MLM
+            inter = t[t.phase == "intermediate"]
+            done = set(map(tuple, inter[keys].drop_duplicates().values))
+            t = pd.concat([inter, t[(t.phase == "mlm") & ~t[keys].apply(tuple, axis=1).isin(done)]])
+        metrics = sorted(set(t.metric))
+        if tasks is None:
+            head = [m for m in HEADLINE_METRICS if m in metrics]
+            metrics = head[:1] or metrics[:1]
+        langs = ordered_languages(set(t.language))
+        if languages:
+            langs = [l for l in langs if l in languages]
+        elif tasks is None:
+            langs = [l for l in langs if l in ("en", "avg")] or langs[-1:]
+        for metric in metrics:
+            for lang in langs:
+                rows = t[(t.metric == metric) & (t.language == lang)]
+                if rows.empty:
+                    continue
+                g = rows.groupby(keys).value.agg(["mean", "std"])
+                name = f"{TASK_LABELS.get(task, task)} {lang}" + (f" {metric}" if len(metrics) > 1 else "")
+                cols[name] = g.apply(
+                    lambda r: (
+                        f"{r['mean']:.1f}" + (f"±{r['std']:.1f}" if r["std"] == r["std"] and r["std"] > 0 else "")
+                    ),
+                    axis=1,
+                )
+    seeds = df[df.seed > 0].groupby(keys).seed.nunique()
+    table = pd.DataFrame(cols)
+    table.insert(0, "seeds", seeds.reindex(table.index).fillna(0).astype(int).astype(str).replace("0", ""))
+    table = table.fillna("")
+    if by_preset:
+        order = [(p, c) for p in sorted(set(df.preset)) for c in _condition_order(df[df.preset == p].condition)]
+        table = table.reindex([k for k in order if k in table.index])
+    else:
+        table = table.reindex([c for c in _condition_order(table.index) if c in table.index])
+    return table
