@@ -69,3 +69,67 @@ def test_widgets_are_wired_to_redraw(df, monkeypatch):
     w["phase"].value = "mlm"
     assert drawn[-1].phase == "mlm"
     assert box.xit_current().languages == drawn[-1].languages
+
+
+def test_seed_filter_keeps_asked_seeds_and_shared_rows(df):
+    assert E.options(df, "pos")["seeds"] == [1, 2, 3]
+    out = E.filter_results(df, None, ["de"], "pos", "accuracy", "target", seeds=[2])
+    runs = out[~out.condition.str.startswith("baseline:")]
+    assert set(runs.seed) == {2} and len(runs) == 4  # four conditions, seed 2 only
+    assert set(out[out.condition.str.startswith("baseline:")].seed) == {0}  # baselines: shared by every seed
+    tat = E.filter_results(df, ["en-qa"], None, "tatoeba", "top1", "mlm", seeds=[3])
+    assert set(tat.seed) == {0} and len(tat)  # the shared MLM checkpoint's rows stay
+    assert (
+        E.filter_results(df, None, None, "pos", "accuracy", "target", seeds=[])
+        .condition.str.startswith("baseline:")
+        .all()
+    )
+    from dataclasses import replace
+
+    s = replace(E.default_state(df), conditions=("en-qa",), seeds=(1, 3))
+    assert set(E.selection(s).seed) == {1, 3}
+    assert "(2 runs)" in E.redraw(s).xit_source
+
+
+def test_export_writes_png_and_csv_of_the_selection(df, tmp_path):
+    from dataclasses import replace
+
+    import pandas as pd
+
+    s = replace(E.default_state(df), conditions=("en-qa", "ml-qa"), languages=("de", "fr"), seeds=(2,))
+    png, csv = E.export(s, tmp_path / "out")
+    assert png.parent == csv.parent == tmp_path / "out" and png.stem == csv.stem
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    rows = pd.read_csv(csv)
+    want = df[
+        (df.task == "pos")
+        & (df.metric == "accuracy")
+        & (df.phase == "target")
+        & df.condition.isin(["en-qa", "ml-qa"])
+        & df.language.isin(["de", "fr"])
+        & (df.seed == 2)
+    ]
+    assert len(rows) == len(want) == 4
+    key = ["condition", "language", "seed"]
+    got = rows.sort_values(key).reset_index(drop=True)
+    assert got[key + ["value"]].equals(want.sort_values(key).reset_index(drop=True)[key + ["value"]])
+    assert E.export(s, tmp_path / "out") == (png, csv)  # same selection: same files
+    other = E.export(replace(s, seeds=(1,)), tmp_path / "out")
+    assert other[0] != png and len(list((tmp_path / "out").iterdir())) == 4
+
+
+def test_widgets_seed_selector_and_save_button(df, tmp_path):
+    pytest.importorskip("ipywidgets")
+    box = E.build_widgets(df, export_dir=tmp_path / "exp")
+    w = box.xit_controls
+    assert w["seeds"].options == (1, 2, 3) and w["seeds"].value == (1, 2, 3)
+    w["seeds"].value = (3,)
+    w["conditions"].value = ("en-copa",)
+    assert box.xit_current().seeds == (3,)
+    w["save"].click()
+    files = sorted((tmp_path / "exp").iterdir())
+    assert [f.suffix for f in files] == [".csv", ".png"] and "saved" in w["saved"].value
+    import pandas as pd
+
+    rows = pd.read_csv(files[0])
+    assert set(rows.condition) == {"en-copa"} and set(rows.seed) == {3}

@@ -1,21 +1,30 @@
 """An interactive explorer of the results table (ipywidgets), built on plain, testable functions.
 
-``filter_results`` and ``redraw`` do all the work and need no browser; ``build_widgets`` only
-wires ipywidgets controls to them.  In the HTML book the explorer chapter shows
+``filter_results``, ``redraw`` and ``export`` do all the work and need no browser; ``build_widgets``
+only wires ipywidgets controls to them.  In the HTML book the explorer chapter shows
 ``redraw(default_state(df))`` as a static figure; the controls work when the notebook is opened
-in Jupyter.
+in JupyterLab (``jupytext --to ipynb notebooks/explore.md``, then
+``.venv/bin/jupyter lab notebooks/explore.ipynb``).
+
+Seeds: rows with seed 0 are shared by every seed of a condition (baselines, the MLM checkpoint and its
+evaluations), so a seed selection always keeps them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import pandas as pd
 
 from . import figures as F
 from . import tables as T
 
+#: where the "save figure / CSV" button writes (relative to the notebook's working directory; git-ignored)
+EXPORT_DIR = "explorer-exports"
 TASK_LABELS = {"pos": "UPOS", "ner": "NER", "tatoeba": "Tatoeba retrieval", "xcopa": "XCOPA", "mlm": "MLM"}
 
 
@@ -29,6 +38,7 @@ class ExplorerState:
     task: str = "pos"
     metric: str = "accuracy"
     phase: str = "target"
+    seeds: tuple[int, ...] | None = None  # None: every seed
 
 
 def options(df: pd.DataFrame, task: str | None = None) -> dict[str, list[str]]:
@@ -41,6 +51,7 @@ def options(df: pd.DataFrame, task: str | None = None) -> dict[str, list[str]]:
         "tasks": sorted(df["task"].unique(), key=lambda t: (list(TASK_LABELS).index(t) if t in TASK_LABELS else 99, t)),
         "metrics": sorted(sub["metric"].unique()),
         "phases": [p for p in T.PHASES if p in set(sub["phase"])] + sorted(set(sub["phase"]) - set(T.PHASES)),
+        "seeds": sorted(int(x) for x in set(sub["seed"]) if int(x) != T.SHARED_SEED),
     }
 
 
@@ -51,8 +62,11 @@ def filter_results(
     task: str,
     metric: str,
     phase: str | None,
+    seeds: Sequence[int] | None = None,
 ) -> pd.DataFrame:
-    """Rows matching the selection. ``None`` means "all"; an empty selection gives no rows."""
+    """Rows matching the selection. ``None`` means "all"; an empty selection gives no rows.
+
+    ``seeds`` keeps those seeds' rows plus the rows every seed shares (seed 0: baselines, MLM checkpoint)."""
     T.check_frame(df)
     out = df[(df["task"] == task) & (df["metric"] == metric)]
     if phase is not None:
@@ -61,6 +75,8 @@ def filter_results(
         out = out[out["condition"].isin(list(conditions))]
     if languages is not None:
         out = out[out["language"].isin(list(languages))]
+    if seeds is not None:
+        out = out[out["seed"].isin([int(x) for x in seeds] + [T.SHARED_SEED])]
     return out.reset_index(drop=True)
 
 
@@ -74,9 +90,36 @@ def default_state(df: pd.DataFrame) -> ExplorerState:
     return ExplorerState(df, tuple(opts["conditions"]), tuple(langs), task, metric, phase)
 
 
+def selection(state: ExplorerState) -> pd.DataFrame:
+    """The rows ``state`` selects (what the figure shows and the CSV export holds)."""
+    return filter_results(
+        state.df, state.conditions, state.languages, state.task, state.metric, state.phase, state.seeds
+    )
+
+
+def export(state: ExplorerState, folder: str | Path = EXPORT_DIR) -> tuple[Path, Path]:
+    """Write the current figure (PNG) and its rows (CSV, the long results format) to ``folder``.
+
+    The file stem names task, metric and phase plus a short hash of the whole selection, so different
+    selections never overwrite each other and the same selection rewrites the same two files."""
+    import matplotlib.pyplot as plt
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    what = [state.task, state.metric, state.phase, state.conditions, state.languages, state.seeds]
+    tag = hashlib.sha256(json.dumps(what, default=list).encode()).hexdigest()[:8]
+    stem = f"{state.task}-{state.metric}-{state.phase}-{tag}".replace(":", "-").replace("/", "-")
+    png, csv = folder / f"{stem}.png", folder / f"{stem}.csv"
+    selection(state).to_csv(csv, index=False)
+    fig = redraw(state)
+    fig.savefig(png, dpi=150, bbox_inches="tight")
+    plt.close(fig)
+    return png, csv
+
+
 def redraw(state: ExplorerState):
     """The figure for ``state``: per-language seed mean ± sd per condition, baselines as marks."""
-    data = filter_results(state.df, state.conditions, state.languages, state.task, state.metric, state.phase)
+    data = selection(state)
     label = TASK_LABELS.get(state.task, state.task)
     title = f"{label} {state.metric}, {state.phase} checkpoint"
     if data.empty:
@@ -85,8 +128,9 @@ def redraw(state: ExplorerState):
     return F.per_language(data, title=title, ylabel=f"{state.metric} {unit}".strip())
 
 
-def build_widgets(df: pd.DataFrame, state: ExplorerState | None = None):
-    """ipywidgets controls + output area; every change calls ``redraw`` and shows the new figure."""
+def build_widgets(df: pd.DataFrame, state: ExplorerState | None = None, export_dir: str | Path = EXPORT_DIR):
+    """ipywidgets controls + output area; every change calls ``redraw`` and shows the new figure; the
+    "save figure / CSV" button calls ``export`` into the folder its text box names."""
     import ipywidgets as W
     from IPython.display import display
 
@@ -109,6 +153,16 @@ def build_widgets(df: pd.DataFrame, state: ExplorerState | None = None):
     w_phase = W.Dropdown(
         options=opts["phases"], value=state.phase if state.phase in opts["phases"] else None, description="phase"
     )
+    seed_opts = opts["seeds"]
+    w_seeds = W.SelectMultiple(
+        options=seed_opts,
+        value=tuple(seed_opts if state.seeds is None else [x for x in state.seeds if x in seed_opts]),
+        description="seeds",
+        rows=min(6, max(2, len(seed_opts))),
+    )
+    w_folder = W.Text(value=str(export_dir), description="folder")
+    w_save = W.Button(description="save figure / CSV", icon="download")
+    w_saved = W.Label(value="")
     out = W.Output()
     busy = {"on": False}
 
@@ -120,6 +174,7 @@ def build_widgets(df: pd.DataFrame, state: ExplorerState | None = None):
             task=w_task.value,
             metric=w_metric.value,
             phase=w_phase.value,
+            seeds=tuple(w_seeds.value),
         )
 
     def show(*_):
@@ -141,17 +196,34 @@ def build_widgets(df: pd.DataFrame, state: ExplorerState | None = None):
             w_cond.value = tuple(o["conditions"])
             w_lang.options = o["languages"]
             w_lang.value = tuple(l for l in o["languages"] if l not in T.AGGREGATES)
+            w_seeds.options = o["seeds"]
+            w_seeds.value = tuple(o["seeds"])
         finally:
             busy["on"] = False
         show()
 
+    def on_save(*_):
+        png, csv = export(current(), w_folder.value or EXPORT_DIR)
+        w_saved.value = f"saved {png} and {csv}"
+
     w_task.observe(on_task, names="value")
-    for w in (w_cond, w_lang, w_metric, w_phase):
+    for w in (w_cond, w_lang, w_metric, w_phase, w_seeds):
         w.observe(show, names="value")
+    w_save.on_click(on_save)
     show()
-    controls = W.HBox([W.VBox([w_task, w_metric, w_phase]), w_cond, w_lang])
-    box = W.VBox([controls, out])
+    controls = W.HBox([W.VBox([w_task, w_metric, w_phase, w_seeds]), w_cond, w_lang])
+    box = W.VBox([controls, W.HBox([w_save, w_folder, w_saved]), out])
     box.xit_redraw = show  # for tests: call to redraw with the current control values
-    box.xit_controls = dict(conditions=w_cond, languages=w_lang, task=w_task, metric=w_metric, phase=w_phase)
+    box.xit_controls = dict(
+        conditions=w_cond,
+        languages=w_lang,
+        task=w_task,
+        metric=w_metric,
+        phase=w_phase,
+        seeds=w_seeds,
+        folder=w_folder,
+        save=w_save,
+        saved=w_saved,
+    )
     box.xit_current = current
     return box
