@@ -133,7 +133,14 @@ def test_a_shipped_target_stops_early_on_its_held_out_english_dev(tiny_runs, tmp
     runs = tmp_path / "runs"
     shutil.copytree(tiny_runs, runs)  # phase i reused
     over = {
-        "target": {"tasks": ["pos"], "early_stopping": True, "eval_every_steps": 1, "patience": 1, "dev_fraction": 0.25}
+        "eval": {"pos_languages": ["de"], "max_sentences": 40, "tatoeba_phases": []},  # a short evaluation
+        "target": {
+            "tasks": ["pos"],
+            "early_stopping": True,
+            "eval_every_steps": 1,
+            "patience": 1,
+            "dev_fraction": 0.25,
+        },
     }
     idx = run_condition(load_condition(TINY / "none.yaml", over), runs)
     m = json.loads((runs / idx["seeds"]["1"]["targets"]["pos"] / "metrics.json").read_text())
