@@ -140,6 +140,24 @@ def parallel_sources() -> list[dict]:
     return pairs
 
 
+def _new_sentences(text: str, seen: set[str], ev, room: int | None = None) -> tuple[list[str], int]:
+    """(the sentences of ``text`` not yet ``seen`` and not evaluated, at most ``room`` of them; how many were
+    evaluated sentences). Adds what it keeps to ``seen``."""
+    kept, dropped = [], 0
+    for s in split_sentences(text):
+        if room is not None and len(kept) >= room:
+            break
+        n = normalize(s)
+        if len(n) < 3 or n in seen:
+            continue
+        if n in ev:
+            dropped += 1
+            continue
+        seen.add(n)
+        kept.append(s)
+    return kept, dropped
+
+
 def build_corpus(out_dir: Path, languages: list[str], max_sentences_per_language: int) -> dict:
     """Write ``<lang>.txt.gz`` (one sentence a line) and ``parallel.jsonl.gz``; return stats."""
     ev = evaluation_sentences()
@@ -159,16 +177,11 @@ def build_corpus(out_dir: Path, languages: list[str], max_sentences_per_language
         kept, dropped, seen = [], 0, set()
         per_source = defaultdict(int)
         for name, text in items:
-            for s in split_sentences(text):
-                n = normalize(s)
-                if len(n) < 3 or n in seen:
-                    continue
-                if n in ev:
-                    dropped += 1
-                    continue
-                seen.add(n)
-                kept.append(s)
-                per_source[name] += 1
+            new, excluded = _new_sentences(text, seen, ev)
+            kept += new
+            dropped += excluded
+            if new:
+                per_source[name] += len(new)
         kept = kept[:max_sentences_per_language]
         texts[lang] = kept
         stats["languages"][lang] = {
@@ -268,18 +281,9 @@ def build_mc4_corpus(
         if doc is None:
             break
         documents += 1
-        kept = texts[doc.lang]
-        for s in split_sentences(doc.text):
-            if len(kept) >= max_sentences_per_language:
-                break
-            n = normalize(s)
-            if len(n) < 3 or n in seen:
-                continue
-            if n in ev:
-                dropped += 1
-                continue
-            seen.add(n)
-            kept.append(s)
+        new, excluded = _new_sentences(doc.text, seen, ev, room=max_sentences_per_language - len(texts[doc.lang]))
+        texts[doc.lang] += new
+        dropped += excluded
         if documents % flush_every == 0:
             save()
     save()

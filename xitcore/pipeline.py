@@ -833,6 +833,23 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
                 p.requires_grad_(False)
         if shipped:
             freeze_lower(encoder, cfg.model)
+
+        def train(features: list, n_steps: int, desc: str, **early_stopping) -> dict:
+            return finetune(
+                model,
+                {task: (t.kind, features)},
+                steps=n_steps,
+                batch_size=batch_size,
+                lr=lr,
+                warmup=int(n_steps * tc.warmup_ratio),
+                seed=seed,
+                pad_id=tok.pad_token_id,
+                device=device,
+                desc=desc,
+                **_loop_options(cfg),
+                **early_stopping,
+            )
+
         stages = {}
         if data.get("pretrain"):  # XTREME-R's XCOPA: SIQA first, then COPA, with the same head
             pre = kind.featurise(tok, data["pretrain"], labels, max_length)
@@ -841,19 +858,7 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
             stages["pretrain"] = {
                 "data": t.pretrain_from[1],
                 "examples": len(data["pretrain"]),
-                **finetune(
-                    model,
-                    {task: (t.kind, pre)},
-                    steps=pre_steps,
-                    batch_size=batch_size,
-                    lr=lr,
-                    warmup=int(pre_steps * tc.warmup_ratio),
-                    seed=seed,
-                    pad_id=tok.pad_token_id,
-                    device=device,
-                    desc=f"phase iii: {task} stage 1 (seed {seed})",
-                    **_loop_options(cfg),
-                ),
+                **train(pre, pre_steps, f"phase iii: {task} stage 1 (seed {seed})"),
             }
         feats = kind.featurise(tok, data["train"], labels, max_length)
         steps = max(1, math.ceil(len(feats) / batch_size * tc.epochs_for(task)))
@@ -862,28 +867,12 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
                 f"phase iii: {task} on {len(data['train'])} English examples ({t.train_from[1]}), "
                 f"{steps} steps; zero-shot on {', '.join(langs)}"
             )
-        res = finetune(
-            model,
-            {task: (t.kind, feats)},
-            steps=steps,
-            batch_size=batch_size,
-            lr=lr,
-            warmup=int(steps * tc.warmup_ratio),
-            seed=seed,
-            pad_id=tok.pad_token_id,
-            device=device,
-            desc=f"phase iii: {task} (seed {seed})",
-            **_loop_options(cfg),
-            **(
-                {
-                    "evaluate": lambda: dev_score(model, tok, device),
-                    "eval_every": tc.eval_every_steps,
-                    "patience": tc.patience,
-                }
-                if tc.early_stopping
-                else {}
-            ),
-        )
+        stop = {
+            "evaluate": lambda: dev_score(model, tok, device),
+            "eval_every": tc.eval_every_steps,
+            "patience": tc.patience,
+        }
+        res = train(feats, steps, f"phase iii: {task} (seed {seed})", **(stop if tc.early_stopping else {}))
         per_lang = {}
         for lang in langs:
             if shipped:

@@ -766,6 +766,15 @@ def task_labels(task: Task, examples: list[dict]) -> list[str]:
 # ------------------------------------------------------------------ hub targets: English training, evaluation
 
 
+def fixed_sample(examples: list, max_examples: int) -> list:
+    """``max_examples`` of ``examples`` (all when 0 or fewer): one fixed sample, the same for every seed and
+    condition."""
+    if not max_examples or len(examples) <= max_examples:
+        return examples
+    keep = sorted(random.Random(TRAIN_SAMPLE_SEED).sample(range(len(examples)), max_examples))
+    return [examples[i] for i in keep]
+
+
 def load_train(name: str, max_examples: int = 0) -> list:
     """English training examples of hub target ``name`` (with a label); a fixed sample of ``max_examples`` if set."""
     source = get_task(name).train_from[0]
@@ -774,11 +783,7 @@ def load_train(name: str, max_examples: int = 0) -> list:
         examples = [mc.xcopa_row(r, "en", "COPA row") for r in rows]
     else:
         examples = load_hub_examples(source, "en", "train")
-    examples = [e for e in examples if is_labelled(e)]
-    if max_examples and len(examples) > max_examples:
-        keep = sorted(random.Random(TRAIN_SAMPLE_SEED).sample(range(len(examples)), max_examples))
-        examples = [examples[i] for i in keep]
-    return examples
+    return fixed_sample([e for e in examples if is_labelled(e)], max_examples)
 
 
 def load_pretrain(name: str, max_examples: int = 0) -> list:
@@ -786,11 +791,7 @@ def load_pretrain(name: str, max_examples: int = 0) -> list:
     source = get_task(name).pretrain_from[0]
     if not source:
         return []
-    examples = [e for e in load_hub_examples(source, "en", "train") if is_labelled(e)]
-    if max_examples and len(examples) > max_examples:
-        keep = sorted(random.Random(TRAIN_SAMPLE_SEED).sample(range(len(examples)), max_examples))
-        examples = [examples[i] for i in keep]
-    return examples
+    return fixed_sample([e for e in load_hub_examples(source, "en", "train") if is_labelled(e)], max_examples)
 
 
 def load_dev(name: str) -> list:
