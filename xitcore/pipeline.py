@@ -989,15 +989,6 @@ class ConditionGraph:
     nodes: list[StepNode]
     index: dict
 
-    def seed_nodes(self, seed: int) -> list[StepNode]:
-        """The steps one (condition, seed) unit needs: that seed's own, the shared ones, and their inputs."""
-        idx = self.index
-        wanted = {idx[k] for k in ("encoder", "corpus", "tokenizer", "mlm", "baselines") if idx.get(k)}
-        wanted |= set(idx["tatoeba"].values())
-        entry = idx["seeds"][str(seed)]
-        wanted |= {r for r in (entry["intermediate"], *entry["targets"].values(), *entry["tatoeba"].values()) if r}
-        return self._with_inputs(wanted)
-
     def _with_inputs(self, wanted: set[str]) -> list[StepNode]:
         for node in reversed(self.nodes):  # inputs come before their readers
             if node.rel in wanted:
