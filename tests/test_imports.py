@@ -99,6 +99,7 @@ LAYERS = [
             "xitcore.tasks",
             "xitcore.config",
             "xitcore.corpus",
+            "xitcore.overlap",
             "xitcore.model",
             "xitcore.train",
             "xitcore.pipeline",
@@ -111,6 +112,7 @@ LAYERS = [
         (
             "xitcore.config",
             "xitcore.corpus",
+            "xitcore.overlap",
             "xitcore.model",
             "xitcore.train",
             "xitcore.pipeline",

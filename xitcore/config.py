@@ -20,7 +20,15 @@ import yaml
 from .data.paths import TATOEBA_ISO3
 from .data.treebanks import TREEBANK_CODE, TREEBANK_CODE_RULE, XCOPA_LANGS, parse_treebank_spec
 from .errors import ConfigError
-from .tasks import HUB_TARGETS, INTERMEDIATE, SHIPPED_TARGETS, check_language, get_task, translated_variant_exists
+from .tasks import (
+    HUB_TARGETS,
+    INTERMEDIATE,
+    SHIPPED_TARGETS,
+    check_language,
+    get_task,
+    registry,
+    translated_variant_exists,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PARAMS_ROOT = REPO_ROOT / "params"
@@ -551,6 +559,11 @@ class EvalConfig:
         for p in self.tatoeba_phases:
             if p not in TATOEBA_PHASES:
                 raise ConfigError(f"eval.tatoeba_phases: phase '{p}' is unknown; allowed: {', '.join(TATOEBA_PHASES)}")
+        for name in self.allow_overlap:
+            if name not in registry.DATA_SETS:
+                raise ConfigError(
+                    f"eval.allow_overlap: data set '{name}' is unknown; allowed: {', '.join(registry.DATA_SETS)}"
+                )
         self.pos_treebanks = _check_treebanks(self.pos_treebanks, "eval.pos_treebanks")
         pos_allowed = POS_EVAL_LANGUAGES + [c for c in self.pos_treebanks if c not in POS_EVAL_LANGUAGES]
         for key, allowed in (

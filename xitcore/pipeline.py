@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import tasks
+from . import overlap, tasks
 from .baselines import pos_baselines
 from .config import MODEL_KEY_DEFAULTS, XTREME_TARGET_TASKS, EvalConfig, ExperimentConfig, TargetConfig, config_hash
 from .corpus import build_corpus, build_mc4_corpus, corpus_data_sets, read_corpus, read_parallel
@@ -1016,22 +1016,36 @@ def check_train_test_overlap(cfg: ExperimentConfig) -> dict[str, str]:
     """The guard against training on evaluated items: ConfigError (one line naming both sides) if the condition's
     MLM corpus (when MLM trains on it) or intermediate data holds items of a data set it evaluates, unless
     ``eval.allow_overlap`` names that set; returns the allowed overlaps {set: what trains on it} (the book flags
-    them). Sets are declared in tasks.registry (trains_on, evaluates) and corpus.corpus_data_sets."""
-    trained: dict[str, str] = {}
-    if (cfg.mlm.steps > 0 or cfg.intermediate.kind == "mlm") and cfg.corpus.source == "shipped":
-        for name in sorted(corpus_data_sets(cfg.corpus.languages)):  # an mC4 corpus is cleared of them
-            trained.setdefault(name, "the MLM corpus")
-    for t in cfg.intermediate.tasks:
-        task = tasks.get_task(t)
-        if cfg.backend == "local" or task.hub_dataset is None:  # with backend hub the hub's train split is read
-            for name in task.trains_on:
-                trained.setdefault(name, f"intermediate task {t}")
+    them). Two checks: by declared set (tasks.registry ``trains_on``/``evaluates``, corpus.corpus_data_sets),
+    and item by item for shipped training data against shipped evaluated sets (xitcore.overlap)."""
     evaluated = {name: f"target {t}" for t in cfg.target.tasks for name in tasks.get_task(t).evaluates}
     if cfg.eval.tatoeba_phases:
         evaluated.setdefault(tasks.registry.TATOEBA_SET, "Tatoeba retrieval")
     if "copa" in cfg.intermediate.tasks:
         xcopa = tasks.registry.XCOPA_VAL_SET if xcopa_split(cfg) == "val" else tasks.registry.XCOPA_TEST_SET
         evaluated.setdefault(xcopa, "the XCOPA score after COPA")
+    trained: dict[str, str] = {}
+    if (cfg.mlm.steps > 0 or cfg.intermediate.kind == "mlm") and cfg.corpus.source == "shipped":
+        # The shipped corpus drops every sentence of the sets the project scores (corpus.evaluation_sentences) but
+        # holds XQuAD contexts and XCOPA test items as raw text; an mC4 corpus is cleared of every evaluated set.
+        for name in sorted(corpus_data_sets(cfg.corpus.languages)):
+            trained.setdefault(name, "the MLM corpus")
+    by_items: dict[str, list[str]] = {}
+    for t in cfg.intermediate.tasks:
+        task = tasks.get_task(t)
+        if cfg.backend == "local" or task.hub_dataset is None:  # with backend hub the hub's train split is read
+            for name in task.trains_on:
+                trained.setdefault(name, f"intermediate task {t}")
+        if t in tasks.SHIPPED_INTERMEDIATE and (cfg.backend == "local" or task.hub_dataset is None):
+            # Item by item where the training texts are known while planning: shipped data, English or its shipped
+            # translations (machine translations are made later; their English source is checked).
+            data = cfg.intermediate.data if cfg.intermediate.data == "translated" and task.translated else "en"
+            for name in sorted(set(evaluated) - set(trained)):
+                shared = overlap.shared_items(t, data, name)
+                if shared:
+                    by_items.setdefault(name, []).append(f"intermediate task {t} ({overlap.describe(shared)})")
+    for name, by in by_items.items():
+        trained.setdefault(name, " and ".join(by))
     allowed = {}
     for name in sorted(set(trained) & set(evaluated)):
         if name not in cfg.eval.allow_overlap:

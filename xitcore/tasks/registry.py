@@ -650,6 +650,8 @@ _EVALUATES = {
     "tatoeba": (TATOEBA_SET,),
 }
 TASKS = {n: replace(t, trains_on=_TRAINS_ON.get(n, ()), evaluates=_EVALUATES.get(n, ())) for n, t in TASKS.items()}
+#: every data set the guard knows by name (what eval.allow_overlap may list)
+DATA_SETS = tuple(sorted({*sum(_TRAINS_ON.values(), ()), *sum(_EVALUATES.values(), ()), XCOPA_VAL_SET}))
 
 METRICS: dict[str, Callable] = {
     "accuracy": sc.classification_accuracy,
