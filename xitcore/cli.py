@@ -37,20 +37,20 @@ def _seed_list(text: str | None):
         raise ConfigError(f"--seeds must be comma-separated integers, got '{text}'") from None
 
 
-def _load(path: str, args):
+def _load(path: str, args, name: str | None = None):
     from .config import deep_merge, load_condition
 
     over = _overrides(args.set)
     seeds = _seed_list(getattr(args, "seeds", None))
     if seeds:
         over = deep_merge(over, {"seeds": seeds})
-    return load_condition(path, over)
+    return load_condition(path, over, name=name)
 
 
 def cmd_run(args) -> int:
     from .pipeline import run_condition
 
-    cfg = _load(args.params, args)
+    cfg = _load(args.params, args, name=args.name)
     if args.dry_run:
         from .plan import format_plan
 
@@ -261,7 +261,18 @@ def cmd_results(args) -> int:
     from .results import filter_results, load_results, results_view, summary_table
 
     conditions, tasks, languages = _csv_list(args.condition), _csv_list(args.task), _csv_list(args.language)
-    df = filter_results(load_results(args.runs_dir), args.runs_dir, args.preset, conditions, tasks, languages)
+    loaded = load_results(args.runs_dir, variants=args.variants)
+    df = filter_results(loaded, args.runs_dir, args.preset, conditions, tasks, languages)
+    if args.variants:  # each variant beside the condition it varies
+        from .errors import DataError
+
+        varied = df[df.variant_of != ""]
+        if varied.empty:
+            raise DataError(
+                f"run store '{args.runs_dir}' has no variants here; xit run with --set, seeds outside the params "
+                "file's list or --name makes one"
+            )
+        df = df[df.condition.isin(set(varied.condition) | set(varied.variant_of))]
     if args.csv:
         df.to_csv(sys.stdout, index=False)
         return 0
@@ -273,12 +284,35 @@ def cmd_results(args) -> int:
                     print(f"preset {preset}:\n{table.to_string()}")
             return 0
         table = results_view(df, tasks, languages)
+        if args.variants:
+            keys = list(table.index.names)
+            info = df.drop_duplicates(keys).set_index(keys)
+            table.insert(0, "overrides", info.overrides.reindex(table.index).fillna(""))
+            table.insert(0, "config", info.config.reindex(table.index).fillna(""))
+            table = table.reindex(sorted(table.index, key=lambda k: _variant_order(k, table.index)))
         print(table.to_string())
+    if loaded.attrs.get("variants") and not args.variants:
+        n = len(loaded.attrs["variants"])
+        print(
+            f"{n} variant(s) not shown (each has its own config; never in a condition's mean): xit results --variants"
+        )
     print(
         "seed mean±sd; POS accuracy %, NER span F1 (conlleval), Tatoeba top-1 (English queries); avg = zero-shot\n"
         "average. --wide: every language; --task/--language/--condition/--preset filter; --csv: long table"
     )
     return 0
+
+
+def _variant_order(key, index) -> tuple[int, str]:
+    """Each variant right after its condition, in the table's order of conditions."""
+    from .config import VARIANT_SEP
+
+    def name(k):
+        return k[-1] if isinstance(k, tuple) else k
+
+    bases = [name(k) for k in index if VARIANT_SEP not in name(k)]
+    base = name(key).split(VARIANT_SEP)[0]
+    return (bases.index(base) if base in bases else len(bases), name(key))
 
 
 def _key_rows(cls=None, prefix: str = "") -> list[tuple[str, str, str, str]]:
@@ -343,7 +377,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("params", help="params/<preset>/<condition>.yaml")
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a params key, e.g. mlm.steps=100")
-    r.add_argument("--seeds", help="comma-separated seeds, e.g. 1,2,3")
+    r.add_argument(
+        "--seeds",
+        help="comma-separated seeds, e.g. 1,2,3 (seeds outside the params file's list make a variant)",
+    )
+    r.add_argument(
+        "--name",
+        help="name this variant <condition>~NAME (default: from the --set keys, e.g. en-nli~lr-0.001); a --set "
+        "or seed outside the params file's list always makes a variant, indexed beside the condition",
+    )
     r.add_argument(
         "--dry-run",
         action="store_true",
@@ -410,6 +452,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="POS per language, NER and Tatoeba averages (wide; --preset and --condition apply)",
     )
     res.add_argument("--csv", action="store_true", help="long-format CSV on stdout (the filters apply)")
+    res.add_argument(
+        "--variants",
+        action="store_true",
+        help="show the variants (runs made with --set, extra seeds or --name), each beside its condition, with "
+        "its config hash and overrides",
+    )
     res.set_defaults(fn=cmd_results)
     k = sub.add_parser("keys", help="list every params key with its type, default and help text")
     k.add_argument("section", nargs="?", help="only keys under this section, e.g. target or eval.pos")

@@ -590,6 +590,8 @@ class EvalConfig:
 
 @dataclass
 class ExperimentConfig:
+    #: where it was loaded from (load_condition sets it; not a params key, not in to_dict)
+    origin: typing.ClassVar[Origin | None] = None
     preset: str = "smoke"
     condition: str = "no-intermediate"
     description: str = ""
@@ -774,21 +776,169 @@ def preset_conditions(preset: str) -> list[Path]:
     return sorted(p for p in preset_dir(preset).glob("*.yaml") if not p.name.startswith("_"))
 
 
-def load_condition(path: str | Path, overrides: dict | None = None) -> ExperimentConfig:
-    """Resolve a condition file (with its preset defaults) plus overrides into a checked config."""
+#: keys that change how a run executes, not what it computes (none is part of a step key): never a variant
+EXECUTION_KEYS = ("num_threads", "device", "grad_accum_steps", "compile")
+#: ``<condition>~<suffix>``: a variant of a committed condition (runs/index/<preset>/<condition>~<suffix>.json)
+VARIANT_SEP = "~"
+_NAME_RULE = "letters, digits and . _ + - (at most 48, starting with a letter or digit)"
+_SUFFIX_MAX = 48
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a resolved config comes from: its params file and, for a variant, what differs from it.
+
+    A condition's results are those of its params file as committed. ``load_condition`` with overrides that
+    change what is computed (``--set``, seeds outside the file's list, a ``--name``) gives a *variant*: its
+    ``condition`` becomes ``<committed>~<suffix>``, so its runs are indexed beside the condition's and never
+    replace them (``xit results --variants``; the book shows committed conditions only)."""
+
+    params_file: str  # the params file, as given
+    committed: str  # the condition the params file defines
+    overrides: dict = field(default_factory=dict)  # dotted key -> value, for the keys that differ from the file
+    variant: bool = False
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v:
+            out.update(_flat(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def config_differences(committed: dict, cfg: dict) -> dict:
+    """Dotted keys whose value in ``cfg`` differs from ``committed`` (execution-only keys, the description, the
+    condition and the seeds aside) -> their value in ``cfg``."""
+    a, b = _flat(committed), _flat(cfg)
+    skip = {*EXECUTION_KEYS, "description", "condition", "preset", "seeds"}
+    return {k: b.get(k) for k in sorted(set(a) | set(b)) if k not in skip and a.get(k) != b.get(k)}
+
+
+def _slug(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        text = "+".join(map(str, value)) or "none"
+    elif isinstance(value, dict):
+        text = "+".join(f"{k}.{v}" for k, v in value.items()) or "none"
+    else:
+        text = str(value)
+    return "".join(c if c.isalnum() or c in "._+-" else "_" for c in text)
+
+
+def variant_suffix(differences: dict, extra_seeds: list[int] = ()) -> str:
+    """A short readable name for a variant: the last part of each changed key with its value
+    (``lr-0.001``, ``steps-50_warmup_steps-5``), the whole key where two share a last part, ``extra-seeds`` for
+    seeds outside the file's list with an unchanged config; ``cfg-<hash>`` when that would be long."""
+    if not differences:
+        return "extra-seeds" if extra_seeds else ""
+    leaves = [k.rsplit(".", 1)[-1] for k in differences]
+    parts = [f"{k if leaves.count(leaf) > 1 else leaf}-{_slug(v)}" for (k, v), leaf in zip(differences.items(), leaves)]
+    suffix = "_".join(parts)
+    return suffix if len(suffix) <= _SUFFIX_MAX else f"cfg-{config_hash(differences)[:8]}"
+
+
+def check_variant_name(name: str) -> str:
+    ok = 0 < len(name) <= _SUFFIX_MAX and name[0].isalnum() and all(c.isalnum() or c in "._+-" for c in name)
+    if not ok:
+        raise ConfigError(f"variant name '{name}' is not allowed: use {_NAME_RULE}")
+    return name
+
+
+def load_condition(path: str | Path, overrides: dict | None = None, name: str | None = None) -> ExperimentConfig:
+    """Resolve a condition file (with its preset defaults) plus overrides into a checked config.
+
+    Overrides that change what is computed make a variant (see :class:`Origin`): ``cfg.condition`` becomes
+    ``<condition>~<suffix>`` (``name``, else :func:`variant_suffix`); ``cfg.origin`` says where it came from.
+    An override of ``condition`` itself names a new condition outright."""
     path = Path(path)
     cond = read_yaml(path)
-    preset = cond.get("preset") or (overrides or {}).get("preset") or path.parent.name
+    overrides = overrides or {}
+    preset = cond.get("preset") or overrides.get("preset") or path.parent.name
     if not isinstance(preset, str):
         raise ConfigError(f"params key 'preset' must be a string, got {preset!r}")
     defaults_path = params_root() / preset / "_preset.yaml"
     if not defaults_path.is_file():
         defaults_path = path.parent / "_preset.yaml"
     base = read_yaml(defaults_path) if defaults_path.is_file() else {}
-    merged = deep_merge(deep_merge(base, cond), overrides or {})
-    merged.setdefault("preset", preset)
-    merged.setdefault("condition", path.stem)
-    return from_dict(ExperimentConfig, merged)
+    committed = deep_merge(base, cond)
+    committed.setdefault("preset", preset)
+    committed.setdefault("condition", path.stem)
+    cfg = from_dict(ExperimentConfig, deep_merge(committed, overrides))
+    origin = Origin(str(path), str(committed["condition"]))
+    if (overrides or name) and "condition" not in overrides:
+        file_cfg = from_dict(ExperimentConfig, committed)
+        differences = config_differences(file_cfg.to_dict(), cfg.to_dict())
+        extra_seeds = [s for s in cfg.seeds if s not in file_cfg.seeds]
+        suffix = check_variant_name(name) if name else variant_suffix(differences, extra_seeds)
+        if suffix:
+            seeds = {"seeds": extra_seeds} if extra_seeds else {}
+            origin = Origin(str(path), file_cfg.condition, {**differences, **seeds}, variant=True)
+            cfg.condition = f"{file_cfg.condition}{VARIANT_SEP}{suffix}"
+    cfg.origin = origin
+    return cfg
+
+
+def portable_path(path: str | Path) -> str:
+    """``path`` relative to the repository when it is inside it (as a run index stores a params file), else
+    absolute."""
+    p = Path(path).resolve()
+    try:
+        return str(p.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(p)
+
+
+def resolve_portable(path: str) -> Path:
+    """The file a :func:`portable_path` names."""
+    p = Path(path)
+    return p if p.is_absolute() else REPO_ROOT / p
+
+
+def config_identity(cfg_dict: dict) -> str:
+    """The hash of what a resolved config computes: its name, description, seeds and execution-only keys aside,
+    and the keys added since older indexes left out while at their defaults (so those indexes still match). Two
+    indexes with the same identity may share seeds; a different one is a different condition or variant."""
+    d = {k: v for k, v in cfg_dict.items() if k not in ("seeds", "condition", "description", *EXECUTION_KEYS)}
+    # Keys added with the XTREME-R targets: at their defaults they leave the hash of older indexes unchanged.
+    target_defaults = TargetConfig()
+    added = {
+        "target": {
+            "max_train_examples": target_defaults.max_train_examples,
+            "word_input": "split",
+            "word_input_languages": {},
+            **{
+                k: getattr(target_defaults, k)
+                for k in (
+                    "task_batch_size",
+                    "task_lr",
+                    "task_max_length",
+                    "early_stopping",
+                    "eval_every_steps",
+                    "patience",
+                    "dev_fraction",
+                )
+            },
+        },
+        "intermediate": {"dev_fraction": 0.0},
+        "mlm": {"output_vocab": "full"},
+        "corpus": {"source": "shipped", "mc4_files": ""},
+        "eval": {
+            **{f"{t}_languages": getattr(EvalConfig(), f"{t}_languages") for t in XTREME_TARGET_TASKS if t != "xcopa"},
+            "pos_treebanks": {},
+            "split": "evaluation",
+            "max_sentences": 0,
+            "ner_max_sentences": 0,
+            "allow_overlap": [],
+        },
+        "model": MODEL_KEY_DEFAULTS,
+    }
+    for section, defaults in added.items():
+        if isinstance(d.get(section), dict):
+            d[section] = {k: v for k, v in d[section].items() if k not in defaults or v != defaults[k]}
+    return config_hash(d)
 
 
 def config_hash(payload: Any) -> str:

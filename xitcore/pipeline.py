@@ -22,7 +22,7 @@ import torch
 
 from . import overlap, tasks
 from .baselines import pos_baselines
-from .config import MODEL_KEY_DEFAULTS, XTREME_TARGET_TASKS, EvalConfig, ExperimentConfig, TargetConfig, config_hash
+from .config import MODEL_KEY_DEFAULTS, ExperimentConfig, config_hash, config_identity, portable_path
 from .corpus import build_corpus, build_mc4_corpus, corpus_data_sets, read_corpus, read_parallel
 from .data import read_conllu, read_tatoeba, read_xcopa
 from .data.paths import DATA_ROOT, TATOEBA_ISO3, ud_file
@@ -1091,6 +1091,13 @@ def condition_graph(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> Con
         "tatoeba": {"mlm": tatoeba_mlm.rel} if tatoeba_mlm else {},
         "seeds": {},
     }
+    origin = cfg.origin
+    if origin is not None:
+        index["params_file"] = portable_path(origin.params_file)
+        if origin.variant:  # indexed beside its condition, never in its place (config.Origin)
+            index["variant_of"] = origin.committed
+            index["overrides"] = origin.overrides
+    index["config_identity"] = config_identity(index["config"])
     if overlap:  # allowed by eval.allow_overlap: the book flags these results
         index["train_test_overlap"] = overlap
     for seed in cfg.seeds:
@@ -1115,7 +1122,12 @@ def run_condition(cfg: ExperimentConfig, runs_dir: str | Path = "runs", write_in
     t0 = time.time()
     graph = condition_graph(cfg, runs_dir)
     store = RunStore(runs_dir)
+    if write_index:
+        _merged_seeds(Path(runs_dir), graph.index)  # a clashing variant name fails here, before anything runs
     log(f"condition {cfg.preset}/{cfg.condition}: seeds {cfg.seeds}, runs in {store.root}")
+    if graph.index.get("variant_of"):
+        changed = ", ".join(f"{k}={v}" for k, v in graph.index["overrides"].items())
+        log(f"a variant of {cfg.preset}/{graph.index['variant_of']} ({changed}): indexed beside it, never in its place")
     for node in graph.nodes:
         store.execute(node)
     index = {**graph.index, "seconds": round(time.time() - t0, 1)}
@@ -1125,61 +1137,40 @@ def run_condition(cfg: ExperimentConfig, runs_dir: str | Path = "runs", write_in
     return index
 
 
-def _config_without_seeds(cfg_dict: dict) -> str:
+#: the identity of what a config computes (seeds aside): see config.config_identity
+_config_without_seeds = config_identity
 
-    d = {
-        k: v for k, v in cfg_dict.items() if k not in ("seeds", "num_threads", "device", "grad_accum_steps", "compile")
-    }
-    # Keys added with the XTREME-R targets: at their defaults they leave the hash of older indexes unchanged.
-    added = {
-        "target": {
-            "max_train_examples": TargetConfig().max_train_examples,
-            "word_input": "split",
-            "word_input_languages": {},
-            **{
-                k: getattr(TargetConfig(), k)
-                for k in (
-                    "task_batch_size",
-                    "task_lr",
-                    "task_max_length",
-                    "early_stopping",
-                    "eval_every_steps",
-                    "patience",
-                    "dev_fraction",
-                )
-            },
-        },
-        "intermediate": {"dev_fraction": 0.0},
-        "mlm": {"output_vocab": "full"},
-        "corpus": {"source": "shipped", "mc4_files": ""},
-        "eval": {
-            **{f"{t}_languages": getattr(EvalConfig(), f"{t}_languages") for t in XTREME_TARGET_TASKS if t != "xcopa"},
-            "pos_treebanks": {},
-            "split": "evaluation",
-            "max_sentences": 0,
-            "ner_max_sentences": 0,
-            "allow_overlap": [],
-        },
-        "model": MODEL_KEY_DEFAULTS,
-    }
-    for section, defaults in added.items():
-        if isinstance(d.get(section), dict):
-            d[section] = {k: v for k, v in d[section].items() if k not in defaults or v != defaults[k]}
-    return config_hash(d)
+
+def _index_file(runs_dir: Path, index: dict) -> Path:
+    return Path(runs_dir) / "index" / index["preset"] / f"{index['condition']}.json"
+
+
+def _merged_seeds(runs_dir: Path, index: dict) -> dict:
+    """The seeds an index keeps from the one already on disk: all of them when both come from the same config
+    (``config_identity``; e.g. ``xit run ... --seeds 1``), none when the params file changed since. A variant name
+    already indexed with another config is a ConfigError: a variant never takes over another config's runs."""
+    path = _index_file(runs_dir, index)
+    try:
+        old = json.loads(path.read_text()) if path.is_file() else None
+    except json.JSONDecodeError:
+        old = None
+    if not old:
+        return {}
+    if config_identity(old.get("config", {})) == config_identity(index["config"]):
+        return old.get("seeds", {})
+    if index.get("variant_of"):
+        raise ConfigError(
+            f"variant {index['preset']}/{index['condition']} is already indexed with another config ({path}): "
+            f"name this one with --name, or move that index aside"
+        )
+    return {}
 
 
 def write_condition_index(runs_dir: Path, index: dict) -> Path:
-    """``runs/index/<preset>/<condition>.json``: which steps make up each seed of a condition.
-
-    Seeds run earlier with the same config (e.g. a chapter re-executed with ``-p seeds "[1]"``) are kept.
-    """
-    path = Path(runs_dir) / "index" / index["preset"] / f"{index['condition']}.json"
-    if path.is_file():
-        try:
-            old = json.loads(path.read_text())
-        except json.JSONDecodeError:
-            old = None
-        if old and _config_without_seeds(old.get("config", {})) == _config_without_seeds(index["config"]):
-            index["seeds"] = {**old.get("seeds", {}), **index["seeds"]}
+    """``runs/index/<preset>/<condition>.json``: which steps make up each seed of a condition (or of a variant:
+    ``<condition>~<suffix>.json``, see config.Origin); seeds indexed earlier with the same config are kept
+    (_merged_seeds)."""
+    path = _index_file(runs_dir, index)
+    index["seeds"] = {**_merged_seeds(runs_dir, index), **index["seeds"]}
     atomic_write_json(path, index)
     return path

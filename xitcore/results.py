@@ -8,18 +8,24 @@ machines, a hand edit) loses only its own rows: :func:`load_results` leaves them
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import pandas as pd
 
+from .config import VARIANT_SEP, config_identity
 from .runstore import metrics_state as read_json_record
 
 COLUMNS = ["preset", "condition", "seed", "phase", "task", "language", "metric", "value", "run"]
+#: with ``load_results(variants=True)``: what each row's config is
+VARIANT_COLUMNS = ["variant_of", "config", "overrides"]
 #: NER-like targets whose records carry ``span_f1`` (seqeval default mode) and ``span_f1_strict`` (strict IOB2)
 SPAN_TASKS = ("ner", "panx")
 
-_REPORTED: set[tuple] = set()  # damaged files already named on stderr by this process (xit results reads twice)
+_REPORTED: set = (
+    set()
+)  # damaged files / retired conditions already named on stderr by this process (xit results reads twice)
 
 
 def _params_file(preset: str, condition: str) -> str:
@@ -39,15 +45,50 @@ def _redo_command(runs: Path, preset: str, condition: str, seed: int | None) -> 
     return f"xit{runs_opt} run {_params_file(preset, condition)}{seeds}"
 
 
-def load_results(runs_dir: str | Path = "runs", *, report: bool = True) -> pd.DataFrame:
+def _params_of(idx: dict) -> Path | None:
+    """The params file a condition index was made from (older indexes: ``params/<preset>/<condition>.yaml``
+    when that preset's folder exists); None when it cannot be told."""
+    from .config import params_root, resolve_portable
+
+    if idx.get("params_file"):
+        return resolve_portable(idx["params_file"])
+    folder = params_root() / idx["preset"]
+    return folder / f"{idx.get('variant_of') or idx['condition']}.yaml" if folder.is_dir() else None
+
+
+def _committed_seeds(path: Path) -> list[int] | None:
+    """The seeds of a params file as committed (None if it no longer loads)."""
+    from .config import load_condition
+    from .errors import XitError
+
+    try:
+        return load_condition(path).seeds
+    except (XitError, OSError):
+        return None
+
+
+def is_variant(idx: dict) -> bool:
+    from .config import VARIANT_SEP
+
+    return bool(idx.get("variant_of")) or VARIANT_SEP in str(idx.get("condition", ""))
+
+
+def load_results(runs_dir: str | Path = "runs", *, report: bool = True, variants: bool = False) -> pd.DataFrame:
     """The long results table of every condition index under ``runs_dir/index``.
 
+    A condition's rows are those of its params file as committed: only the seeds that file lists, and none
+    once the file is deleted (its runs stay; ``df.attrs["retired"]`` names it). Variants (``<condition>~<suffix>``,
+    made by ``--set``, extra seeds or ``--name``: config.Origin) are left out unless ``variants``; then the
+    table also has ``variant_of``, ``config`` (the config identity, 8 characters) and ``overrides`` columns.
     Damaged records are left out; with ``report`` each is named once on stderr (see the module docstring),
     and ``df.attrs["damaged"]`` always lists them.
     """
     runs = Path(runs_dir)
     rows: list[dict] = []
     damaged: dict[str, dict] = {}  # file -> {"why", "what", "commands"}
+    retired: list[str] = []
+    found_variants: list[str] = []
+    extra = {}
 
     def add(preset, cond, seed, phase, task, lang, metric, value, run):
         if value is None:
@@ -63,6 +104,7 @@ def load_results(runs_dir: str | Path = "runs", *, report: bool = True) -> pd.Da
                 metric=metric,
                 value=float(value),
                 run=f"runs/{run}",
+                **extra,
             )
         )
 
@@ -91,6 +133,25 @@ def load_results(runs_dir: str | Path = "runs", *, report: bool = True) -> pd.Da
         if idx is None:
             continue
         preset, cond = idx["preset"], idx["condition"]
+        params = _params_of(idx)
+        if params is not None and not params.is_file():  # the condition was retired: its runs stay on disk
+            retired.append(f"{preset}/{cond}: its params file {params} no longer exists; its runs are kept")
+            continue
+        seeds = idx.get("seeds", {})
+        if is_variant(idx):
+            found_variants.append(f"{preset}/{cond}")
+            if not variants:
+                continue
+        elif params is not None:  # seeds outside the committed list never enter a condition's rows
+            keep = _committed_seeds(params)
+            seeds = {k: v for k, v in seeds.items() if keep is None or int(k) in keep}
+        if variants:
+            overrides = idx.get("overrides") or {}
+            extra = {
+                "variant_of": idx.get("variant_of") or "",
+                "config": (idx.get("config_identity") or config_identity(idx.get("config") or {}))[:8],
+                "overrides": " ".join(f"{k}={json.dumps(v)}" for k, v in overrides.items()),
+            }
         mlm = read(idx.get("mlm"), preset, cond, "mlm")
         if mlm:
             for m in ("final_heldout_loss", "initial_heldout_loss", "unigram_entropy"):
@@ -113,7 +174,7 @@ def load_results(runs_dir: str | Path = "runs", *, report: bool = True) -> pd.Da
                 for lang, v in b["pos"].items():
                     add(preset, name, 0, "target", "pos", lang, "accuracy", v[key], idx["baselines"])
                 add(preset, name, 0, "target", "pos", "avg", "accuracy", sum(vals) / len(vals), idx["baselines"])
-        for seed_s, entry in idx.get("seeds", {}).items():
+        for seed_s, entry in seeds.items():
             seed = int(seed_s)
             inter = read(entry.get("intermediate"), preset, cond, "intermediate", seed)
             if inter and "xcopa" in inter:
@@ -158,9 +219,16 @@ def load_results(runs_dir: str | Path = "runs", *, report: bool = True) -> pd.Da
                         add(preset, cond, seed, "target", task, "avg", metric, sum(vals) / len(vals), rel)
                 if "ewt_test_accuracy" in m:
                     add(preset, cond, seed, "target", task, "en-ewt", "accuracy", m["ewt_test_accuracy"], rel)
-    df = pd.DataFrame(rows, columns=COLUMNS)
+    df = pd.DataFrame(rows, columns=COLUMNS + (VARIANT_COLUMNS if variants else []))
     lines = [damaged_line(path, d) for path, d in sorted(damaged.items())]
     df.attrs["damaged"] = lines
+    df.attrs["retired"] = retired
+    df.attrs["variants"] = sorted(set(found_variants))
+    if report:
+        for line in retired:
+            if line not in _REPORTED:
+                _REPORTED.add(line)
+                print(f"xit: {line}: left out of the results (restore the file to show them)", file=sys.stderr)
     if report:
         for path, line in zip(sorted(damaged), lines):
             p = Path(path)
@@ -186,7 +254,8 @@ def summary_table(runs_dir, preset: str, conditions: list[str] | None = None) ->
     """Condition x language zero-shot POS accuracy (mean ± sd over seeds), NER F1 and Tatoeba averages.
 
     NER F1 is seqeval's default mode (conlleval), strict IOB2 beside it; each column says which."""
-    df = load_results(runs_dir)  # names damaged records on stderr (once per process)
+    # names damaged records on stderr (once per process); variants only when one is asked for by name
+    df = load_results(runs_dir, variants=any(VARIANT_SEP in c for c in conditions or []))
     if df.empty:
         return None
     df = df[df.preset == preset]
