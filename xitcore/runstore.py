@@ -7,6 +7,11 @@ atomically, so a crash never leaves a half-written metrics file, and a rerun red
 A ``metrics.json`` that no longer parses (a partial copy between machines, a hand edit) is a damaged record:
 the step counts as unfinished, and :meth:`RunStore.run` moves the file aside to
 ``metrics.json.damaged-<timestamp>`` (never deleting it) before redoing the step.
+
+Inside a step, the training loops of ``xitcore.train`` save a checkpoint every ``XIT_CHECKPOINT_MINUTES``
+(default 10) or every ``XIT_CHECKPOINT_EVERY_STEPS`` optimizer steps into ``<step>/.checkpoint/``, which
+:meth:`RunStore.run` tells them through :func:`checkpoint_scope`; a rerun after a kill resumes from there, and
+the directory is removed once the step has finished. Neither setting is part of any key.
 """
 
 from __future__ import annotations
@@ -20,14 +25,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .config import REPO_ROOT, config_hash
-from .errors import XitError
+from .errors import ConfigError, XitError
 
 
 class DamagedRecordError(XitError):
@@ -256,6 +262,7 @@ class RunStore:
         step = self.step(kind, payload)
         if step.done:
             return step
+        checkpoint_settings()  # a bad XIT_CHECKPOINT_* value fails here, before anything is written
         with self._lock(step):
             if step.done:  # finished by another process while we waited
                 return step
@@ -285,7 +292,8 @@ class RunStore:
             atomic_write_json(step.path / "meta.json", meta)
             t0 = time.time()
             try:
-                metrics = fn(work)
+                with checkpoint_scope(step.path / CHECKPOINT_DIR, step.rel, log):
+                    metrics = fn(work)
             except BaseException as e:
                 meta.update(status="failed", error=f"{type(e).__name__}: {e}", seconds=round(time.time() - t0, 2))
                 atomic_write_json(step.path / "meta.json", meta)
@@ -302,6 +310,8 @@ class RunStore:
             )
             atomic_write_json(step.path / "meta.json", meta)
             atomic_write_json(step.path / "metrics.json", metrics)
+            # Only now: a kill before metrics.json is written resumes from the checkpoints.
+            shutil.rmtree(step.path / CHECKPOINT_DIR, ignore_errors=True)
         return step
 
 
@@ -315,6 +325,97 @@ def set_aside(path: Path) -> Path:
         dest = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
     os.replace(path, dest)
     return dest
+
+
+# ====================================================================== checkpoints inside a step
+
+CHECKPOINT_DIR = ".checkpoint"
+CHECKPOINT_MINUTES_ENV = "XIT_CHECKPOINT_MINUTES"
+CHECKPOINT_STEPS_ENV = "XIT_CHECKPOINT_EVERY_STEPS"
+DEFAULT_CHECKPOINT_MINUTES = 10.0
+
+
+@dataclass
+class CheckpointScope:
+    """Where the training loops of the step now running keep their checkpoints, and how often they save.
+
+    Each loop call of the step takes the next number (``loop-<n>`` files), so a step with several loops (a target
+    with two training stages) resumes in the one it was in. ``rank`` > 0: a data-parallel rank that is not rank 0
+    (it reads rank 0's checkpoint and writes only its own random states). ``minutes`` and ``every_steps`` both 0:
+    no checkpoints (and none is read)."""
+
+    directory: Path
+    name: str = ""
+    log: Callable[[str], None] = print
+    minutes: float = DEFAULT_CHECKPOINT_MINUTES
+    every_steps: int = 0
+    rank: int = 0
+    loops: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.minutes > 0 or self.every_steps > 0
+
+    def next_loop(self) -> int:
+        self.loops += 1
+        return self.loops - 1
+
+
+def checkpoint_settings(env: dict | None = None) -> tuple[float, int]:
+    """(minutes, every_steps) from ``XIT_CHECKPOINT_MINUTES`` (default 10; 0 turns the clock off) and
+    ``XIT_CHECKPOINT_EVERY_STEPS`` (default 0: off); a value that is not a number >= 0 is a ConfigError."""
+    env = os.environ if env is None else env
+    out = []
+    for name, default, cast in (
+        (CHECKPOINT_MINUTES_ENV, DEFAULT_CHECKPOINT_MINUTES, float),
+        (CHECKPOINT_STEPS_ENV, 0, int),
+    ):
+        raw = env.get(name, "").strip()
+        try:
+            value = cast(raw) if raw else default
+        except ValueError:
+            value = -1
+        if not value >= 0:  # also catches nan
+            kind = "a number of minutes" if cast is float else "a whole number of steps"
+            raise ConfigError(f"{name}={raw!r}: expected {kind} >= 0 (0 turns it off)")
+        out.append(value)
+    return out[0], out[1]
+
+
+_SCOPE: ContextVar[CheckpointScope | None] = ContextVar("xit_checkpoint_scope", default=None)
+
+
+@contextmanager
+def checkpoint_scope(
+    directory: str | Path,
+    name: str = "",
+    log: Callable[[str], None] = print,
+    *,
+    minutes: float | None = None,
+    every_steps: int | None = None,
+    rank: int = 0,
+) -> Iterator[CheckpointScope]:
+    """Training loops run inside this save and resume their checkpoints in ``directory`` (settings left None
+    come from the environment: :func:`checkpoint_settings`). :meth:`RunStore.run` opens one around each step."""
+    env_minutes, env_steps = checkpoint_settings()
+    scope = CheckpointScope(
+        Path(directory),
+        name,
+        log,
+        env_minutes if minutes is None else minutes,
+        env_steps if every_steps is None else every_steps,
+        rank,
+    )
+    token = _SCOPE.set(scope)
+    try:
+        yield scope
+    finally:
+        _SCOPE.reset(token)
+
+
+def current_checkpoint_scope() -> CheckpointScope | None:
+    """The scope of the step now running in this thread, or None (a loop called outside the run store)."""
+    return _SCOPE.get()
 
 
 _CHECKSUM_CACHE: dict[str, str] = {}

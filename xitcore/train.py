@@ -8,15 +8,21 @@ padded dynamically, so almost no compute goes to padding.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
+import os
 import random
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from .model import linear_warmup_decay, masked_lm_loss
+from .runstore import current_checkpoint_scope
 from .tasks import kind_module
 from .tasks.mlm import MLMData, draw_mlm_rows, mask_tokens
 
@@ -152,6 +158,257 @@ class _Runner:
             opt.step()
 
 
+# ====================================================================== checkpoints inside a step
+# Inside a run-store step (xitcore.runstore.checkpoint_scope), each loop call saves its whole state every
+# XIT_CHECKPOINT_MINUTES (or XIT_CHECKPOINT_EVERY_STEPS) into <step>/.checkpoint/loop-<n>.safetensors: weights,
+# optimizer, scheduler, grad scaler, the data position (the batch streams left, MLM's generators) and every
+# random state (Python, NumPy, torch, CUDA), so that a rerun after a kill continues to the very same result.
+# One file per loop call, replaced atomically; tensors are safetensors and everything else is JSON in the file's
+# metadata, so reading a checkpoint runs no code. A loop that saved once also records its end ("done": the final
+# weights, random states and its return value), so that a later loop of the same step resumes without redoing it.
+# Data parallel: rank 0 writes the file; every other rank writes only its random states, per step
+# (loop-<n>.rank<r>.<step>.safetensors), before rank 0 writes; all ranks resume together or none does.
+
+
+def _cpu(t: torch.Tensor) -> torch.Tensor:
+    return t.detach().to("cpu", copy=True).contiguous()  # a copy: tied weights must not share storage in the file
+
+
+def _jsonable(x):
+    return json.loads(json.dumps(x))
+
+
+def _rng_capture(tensors: dict, prefix: str = "rng") -> dict:
+    tensors[f"{prefix}.torch"] = torch.get_rng_state()
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        for i, state in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"{prefix}.cuda.{i}"] = state
+    version, internal, gauss = random.getstate()
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return {
+        "python": [version, list(internal), gauss],
+        "numpy": [name, keys.tolist(), int(pos), int(has_gauss), float(cached)],
+    }
+
+
+def _rng_restore(state: dict, tensors: dict, prefix: str = "rng") -> None:
+    torch.set_rng_state(tensors[f"{prefix}.torch"])
+    cuda = [tensors[k] for k in sorted(t for t in tensors if t.startswith(f"{prefix}.cuda."))]
+    if cuda and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda)
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+
+
+def _random_state(r: random.Random) -> list:
+    version, internal, gauss = r.getstate()
+    return [version, list(internal), gauss]
+
+
+def _set_random_state(r: random.Random, state: list) -> None:
+    version, internal, gauss = state
+    r.setstate((version, tuple(internal), gauss))
+
+
+def _train_state(model, opt, sched, runner) -> tuple[dict, dict]:
+    """(JSON part, tensors) of the model, optimizer, scheduler, grad scaler and the process's random states."""
+    tensors = {f"model.{k}": _cpu(v) for k, v in model.state_dict().items()}
+    osd = opt.state_dict()
+    other: dict = {}
+    for i, st in osd["state"].items():
+        for k, v in st.items():
+            if torch.is_tensor(v):
+                tensors[f"opt.{i}.{k}"] = _cpu(v)
+            else:
+                other.setdefault(str(i), {})[k] = v
+    state = {
+        "optimizer": {"param_groups": osd["param_groups"], "state": other},
+        "scheduler": sched.state_dict(),
+        "scaler": runner.scaler.state_dict() if runner.scaler else None,
+        "rng": _rng_capture(tensors),
+    }
+    return state, tensors
+
+
+def _restore_train_state(state: dict, tensors: dict, model, opt, sched, runner) -> None:
+    _load_model(model, tensors)
+    st: dict = {}
+    for k, v in tensors.items():
+        if k.startswith("opt."):
+            _, i, name = k.split(".", 2)
+            st.setdefault(int(i), {})[name] = v
+    for i, rest in state["optimizer"]["state"].items():
+        st.setdefault(int(i), {}).update(rest)
+    groups = [{k: tuple(v) if k == "betas" else v for k, v in g.items()} for g in state["optimizer"]["param_groups"]]
+    opt.load_state_dict({"state": st, "param_groups": groups})
+    sched.load_state_dict(state["scheduler"])
+    if runner.scaler and state["scaler"]:
+        runner.scaler.load_state_dict(state["scaler"])
+    _rng_restore(state["rng"], tensors)
+
+
+def _load_model(model, tensors: dict, prefix: str = "model.") -> None:
+    model.load_state_dict({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
+
+
+def _parameters_digest(model) -> str:
+    shapes = [(k, list(v.shape), str(v.dtype)) for k, v in model.state_dict().items()]
+    return hashlib.sha256(json.dumps(shapes).encode()).hexdigest()[:16]
+
+
+def _write_safetensors(path: Path, tensors: dict, state: dict) -> None:
+    """Atomically (a temp file renamed over ``path``): ``tensors`` and ``state`` (JSON) in the metadata."""
+    from safetensors.torch import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata={"xit": json.dumps(state)})
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _read_safetensors(path: Path) -> tuple[dict, dict]:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        state = json.loads((f.metadata() or {})["xit"])
+        return state, {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is no mapping)
+
+
+class _LoopCheckpoint:
+    """The checkpoints of one training-loop call (see above); inert outside a checkpoint scope."""
+
+    def __init__(self, loop: str, fingerprint: dict, model, *, steps: int, rank: int, world_size: int, device):
+        scope = current_checkpoint_scope()
+        self.scope = scope if scope is not None and scope.enabled else None
+        self.steps, self.rank, self.world_size, self.device = steps, rank, world_size, device
+        self.saved = False
+        self.last = time.monotonic()
+        if world_size > 1:  # all ranks checkpoint or none does: a rank without a scope turns it off everywhere
+            on = torch.tensor([int(self.scope is not None)], device=device)
+            torch.distributed.all_reduce(on, op=torch.distributed.ReduceOp.MIN)
+            if not on.item():
+                self.scope = None
+        if self.scope is None:
+            return
+        self.index = self.scope.next_loop()
+        self.path = self.scope.directory / f"loop-{self.index}.safetensors"
+        self.fingerprint = _jsonable({"loop": loop, **fingerprint, "parameters": _parameters_digest(model)})
+
+    def _log(self, msg: str) -> None:
+        if self.rank == 0:
+            self.scope.log(f"run store: {msg}")
+
+    def _rank_path(self, step: int) -> Path:
+        return self.path.with_name(f"loop-{self.index}.rank{self.rank}.{step}.safetensors")
+
+    def _discard(self, why: str) -> None:
+        """Drop this loop's checkpoint and the later loops' (they followed from it): the loop starts over."""
+        self._log(f"{self.scope.name}: checkpoint {self.path.name} {why}; starting that loop over")
+        if self.rank == 0:
+            for f in self.path.parent.glob("loop-*.safetensors"):
+                n = f.name.split(".")[0].removeprefix("loop-")
+                if n.isdigit() and int(n) >= self.index:
+                    f.unlink(missing_ok=True)
+
+    def load(self) -> tuple[dict, dict] | None:
+        """``(state, tensors)`` of this loop's checkpoint (state["status"]: "running" or "done"), or None."""
+        if self.scope is None:
+            return None
+        found = None
+        if self.path.is_file():
+            try:
+                found = _read_safetensors(self.path)
+            except Exception as e:  # a partial copy, a file from elsewhere: start over rather than fail
+                self._discard(f"does not read ({type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''})")
+            else:
+                if found[0].get("fingerprint") != self.fingerprint:
+                    self._discard("belongs to another loop (its settings, data sizes or model differ)")
+                    found = None
+        if found is not None and self.rank > 0:  # this rank's random states, saved at the same step
+            mine = self._rank_path(found[0]["step"])
+            try:
+                rs, rt = _read_safetensors(mine)
+                found[0]["rng"] = rs["rng"]
+                found[1].update({k: v for k, v in rt.items() if k.startswith("rng.")})
+            except Exception:
+                found = None
+        if self.world_size > 1:
+            ok = torch.tensor([int(found is not None)], device=self.device)
+            torch.distributed.all_reduce(ok, op=torch.distributed.ReduceOp.MIN)
+            if not ok.item():
+                if found is not None:
+                    self._log(f"{self.scope.name}: a rank lacks its part of checkpoint {self.path.name}; starting over")
+                found = None
+        self.saved = found is not None
+        return found
+
+    def resumed(self, step: int, where: str = "") -> None:
+        at = f"{where} (step {step} of {self.steps})" if where else f"step {step} of {self.steps}"
+        if self.index > 0:
+            at += f", in the step's training loop {self.index + 1}"
+        self._log(f"resuming step {self.scope.name} from checkpoint at {at}")
+
+    def due(self, step: int) -> bool:
+        """Whether to save after ``step`` optimizer steps (never after the last: the loop's end is recorded)."""
+        if self.scope is None:
+            return False
+        s = self.scope
+        now = step < self.steps and (
+            (s.every_steps > 0 and step % s.every_steps == 0)
+            or (s.minutes > 0 and time.monotonic() - self.last >= s.minutes * 60)
+        )
+        if self.world_size > 1:  # rank 0's clock decides for all
+            flag = torch.tensor([int(now)], device=self.device)
+            torch.distributed.broadcast(flag, src=0)
+            now = bool(flag.item())
+        return now
+
+    def save(self, state: dict, tensors: dict) -> None:
+        step = state["step"]
+        state = {**state, "fingerprint": self.fingerprint}
+        if self.world_size > 1:
+            if self.rank > 0:
+                mine = {k: v for k, v in tensors.items() if k.startswith("rng.")}
+                _write_safetensors(self._rank_path(step), mine, {"step": step, "rng": state["rng"]})
+            torch.distributed.barrier()  # every rank's part is on disk before rank 0 commits the step
+        if self.rank == 0:
+            _write_safetensors(self.path, tensors, state)
+        if self.world_size > 1:
+            torch.distributed.barrier()
+            if self.rank > 0:  # the parts of older steps: no committed checkpoint points at them any more
+                for f in self.path.parent.glob(f"loop-{self.index}.rank{self.rank}.*.safetensors"):
+                    if f != self._rank_path(step):
+                        f.unlink(missing_ok=True)
+        self.saved = True
+        self.last = time.monotonic()
+
+    def finish(self, model, output: dict) -> None:
+        """Record the loop's end (final weights, random states, ``output``) if it ever saved; else nothing."""
+        if self.scope is None or not self.saved:
+            return
+        tensors = {f"model.{k}": _cpu(v) for k, v in model.state_dict().items()}
+        state = {"status": "done", "step": self.steps, "rng": _rng_capture(tensors), "output": output}
+        self.save(state, tensors)
+
+    def replay(self, found: tuple[dict, dict], model) -> dict:
+        """A finished loop's end, restored: its weights and random states; returns its output."""
+        state, tensors = found
+        _load_model(model, tensors)
+        _rng_restore(state["rng"], tensors)
+        self._log(f"{self.scope.name}: {self.path.name} had finished; its weights restored, not trained again")
+        return state["output"]
+
+
 # ====================================================================== MLM
 
 
@@ -221,9 +478,28 @@ def train_mlm(
     rng = np.random.default_rng(seed)
     curve, t0, tokens = [], time.time(), 0
     eval_every = eval_every or max(1, steps // 5)
+    running, start = None, 0
+    fingerprint = dict(
+        steps=steps, batch_size=batch_size, lr=lr, warmup=warmup, weight_decay=weight_decay, mask_prob=mask_prob,
+        seed=seed, tlm_fraction=tlm_fraction, code_switch_fraction=code_switch_fraction, languages=langs,
+        blocks={l: len(data.train[l]) for l in langs}, heldout=len(data.heldout),
+        grad_accum_steps=grad_accum_steps, world_size=world_size,
+    )  # fmt: skip
+    ck = _LoopCheckpoint("train_mlm", fingerprint, model, steps=steps, rank=rank, world_size=world_size, device=device)
+    found = ck.load()
+    if found is not None and found[0]["status"] == "done":
+        return ck.replay(found, model)
+    if found is not None:
+        state, tensors = found
+        _restore_train_state(state, tensors, model, opt, sched, runner)
+        gen.set_state(tensors["gen"])
+        rng.bit_generator.state = state["numpy_generator"]
+        start, curve, tokens, running = state["step"], state["curve"], state["tokens"], state["running"]
+        t0 = time.time() - state["seconds"]
+        ck.resumed(start)
     bar = _progress(steps, desc, progress)
-    running = None
-    for step in range(steps):
+    bar.update(start)
+    for step in range(start, steps):
         ids = torch.from_numpy(draw_mlm_rows(data, langs, probs, batch_size, rng, tlm_fraction, code_switch_fraction))
         inputs, labels = mask_tokens(ids, tokenizer, mask_prob, gen, special)
         if plain:
@@ -253,6 +529,19 @@ def train_mlm(
                     "seconds": round(time.time() - t0, 1),
                 }
             )
+        if ck.due(step + 1):
+            state, tensors = _train_state(model, opt, sched, runner)
+            tensors["gen"] = gen.get_state()
+            state.update(
+                status="running",
+                step=step + 1,
+                numpy_generator=rng.bit_generator.state,
+                curve=curve,
+                tokens=tokens,
+                running=running,
+                seconds=time.time() - t0,
+            )
+            ck.save(state, tensors)
     bar.close()
     secs = time.time() - t0
     out = {
@@ -261,7 +550,9 @@ def train_mlm(
         "tokens_per_second": round(tokens / max(secs, 1e-9), 1),
         "final_heldout_loss": curve[-1]["heldout_loss"] if curve else float("nan"),
     }
-    return out if plain else {**out, "grad_accum_steps": grad_accum_steps, "world_size": world_size}
+    out = out if plain else {**out, "grad_accum_steps": grad_accum_steps, "world_size": world_size}
+    ck.finish(model, out)
+    return out
 
 
 # ====================================================================== fine-tuning (any task kind: xitcore.tasks)
@@ -333,16 +624,38 @@ def finetune(
     names = sorted(tasks)
     sizes = [len(tasks[n][1]) for n in names]
     streams: dict[str, list] = {}
+    epochs: dict[str, list[int]] = {}  # per task: [passes begun over its features, batches in this pass]
     losses = {n: [] for n in names}
     t0 = time.time()
+    best, history, since, stopped, start = None, [], 0, None, 0
+    fingerprint = dict(
+        steps=steps, batch_size=batch_size, lr=lr, warmup=warmup, seed=seed, pad_id=pad_id,
+        tasks={n: [tasks[n][0], len(tasks[n][1])] for n in names}, grad_accum_steps=grad_accum_steps,
+        world_size=world_size, early_stopping=[eval_every, patience] if evaluate is not None else None,
+    )  # fmt: skip
+    ck = _LoopCheckpoint("finetune", fingerprint, model, steps=steps, rank=rank, world_size=world_size, device=device)
+    found = ck.load()
+    if found is not None and found[0]["status"] == "done":
+        return ck.replay(found, model)
+    if found is not None:
+        state, tensors = found
+        _restore_train_state(state, tensors, model, opt, sched, runner)
+        _set_random_state(rng, state["loop_rng"])
+        start, streams, epochs, losses = state["step"], state["streams"], state["epochs"], state["losses"]
+        history, since = state["history"], state["since"]
+        if state["best"] is not None:
+            best = (*state["best"], {k[5:]: v for k, v in tensors.items() if k.startswith("best.")})
+        t0 = time.time() - state["seconds"]
+        ck.resumed(start, "; ".join(f"{n}: epoch {e}, batch {b - len(streams[n])}" for n, (e, b) in epochs.items()))
     bar = _progress(steps, desc, progress)
-    best, history, since, stopped = None, [], 0, None
-    for step in range(steps):
+    bar.update(start)
+    for step in range(start, steps):
         name = rng.choices(names, weights=sizes)[0]
         kind, feats = tasks[name]
         km = kind_module(kind)
         if not streams.get(name):
             streams[name] = length_grouped_batches(feats, batch_size, rng, length=km.feature_length)
+            epochs[name] = [epochs.get(name, [0])[0] + 1, len(streams[name])]
         chosen = [feats[k] for k in streams[name].pop()]
         if plain:
             loss = runner.accumulate([(name, kind, km.collate(chosen, pad_id), device)])
@@ -369,6 +682,23 @@ def finetune(
                 if since >= patience:
                     stopped = step + 1
                     break
+        if ck.due(step + 1):
+            state, tensors = _train_state(model, opt, sched, runner)
+            if best is not None:
+                tensors.update({f"best.{k}": v for k, v in best[2].items()})
+            state.update(
+                status="running",
+                step=step + 1,
+                loop_rng=_random_state(rng),
+                streams=streams,
+                epochs=epochs,
+                losses=losses,
+                history=history,
+                best=list(best[:2]) if best is not None else None,
+                since=since,
+                seconds=time.time() - t0,
+            )
+            ck.save(state, tensors)
     bar.close()
     out = {"train_seconds": round(time.time() - t0, 1), "steps": steps}
     if best is not None:
@@ -389,4 +719,5 @@ def finetune(
             out[f"{n}_first_loss"] = round(float(np.mean(ls[:k])), 4)
             out[f"{n}_last_loss"] = round(float(np.mean(ls[-k:])), 4)
             out[f"{n}_steps"] = len(ls)
+    ck.finish(model, out)
     return out
