@@ -147,3 +147,56 @@ def as_list(value, name: str = "value"):
     if isinstance(value, (list, tuple)):
         return list(value)
     return [value]
+
+
+class ChapterParameterError(MissingRuns):
+    """A chapter was given a parameter it does not take (papermill only warns): one line, no traceback."""
+
+
+#: names IPython defines in every kernel's namespace
+_KERNEL_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
+
+
+def check_parameters(namespace: dict, *allowed: str) -> None:
+    """Fail with one line if papermill gave this chapter a parameter it does not take.
+
+    Call it first in the cell after the ``parameters`` cell, with ``globals()`` and the chapter's parameter
+    names: every other plain name defined by then was injected. Keys of a params file given with
+    ``papermill -f params/<preset>/<condition>.yaml`` are accepted while they equal that file's own values
+    (the chapter only reads the runs its ``preset`` and ``condition`` name); a different value, e.g.
+    ``-p seeds "[4]"``, would be a variant, which a chapter cannot make."""
+    import dataclasses
+    import types
+
+    from ..config import ExperimentConfig, params_root, read_yaml
+    from ..errors import XitError
+
+    given = {
+        k: v
+        for k, v in namespace.items()
+        if not k.startswith("_") and k not in _KERNEL_NAMES and not isinstance(v, types.ModuleType)
+    }
+    unknown = sorted(k for k in given if k not in allowed)
+    if not unknown:
+        return
+    config_keys = {f.name for f in dataclasses.fields(ExperimentConfig)}
+    not_keys = [k for k in unknown if k not in config_keys]
+    if not_keys:
+        raise ChapterParameterError(
+            f"chapter parameter '{not_keys[0]}' is unknown; allowed: {', '.join(allowed)} (and, with papermill -f, "
+            "the keys of that condition's params file at their committed values)"
+        )
+    preset, condition = given.get("preset"), given.get("condition")
+    path = params_root() / str(preset) / f"{condition}.yaml"
+    try:
+        committed = read_yaml(path)
+    except XitError:
+        committed = {}
+    for k in unknown:
+        if committed.get(k, given[k]) != given[k] or k not in committed:
+            raise ChapterParameterError(
+                f"chapter parameter '{k}' = {given[k]!r} is not what {_shown(path)} says "
+                f"({committed.get(k, 'absent')!r}): a chapter reads the runs of a committed condition or variant; "
+                f"make a variant with  xit run {_shown(path)} --set {k}=... (or --seeds), then pass its name as "
+                "condition"
+            )
