@@ -33,6 +33,14 @@ random one).
 
 On a CPU that other work shares, pass --threads 1: two threads on two busy cores thrash (steps 5-10x slower).
 Both frameworks run in this one process, ours first; run it twice when the numbers look noisy.
+
+``--record`` adds our loop's numbers to the measured-throughput table that ``xit run/grid --dry-run`` times
+training steps with (``xitcore/bench/throughput.tsv``; ``--table`` for another file): one row per device,
+precision, encoder shape, workload, batch size and sequence length, replacing an earlier row of the same key. CPU
+rows carry the CPU's name and the thread count. ``--frameworks xit`` skips the HF Trainer arm (no ratio then):
+
+    .venv/bin/python scripts/bench_train.py --preset-shape xlmr-large --device cuda --precision bf16 \
+        --workloads tagging --batch-size 4 --frameworks xit --record
 """
 
 from __future__ import annotations
@@ -129,7 +137,24 @@ def parse_args(argv=None):
     p.add_argument("--max-sentences", type=int, default=20000, help="corpus sentences per language")
     p.add_argument("--cache-dir", default="runs/.bench-cache", help="built corpus and tokenizer are kept here")
     p.add_argument("--out", default="", help="write the results as JSON here")
+    p.add_argument(
+        "--frameworks",
+        default="xit,hf-trainer",
+        help="comma list of: xit, hf-trainer (default both; the ratio needs both)",
+    )
+    p.add_argument(
+        "--record",
+        action="store_true",
+        help="add our loop's row(s) to the measured-throughput table the plan reads (replacing the same key)",
+    )
+    p.add_argument("--table", default=None, help="--record: the table file (default xitcore/bench/throughput.tsv)")
     a = p.parse_args(argv)
+    a.frameworks = [f for f in a.frameworks.split(",") if f]
+    bad = [f for f in a.frameworks if f not in ("xit", "hf-trainer")]
+    if bad or not a.frameworks:
+        p.error(f"--frameworks: {', '.join(bad) or 'none given'}; allowed: xit, hf-trainer")
+    if a.record and "xit" not in a.frameworks:
+        p.error("--record records our loop (xit): --frameworks must include xit")
     if a.encoder == PACKAGED and a.preset_shape not in (None, "e5-small"):
         p.error(f"--encoder {PACKAGED} goes with --preset-shape e5-small, not {a.preset_shape}")
     if a.encoder == "scratch" and a.preset_shape == "e5-small":
@@ -615,6 +640,77 @@ def print_table(rows, ratios, a, device, shape, encoder_info):
         )
 
 
+def device_name(device) -> str:
+    """The GPU's name, or the CPU's model name (Linux /proc/cpuinfo; else platform.processor())."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    import platform
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return " ".join(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def git_commit() -> str:
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short=7", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return sha or "unknown"
+
+
+def record_rows(a, rows, shape, tok, device, encoder_info) -> list[dict]:
+    """Our loop's rows into the measured-throughput table (xitcore.throughput), one per workload."""
+    import datetime
+
+    from xitcore import throughput
+
+    out = []
+    for r in rows:
+        if r["framework"] != "xit":
+            continue
+        if encoder_info:
+            model = f"{encoder_info['original']} ({a.encoder}), first {shape['layers']} of {shape['all_layers']} layers"
+        else:
+            model = f"{a.preset_shape} shape (bench_train.py), random init"
+        row = throughput.Row(
+            device=device.type,
+            device_name=device_name(device),
+            threads=r["threads_during"],
+            precision=a.precision,
+            model=model,
+            layers=shape["layers"],
+            hidden=shape["hidden"],
+            heads=shape["heads"],
+            ffn=shape["ffn"],
+            vocab=shape["model_vocab"] or len(tok),
+            trainable_params=r["trainable_params"],
+            workload=r["workload"],
+            batch_size=r["batch_size"],
+            seq_len=shape["seq"],
+            tokens_per_step=round(r["real_tokens"] / r["steps"], 1),
+            seconds_per_step=round(r["real_tokens"] / r["tokens_per_second"] / r["steps"], 5),
+            tokens_per_second=r["tokens_per_second"],
+            steps=r["steps"],
+            measured=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+            commit=git_commit(),
+        )
+        path, replaced = throughput.upsert(row, a.table)
+        print(f"{'replaced' if replaced else 'added'} {row.workload} row in {path}: {row.where()}, {row.precision}, "
+              f"batch {row.batch_size} × {row.seq_len}, {row.seconds_per_step * 1e3:.1f} ms per step")  # fmt: skip
+        out.append(dict(row.__dict__))
+    return out
+
+
 def main(argv=None):
     a = parse_args(argv)
     if a.threads:
@@ -651,13 +747,17 @@ def main(argv=None):
         batch = a.batch_size or shape[f"{w}_batch" if w == "mlm" else "tag_batch"]
         got = {}
         for name, fn in (("xit", bench_ours), ("hf-trainer", bench_hf)):
+            if name not in a.frameworks:
+                continue
             print(f"[bench] {w}: {name}, {a.warmup_steps} warm-up + {a.steps} timed steps of batch {batch}", flush=True)
             secs, totals, n, info = fn(a, w, shape, tok, corpus, feats, batch, device)
             gc.collect()  # the arm's model is gone before the next one is built
             got[name] = row(name, w, secs, totals, n, shape, batch, a, device, info)
             rows.append(got[name])
-        ratios[w] = got["xit"]["tokens_per_second"] / got["hf-trainer"]["tokens_per_second"]
+        if len(got) == 2:
+            ratios[w] = got["xit"]["tokens_per_second"] / got["hf-trainer"]["tokens_per_second"]
     print_table(rows, ratios, a, device, shape, encoder_info)
+    recorded = record_rows(a, rows, shape, tok, device, encoder_info) if a.record else []
     result = {
         "shape": a.preset_shape,
         "shape_dims": shape,
@@ -674,6 +774,7 @@ def main(argv=None):
         "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None,
         "rows": rows,
         "ratio_xit_over_hf": {w: round(x, 3) for w, x in ratios.items()},
+        "recorded": recorded,
     }
     if a.out:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)

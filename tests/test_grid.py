@@ -164,7 +164,7 @@ def test_grid_dry_run_submits_nothing(tmp_path):
     assert p.returncode == 0, p.stderr
     assert "tinygrid/none" in p.stdout and "tinygrid/slow" in p.stdout and "tinygrid/copa" not in p.stdout
     assert "intermediate mlm mlm data=en seed=1 (300 steps × 4)" in p.stdout
-    assert "shared: phase i" in p.stdout and "estimated GPU hours" in p.stdout
+    assert "shared: phase i" in p.stdout and "estimated CPU hours" in p.stdout  # the tinygrid preset: device cpu
     assert not (tmp_path / "runs").exists()
 
 
@@ -181,3 +181,106 @@ def test_slurm_executor_parameters(tmp_path, monkeypatch):
     params = make_executor(opts, tmp_path / "logs")._executor.parameters  # nothing is submitted
     assert params["partition"] == "gpu" and params["time"] == 90 and params["cpus_per_task"] == 8
     assert params["gpus_per_node"] == 1 and params["job_name"] == "xit"
+
+
+def _fake_srun(tmp_path, monkeypatch):
+    fake = tmp_path / "bin"
+    fake.mkdir(exist_ok=True)
+    (fake / "srun").write_text("#!/bin/sh\nexit 1\n")
+    (fake / "srun").chmod(0o755)
+    monkeypatch.setenv("PATH", str(fake))
+
+
+def test_slurm_options_pass_through_to_sbatch(tmp_path, monkeypatch):
+    """--account, --qos, --mem and --sbatch KEY=VALUE reach submitit's executor and the #SBATCH lines it writes."""
+    from submitit.slurm.slurm import _make_sbatch_string
+
+    from xitcore.grid import parse_sbatch
+
+    _fake_srun(tmp_path, monkeypatch)
+    extra = parse_sbatch(["constraint=h100", "mail-type=END", "--exclusive"])
+    assert extra == {"constraint": "h100", "mail_type": "END", "exclusive": True}
+    opts = GridOptions(executor="slurm", account="proj42", qos="high", mem="64G", sbatch=extra, timeout_min=90)
+    params = make_executor(opts, tmp_path / "logs")._executor.parameters  # nothing is submitted
+    assert (params["account"], params["qos"], params["mem"]) == ("proj42", "high", "64G")
+    assert params["additional_parameters"] == extra
+    text = _make_sbatch_string(command="python -m x", folder=tmp_path / "logs", **params)
+    for line in (
+        "#SBATCH --account=proj42",
+        "#SBATCH --qos=high",
+        "#SBATCH --mem=64G",
+        "#SBATCH --constraint=h100",
+        "#SBATCH --mail-type=END",
+        "#SBATCH --exclusive",
+        "#SBATCH --time=90",
+    ):
+        assert line in text.splitlines(), text
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        (dict(executor="local", account="proj"), "--account apply to --executor slurm only; got --executor local"),
+        (dict(executor="slurm", mem="lots"), "--mem 'lots': expected sbatch's form"),
+        (dict(executor="slurm", timeout_min=0), "--timeout-min must be >= 1 or auto"),
+    ],
+)
+def test_grid_options_are_checked(kw, message):
+    with pytest.raises(ConfigError, match=message):
+        GridOptions(**kw)
+
+
+@pytest.mark.parametrize(
+    "item, message",
+    [
+        ("time=30", "--sbatch time=30: set it with --timeout-min"),
+        ("partition=gpu", "set it with --slurm-partition"),
+        ("job-name=x", "xit sets job_name"),
+        ("bad key=1", "expected KEY=VALUE with an sbatch option name"),
+    ],
+)
+def test_sbatch_items_are_checked(item, message):
+    from xitcore.grid import parse_sbatch
+
+    with pytest.raises(ConfigError, match=message):
+        parse_sbatch([item])
+
+
+def test_timeout_auto_gives_each_job_its_planned_request(tmp_path, monkeypatch):
+    """--timeout-min auto: before each submission the executor gets that job's request from the plan."""
+    import xitcore.grid as grid
+    from xitcore.plan import Assumptions
+
+    monkeypatch.setenv("XIT_PARAMS_ROOT", str(FIXTURES))
+    paths = preset_conditions("tinygrid")
+    events = []
+
+    class Job:
+        job_id = "1"
+
+        def done(self):
+            return True
+
+        def result(self):
+            return None
+
+    class Executor:
+        def update_parameters(self, **kw):
+            events.append(("update", kw))
+
+        def submit(self, fn, *args):
+            events.append(("submit", args))
+            return Job()
+
+    monkeypatch.setattr(grid, "make_executor", lambda opts, folder: Executor())
+    opts = GridOptions(executor="local", timeout_min=None, max_parallel=1, poll_s=0)
+    logs, over = [], {"intermediate": {"steps": 30_000_000}}  # long intermediate steps: hours, not minutes
+    res = grid.run_grid("tinygrid", paths, tmp_path / "runs", opts, over, log=logs.append)
+    plan = build_plan([load_condition(p, over) for p in paths], tmp_path / "runs", Assumptions())
+    want = {j.label: j.request_min for j in plan.jobs}
+    assert len(want) == 5 and len(set(want.values())) > 1  # phase i + 4 units; not all the same
+    submitted = [(events[i - 1][1]["timeout_min"], e[1]) for i, e in enumerate(events) if e[0] == "submit"]
+    assert len(submitted) == 5 and len(res.submitted) == 4
+    for label, minutes in want.items():
+        assert any(line.startswith(f"submitted {label} as job 1 (time limit {minutes} min)") for line in logs), logs
+    assert sorted(m for m, _ in submitted) == sorted(want.values())

@@ -62,33 +62,41 @@ def test_preset_shapes():
     assert not any(_needs(p) for p in preset_conditions("paper"))
 
 
-def test_gpu_hours_match_hand_computation(tmp_path):
+def test_flop_model_matches_hand_computation(tmp_path):
+    """The FLOP model (flop_hours: 6·N·tokens to train, 2·N·tokens to infer at the MFU) and, for a step of
+    thousands of tokens per optimizer step on a GPU, the time: FLOP-bound there, so both agree."""
     cfg = load_condition(TINY / "mlm.yaml", {"mlm": {"steps": 100, "batch_size": 8}})
-    plan = build_plan(cfg, tmp_path / "runs")
+    plan = build_plan(cfg, tmp_path / "runs", Assumptions(table=()))
     n = 1 * (4 * 32 * 32 + 2 * 32 * 64 + 9 * 32 + 64)  # 1 layer, hidden 32, ffn 64
     assert plan.n_params == n == 8544
 
     def hours(flops, sustained=SUSTAINED):
         return flops / sustained / 3600
 
-    assert plan.step_of("mlm").gpu_hours == pytest.approx(hours(6 * n * 100 * 8 * 48))
-    assert plan.step_of("intermediate").gpu_hours == pytest.approx(hours(6 * n * 3 * 4 * 48))  # continued MLM
+    assert plan.step_of("mlm").flop_hours == pytest.approx(hours(6 * n * 100 * 8 * 48))
+    assert plan.step_of("intermediate").flop_hours == pytest.approx(hours(6 * n * 3 * 4 * 48))  # continued MLM
     # Target POS: 24 EWT sentences × 12.6 words × 2.0 subwords (trained 600-piece tokenizer) + 2 = 27.2 tokens,
     # 1 epoch / batch 8 = 3 steps; zero-shot on 2 PUD halves (500 × 21.4 words) and EWT test (2077 × 12.1 words).
     train = 3 * 8 * (12.6 * 2 + 2)
     infer = 2 * 500 * (21.4 * 2 + 2) + 2077 * (12.1 * 2 + 2)
-    assert plan.step_of("target").gpu_hours == pytest.approx(hours(6 * n * train + 2 * n * infer))
-    assert plan.gpu_hours == pytest.approx(sum(s.gpu_hours for s in plan.steps))
+    assert plan.step_of("target").flop_hours == pytest.approx(hours(6 * n * train + 2 * n * infer))
+    assert plan.gpu_hours == pytest.approx(sum(s.hours for s in plan.steps))
     assert {s.kind for s in plan.steps if s.cpu} == {"corpus", "tokenizer", "baselines"}
-    slow = build_plan(cfg, tmp_path / "runs", Assumptions(mfu=0.2))
-    assert slow.gpu_hours == pytest.approx(2 * plan.gpu_hours)
+    slow = build_plan(cfg, tmp_path / "runs", Assumptions(mfu=0.2, table=()))
+    assert slow.step_of("mlm").flop_hours == pytest.approx(2 * plan.step_of("mlm").flop_hours)
+    # the tiny preset says device cpu: its time is CPU time, 6·N·tokens at the assumed CPU FLOP/s
+    mlm = plan.step_of("mlm")
+    assert mlm.device == "cpu" and mlm.train_s == pytest.approx(6 * n * 100 * 8 * 48 / 5e10)
+    # on a GPU, 100 × 8 × 48 tokens × 6N is far under the floor per step: latency-bound, not FLOP-bound
+    gpu = build_plan(cfg, tmp_path / "runs", Assumptions(device="cuda", table=())).step_of("mlm")
+    assert gpu.train_s > 10 * gpu.flop_hours * 3600
     assert not (tmp_path / "runs").exists()  # planning writes nothing
 
 
 def test_shared_steps_counted_once(tmp_path):
     cfgs = [load_condition(TINY / "none.yaml"), load_condition(TINY / "mlm.yaml")]
-    grid = build_plan(cfgs, tmp_path)
-    alone = [build_plan(c, tmp_path) for c in cfgs]
+    grid = build_plan(cfgs, tmp_path, Assumptions(table=()))
+    alone = [build_plan(c, tmp_path, Assumptions(table=())) for c in cfgs]
     mlm = grid.step_of("mlm")
     assert mlm.phase_i and mlm.shared and sorted(mlm.users) == [("mlm", 1), ("none", 1)]
     assert [s.rel for s in grid.steps].count(mlm.rel) == 1

@@ -95,6 +95,21 @@ def _preset_paths(name: str, only: str | None):
     return paths
 
 
+def _timeout_min(text: str) -> int | None:
+    """--timeout-min: minutes, or auto (None: each job the time its plan asks for)."""
+    from .errors import ConfigError
+
+    if text == "auto":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(f"--timeout-min must be a number of minutes >= 1 or auto, got '{text}'")
+    return value
+
+
 def cmd_grid(args) -> int:
     """Every (condition, seed) unit of a preset as a submitit job (local processes or Slurm)."""
     from .config import deep_merge, load_condition
@@ -104,13 +119,31 @@ def cmd_grid(args) -> int:
     if seeds:
         over = deep_merge(over, {"seeds": seeds})
     paths = _preset_paths(args.name, args.only)
+    timeout = _timeout_min(args.timeout_min)
     if args.dry_run:
-        from .plan import format_plan
+        from .errors import ConfigError
+        from .plan import Assumptions, build_plan, format_plan
 
-        print(format_plan(_plan_of([load_condition(p, over) for p in paths], args)))
+        if not 0 < args.mfu <= 1:
+            raise ConfigError(f"--mfu must be in (0, 1], got {args.mfu}")
+        a = Assumptions(mfu=args.mfu, device=args.plan_device, bench_device=args.bench_device)
+        plan = build_plan([load_condition(p, over) for p in paths], args.runs_dir, a)
+        print(format_plan(plan))
+        if plan.timeout_min:
+            extra = "".join(
+                f" {flag} {value}"
+                for flag, value in (("--account", args.account), ("--qos", args.qos), ("--mem", args.mem))
+                if value
+            ) + "".join(f" --sbatch {kv}" for kv in args.sbatch or [])
+            print(
+                f"\nsubmit: xit grid {args.name} --executor slurm --timeout-min {plan.timeout_min}{extra}\n"
+                f"    or --timeout-min auto: each job asks for its own time above (the same plan, computed at "
+                f"submission)"
+                + (f"; --timeout-min {timeout} would cut jobs short" if timeout and timeout < plan.timeout_min else "")
+            )
         return 0
     try:
-        from .grid import GridOptions, run_grid
+        from .grid import GridOptions, parse_sbatch, run_grid
     except ImportError as e:
         print(f"xit: error: grid needs submitit ({e}); install it with pip install submitit", file=sys.stderr)
         return 2
@@ -120,11 +153,16 @@ def cmd_grid(args) -> int:
     opts = GridOptions(
         executor=args.executor,
         max_parallel=parallel,
-        timeout_min=args.timeout_min,
+        timeout_min=timeout,
         slurm_partition=args.slurm_partition,
         gpus=args.gpus,
         cpus_per_task=args.cpus_per_task,
         folder=args.folder,
+        account=args.account,
+        qos=args.qos,
+        mem=args.mem,
+        sbatch=parse_sbatch(args.sbatch),
+        mfu=args.mfu,
     )
     res = run_grid(args.name, paths, args.runs_dir, opts, over, log=lambda m: print(f"[xit] {m}", flush=True))
     if res.indexed:
@@ -399,7 +437,20 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("name", help="preset name: a folder of params/")
     g.add_argument("--executor", default="local", help="local (processes on this machine) | slurm")
     g.add_argument("--slurm-partition", help="Slurm partition")
-    g.add_argument("--timeout-min", type=int, default=240, help="time limit per job in minutes (default 240)")
+    g.add_argument(
+        "--timeout-min",
+        default="240",
+        help="time limit per job in minutes, or auto: each job the time --dry-run asks for it (default 240)",
+    )
+    g.add_argument("--account", help="Slurm account (sbatch --account)")
+    g.add_argument("--qos", help="Slurm quality of service (sbatch --qos)")
+    g.add_argument("--mem", help="memory per Slurm job, sbatch's form (e.g. 64G)")
+    g.add_argument(
+        "--sbatch",
+        action="append",
+        metavar="KEY=VALUE",
+        help="any other sbatch option, repeatable: --sbatch constraint=h100 --sbatch mail-type=END (KEY alone: a flag)",
+    )
     g.add_argument(
         "--max-parallel", type=int, help="jobs running at once (0 = all; default: local 2 or the core count, slurm all)"
     )
@@ -413,7 +464,17 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--dry-run", action="store_true", help="print the grid's plan and estimated GPU hours; submit nothing"
     )
-    g.add_argument("--mfu", type=float, default=0.40, help="dry run: assumed model FLOP utilisation (default 0.40)")
+    g.add_argument(
+        "--mfu", type=float, default=0.40, help="assumed model FLOP utilisation where not measured (default 0.40)"
+    )
+    g.add_argument(
+        "--plan-device",
+        choices=["cuda", "cpu"],
+        help="dry run: time the grid on this device (default: the params' device; auto = cuda)",
+    )
+    g.add_argument(
+        "--bench-device", help="dry run: use measured rows of this device (a substring of its name, e.g. H100)"
+    )
     g.set_defaults(fn=cmd_grid)
     pr = sub.add_parser("preset", help="run every condition of a preset, then build the book")
     pr.add_argument("name", help="preset name: a folder of params/")

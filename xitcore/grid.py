@@ -8,12 +8,16 @@ are over, each condition whose units are all finished gets its index (``runs/ind
 
 Executors: ``local`` (``submitit.LocalExecutor``, one process per job, at most ``max_parallel`` at once)
 or ``slurm`` (``submitit.AutoExecutor(cluster="slurm")``; a job that times out or is preempted is requeued
-and, again, reruns only what is unfinished).
+and, again, reruns only what is unfinished). Slurm options pass through: account, QoS, memory and any other
+``#SBATCH --key=value`` (submitit's ``slurm_additional_parameters``). The time limit is one value for every job,
+or ``timeout_min=None`` ("auto"): each job gets the time the plan asks for it (``xitcore.plan``: the estimate
+with its margin, as ``--dry-run`` prints it).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,24 +73,67 @@ class _Requeueable(submitit.helpers.Checkpointable):
         return self.fn(*args)
 
 
+SBATCH_KEY = re.compile(r"^[a-z][a-z0-9_-]*$")
+MEM = re.compile(r"^[0-9]+[KMGT]?$")
+# sbatch options GridOptions sets itself: --sbatch may not set them a second time
+OWN_SBATCH = {
+    "time": "--timeout-min",
+    "partition": "--slurm-partition",
+    "account": "--account",
+    "qos": "--qos",
+    "mem": "--mem",
+    "gpus_per_node": "--gpus",
+    "cpus_per_task": "--cpus-per-task",
+    "job_name": None,
+}
+
+
+def parse_sbatch(items: list[str] | None) -> dict[str, str | bool]:
+    """``--sbatch KEY=VALUE`` (or a bare ``KEY`` for a flag such as ``exclusive``) into submitit's
+    ``slurm_additional_parameters``; keys as sbatch spells them, ``-`` or ``_``."""
+    out: dict[str, str | bool] = {}
+    for item in items or []:
+        key, eq, value = item.partition("=")
+        key = key.strip().lstrip("-").lower()
+        if not SBATCH_KEY.match(key):
+            raise ConfigError(f"--sbatch '{item}': expected KEY=VALUE with an sbatch option name, e.g. constraint=a100")
+        key = key.replace("-", "_")
+        if key in OWN_SBATCH:
+            own = OWN_SBATCH[key]
+            raise ConfigError(f"--sbatch {item}: set it with {own}" if own else f"--sbatch {item}: xit sets {key}")
+        out[key] = value if eq else True
+    return out
+
+
 @dataclass
 class GridOptions:
     executor: str = "local"
     max_parallel: int = 2  # local: concurrent jobs; slurm: 0 = all at once
-    timeout_min: int = 240
+    timeout_min: int | None = 240  # None: each job its planned request (--timeout-min auto)
     slurm_partition: str | None = None
     gpus: int | None = None  # slurm default 1
     cpus_per_task: int = 4
     folder: str | None = None  # submitit logs; default <runs_dir>/.submitit/<preset>
     poll_s: float = 0.5
+    account: str | None = None  # sbatch --account
+    qos: str | None = None  # sbatch --qos
+    mem: str | None = None  # sbatch --mem, e.g. 64G
+    sbatch: dict = field(default_factory=dict)  # any other sbatch option: parse_sbatch(["constraint=a100"])
+    mfu: float = 0.40  # timeout_min None: the plan's assumed MFU where throughput is not measured
 
     def __post_init__(self):
         if self.executor not in EXECUTORS:
             raise ConfigError(f"--executor '{self.executor}' is unknown; allowed: {', '.join(EXECUTORS)}")
-        if self.timeout_min < 1:
-            raise ConfigError(f"--timeout-min must be >= 1, got {self.timeout_min}")
+        if self.timeout_min is not None and self.timeout_min < 1:
+            raise ConfigError(f"--timeout-min must be >= 1 or auto, got {self.timeout_min}")
         if self.max_parallel < 0:
             raise ConfigError(f"--max-parallel must be >= 0, got {self.max_parallel}")
+        if self.mem is not None and not MEM.match(self.mem):
+            raise ConfigError(f"--mem '{self.mem}': expected sbatch's form, a number with K, M, G or T, e.g. 64G")
+        given = (("--account", self.account), ("--qos", self.qos), ("--mem", self.mem), ("--sbatch", self.sbatch))
+        slurm_only = [n for n, v in given if v]
+        if slurm_only and self.executor != "slurm":
+            raise ConfigError(f"{', '.join(slurm_only)} apply to --executor slurm only; got --executor {self.executor}")
 
 
 @dataclass
@@ -102,22 +149,28 @@ class GridResult:
 
 
 def make_executor(opts: GridOptions, folder: Path):
+    timeout = opts.timeout_min or 240  # auto: replaced per job before each submission
     if opts.executor == "local":
         ex = submitit.LocalExecutor(folder=str(folder))
-        ex.update_parameters(timeout_min=opts.timeout_min)
+        ex.update_parameters(timeout_min=timeout)
         return ex
     try:
         ex = submitit.AutoExecutor(folder=str(folder), cluster="slurm")
     except RuntimeError as e:  # no srun here
         raise ConfigError(f"--executor slurm: {e}; allowed on this machine: local") from None
     params = {
-        "timeout_min": opts.timeout_min,
+        "timeout_min": timeout,
         "gpus_per_node": 1 if opts.gpus is None else opts.gpus,
         "cpus_per_task": opts.cpus_per_task,
         "name": "xit",
     }
     if opts.slurm_partition:
         params["slurm_partition"] = opts.slurm_partition
+    for name in ("account", "qos", "mem"):
+        if getattr(opts, name):
+            params[f"slurm_{name}"] = getattr(opts, name)
+    if opts.sbatch:
+        params["slurm_additional_parameters"] = dict(opts.sbatch)
     ex.update_parameters(**params)
     return ex
 
@@ -151,15 +204,19 @@ def _one_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {text[0] if text else ''}"[:300]
 
 
-def _run_jobs(ex, calls: list, opts: GridOptions, log) -> list[tuple[object, str | None]]:
-    """Submit ``calls`` [(label, fn, args)] with at most max_parallel running; return [(label, error or None)]."""
+def _run_jobs(ex, calls: list, opts: GridOptions, log, timeouts: dict | None = None) -> list[tuple[object, str | None]]:
+    """Submit ``calls`` [(label, fn, args)] with at most max_parallel running; return [(label, error or None)].
+    ``timeouts``: minutes per label (``--timeout-min auto``), set on the executor before each submission."""
     limit = opts.max_parallel or len(calls)
     pending, running, out = list(calls), [], []
     while pending or running:
         while pending and len(running) < limit:
             label, fn, args = pending.pop(0)
+            if timeouts and label in timeouts:
+                ex.update_parameters(timeout_min=timeouts[label])
             job = ex.submit(_Requeueable(fn), *args)
-            log(f"submitted {label} as job {job.job_id}")
+            limit_note = f" (time limit {timeouts[label]} min)" if timeouts and label in timeouts else ""
+            log(f"submitted {label} as job {job.job_id}{limit_note}")
             running.append((label, job))
         time.sleep(opts.poll_s)
         for label, job in list(running):
@@ -177,6 +234,14 @@ def _run_jobs(ex, calls: list, opts: GridOptions, log) -> list[tuple[object, str
     return out
 
 
+def job_timeouts(cfgs: list, runs_dir, opts: GridOptions) -> dict[str, int]:
+    """Minutes to request per job label, from the plan (what ``--dry-run`` prints as each job's request)."""
+    from .plan import Assumptions, build_plan
+
+    plan = build_plan(cfgs, runs_dir, Assumptions(mfu=opts.mfu))
+    return {j.label: j.request_min for j in plan.jobs if not j.done}
+
+
 def run_grid(
     preset: str, paths: list[Path], runs_dir: str, opts: GridOptions, overrides: dict | None = None, log=print
 ) -> GridResult:
@@ -189,6 +254,7 @@ def run_grid(
     cfgs = [load_condition(p, overrides) for p in paths]  # validate every condition before submitting any
     folder = Path(opts.folder or Path(runs_dir) / ".submitit" / preset)
     ex = make_executor(opts, folder)
+    timeouts = job_timeouts(cfgs, runs_dir, opts) if opts.timeout_min is None else None
     root = str(params_root())
     result = GridResult()
 
@@ -201,7 +267,7 @@ def run_grid(
         (f"phase i ({cfg.condition})", run_phase_i, (str(p), overrides, runs_dir, root, _threads(opts, cfg)))
         for p, cfg in groups.values()
     ]
-    result.failed = [(label, err) for label, err in _run_jobs(ex, calls, opts, log) if err]
+    result.failed = [(label, err) for label, err in _run_jobs(ex, calls, opts, log, timeouts) if err]
     if result.failed:  # units would only queue on the unfinished shared steps
         return result
 
@@ -220,7 +286,7 @@ def run_grid(
                 )
             )
     log(f"grid {preset}: {len(calls)} unit(s) to run, {len(result.already_done)} already finished")
-    result.failed += [(label, err) for label, err in _run_jobs(ex, calls, opts, log) if err]
+    result.failed += [(label, err) for label, err in _run_jobs(ex, calls, opts, log, timeouts) if err]
 
     for cfg in cfgs:  # index a condition only once every seed is finished: run_condition then reuses every step
         if all(_all_done(cfg, s, runs_dir) for s in cfg.seeds):

