@@ -158,3 +158,73 @@ def test_bench_encoder_options_are_checked(args, message, capsys):
     with pytest.raises(SystemExit) as e:
         bench_train.parse_args(args)
     assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_bench_record_adds_then_replaces_its_row_in_the_throughput_table(tmp_path):
+    """--record writes our loop's row (labelled CPU, with threads and shape) into the table the plan reads; a second
+    run of the same key replaces it instead of adding another."""
+    from xitcore.throughput import Shape, lookup, read_table
+
+    table, out = tmp_path / "throughput.tsv", tmp_path / "bench.json"
+    cmd = [
+        sys.executable,
+        "scripts/bench_train.py",
+        "--preset-shape",
+        "tiny",
+        "--workloads",
+        "tagging",
+        "--frameworks",
+        "xit",
+        "--steps",
+        "2",
+        "--warmup-steps",
+        "1",
+        "--threads",
+        "1",
+        "--languages",
+        "en",
+        "--max-sentences",
+        "300",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--record",
+        "--table",
+        str(table),
+        "--out",
+        str(out),
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    for attempt in ("added", "replaced"):
+        p = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120, env=env)
+        assert p.returncode == 0, p.stderr[-2000:]
+        assert f"{attempt} tagging row in {table}: CPU " in p.stdout
+        res = json.loads(out.read_text())
+        (bench,) = res["rows"]  # the HF arm skipped: no ratio
+        assert bench["framework"] == "xit" and res["ratio_xit_over_hf"] == {}
+        (row,) = read_table(table)
+        assert (row.device, row.threads, row.precision, row.workload, row.batch_size, row.seq_len) == (
+            "cpu",
+            1,
+            "fp32",
+            "tagging",
+            8,
+            48,
+        )
+        assert row.shape == Shape(1, 32, 2, 64, res["shape_dims"]["model_vocab"] or row.vocab)
+        assert row.tokens_per_step == pytest.approx(bench["real_tokens"] / 2, abs=0.1)
+        assert row.seconds_per_step * 2 == pytest.approx(bench["seconds"], rel=0.02, abs=2e-3)
+        assert row.trainable_params == bench["trainable_params"] and row.steps == 2
+        assert res["recorded"][0]["seconds_per_step"] == row.seconds_per_step
+    key = dict(device="cpu", precision="fp32", shape=row.shape, workload="tagging", batch_size=8, seq_len=48)
+    assert lookup(read_table(table), **key) == row
+
+
+def test_bench_record_needs_our_loop(capsys):
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import bench_train
+    finally:
+        sys.path.remove(str(REPO / "scripts"))
+    with pytest.raises(SystemExit) as e:
+        bench_train.parse_args(["--record", "--frameworks", "hf-trainer"])
+    assert e.value.code == 2 and "--record records our loop (xit)" in capsys.readouterr().err
