@@ -256,6 +256,65 @@ def test_bad_checkpoint_setting_is_one_line_error_before_the_step_starts(tmp_pat
     assert not (tmp_path / "x").exists()
 
 
+def _ddp_worker(rank, world, port, tok_dir, data, out):
+    """Per rank: an uninterrupted 2-rank MLM loop, then one killed after its 2nd checkpoint, then its resume."""
+    from xitcore.distributed import init_from_env, loop_kwargs, shutdown
+    from xitcore.model import load_tokenizer
+    from xitcore.runstore import checkpoint_scope
+    from xitcore.train import train_mlm
+
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank)
+    )
+    torch.set_num_threads(1)
+    ctx = init_from_env("cpu")
+    tok = load_tokenizer(tok_dir)
+    args = {**MLM_ARGS, "progress": False, **loop_kwargs(ctx)}
+    plain = _mlm_model(tok)
+    expected = train_mlm(plain, tok, data, **args)
+    mp_ = pytest.MonkeyPatch()
+    restore = _kill_after(mp_, 2)
+    try:
+        with checkpoint_scope(out / "ck", "mlm/ddp", rank=rank, every_steps=3):
+            train_mlm(_mlm_model(tok), tok, data, **args)
+    except Killed:
+        pass
+    restore()
+    torch.distributed.barrier()  # rank 1 has tidied its older part before anyone looks
+    files = sorted(p.name for p in (out / "ck").iterdir())
+    lines = []
+    resumed = _mlm_model(tok)
+    with checkpoint_scope(out / "ck", "mlm/ddp", lines.append, rank=rank, every_steps=3):
+        got = train_mlm(resumed, tok, data, **args)
+    a, b = plain.state_dict(), resumed.state_dict()
+    report = {
+        "files": files,
+        "lines": lines,
+        "same_metrics": _untimed(got) == _untimed(expected),
+        "same_weights": all(torch.equal(a[k], b[k]) for k in a),
+    }
+    (out / f"rank{rank}.json").write_text(json.dumps(report))
+    shutdown()
+
+
+def test_two_rank_ddp_resumes_on_every_rank(tiny, tmp_path):
+    import socket
+
+    import torch.multiprocessing as mp
+
+    tok, data, _ = tiny
+    tok.save_pretrained(str(tmp_path / "tok"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(_ddp_worker, args=(2, port, tmp_path / "tok", data, tmp_path), nprocs=2, join=True)
+    r0, r1 = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
+    # Killed at step 6: rank 0's checkpoint and rank 1's random states at step 6 (step 3's part is gone).
+    assert r0["files"] == r1["files"] == ["loop-0.rank1.6.safetensors", "loop-0.safetensors"]
+    assert r0["lines"] == ["run store: resuming step mlm/ddp from checkpoint at step 6 of 10"] and r1["lines"] == []
+    assert r0["same_metrics"] and r1["same_metrics"] and r0["same_weights"] and r1["same_weights"]
+
+
 # ---------------------------------------------------------------------------------------- end to end, SIGKILL
 
 RUN_MLM = """

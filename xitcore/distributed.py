@@ -13,7 +13,9 @@ with the whole batch (up to float rounding). Hence the step's run-store key does
 In the step's metrics, ``tokens_per_second`` counts the global batch and ``train_loss`` is rank 0's share.
 Only rank 0 writes the run store; the other ranks train alongside it and write their copy of the step's
 artefacts to a scratch directory that is deleted. Ranks wait at a barrier before reading what rank 0 wrote
-(several nodes need the run store on a shared filesystem).
+(several nodes need the run store on a shared filesystem). Checkpoints inside the step (``XIT_CHECKPOINT_*``, see
+``xitcore.train``): rank 0 saves the training state, each other rank its random states beside it, at the same step;
+a rerun resumes on every rank from that step, or on none. Resume with the same number of ranks.
 For fine-tuning, ``finetune(..., **loop_kwargs(ctx, find_unused_parameters=len(tasks) > 1))`` does the same
 (multi-task steps leave the other heads unused); rank 0 alone should save the model.
 ``accelerate launch --multi_gpu`` runs torchrun underneath and sets the same environment (RANK, WORLD_SIZE,
@@ -107,7 +109,7 @@ def loop_kwargs(ctx: DistContext, find_unused_parameters: bool = False) -> dict:
 def run_mlm(cfg, runs_dir, ctx: DistContext, grad_accum_steps: int = 1, compile: bool = False):
     """Phase (i) MLM under DDP: rank 0 prepares corpus and tokenizer, all ranks train, rank 0 writes."""
     from .pipeline import step_corpus, step_dictionary, step_encoder, step_mlm, step_tokenizer
-    from .runstore import RunStore
+    from .runstore import CHECKPOINT_DIR, RunStore, checkpoint_scope
 
     store = RunStore(runs_dir)
     encoder = step_encoder(store, cfg)
@@ -129,7 +131,11 @@ def run_mlm(cfg, runs_dir, ctx: DistContext, grad_accum_steps: int = 1, compile:
         if ctx.is_main:
             store.execute(node)
         else:  # the other ranks train alongside rank 0 and write their copy of the artefacts to scratch
-            with tempfile.TemporaryDirectory(prefix="xit-rank-scratch-") as work:
+            # They resume from rank 0's checkpoint too, and keep their own random states beside it.
+            with (
+                tempfile.TemporaryDirectory(prefix="xit-rank-scratch-") as work,
+                checkpoint_scope(node.path / CHECKPOINT_DIR, node.rel, rank=ctx.rank),
+            ):
                 node.fn(Path(work))
     barrier(ctx)  # rank 0's metrics.json and model/ are complete before anyone reads them
     return mlm.step

@@ -166,8 +166,8 @@ class _Runner:
 # One file per loop call, replaced atomically; tensors are safetensors and everything else is JSON in the file's
 # metadata, so reading a checkpoint runs no code. A loop that saved once also records its end ("done": the final
 # weights, random states and its return value), so that a later loop of the same step resumes without redoing it.
-# Data parallel: rank 0 writes the file; every other rank writes only its random states, per step
-# (loop-<n>.rank<r>.<step>.safetensors), before rank 0 writes; all ranks resume together or none does.
+# Data parallel: rank 0 writes the file; every other rank writes its own part (random states, its share's losses;
+# no weights) per step (loop-<n>.rank<r>.<step>.safetensors) before rank 0 writes; all ranks resume or none does.
 
 
 def _cpu(t: torch.Tensor) -> torch.Tensor:
@@ -284,6 +284,9 @@ def _read_safetensors(path: Path) -> tuple[dict, dict]:
         return state, {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is no mapping)
 
 
+_SHARED = ("model.", "opt.", "best.")  # tensors that are the same on every data-parallel rank: rank 0 saves them
+
+
 class _LoopCheckpoint:
     """The checkpoints of one training-loop call (see above); inert outside a checkpoint scope."""
 
@@ -334,12 +337,10 @@ class _LoopCheckpoint:
                 if found[0].get("fingerprint") != self.fingerprint:
                     self._discard("belongs to another loop (its settings, data sizes or model differ)")
                     found = None
-        if found is not None and self.rank > 0:  # this rank's random states, saved at the same step
-            mine = self._rank_path(found[0]["step"])
+        if found is not None and self.rank > 0:  # this rank's own part, saved at the same step
             try:
-                rs, rt = _read_safetensors(mine)
-                found[0]["rng"] = rs["rng"]
-                found[1].update({k: v for k, v in rt.items() if k.startswith("rng.")})
+                mine, rt = _read_safetensors(self._rank_path(found[0]["step"]))
+                found = (mine, {**found[1], **rt})
             except Exception:
                 found = None
         if self.world_size > 1:
@@ -377,9 +378,9 @@ class _LoopCheckpoint:
         step = state["step"]
         state = {**state, "fingerprint": self.fingerprint}
         if self.world_size > 1:
-            if self.rank > 0:
-                mine = {k: v for k, v in tensors.items() if k.startswith("rng.")}
-                _write_safetensors(self._rank_path(step), mine, {"step": step, "rng": state["rng"]})
+            if self.rank > 0:  # its own bookkeeping (random states, its share's losses); the weights are rank 0's
+                mine = {k: v for k, v in tensors.items() if not k.startswith(_SHARED)}
+                _write_safetensors(self._rank_path(step), mine, state)
             torch.distributed.barrier()  # every rank's part is on disk before rank 0 commits the step
         if self.rank == 0:
             _write_safetensors(self.path, tensors, state)
