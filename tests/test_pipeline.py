@@ -147,9 +147,10 @@ def test_preset_with_two_workers_runs_each_pretraining_setup_once(tmp_path):
     root = tmp_path / "params"
     (root / "tiny").mkdir(parents=True)
     shutil.copy(TINY / "_preset.yaml", root / "tiny" / "_preset.yaml")
-    shutil.copy(TINY / "none.yaml", root / "tiny" / "none.yaml")
+    # Two seeds in the params files themselves: `--seeds` outside a file's list would make variants instead.
+    (root / "tiny" / "none.yaml").write_text((TINY / "none.yaml").read_text().replace("seeds: [1]", "seeds: [1, 2]"))
     (root / "tiny" / "nopre.yaml").write_text(
-        "preset: tiny\ncondition: nopre\nseeds: [1]\nmlm: {steps: 0}\nintermediate: {kind: none}\n"
+        "preset: tiny\ncondition: nopre\nseeds: [1, 2]\nmlm: {steps: 0}\nintermediate: {kind: none}\n"
     )
     runs = tmp_path / "runs"
     env = {**os.environ, "XIT_PARAMS_ROOT": str(root)}
@@ -165,8 +166,6 @@ def test_preset_with_two_workers_runs_each_pretraining_setup_once(tmp_path):
             "--jobs",
             "2",
             "--no-book",
-            "--seeds",
-            "1,2",
         ],
         capture_output=True,
         text=True,
