@@ -86,18 +86,48 @@ def hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
+def hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1"
+
+
+def datasets_cache_dir(dataset: str) -> Path:
+    """Where ``datasets`` caches ``dataset`` (``<HF_DATASETS_CACHE>/<namespace>___<name>``), without importing it."""
+    root = (
+        os.environ.get("HF_DATASETS_CACHE")
+        or Path(
+            os.environ.get("HF_HOME")
+            or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "huggingface"
+        )
+        / "datasets"
+    )
+    return Path(root).expanduser() / dataset.replace("/", "___")
+
+
 def load_hub_rows(task: str, dataset: str, config: str | None, split: str) -> list[dict]:
-    """Rows of one split of a hub dataset; offline, fail at once with one line instead of hanging."""
+    """Rows of one split of a hub dataset; offline, fail at once with one line instead of hanging. Offline
+    (``HF_HUB_OFFLINE``/``HF_DATASETS_OFFLINE``, e.g. a compute node) a data set fetched before into the cache
+    (``scripts/prefetch.py``) is read from there."""
     name = dataset + (f" (config {config})" if config else "")
-    if not hub_reachable():
+    cached = hub_offline() and datasets_cache_dir(dataset).is_dir()
+    if not cached and not hub_reachable():
         raise DataError(
             f"task '{task}': hub dataset {name}, split {split}, needs {HUB_HOST}, which is unreachable; "
-            f"run where the hub is reachable, or use the task's local loader on downloaded files"
+            f"run where the hub is reachable, fetch it there first (scripts/prefetch.py), or use the task's local "
+            f"loader on downloaded files"
         )
     import datasets  # heavy, and only needed here
 
     # Never trust_remote_code: data must not run code.
-    return [dict(r) for r in datasets.load_dataset(dataset, config, split=split)]
+    if not cached:
+        return [dict(r) for r in datasets.load_dataset(dataset, config, split=split)]
+    try:
+        return [dict(r) for r in datasets.load_dataset(dataset, config, split=split)]
+    except Exception as e:  # this config or split was not fetched
+        raise DataError(
+            f"task '{task}': hub dataset {name}, split {split}, is not in the offline cache "
+            f"{datasets_cache_dir(dataset).parent} ({type(e).__name__}); fetch it where the hub is reachable: "
+            "scripts/prefetch.py"
+        ) from None
 
 
 def pad(seqs: list[list[int]], value: int) -> torch.Tensor:
