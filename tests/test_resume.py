@@ -129,10 +129,13 @@ def test_finetune_killed_mid_loop_resumes_to_the_same_weights_and_metrics(tiny, 
         _finetune(_tagger(tok), tok, feats, 20)  # killed at step 8, after a dev score at steps 3 and 6
     restore()
     assert (tmp_path / "loop-0.safetensors").is_file()
+    cut_short = tmp_path / ".loop-0.safetensors.x1y2.tmp"  # a save the kill interrupted
+    cut_short.write_bytes(b"\0" * 100)
     lines = []
     with checkpoint_scope(tmp_path, "target/abc", lines.append, every_steps=4):
         resumed = _tagger(tok)
         got = _finetune(resumed, tok, feats, 20)
+    assert not cut_short.exists()
     assert lines[0] == "run store: resuming step target/abc from checkpoint at pos: epoch 1, batch 8 (step 8 of 20)"
     assert _untimed(got) == _untimed(expected)
     _assert_same_weights(resumed, plain)
@@ -317,22 +320,25 @@ def test_two_rank_ddp_resumes_on_every_rank(tiny, tmp_path):
 
 # ---------------------------------------------------------------------------------------- end to end, SIGKILL
 
-RUN_MLM = """
+OVERRIDES = {"mlm": {"steps": 120, "seed": 3}, "model": {"dropout": 0.1}}
+RUN_MLM = f"""
 import sys
 from xitcore.config import load_condition
 from xitcore.distributed import init_from_env, run_mlm
-cfg = load_condition(sys.argv[1], {"mlm": {"steps": 120, "seed": 3}, "model": {"dropout": 0.1}})
-print("step", run_mlm(cfg, sys.argv[2], init_from_env("cpu")).rel, flush=True)
+print("step", run_mlm(load_condition(sys.argv[1], {OVERRIDES!r}), sys.argv[2], init_from_env("cpu")).rel, flush=True)
 """
 
 
 def _mlm_subprocess(runs, **env):
-    env = {**os.environ, "XIT_CHECKPOINT_MINUTES": "0", "PYTHONHASHSEED": "0", **env}
+    env = {**os.environ, "XIT_CHECKPOINT_MINUTES": "0", **env}
     cmd = [sys.executable, "-c", RUN_MLM, str(TINY / "none.yaml"), str(runs)]
     return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def test_step_sigkilled_mid_training_resumes_to_the_same_metrics(tmp_path):
+def test_step_sigkilled_mid_training_resumes_to_the_same_metrics(tmp_path, monkeypatch, capsys):
+    from xitcore.config import load_condition
+    from xitcore.distributed import init_from_env, run_mlm
+
     killed_runs, plain_runs = tmp_path / "killed", tmp_path / "plain"
     p = _mlm_subprocess(killed_runs, XIT_CHECKPOINT_EVERY_STEPS="10")
     deadline = time.time() + 120
@@ -347,18 +353,21 @@ def test_step_sigkilled_mid_training_resumes_to_the_same_metrics(tmp_path):
     assert not (step / "metrics.json").exists()  # killed inside the step
     assert json.loads((step / "meta.json").read_text())["status"] == "running"
 
-    # The uninterrupted run, without checkpoints, starts from the same finished corpus and tokenizer steps.
+    again = _mlm_subprocess(killed_runs, XIT_CHECKPOINT_EVERY_STEPS="10")
+    # Meanwhile the uninterrupted run, here and without checkpoints, from the same finished corpus and tokenizer.
     for d in killed_runs.iterdir():
         if d.name != "mlm":
             shutil.copytree(d, plain_runs / d.name)
-    plain = _mlm_subprocess(plain_runs)
-    again = _mlm_subprocess(killed_runs, XIT_CHECKPOINT_EVERY_STEPS="10")
-    out, out_plain = again.communicate(timeout=180)[0], plain.communicate(timeout=180)[0]
-    assert again.returncode == 0 and plain.returncode == 0, out + out_plain
+    monkeypatch.setenv("XIT_CHECKPOINT_MINUTES", "0")
+    monkeypatch.delenv("XIT_CHECKPOINT_EVERY_STEPS", raising=False)
+    run_mlm(load_condition(TINY / "none.yaml", OVERRIDES), plain_runs, init_from_env("cpu"))
+    out_plain = capsys.readouterr().out
+    out = again.communicate(timeout=180)[0]
+    assert again.returncode == 0, out
     resumed = [l for l in out.splitlines() if "resuming" in l]
     at = re.fullmatch(rf"run store: resuming step mlm/{step.name} from checkpoint at step (\d+) of 120", resumed[0])
     assert len(resumed) == 1 and at and int(at[1]) % 10 == 0 and 0 < int(at[1]) < 120, resumed
-    assert "resuming" not in out_plain
+    assert "MLM held-out loss" in out_plain and "resuming" not in out_plain
     assert not (step / ".checkpoint").exists()  # removed once the step finished
 
     got = json.loads((step / "metrics.json").read_text())

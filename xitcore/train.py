@@ -327,6 +327,9 @@ class _LoopCheckpoint:
         """``(state, tensors)`` of this loop's checkpoint (state["status"]: "running" or "done"), or None."""
         if self.scope is None:
             return None
+        if self.rank == 0:  # temp files of saves a kill cut short (nothing writes while loops start)
+            for f in self.path.parent.glob(".loop-*.tmp"):
+                f.unlink(missing_ok=True)
         found = None
         if self.path.is_file():
             try:
