@@ -211,3 +211,15 @@ def test_grid_timeout_min_must_be_minutes_or_auto(tmp_path):
     p = _xit(["grid", "smoke", "--dry-run", "--timeout-min", "soon"], tmp_path)
     assert p.returncode == 2
     assert p.stderr.strip() == "xit: error: --timeout-min must be a number of minutes >= 1 or auto, got 'soon'"
+
+
+def test_unknown_sizes_are_one_line_however_many_steps(tmp_path):
+    """RTE on the hub (nyu-mll/glue rte) has no size in the plan: the intermediate step of every seed reads it, and
+    the warnings say so once, in one line, with every other warning also once."""
+    cfg = load_condition(REPO / "params/smoke/en-nli.yaml", {"backend": "hub", "seeds": [1, 2, 3]})
+    plan = build_plan(cfg, tmp_path / "runs", Assumptions(table=()))
+    assert len([s for s in plan.steps if s.kind == "intermediate"]) == 3
+    unknown = [w for w in plan.warnings if "size unknown" in w]
+    assert len(unknown) == 1 and unknown[0].endswith("nli (hub: nyu-mll/glue/rte split=train)")
+    assert len(plan.warnings) == len(set(plan.warnings))
+    assert any("size unknown to the plan: 30 words per example assumed" in d for d in plan.datasets)

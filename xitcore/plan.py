@@ -863,7 +863,7 @@ def bench_command(s: PlannedStep, shape: Shape, precision: str) -> str | None:
         return None
     return (
         f"python scripts/bench_train.py {what} {device} --precision {precision} --workloads {s.workload} "
-        f"--batch-size {s.batch_size} --record"
+        f"--batch-size {s.batch_size} --steps 200 --frameworks xit --record"
     )
 
 
