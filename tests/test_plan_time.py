@@ -223,3 +223,13 @@ def test_unknown_sizes_are_one_line_however_many_steps(tmp_path):
     assert len(unknown) == 1 and unknown[0].endswith("nli (hub: nyu-mll/glue/rte split=train)")
     assert len(plan.warnings) == len(set(plan.warnings))
     assert any("size unknown to the plan: 30 words per example assumed" in d for d in plan.datasets)
+
+
+def test_machine_translation_time_is_flagged_as_not_counted(tmp_path):
+    cfg = load_condition(REPO / "params/paper/mt-mnli.yaml")
+    plan = build_plan(cfg, tmp_path / "runs", Assumptions(table=()))
+    (w,) = [w for w in plan.warnings if "machine translation" in w]
+    assert w.startswith(f"mt-mnli: machine translation of the intermediate data ({cfg.intermediate.mt_model}")
+    assert "not in these times" in w
+    plain = build_plan(load_condition(REPO / "params/paper/en-mnli.yaml"), tmp_path / "runs", Assumptions(table=()))
+    assert not any("machine translation" in w for w in plain.warnings)

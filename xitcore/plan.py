@@ -660,6 +660,13 @@ def build_plan(
             if task not in ("pos", "ner"):
                 languages.setdefault(f"{task} (XTREME-R target, hub)", ev.languages_of(task))
         header.append(_header(cfg, n))
+    mt = [c for c in cfgs if c.intermediate.kind in ("task", "multitask") and c.intermediate.data == "mt"]
+    if mt:
+        warnings.append(
+            f"{', '.join(c.condition for c in mt)}: machine translation of the intermediate data "
+            f"({', '.join(sorted({c.intermediate.mt_model for c in mt}))}, one language per example) runs inside the "
+            "intermediate steps and is not in these times (translations cached in <runs-dir>/.cache are reused)"
+        )
     datasets = sorted({d for s in steps.values() for d in s.datasets})
     return Plan(
         cfgs[0].preset,
