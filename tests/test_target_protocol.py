@@ -148,3 +148,12 @@ def test_a_shipped_target_stops_early_on_its_held_out_english_dev(tiny_runs, tmp
     assert es["dev_scores"] and es["stopped_at"] <= m["steps"] and 1 <= es["best_step"] <= es["stopped_at"]
     assert es["best_dev"] == max(d["dev"] for d in es["dev_scores"])
     assert 0 < m["train_sentences"] < 24  # max_train_sentences 24, a quarter held out as the dev set
+
+
+def test_an_empty_held_out_dev_set_is_one_line():
+    from xitcore.errors import DataError
+    from xitcore.pipeline import _shipped_target_data
+
+    cfg = load_condition(TINY / "none.yaml", {"target": {"early_stopping": True, "dev_fraction": 0.01}})
+    with pytest.raises(DataError, match=r"target pos: target.dev_fraction 0.01 of its \d+ English training sentences"):
+        _shipped_target_data(cfg, "pos", ["de"])

@@ -35,7 +35,7 @@ from .data.treebanks import (
     pos_eval_sentences,
     pos_treebank_keys,
 )
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 from .metrics import multiple_choice_accuracy, ner_scores, pos_accuracy, retrieval_top1, xtreme_seqeval_f1
 from .model import (
     MultiTaskModel,
@@ -732,6 +732,11 @@ def _shipped_target_data(cfg: ExperimentConfig, task: str, langs: list[str]) -> 
     out = {"eval": evals}
     if tc.early_stopping:
         train, out["dev"] = _held_out_dev(task, train, tc.dev_fraction)
+        if not out["dev"]:  # early stopping would score an empty dev set
+            raise DataError(
+                f"target {task}: target.dev_fraction {tc.dev_fraction} of its {len(train)} English training "
+                "sentences holds out none for early stopping; raise target.dev_fraction or target.max_train_sentences"
+            )
     if task == "pos":
         train = tagging_input(train, tc.word_input_for("en"))
         if "dev" in out:
