@@ -74,6 +74,9 @@ def pos_accuracy(runs: Path, condition: str, language: str) -> float:
     """The seed-1 POS accuracy of ``condition`` in ``language``, read straight from its run record."""
     import json
 
-    index = json.loads((runs / "index" / "paper" / f"{condition}.json").read_text())
+    folder = runs / "index" / "paper"  # SETS make en-qa a variant, en-qa~<suffix> (xitcore.config.Origin)
+    path = folder / f"{condition}.json"
+    path = path if path.exists() else next(folder.glob(f"{condition}~*.json"))
+    index = json.loads(path.read_text())
     record = json.loads((runs / index["seeds"]["1"]["targets"]["pos"] / "metrics.json").read_text())
     return float(record["languages"][language]["accuracy"])

@@ -26,13 +26,22 @@ from xitcore.book import build as B
 from xitcore.book import claims as C
 
 REPO = Path(__file__).resolve().parents[1]
-CHAPTER_HTML = ("no-intermediate", "en-qa", "comparison", "claims", "explore", "versions")
+CHAPTER_HTML = ("no-intermediate", "en-qa", "answer", "comparison", "claims", "explore", "versions")
 PARAMETERS = {
     "condition": ["preset", "condition", "runs_dir"],
+    "answer": ["preset", "conditions", "reference", "runs_dir"],
     "comparison": ["preset", "conditions", "reference", "runs_dir"],
-    "claims": ["preset", "conditions", "runs_dir", "ledger_path"],
+    "claims": ["preset", "conditions", "runs_dir"],
     "explore": ["preset", "conditions", "runs_dir", "interactive"],
 }
+
+
+def _index_file(runs: Path, condition: str) -> Path:
+    """The index the book reads for ``condition``: with ``SETS`` en-qa is a variant, ``en-qa~<suffix>``."""
+    folder = runs / "index" / "paper"
+    return (
+        folder / f"{condition}.json" if (folder / f"{condition}.json").exists() else next(folder.glob(f"{condition}~*"))
+    )
 
 
 def _book(root: Path) -> Path:
@@ -70,7 +79,9 @@ def test_chapter_sources_are_myst_notebooks_that_only_read_results(name):
     nb = jupytext.read(source)
     nbformat.validate(nb)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert code[0].metadata.get("tags") == ["parameters"]
+    # papermill finds the cell by its tag; the page shows only the injected cell (what the chapter ran with)
+    assert code[0].metadata.get("tags") == ["parameters", "remove-cell"]
+    assert all("hide-input" in c.metadata.get("tags", []) for c in code[1:])  # the page reads as prose
     params: dict = {}
     exec(code[0].source, {}, params)  # plain values only
     assert list(params) == PARAMETERS[name]
@@ -78,7 +89,7 @@ def test_chapter_sources_are_myst_notebooks_that_only_read_results(name):
     # results only: no pipeline, training or config code, and no test stand-in
     assert not re.search(r"xitcore\.(pipeline|train|config|tasks|model)\b|import (pipeline|train)\b", body)
     assert "run_condition" not in body and "backend" not in body
-    assert "load_results(runs_dir)" in body
+    assert "load_results(runs_dir)" in body or "book_results(runs_dir," in body  # reading.book_results loads
     assert not list((REPO / "notebooks").glob("*.py")), "notebooks/ holds the .md sources only"
 
 
@@ -129,6 +140,7 @@ def test_book_builds_with_warnings_as_errors(built):
     files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
     # results first, then exactly the --only conditions, the explorer, and how to redo it all
     assert files == [
+        "chapters/paper/answer",
         "chapters/paper/comparison",
         "chapters/paper/claims",
         "chapters/paper/no-intermediate",
@@ -146,10 +158,15 @@ def test_paper_chapter_shows_the_numbers_of_its_runs(built):
     page = (book / "_build" / "html" / "chapters" / "paper" / "en-qa.html").read_text()
     assert "<title>en-qa" in page and "XQuAD English" in page  # title and the params file's description
     for lang in ("en", "de"):  # the seed-1 accuracy of the run record, as the POS table shows it
-        assert f"{pos_accuracy(runs, 'en-qa', lang):.2f}" in page, lang
-    index = yaml.safe_load((runs / "index" / "paper" / "en-qa.json").read_text())
+        assert f"<td>{pos_accuracy(runs, 'en-qa', lang):.1f}</td>" in page, lang
+    # one parameter cell: papermill's, with the values this chapter ran with; no machine path of the build
+    assert page.count("# Parameters") == 1 and "&quot;e5-small&quot;" not in page  # the notebook's defaults
+    assert "Δ to <code" in page and "no-intermediate" in page  # the paired difference section
+    assert "A seed is one complete repeat of phases ii and iii" in page
+    index = yaml.safe_load(_index_file(runs, "en-qa").read_text())
+    assert index["variant_of"] == "en-qa" and "Variant <code" in page  # --set made a variant: the page says so
     assert f"runs/{index['seeds']['1']['intermediate']}" in page  # the index table names its run records
-    assert page.count("<img") >= 3 and "source: runs/" in page and page.count("<table") >= 3
+    assert page.count("<img") >= 4 and "source: runs/" in page and page.count("<table") >= 4
     assert "Traceback" not in page and "MissingRuns" not in page
 
 
@@ -162,9 +179,13 @@ def test_comparison_claims_and_explorer_read_the_same_runs(built):
         assert f"<td>{pos_accuracy(runs, condition, 'de'):.1f}</td>" in comparison, condition
     claims = (html / "claims.html").read_text()
     assert "not testable at this scale" in claims and "P1-squad" in claims
-    assert "conditions: no-intermediate, en-qa" in claims
+    assert f"conditions: no-intermediate, {_index_file(runs, 'en-qa').stem}" in claims
     assert "static rendering" in (html / "explore.html").read_text()
     versions = (html / "versions.html").read_text()
+    answer = (html / "answer.html").read_text()
+    assert "In one sentence:" in answer and "The scale" in answer and "Caveats" in answer
+    for page in (comparison, claims, answer):
+        assert str(book) not in page and "ledger_path" not in page  # no machine path of the build
     assert "jupytext" in versions and "intermediate.steps=3" in versions
     assert "--only no-intermediate,en-qa" in versions
     ledger = yaml.safe_load((book / "chapters" / "paper" / "ledger.yaml").read_text())
@@ -176,14 +197,15 @@ def test_executed_chapters_got_only_their_parameters(built):
     nb = nbformat.read(book / "chapters" / "paper" / "en-qa.ipynb", as_version=4)
     injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
     assigned = dict(line.split(" = ", 1) for line in injected.source.splitlines() if " = " in line)
-    assert assigned == {"preset": '"paper"', "condition": '"en-qa"', "runs_dir": f'"{runs}"'}
+    read = _index_file(runs, "en-qa").stem  # the variant's index
+    assert assigned == {"preset": '"paper"', "condition": f'"{read}"', "runs_dir": f'"{runs}"'}
     assert nb.cells[0].source.startswith("# en-qa")
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 3
     cross = nbformat.read(book / "chapters" / "paper" / "comparison.ipynb", as_version=4)
     injected = next(c for c in cross.cells if "injected-parameters" in c.metadata.get("tags", []))
-    assert 'conditions = ["no-intermediate", "en-qa"]' in injected.source
+    assert f'conditions = ["no-intermediate", "{read}"]' in injected.source
 
 
 # ------------------------------------------------------------------------------------------ failures
@@ -198,8 +220,13 @@ def _fail_lines(logs: list[str]) -> dict[str, str]:
 
 
 def test_runs_made_with_other_settings_fail_their_chapter_with_one_line(paper, tmp_path):
-    """Without the --set options, the en-qa runs (3 intermediate steps) are not this book's (894 steps)."""
-    params, runs = paper
+    """An index whose config is not the params file's (here: en-qa's runs with 3 intermediate steps, indexed as
+    en-qa, as if the params file had been edited since) is not this book's (894 steps)."""
+    params, made = paper
+    runs = tmp_path / "runs"
+    (runs / "index" / "paper").mkdir(parents=True)
+    index = _index_file(made, "en-qa")
+    (runs / "index" / "paper" / "en-qa.json").write_text(index.read_text())
     logs: list[str] = []
     with params_root(params):
         rc = B.build_book(
@@ -207,7 +234,7 @@ def test_runs_made_with_other_settings_fail_their_chapter_with_one_line(paper, t
         )
     assert rc == 1
     failed = _fail_lines(logs)
-    assert set(failed) == {"en-qa", "comparison", "claims", "explore"}
+    assert set(failed) == {"en-qa", "answer", "comparison", "claims", "explore"}
     line = failed["en-qa"]
     assert line.startswith(f"{runs}/index/paper/en-qa.json was written by runs with another config")
     assert "intermediate.steps: 3 in the runs, 894 here" in line
@@ -232,18 +259,17 @@ def test_missing_runs_fail_their_chapter_with_one_line_and_the_command(paper, tm
         )
     assert rc == 1
     sets = " ".join(f"--set {s}" for s in SETS)
-    assert _fail_lines(logs)[NOT_RUN] == (
-        f"no runs for paper/{NOT_RUN} in {runs}: run  xit --runs-dir "
-        f"{runs} run {params}/paper/{NOT_RUN}.yaml {sets}  first"
-    )
+    line = _fail_lines(logs)[NOT_RUN]  # --set makes ml-qa a variant: its index is the one missing
+    assert line.startswith(f"no runs for paper/{NOT_RUN}~steps-3")
+    assert line.endswith(f" in {runs}: run  xit --runs-dir {runs} run {params}/paper/{NOT_RUN}.yaml {sets}  first")
 
 
 def test_chapter_helpers_name_what_is_missing_in_one_line(paper, tmp_path):
     params, runs = paper
-    assert list(xitcore.book.preset_indexes(runs, "paper")) == list(RUN)  # the book's order
-    assert list(xitcore.book.preset_indexes(runs, "paper", ["en-qa"])) == ["en-qa"]
+    read = _index_file(runs, "en-qa").stem
+    assert list(xitcore.book.preset_indexes(runs, "paper", [read, "no-intermediate"])) == ["no-intermediate", read]
     with pytest.raises(xitcore.book.MissingRuns) as e:
-        xitcore.book.preset_indexes(runs, "paper", ["en-qa", NOT_RUN])
+        xitcore.book.preset_indexes(runs, "paper", [read, NOT_RUN])
     assert str(e.value) == (
         f"no runs for paper/{NOT_RUN} in {runs}: run  xit --runs-dir {runs} preset paper --only {NOT_RUN}  first"
     )
@@ -282,7 +308,7 @@ def test_a_chapter_that_fails_while_running_is_kept_with_its_title_first(paper, 
         "en-qa",
         template,
         tmp_path / "out" / "en-qa.ipynb",
-        {"preset": "paper", "condition": "en-qa", "runs_dir": str(runs)},
+        {"preset": "paper", "condition": _index_file(runs, "en-qa").stem, "runs_dir": str(runs)},
         title="en-qa",
     )
     B.execute(ch, REPO)

@@ -54,15 +54,19 @@ def _outputs(path):
 
 def test_paper_chapter_from_its_params_file(paper, condition_ipynb, tmp_path):
     """``-f params/paper/en-qa.yaml`` injects every key of the file (``backend: local``, ``seeds``,
-    ``intermediate``, ...); the chapter reads preset and condition from it, and the runs from ``runs_dir``."""
+    ``intermediate``, ...); the chapter reads preset from it, and the runs from ``runs_dir``. The runs were made
+    with ``--set`` options, so they are a variant, ``en-qa~<suffix>``: ``-p condition`` names its index."""
     _, runs = paper
     out = tmp_path / "en-qa.ipynb"
-    p = _papermill(condition_ipynb, out, "-f", "params/paper/en-qa.yaml", "-p", "runs_dir", str(runs))
+    variant = next((runs / "index" / "paper").glob("en-qa~*.json")).stem
+    p = _papermill(
+        condition_ipynb, out, "-f", "params/paper/en-qa.yaml", "-p", "runs_dir", str(runs), "-p", "condition", variant
+    )
     assert p.returncode == 0, p.stderr[-3000:]
     outputs = _outputs(out)
     assert not [o for o in outputs if o["output_type"] == "error"]
     text = json.dumps(outputs)
-    assert f"{pos_accuracy(runs, 'en-qa', 'de'):.2f}" in text  # the number of the run record
+    assert f"{pos_accuracy(runs, 'en-qa', 'de'):.1f}" in text  # the number of the run record, as the table shows
     assert "XQuAD English" in text and "runs/target/" in text and "punct-majority" in text  # baselines beside
     assert "done in" not in text and "phase ii" not in text  # nothing was run
 

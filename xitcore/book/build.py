@@ -7,15 +7,19 @@ results and never train.
 
 1. Each condition's runs are checked first: its condition index ``<runs>/index/<preset>/<condition>.json``
    must exist and have been written with the config the book asks for (the params file plus the
-   ``--set`` options, seeds aside: ``xitcore.pipeline._config_without_seeds``).  A condition that fails
+   ``--set`` options, seeds aside: ``xitcore.config.config_identity``).  ``--set`` options that change what a
+   condition computes make it a *variant* (``<condition>~<suffix>``, ``xitcore.config.Origin``): its chapter
+   then reads the variant's index and runs, under the condition's name.  A condition that fails
    gets one ``xit book: chapter ... FAILED: ...`` line naming what is missing or different and the
    command that makes matching runs; it gets no page.
 2. The chapters are converted to ``.ipynb`` (jupytext) in a temporary folder and executed with papermill:
    ``condition`` once per condition that passed, with the parameters ``preset``, ``condition`` and
-   ``runs_dir`` only, into ``<book>/chapters/<preset>/<condition>.ipynb``; then ``comparison``, ``claims``
-   and ``explore`` over those conditions.
+   ``runs_dir`` only, into ``<book>/chapters/<preset>/<condition>.ipynb``; then ``answer``, ``comparison``,
+   ``claims`` and ``explore`` over those conditions.  Each chapter's own ``parameters`` cell is tagged
+   ``remove-cell``: the page shows one parameter cell, the one papermill injected (what the chapter ran with).
 3. ``<book>/chapters/<preset>/versions.md`` (software versions, git commit, data checksums, the runs
-   read) and ``<book>/_toc.yml`` are written.
+   read), ``<book>/chapters/<preset>/ledger.yaml`` (the claims ledger's records, computed here from the
+   same runs as the claims chapter) and ``<book>/_toc.yml`` are written.
 4. ``jupyter-book build <book> -W -n --keep-going --all`` turns it into HTML (warnings are
    errors, but every page is still attempted); notebooks are not re-executed
    (``execute_notebooks: "off"`` in ``_config.yml``).
@@ -51,7 +55,7 @@ from . import MissingRuns, condition_index, index_path, run_command
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 #: the chapter sources, ``notebooks/<name>.md`` (MyST Markdown notebooks)
-CHAPTERS = ("condition", "comparison", "claims", "explore")
+CHAPTERS = ("condition", "answer", "comparison", "claims", "explore")
 JB_FLAGS = ("-W", "-n", "--keep-going", "--all")
 VERSION_PACKAGES = (
     "torch",
@@ -80,7 +84,7 @@ VERSION_PACKAGES = (
     "tqdm",
 )
 #: the hand-written pages of ``book/``, copied into a ``book_dir`` that lacks them
-STATIC_PAGES = ("_config.yml", "intro.md", "reproducibility.md", "log.md")
+STATIC_PAGES = ("_config.yml", "intro.md", "reproducibility.md", "log.md", "_static/xit.css")
 NO_CONDITION = "no condition chapter of this book has runs to read (the FAILED lines above say why)"
 
 
@@ -171,7 +175,7 @@ def _short(value) -> str:
 def config_difference(recorded: dict, wanted: dict, limit: int = 4) -> str:
     """The keys that make two resolved configs index different runs (as the pipeline compares them),
     e.g. ``intermediate.steps: 3 in the runs, 894 here``."""
-    from ..pipeline import _config_without_seeds
+    from ..config import config_identity as _config_without_seeds
 
     a, b = _flat(recorded), _flat(wanted)
     base = _config_without_seeds(recorded)
@@ -191,22 +195,22 @@ def check_condition(runs_dir, preset: str, name: str, params: Path | str, sets: 
     book asks for (``params`` plus ``sets``, seeds aside), else :class:`MissingRuns` with one line that
     says what is missing or different and the command that makes matching runs (a bad params file:
     ``ConfigError``)."""
-    from ..config import load_condition
+    from ..config import VARIANT_SEP, load_condition
+    from ..config import config_identity as _config_without_seeds
     from ..errors import ConfigError
-    from ..pipeline import _config_without_seeds
 
     cfg = load_condition(params, parse_sets(sets))
     if cfg.preset != preset:
         raise ConfigError(f"{params}: preset {cfg.preset!r}, but the book is for {preset!r}")
-    if cfg.condition != name:
+    if cfg.condition.split(VARIANT_SEP, 1)[0] != name:
         raise ConfigError(f"{params}: condition {cfg.condition!r}, but the chapter is {name!r}")
     command = run_command(runs_dir, preset, name, sets, params=params)
-    index = condition_index(runs_dir, preset, name, command=command)
+    index = condition_index(runs_dir, preset, cfg.condition, command=command)  # a variant's, with --set
     recorded = index.get("config") or {}
     if _config_without_seeds(recorded) != _config_without_seeds(cfg.to_dict()):
         diff = config_difference(recorded, cfg.to_dict())
         raise MissingRuns(
-            f"{index_path(runs_dir, preset, name)} was written by runs with another config "
+            f"{index_path(runs_dir, preset, cfg.condition)} was written by runs with another config "
             f"than this book's ({diff}): make matching runs with  {command}"
         )
     return index
@@ -364,6 +368,18 @@ def write_versions(
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def write_ledger(path: Path, preset: str, runs_dir: str, conditions: Sequence[str]) -> None:
+    """The claims ledger's records as YAML, from the runs the claims chapter read (as it reads them)."""
+    import xitcore.results
+
+    from . import claims, preset_indexes
+    from .tables import select
+
+    indexes = preset_indexes(runs_dir, preset, list(conditions) or None)
+    df = select(xitcore.results.load_results(runs_dir), preset=preset, conditions=list(indexes), baselines=False)
+    path.write_text(claims.ledger_yaml(claims.ledger_table(df, preset=preset)), encoding="utf-8")
+
+
 def toc_text(preset: str, conditions: Sequence[str]) -> str:
     """The ``_toc.yml`` for one preset (jb-book format, parts with captions)."""
     d = f"chapters/{preset}"
@@ -371,7 +387,10 @@ def toc_text(preset: str, conditions: Sequence[str]) -> str:
         "format": "jb-book",
         "root": "intro",
         "parts": [  # results first: what a reader came for; then each condition; then how to redo it
-            {"caption": f"Results ({preset})", "chapters": [{"file": f"{d}/comparison"}, {"file": f"{d}/claims"}]},
+            {
+                "caption": f"Results ({preset})",
+                "chapters": [{"file": f"{d}/answer"}, {"file": f"{d}/comparison"}, {"file": f"{d}/claims"}],
+            },
             {"caption": f"Conditions ({preset})", "chapters": [{"file": f"{d}/{c}"} for c in conditions]},
             {"caption": "Tools", "chapters": [{"file": f"{d}/explore"}]},
             {
@@ -436,6 +455,7 @@ def build_book(
     out_dir.mkdir(parents=True, exist_ok=True)
     for page in STATIC_PAGES:
         if not (book_dir / page).exists():
+            (book_dir / page).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(REPO / "book" / page, book_dir / page)
     runs = str(runs_dir)
     sets = [str(s) for s in sets]
@@ -453,14 +473,24 @@ def build_book(
         except (OSError, ValueError, yaml.YAMLError) as e:
             ch.error = f"{params_path}: {e}"
         else:
-            ch.parameters = {"preset": preset, "condition": name, "runs_dir": runs}
+            read = str(index.get("condition") or name)  # the variant's name when --set made one
+            ch.parameters = {"preset": preset, "condition": read, "runs_dir": runs}
             ch.subtitle = str(index.get("description") or "") or None
+            if read != name:
+                overrides = ", ".join(f"`{k}={v}`" for k, v in (index.get("overrides") or {}).items())
+                ch.subtitle = f"{ch.subtitle or ''} Variant `{read}`: {overrides or 'see the versions page'}.".strip()
         chapters.append(ch)
     n_cond = len(chapters)
-    names = [c.name for c in chapters if not c.error]
+    names = [c.parameters["condition"] for c in chapters if not c.error]
     shared = {"preset": preset, "runs_dir": runs, "conditions": names}
-    ledger = (out_dir / "ledger.yaml").resolve()
     chapters += [
+        Chapter(
+            "answer",
+            Path(),
+            out_dir / "answer.ipynb",
+            {**shared, "reference": "no-intermediate"},
+            title=f"The answer ({preset})",
+        ),
         Chapter(
             "comparison",
             Path(),
@@ -472,7 +502,7 @@ def build_book(
             "claims",
             Path(),
             out_dir / "claims.ipynb",
-            {**shared, "ledger_path": str(ledger)},
+            dict(shared),
             title=f"Claims ledger ({preset})",
         ),
         Chapter(
@@ -503,6 +533,12 @@ def build_book(
             kept = f" (executed notebook kept: {ch.output})" if ch.output.exists() else ""
             log(f"xit book: chapter {preset}/{ch.name} FAILED: {ch.error}{kept}")
 
+    claims_chapter = next(c for c in chapters[n_cond:] if c.name == "claims")
+    if claims_chapter.ok:
+        try:
+            write_ledger(out_dir / "ledger.yaml", preset, runs, names)
+        except Exception as e:  # the chapter shows the ledger; the YAML copy is a convenience
+            log(f"xit book: ledger.yaml not written: {type(e).__name__}: {e}")
     write_versions(out_dir / "versions.md", preset, [c.name for c in chapters[:n_cond]], runs, indexes, sets, argv)
     in_toc = [c.name for c in chapters[:n_cond] if c.output.exists()]
     (book_dir / "_toc.yml").write_text(toc_text(preset, in_toc), encoding="utf-8")

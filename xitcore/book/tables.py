@@ -85,6 +85,9 @@ FAMILIES = {
     "tatoeba": dict(task="tatoeba", metric="top1", phases=("intermediate", "mlm"), label="Tatoeba top-1"),
     "xcopa": dict(task="xcopa", metric="accuracy", phases=("intermediate", "target"), label="zero-shot XCOPA accuracy"),
 }
+#: the language label of a zero-shot average computed per seed (mean over the non-English languages)
+ZERO_SHOT_MEAN = "0-shot mean"
+
 #: the families averaged into the composite ("XTREME-average" analogue)
 COMPOSITE = ("pos", "ner", "tatoeba")
 
@@ -177,6 +180,15 @@ def select(
         rest = rest[rest["seed"].isin([int(s) for s in seeds] + [SHARED_SEED])]
     parts = [rest] + ([base] if baselines else [])
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else rest.reset_index(drop=True)
+
+
+#: how a variant's name joins its condition and suffix (``xitcore.config.VARIANT_SEP``)
+VARIANT_MARK = "~"
+
+
+def committed(condition: str) -> str:
+    """The committed condition a name belongs to: ``en-qa~steps-3`` -> ``en-qa`` (a plain name is itself)."""
+    return str(condition).split(VARIANT_MARK, 1)[0]
 
 
 def pick_phase(df: pd.DataFrame, phases: Sequence[str]) -> pd.DataFrame:
@@ -347,37 +359,37 @@ def seed_summary(df: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
 def _fmt(mean: float, sd: float, n: int) -> str:
     if pd.isna(mean):
         return ""
-    return f"{mean:.1f} ± {sd:.1f}" if n > 1 and not pd.isna(sd) else f"{mean:.1f}"
+    # no-break spaces: a cell never wraps inside its number (tables stay narrow in the book's column)
+    return f"{mean:.1f}\u00a0±\u00a0{sd:.1f}" if n > 1 and not pd.isna(sd) else f"{mean:.1f}"
 
 
 def pos_table(df: pd.DataFrame, condition: str, phase: str = "target") -> pd.DataFrame:
-    """Per-language POS accuracy of ``condition`` (seed mean ± sd) beside the two baselines."""
+    """Per-language POS accuracy of ``condition`` (seed mean ± sd, one decimal) beside the two baselines and
+    the margin over the stronger one; numbers as text ("–" where there is none), so the table reads as shown."""
     r = rows(df[df["condition"] == condition], "pos", "accuracy", phase)
     s = seed_summary(r, ["language"]).set_index("language")
-    table = pd.DataFrame(
-        index=pd.Index(
-            ordered_languages(
-                list(s.index) + list(rows(df[df["condition"].isin(BASELINES)], "pos", "accuracy")["language"])
-            ),
-            name="language",
-        )
-    )
+    base_langs = list(rows(df[df["condition"].isin(BASELINES)], "pos", "accuracy")["language"])
+    table = pd.DataFrame(index=pd.Index(ordered_languages(list(s.index) + base_langs), name="language"))
     table[f"{condition} (mean ± sd)"] = [
-        _fmt(*s.loc[l, ["mean", "sd", "n"]]) if l in s.index else "" for l in table.index
+        _fmt(*s.loc[l, ["mean", "sd", "n"]]) if l in s.index else "–" for l in table.index
     ]
-    table["mean"] = s["mean"].reindex(table.index)
-    table["sd"] = s["sd"].reindex(table.index)
     table["seeds"] = s["n"].reindex(table.index).fillna(0).astype(int)
+    mean = s["mean"].reindex(table.index)
+    best = pd.Series(np.nan, index=table.index)
     for b in BASELINES:
         br = rows(df[df["condition"] == b], "pos", "accuracy")
-        table[b.split(":", 1)[1]] = br.groupby("language")["value"].mean().reindex(table.index)
-    if "majority" in table:
-        table["Δ vs majority"] = table["mean"] - table["majority"]
-    table["script"] = [SCRIPT.get(l, "") for l in table.index]
+        v = br.groupby("language")["value"].mean().reindex(table.index)
+        table[b.split(":", 1)[1]] = [f"{x:.1f}" if pd.notna(x) else "–" for x in v]
+        best = pd.Series(np.fmax(best.values, v.values), index=table.index)
+    if best.notna().any():
+        table["Δ vs best baseline"] = [
+            f"{m - b:+.1f}" if pd.notna(m) and pd.notna(b) else "–" for m, b in zip(mean, best)
+        ]
+    table["script"] = [SCRIPT.get(l, "–") for l in table.index]
     table["transfer"] = [
-        "in-language" if is_source(l) else "mean of zero-shot" if l in AGGREGATES else "zero-shot" for l in table.index
+        "in-language" if is_source(l) else "0-shot mean" if l in AGGREGATES else "zero-shot" for l in table.index
     ]
-    return table.round(2)
+    return table
 
 
 def metric_table(
@@ -520,6 +532,138 @@ def delta_ci_table(
     return out
 
 
+def _series_by_seed(r: pd.DataFrame) -> pd.Series:
+    s = r.groupby("seed")["value"].mean()
+    s.index = s.index.astype(int)
+    return s
+
+
+def delta_stats(
+    df: pd.DataFrame,
+    reference: str = REFERENCE,
+    task: str = "pos",
+    metric: str = "accuracy",
+    phases: Sequence[str] = ("target",),
+    conditions: Sequence[str] | None = None,
+    zero_shot_mean: bool = True,
+    confidence: float = CI_CONFIDENCE,
+) -> pd.DataFrame:
+    """Long table of Δ = condition − ``reference`` per (condition, language), computed as :data:`STATISTICS`
+    states: columns condition, language, n, mean, sd, lo, hi, p (unadjusted), p_holm (over all rows).
+    ``zero_shot_mean`` adds a :data:`ZERO_SHOT_MEAN` row per condition: the per-seed mean over the zero-shot
+    languages, paired the same way."""
+    cols = ["condition", "language", "n", "mean", "sd", "lo", "hi", "p", "p_holm"]
+    r = rows(df[~baseline_mask(df)], task, metric, phases, exclude=AGGREGATES)
+    if r.empty or reference not in set(r["condition"]):
+        return pd.DataFrame(columns=cols)
+    conds = [c for c in ordered_conditions(r["condition"].unique()) if c != reference]
+    if conditions is not None:
+        conds = [c for c in conds if c in set(conditions)]
+    langs = ordered_languages(r["language"].unique())
+    per = r.groupby(["condition", "language", "seed"])["value"].mean()
+
+    def series(c: str, lang: str) -> pd.Series:
+        if lang == ZERO_SHOT_MEAN:
+            z = per.loc[c].reset_index()
+            z = z[z["language"].map(is_zero_shot).astype(bool)]
+            return _series_by_seed(z.groupby(["seed", "language"], as_index=False)["value"].mean())
+        try:
+            s = per.loc[c].loc[lang]
+        except KeyError:
+            return pd.Series(dtype=float)
+        s.index = s.index.astype(int)
+        return s
+
+    extra = [ZERO_SHOT_MEAN] if zero_shot_mean and any(is_zero_shot(l) for l in langs) else []
+    out = []
+    for c in conds:
+        for lang in langs + extra:
+            st = paired_stats(paired_differences(series(c, lang), series(reference, lang)), confidence)
+            if st.n:
+                out.append(dict(condition=c, language=lang, n=st.n, mean=st.mean, sd=st.sd, lo=st.lo, hi=st.hi, p=st.p))
+    res = pd.DataFrame(out, columns=cols[:-1])
+    res["p_holm"] = holm(list(res["p"])) if len(res) else []
+    return res
+
+
+def _ci_cell(st: PairedStats | pd.Series, holm_p: float | None = None, alpha: float = 1 - CI_CONFIDENCE) -> str:
+    n, mean, lo, hi = int(st.n), float(st.mean), float(st.lo), float(st.hi)
+    if n == 0 or not np.isfinite(mean):
+        return ""
+    if n == 1:
+        return f"{mean:+.1f}"
+    mark = " ·" if (lo > 0 or hi < 0) else ""
+    mark += " *" if holm_p is not None and np.isfinite(holm_p) and holm_p < alpha else ""
+    return f"{mean:+.1f}\u00a0[{lo:+.1f},\u00a0{hi:+.1f}]{mark}"
+
+
+def condition_delta_table(
+    df: pd.DataFrame, condition: str, reference: str = REFERENCE, confidence: float = CI_CONFIDENCE
+) -> pd.DataFrame:
+    """Per language (rows), one condition's Δ to ``reference`` with its 95 % interval for each target task
+    (columns: POS accuracy, NER span F1, Tatoeba top-1), as :data:`STATISTICS` states; ``·`` and ``*`` as in
+    :func:`delta_ci_table`, Holm over all the cells of this table (``attrs["comparisons"]``)."""
+    specs = [("pos", "accuracy", ("target",), "POS accuracy"), ("ner", "span_f1", ("target",), "NER span F1")]
+    specs.append(("tatoeba", "top1", FAMILIES["tatoeba"]["phases"], "Tatoeba top-1"))
+    parts = []
+    for task, metric, phases, label in specs:
+        st = delta_stats(df, reference, task, metric, phases, conditions=[condition], confidence=confidence)
+        if not st.empty:
+            parts.append(st.assign(column=label))
+    if not parts:
+        return pd.DataFrame()
+    st = pd.concat(parts, ignore_index=True)
+    tested = st["n"] > 1
+    st["p_holm"] = np.nan
+    st.loc[tested, "p_holm"] = holm(list(st.loc[tested, "p"]))
+    st["cell"] = [_ci_cell(r, r.p_holm, 1 - confidence) for r in st.itertuples()]
+    t = st.pivot(index="language", columns="column", values="cell")
+    t = t.reindex([*ordered_languages(l for l in t.index if l != ZERO_SHOT_MEAN), ZERO_SHOT_MEAN][: len(t.index)])
+    t = t[[label for *_, label in specs if label in t.columns]].fillna("")
+    t.index.name = "language"
+    t.columns.name = None
+    t.attrs["comparisons"] = int(tested.sum())
+    t.attrs["holm_significant"] = int((st["p_holm"] < 1 - confidence).sum())
+    return t
+
+
+def family_delta(df: pd.DataFrame, family: str, condition: str, reference: str = REFERENCE) -> PairedStats:
+    """Δ of the zero-shot average (:func:`per_seed`) of ``condition`` − ``reference``, paired by seed."""
+    return paired_stats(paired_differences(per_seed(df, family, condition), per_seed(df, family, reference)))
+
+
+def delta_summary(
+    df: pd.DataFrame,
+    reference: str = REFERENCE,
+    conditions: Sequence[str] | None = None,
+    families: Sequence[str] = ("pos", "ner", "tatoeba", "xcopa"),
+    confidence: float = CI_CONFIDENCE,
+) -> pd.DataFrame:
+    """Condition × target task: Δ of the zero-shot average to ``reference`` as "mean [lo, hi]" (paired by seed,
+    :data:`STATISTICS`); Holm over every tested cell of the table. Columns named by :data:`FAMILIES` labels."""
+    conds = [c for c in ordered_conditions(c for c in df["condition"].unique() if not is_baseline(c)) if c != reference]
+    if conditions is not None:
+        conds = [c for c in conds if c in set(conditions)]
+    cells = {}
+    for c in conds:
+        for fam in families:
+            st = family_delta(df, fam, c, reference)
+            if st.n:
+                cells[(c, fam)] = st
+    keys = [k for k in cells if cells[k].n > 1]
+    adjusted = dict(zip(keys, holm([cells[k].p for k in keys])))
+    fams = [f for f in families if any(k[1] == f for k in cells)]
+    out = pd.DataFrame(
+        index=pd.Index(conds, name="condition"), columns=[FAMILIES[f]["label"].split(" (")[0] for f in fams]
+    )
+    for (c, fam), st in cells.items():
+        out.loc[c, FAMILIES[fam]["label"].split(" (")[0]] = _ci_cell(st, adjusted.get((c, fam)), 1 - confidence)
+    out = out.dropna(how="all").fillna("")
+    out.attrs["comparisons"] = len(keys)
+    out.attrs["holm_significant"] = sum(1 for k in keys if adjusted[k] < 1 - confidence)
+    return out
+
+
 def comparisons_note(table: pd.DataFrame, confidence: float = CI_CONFIDENCE) -> str:
     """One Markdown line under a :func:`delta_ci_table`: how many comparisons it makes and how to read its marks."""
     m = int(table.attrs.get("comparisons", 0)) if table is not None else 0
@@ -581,7 +725,7 @@ def encoder_card(runs_dir, preset: str) -> str:
     from pathlib import Path
 
     runs = Path(runs_dir)
-    indexes = sorted((runs / "index" / preset).glob("*.json"))
+    indexes = sorted(p for p in (runs / "index" / preset).glob("*.json") if VARIANT_MARK not in p.stem)
     if not indexes:
         return f"No runs of preset `{preset}` in `{runs_dir}`."
     parsed = [json.loads(p.read_text()) for p in indexes]
@@ -643,3 +787,305 @@ def intermediate_dev_table(df: pd.DataFrame) -> pd.DataFrame:
     s["column"] = [f"{t[4:]} {m}" for t, m in zip(s["task"], s["metric"])]
     t = s.pivot(index="condition", columns="column", values="cell")
     return t.reindex(ordered_conditions(t.index)).fillna("")
+
+
+def seeds_sentence(condition: str, preset: str, seeds: Sequence[int]) -> str:
+    """Markdown: which seeds a chapter reads and what a seed is."""
+    listed = ", ".join(str(s) for s in seeds)
+    n = len(seeds)
+    return (
+        f"**{condition}** — preset `{preset}`, {n} seed{'s' if n != 1 else ''} ({listed}). A seed is one complete "
+        "repeat of phases ii and iii (the random initialisation of the new task layers, the order of the training "
+        "data, dropout) on the same phase-i encoder; the steps marked *shared* (the encoder, the baselines, "
+        f"retrieval on the encoder) are the same for every seed and are recorded under seed {SHARED_SEED}. "
+        "Every number below is a mean over the seeds, with the standard deviation over seeds after ±."
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# the answer page: the research question's verdict, computed from the results table
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One paired comparison of the answer page: ``a − b`` on the zero-shot average of ``family``."""
+
+    family: str
+    a: str
+    b: str
+    stats: PairedStats
+    p_holm: float = float("nan")
+
+    @property
+    def cell(self) -> str:
+        return _ci_cell(self.stats, self.p_holm)
+
+    @property
+    def direction(self) -> str:
+        """``helped`` / ``hurt`` (the interval excludes 0), ``no clear difference``, or ``one seed`` / ``none``."""
+        if self.stats.n == 0:
+            return "none"
+        if self.stats.n == 1:
+            return "one seed"
+        if self.stats.lo > 0:
+            return "helped"
+        if self.stats.hi < 0:
+            return "hurt"
+        return "no clear difference"
+
+    @property
+    def holm_significant(self) -> bool:
+        return bool(np.isfinite(self.p_holm) and self.p_holm < 1 - CI_CONFIDENCE)
+
+
+def _with_holm(found: list[Finding]) -> list[Finding]:
+    tested = [i for i, f in enumerate(found) if f.stats.n > 1]
+    adj = holm([found[i].stats.p for i in tested])
+    out = list(found)
+    for i, p in zip(tested, adj):
+        f = found[i]
+        out[i] = Finding(f.family, f.a, f.b, f.stats, p)
+    return out
+
+
+def answer_findings(
+    df: pd.DataFrame, reference: str = REFERENCE, families: Sequence[str] = ("pos", "ner")
+) -> dict[str, list[Finding]]:
+    """The comparisons the answer page states, each family's set Holm-adjusted on its own:
+
+    * ``"vs_reference"``: every condition − ``reference`` on each of ``families`` (the question of Phang et al.);
+    * ``"ml_vs_en"``: for each task X run both ways, ``ml-X`` − ``en-X`` (the research question)."""
+    conds = [c for c in ordered_conditions(c for c in df["condition"].unique() if not is_baseline(c)) if c != reference]
+    pairs = [c[3:] for c in conds if c.startswith("en-") and f"ml-{c[3:]}" in conds]
+    vs_ref, ml_en = [], []
+    for fam in families:
+        found = [Finding(fam, c, reference, family_delta(df, fam, c, reference)) for c in conds]
+        vs_ref += _with_holm([f for f in found if f.stats.n])
+        pair = [
+            Finding(
+                fam,
+                f"ml-{x}",
+                f"en-{x}",
+                paired_stats(paired_differences(per_seed(df, fam, f"ml-{x}"), per_seed(df, fam, f"en-{x}"))),
+            )
+            for x in pairs
+        ]
+        ml_en += _with_holm([f for f in pair if f.stats.n])
+    return {"vs_reference": vs_ref, "ml_vs_en": ml_en}
+
+
+def _names(found: Sequence[Finding], side: str = "a") -> str:
+    items = [f"`{getattr(f, side)}` {f.cell}" for f in found]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def verdict_sentences(findings: dict[str, list[Finding]], reference: str = REFERENCE) -> list[str]:
+    """The verdict in sentences, every number taken from ``findings`` (see :func:`answer_findings`)."""
+    out = []
+    ml = findings["ml_vs_en"]
+    label = {f: FAMILIES[f]["label"].split(" (")[0] for f in FAMILIES}
+    for fam in dict.fromkeys(f.family for f in ml):
+        sub = [f for f in ml if f.family == fam]
+        better = [f for f in sub if f.direction == "helped"]
+        worse = [f for f in sub if f.direction == "hurt"]
+        unclear = [f for f in sub if f.direction not in ("helped", "hurt")]
+        parts = []
+        if better:
+            parts.append(f"multilingual data did better than the same data in English for {_names(better)}")
+        if worse:
+            parts.append(f"worse for {_names(worse)}")
+        if unclear:
+            parts.append(f"no difference beyond seed noise for {_names(unclear)}")
+        out.append(f"**{label[fam]}, `ml-X` − `en-X`:** " + "; ".join(parts) + ".")
+    vs = findings["vs_reference"]
+    for fam in dict.fromkeys(f.family for f in vs):
+        sub = [f for f in vs if f.family == fam]
+        helped = [f for f in sub if f.direction == "helped"]
+        hurt = [f for f in sub if f.direction == "hurt"]
+        unclear = [f for f in sub if f.direction not in ("helped", "hurt")]
+        parts = []
+        parts.append(f"helped: {_names(helped)}" if helped else "no intermediate task helped beyond seed noise")
+        if hurt:
+            parts.append(f"hurt: {_names(hurt)}")
+        if unclear:
+            parts.append(f"within seed noise: {', '.join(f'`{f.a}`' for f in unclear)}")
+        out.append(f"**{label[fam]}, Δ to `{reference}`:** " + "; ".join(parts) + ".")
+    return out
+
+
+def headline(findings: dict[str, list[Finding]], reference: str = REFERENCE) -> str:
+    """The verdict in one sentence (Markdown), every number from ``findings``."""
+    label = {f: FAMILIES[f]["label"].split(" (")[0].removeprefix("zero-shot ").split(" ")[0] for f in FAMILIES}
+    parts = []
+    for fam in dict.fromkeys(f.family for f in findings["ml_vs_en"]):
+        sub = [f for f in findings["ml_vs_en"] if f.family == fam]
+        better = [f"{f.a[3:]} ({f.cell})" for f in sub if f.direction == "helped"]
+        worse = [f"{f.a[3:]} ({f.cell})" for f in sub if f.direction == "hurt"]
+        if not better and not worse:
+            parts.append(f"on zero-shot {label[fam]} no pair differed beyond seed noise")
+            continue
+        text = f"on zero-shot {label[fam]} the multilingual version of the task did better than the English one for "
+        text += " and ".join(better) if better else "no task"
+        if worse:
+            text += f" and worse for {' and '.join(worse)}"
+        parts.append(text)
+    against = []
+    for fam in dict.fromkeys(f.family for f in findings["vs_reference"]):
+        helped = [
+            f"`{f.a}` ({f.cell})" for f in findings["vs_reference"] if f.family == fam and f.direction == "helped"
+        ]
+        against.append(
+            f"{' and '.join(helped)} improved zero-shot {label[fam]}"
+            if helped
+            else f"none improved zero-shot {label[fam]}"
+        )
+    if not parts and not against:
+        return "*No paired comparison could be made from these runs.*"
+    out = "**In one sentence:** at this scale, " + "; ".join(parts) if parts else "**In one sentence:** at this scale"
+    if against:
+        out += f"{'.' if parts else ','} Against `{reference}`, " + "; ".join(against)
+    return out + "."
+
+
+def answer_table(findings: dict[str, list[Finding]]) -> pd.DataFrame:
+    """Every comparison of the answer page: Δ [95 % CI], n, p, Holm p, what it says."""
+    recs = []
+    for kind, found in (("ml-X − en-X", findings["ml_vs_en"]), ("Δ to reference", findings["vs_reference"])):
+        for f in found:
+            recs.append(
+                {
+                    "comparison": kind,
+                    "target task (zero-shot average)": FAMILIES[f.family]["label"].split(" (")[0],
+                    "A − B": f"{f.a} − {f.b}",
+                    "Δ [95 % CI]": f.cell,
+                    "seeds": f.stats.n,
+                    "p (Holm)": "–" if not np.isfinite(f.p_holm) else f"{f.p_holm:.3f}",
+                    "reads": f.direction,
+                }
+            )
+    return pd.DataFrame(recs)
+
+
+#: chance accuracy of the intermediate tasks scored on an English dev set (two classes or two choices)
+DEV_CHANCE = {"copa": 50.0, "nli": 50.0, "sentiment": 50.0}
+
+
+def _run_seconds(runs_dir, runs: Sequence[str]) -> float:
+    """Sum of the ``seconds`` each run record's ``meta.json`` records (what those steps took to compute)."""
+    import json
+    from pathlib import Path
+
+    total = 0.0
+    for rel in runs:
+        path = Path(runs_dir) / str(rel).removeprefix("runs/") / "meta.json"
+        try:
+            total += float(json.loads(path.read_text()).get("seconds") or 0.0)
+        except (OSError, ValueError, TypeError):
+            continue
+    return total
+
+
+def scale_facts(indexes: dict[str, dict], df: pd.DataFrame, runs_dir) -> list[str]:
+    """Markdown bullet lines: how big this study is, read from the condition indexes, the results and the run
+    records' ``meta.json`` (nothing typed in)."""
+    import json
+    from pathlib import Path
+
+    if not indexes:
+        return ["No condition indexes were read."]
+    cfgs = {c: i.get("config", {}) for c, i in indexes.items()}
+    seeds = {c: len(i.get("seeds", {})) for c, i in indexes.items()}
+    ref = cfgs.get(REFERENCE) or next(iter(cfgs.values()))
+    model = ref.get("model", {})
+    mlm_run = next((i.get("mlm") for i in indexes.values() if i.get("mlm")), None)
+    record: dict = {}
+    if mlm_run:
+        try:
+            record = json.loads((Path(runs_dir) / mlm_run / "metrics.json").read_text())
+        except (OSError, ValueError):
+            record = {}
+    params = record.get("parameters")
+    steps = sorted({cfg.get("intermediate", {}).get("steps") for c, cfg in cfgs.items() if c != REFERENCE} - {None})
+    target = ref.get("target", {})
+    ev = ref.get("eval", {})
+    pos = rows(df, "pos", "accuracy", "target", zero_shot=True)
+    ner = rows(df, "ner", "span_f1", "target", zero_shot=True)
+    tat = rows(df, "tatoeba", "top1", zero_shot=True)
+    runs = runs_of(df)
+    seconds = _run_seconds(runs_dir, runs)
+    n_seeds = sorted(set(seeds.values()))
+    enc = str(model.get("init", "scratch"))
+    original = (record.get("encoder") or {}).get("original")
+    enc = f"{original}` (`{enc}`)" if original else f"{enc}`"
+    size = f"{params / 1e6:.0f} M parameters, " if params else ""
+    lines = [
+        f"**{len(indexes)} conditions** ({', '.join(f'`{c}`' for c in indexes)}), "
+        f"**{' or '.join(map(str, n_seeds))} seeds** each.",
+        f"**Encoder:** `{enc}, {model.get('keep_layers') or model.get('num_layers')} layers used, {size}"
+        f"{'word embeddings frozen' if model.get('freeze_word_embeddings') else 'all weights trainable'}"
+        f"{', the first ' + str(model['freeze_layers']) + ' layers frozen' if model.get('freeze_layers') else ''}.",
+    ]
+    if steps:
+        inter = next((cfg.get("intermediate", {}) for c, cfg in cfgs.items() if c != REFERENCE), {})
+        lines.append(
+            f"**Phase ii:** {' / '.join(map(str, steps))} optimiser steps of batch {inter.get('batch_size')} "
+            f"(about {max(steps) * (inter.get('batch_size') or 0):,} examples seen)."
+        )
+    lines.append(
+        f"**Phase iii:** {', '.join(target.get('tasks', []))} trained on English for {target.get('epochs')} "
+        f"epoch(s); evaluated zero-shot on {pos['language'].nunique()} POS languages "
+        f"(up to {ev.get('max_sentences')} sentences each), {ner['language'].nunique()} NER languages, "
+        f"{tat['language'].nunique()} Tatoeba languages."
+    )
+    lines.append(
+        f"**Computation:** {len(runs)} run records read; their steps took {seconds / 3600:.1f} CPU-process hours "
+        "as recorded in their `meta.json` (steps shared by several conditions counted once)."
+    )
+    return lines
+
+
+def caveat_facts(df: pd.DataFrame, findings: dict[str, list[Finding]], reference: str = REFERENCE) -> list[str]:
+    """Markdown bullet lines: what limits the verdict, each number computed from ``df`` / ``findings``."""
+    from ..metrics import t_quantile
+
+    out = []
+    tested = [f for fs in findings.values() for f in fs if f.stats.n > 1]
+    if tested:
+        n = min(f.stats.n for f in tested)
+        k = sum(f.holm_significant for f in tested)
+        shown = sum(f.direction in ("helped", "hurt") for f in tested)
+        out.append(
+            f"**Few seeds.** With n = {n} seeds an interval is mean ± {t_quantile(0.975, n - 1):.2f} × sd / √{n}: only "
+            f"large or very regular effects are resolved. {shown} of the {len(tested)} comparisons above have an "
+            f"interval that excludes 0 (unadjusted, exploratory); {k} remain significant after Holm's adjustment "
+            "within their set."
+        )
+    dev = df[df["task"].astype(str).str.startswith("dev:")]
+    if not dev.empty:
+        parts = []
+        for (c, t, m), g in dev.groupby(["condition", "task", "metric"]):
+            if m == "exact_match":
+                continue
+            name = t[4:]
+            mean = g.groupby("seed")["value"].mean().mean()
+            chance = DEV_CHANCE.get(name)
+            parts.append(f"`{c}` {name} {m} {mean:.1f}" + (f" (chance {chance:.0f})" if chance else ""))
+        out.append(
+            "**Did phase ii learn its task?** English dev scores after phase ii, seed means: "
+            + "; ".join(parts)
+            + ". A task scored at chance was not learnt, and its condition tests little more than extra steps."
+        )
+    tat = rows(df[~baseline_mask(df)], "tatoeba", "top1", zero_shot=True)
+    before = tat[(tat["phase"] == "mlm")]
+    after = tat[(tat["phase"] == "intermediate")]
+    if not before.empty and not after.empty:
+        b = before.groupby("language")["value"].mean().mean()
+        per = after.groupby(["condition", "seed", "language"])["value"].mean().groupby("condition").mean()
+        out.append(
+            f"**Retrieval.** Tatoeba top-1 is {b:.1f} on the encoder before phase ii and "
+            f"{per.min():.1f}–{per.max():.1f} after it (seed means per condition): every intermediate task here "
+            f"{'lowered' if per.max() < b else 'changed'} it."
+        )
+    return out
