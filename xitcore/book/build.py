@@ -338,7 +338,11 @@ def write_versions(
     dirty = _git("status", "--porcelain", "--untracked-files=no")
     checks = REPO / "data" / "CHECKSUMS.sha256"
     data_sum = hashlib.sha256(checks.read_bytes()).hexdigest()[:16] if checks.exists() else "missing"
-    seeds = "; ".join(f"`{c}` {', '.join(sorted(i.get('seeds', {}), key=int))}" for c, i in (indexes or {}).items())
+    read = set(indexes or {})
+    seeds = "; ".join(
+        f"`{i.get('condition') or c}` {', '.join(sorted(i.get('seeds', {}), key=int))}"
+        for c, i in (indexes or {}).items()
+    )
     lines = [
         "# Environment and versions",
         "",
@@ -348,7 +352,8 @@ def write_versions(
         "| what | value |",
         "| --- | --- |",
         f"| preset | `{preset}` |",
-        f"| conditions | {', '.join(f'`{c}`' for c in conditions) or '(none)'} |",
+        f"| conditions asked for | {', '.join(f'`{c}`' for c in conditions) or '(none)'} |",
+        f"| conditions with a chapter | {', '.join(f'`{c}`' for c in conditions if c in read) or '(none)'} |",
         f"| `--set` options | {', '.join(f'`{s}`' for s in sets) or '(none)'} |",
         f"| seeds read (from the condition indexes) | {seeds or '(none)'} |",
         f"| run store | `{runs_dir}` |",

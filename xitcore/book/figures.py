@@ -190,10 +190,7 @@ def _new(width: float = COLUMN_IN, height: float = 3.6) -> tuple[Figure, object]
 
 def _finish(fig: Figure, title: str, data: pd.DataFrame, note: str = "") -> Figure:
     src = source_note(data)
-    if fig.legends and fig.axes:  # a legend in the right margin: the title over the axes, so the two never meet
-        fig.axes[0].set_title(title, loc="left", fontsize=STYLE["figure.titlesize"], pad=8)
-    else:
-        fig.suptitle(title)
+    fig.suptitle(textwrap.fill(title, 80))  # a legend sits in the right margin, centred: below this title
     caption = src + (f" — {note}" if note else "")
     width_in = fig.get_size_inches()[0]
     chars = max(60, int(CAPTION_CHARS * width_in / COLUMN_IN))
@@ -214,7 +211,8 @@ def empty_figure(message: str, data: pd.DataFrame | None = None, title: str = ""
 
 
 def _legend(fig: Figure, axes, ncols: int | None = None) -> None:
-    """One legend for the figure, right of the axes (inside the figure's width), from the first axes' artists."""
+    """One legend for the figure, in the right margin, vertically centred (so it never meets the title), from the
+    first axes' artists."""
     axes = list(np.atleast_1d(axes))
     for ax in axes:
         if ax.get_legend():
@@ -222,7 +220,7 @@ def _legend(fig: Figure, axes, ncols: int | None = None) -> None:
     handles, labels = axes[0].get_legend_handles_labels()
     seen = dict(zip(labels, handles))
     if seen:
-        fig.legend(list(seen.values()), list(seen), loc="outside right upper", ncols=ncols or 1, frameon=False)
+        fig.legend(list(seen.values()), list(seen), loc="outside right center", ncols=ncols or 1, frameon=False)
 
 
 def _percent_axis(ax, axis: str = "y") -> None:
@@ -312,7 +310,7 @@ def per_language(
         return empty_figure(f"no results for: {title}", data, title)
     langs = T.ordered_languages(list(runs["language"]) + list(base["language"]))
     conds = T.ordered_conditions(runs["condition"].unique())
-    rows = 2 if len(langs) > 9 and len(conds) > 2 else 1
+    rows = 2 if len(langs) > 9 else 1  # at most 9 languages a row: their labels never collide
     half = (len(langs) + 1) // 2
     chunks = [langs] if rows == 1 else [langs[:half], langs[half:]]
     fig = Figure(figsize=(COLUMN_IN, 3.2 if rows == 1 else 5.2), layout="constrained", dpi=DPI)
@@ -371,7 +369,7 @@ def delta_heatmap(
     title: str | None = None,
 ) -> Figure:
     """Condition × language heatmap of the seed-mean difference to ``reference`` (annotated)."""
-    title = title or f"Δ {task} {metric} vs {reference} (seed means, points)"
+    title = title or f"Δ {PANEL_LABELS.get((task, metric), f'{task} {metric}')} vs {reference} (seed means, points)"
     mat = T.delta_matrix(df, reference, task, metric, phases)
     data = T.rows(df[~T.baseline_mask(df)], task, metric, phases)
     if mat.empty:
@@ -407,13 +405,13 @@ def tatoeba_by_phase(df: pd.DataFrame, conditions: Sequence[str] | None = None) 
     data = T.rows(df[~T.baseline_mask(df)], "tatoeba", "top1", exclude=T.AGGREGATES)
     if conditions is not None:
         data = data[data["condition"].isin(list(conditions))]
-    title = "Tatoeba retrieval top-1 (xx→en, mean over languages) by checkpoint"
+    title = "Tatoeba top-1 by checkpoint (xx→en, mean over languages)"
     if data.empty:
         return empty_figure("no Tatoeba results", data, title)
     per = data.groupby(["condition", "phase", "seed"], as_index=False)["value"].mean()
     phases = [p for p in T.PHASES if p in set(per["phase"])] + sorted(set(per["phase"]) - set(T.PHASES))
     conds = T.ordered_conditions(per["condition"].unique())
-    fig, ax = _new(COLUMN_IN if len(conds) > 2 else 5.6, 3.2)
+    fig, ax = _new(COLUMN_IN, 3.2)
     sns.pointplot(
         data=per,
         x="phase",

@@ -885,7 +885,10 @@ def verdict_sentences(findings: dict[str, list[Finding]], reference: str = REFER
     """The verdict in sentences, every number taken from ``findings`` (see :func:`answer_findings`)."""
     out = []
     ml = findings["ml_vs_en"]
-    label = {f: FAMILIES[f]["label"].split(" (")[0] for f in FAMILIES}
+    label = {
+        f: FAMILIES[f]["label"].split(" (")[0].capitalize().replace("pos ", "POS ").replace("ner ", "NER ")
+        for f in FAMILIES
+    }
     for fam in dict.fromkeys(f.family for f in ml):
         sub = [f for f in ml if f.family == fam]
         better = [f for f in sub if f.direction == "helped"]
