@@ -252,9 +252,10 @@ LAYOUT_JS = r"""
                        text: (el.innerText || el.getAttribute('src') || '').replace(/\s+/g, ' ').slice(0, 60)});
   }
   out.scrolls = [];
-  for (const el of art.querySelectorAll('.cell_output, .output, div.highlight')) {
-    if (el.scrollWidth > el.clientWidth + 2) {
-      out.scrolls.push({cls: String(el.className || '').slice(0, 50), wide: el.scrollWidth, shown: el.clientWidth,
+  for (const el of art.querySelectorAll('.cell_output, .output, div.highlight pre')) {
+    if (el.scrollWidth > el.clientWidth + 2 && el.offsetParent !== null && (el.innerText || '').trim()) {
+      out.scrolls.push({tag: el.tagName.toLowerCase(), cls: String(el.className || '').slice(0, 50),
+                        wide: el.scrollWidth, shown: el.clientWidth,
                         text: (el.innerText || '').replace(/\s+/g, ' ').slice(0, 60)});
     }
   }
@@ -356,7 +357,11 @@ class DevTools:
             deviceScaleFactor=1,
             mobile=False,
         )
-        self.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))")
+        self.evaluate(
+            "window.scrollTo(0, 0);"
+            "document.querySelectorAll('*').forEach(e => { if (e.scrollLeft) e.scrollLeft = 0; });"
+            "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
+        )
         data = self.send("Page.captureScreenshot", session=True, format="png", captureBeyondViewport=True)["data"]
         return base64.b64decode(data)
 
@@ -419,7 +424,7 @@ def layout_pass(
                         )
                 for sc in m["scrolls"]:  # fits, but only by scrolling sideways: worth a look, not a failure
                     print(
-                        f"{rel}: note: <div class={sc['cls']!r}> scrolls sideways ({sc['wide']} px in "
+                        f"{rel}: note: <{sc['tag']} class={sc['cls']!r}> scrolls sideways ({sc['wide']} px in "
                         f"{sc['shown']} px): {sc['text']!r}"
                     )
                 full = out / f"{stem}.full.png"
