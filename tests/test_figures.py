@@ -207,3 +207,14 @@ def test_answer_states_the_paired_verdict(df):
     assert len(table) == len(found["ml_vs_en"]) + len(found["vs_reference"])
     caveats = "\n".join(T.caveat_facts(df, found))
     assert "n = 3 seeds" in caveats and "4.30" in caveats
+
+
+def test_answer_headline_says_when_the_question_is_not_answered():
+    one = synthetic_results(["no-intermediate", "en-qa"], effects={"en-qa": 3.0})
+    found = T.answer_findings(one)
+    assert found["ml_vs_en"] == []
+    text = T.headline(found)
+    assert "research question is not answered by these runs" in text
+    st = T.family_delta(one, "pos", "en-qa")
+    assert f"`en-qa` (+{st.mean:.1f}" in text and "improved zero-shot POS" in text
+    assert T.verdict_sentences(found)[0].startswith("**Zero-shot POS accuracy, Δ to `no-intermediate`:** helped")

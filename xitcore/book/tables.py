@@ -428,6 +428,9 @@ def mlm_table(df: pd.DataFrame, condition: str | None = None) -> pd.DataFrame:
     if loss and "unigram_entropy" in t.columns:
         t["loss − floor"] = t[loss] - t["unigram_entropy"]
         t["below floor"] = t[loss] < t["unigram_entropy"]
+    names = {"heldout_loss": "held-out loss", "loss": "held-out loss", "initial_heldout_loss": "held-out loss before"}
+    t = t.rename(columns={**names, "unigram_entropy": "unigram entropy (floor)"})
+    t.columns.name = None
     return t.round(3)
 
 
@@ -881,14 +884,15 @@ def _names(found: Sequence[Finding], side: str = "a") -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _sentence_case(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def verdict_sentences(findings: dict[str, list[Finding]], reference: str = REFERENCE) -> list[str]:
     """The verdict in sentences, every number taken from ``findings`` (see :func:`answer_findings`)."""
     out = []
     ml = findings["ml_vs_en"]
-    label = {
-        f: FAMILIES[f]["label"].split(" (")[0].capitalize().replace("pos ", "POS ").replace("ner ", "NER ")
-        for f in FAMILIES
-    }
+    label = {f: _sentence_case(FAMILIES[f]["label"].split(" (")[0]) for f in FAMILIES}
     for fam in dict.fromkeys(f.family for f in ml):
         sub = [f for f in ml if f.family == fam]
         better = [f for f in sub if f.direction == "helped"]
@@ -946,9 +950,14 @@ def headline(findings: dict[str, list[Finding]], reference: str = REFERENCE) -> 
         )
     if not parts and not against:
         return "*No paired comparison could be made from these runs.*"
-    out = "**In one sentence:** at this scale, " + "; ".join(parts) if parts else "**In one sentence:** at this scale"
+    if not parts:
+        parts = [
+            "no condition was run both with English (`en-X`) and multilingual (`ml-X`) data, so the research "
+            "question is not answered by these runs"
+        ]
+    out = "**In one sentence:** at this scale, " + "; ".join(parts)
     if against:
-        out += f"{'.' if parts else ','} Against `{reference}`, " + "; ".join(against)
+        out += f". Against `{reference}`, " + "; ".join(against)
     return out + "."
 
 
