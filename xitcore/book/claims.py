@@ -575,8 +575,20 @@ def _method_reason(claim: Claim, df: pd.DataFrame) -> str:
     return "a statement of method, not an effect"
 
 
-def evaluate_claim(claim: Claim, df: pd.DataFrame, confidence: float = T.CI_CONFIDENCE) -> dict:
-    """Measure one claim on ``df`` (one preset) and return its ledger row."""
+def pretrained_encoder(indexes: dict) -> str | None:
+    """The ``model.init`` of conditions whose encoder was pre-trained elsewhere (a hub or packaged model), or None
+    when it is trained from scratch here: the MLM-floor check (:func:`mlm_floor_problem`) is about the latter."""
+    inits = {str((idx.get("config") or {}).get("model", {}).get("init", "scratch")) for idx in indexes.values()}
+    inits.discard("scratch")
+    return ", ".join(sorted(inits)) or None
+
+
+def evaluate_claim(
+    claim: Claim, df: pd.DataFrame, confidence: float = T.CI_CONFIDENCE, pretrained: str | None = None
+) -> dict:
+    """Measure one claim on ``df`` (one preset) and return its ledger row. ``pretrained``: the encoder's
+    ``model.init`` when it was pre-trained elsewhere (:func:`pretrained_encoder`); the MLM-floor check, which asks
+    whether an encoder pre-trained here learnt more than word frequencies, is then skipped."""
     note = ""
     deltas = pd.Series(dtype=float)
     problem = claim.untestable
@@ -587,7 +599,7 @@ def evaluate_claim(claim: Claim, df: pd.DataFrame, confidence: float = T.CI_CONF
         absent = [c for c in claim.treatment + claim.reference if c not in conds]
         if absent:
             problem = f"no results for condition(s) {', '.join(absent)}"
-    if problem is None and claim.needs_mlm:
+    if problem is None and claim.needs_mlm and pretrained is None:
         problem = mlm_floor_problem(df, claim.treatment + claim.reference)
     if problem is None:
         if claim.family == "composite":
@@ -641,11 +653,16 @@ def evaluate_claim(claim: Claim, df: pd.DataFrame, confidence: float = T.CI_CONF
 
 
 def ledger_table(
-    df: pd.DataFrame, claims: Sequence[Claim] = CLAIMS, confidence: float = T.CI_CONFIDENCE, preset: str | None = None
+    df: pd.DataFrame,
+    claims: Sequence[Claim] = CLAIMS,
+    confidence: float = T.CI_CONFIDENCE,
+    preset: str | None = None,
+    pretrained: str | None = None,
 ) -> pd.DataFrame:
     """The ledger: one row per claim with provenance, test kind, Δ mean, sd, CI, p, Holm-adjusted p and verdict.
 
-    ``df`` should hold one preset (pass ``preset`` to select it); baselines are ignored. Verdicts use each row's
+    ``df`` should hold one preset (pass ``preset`` to select it); baselines are ignored. ``pretrained``: see
+    :func:`evaluate_claim`. Verdicts use each row's
     own (unadjusted) interval; ``p Holm`` adjusts the p of every row that was tested with an interval
     (superiority and non-superiority rows with n ≥ 2) for their number, ``attrs["comparisons"]``.
     """
@@ -656,7 +673,7 @@ def ledger_table(
         raise ValueError(
             f"results hold several presets ({', '.join(map(str, sorted(df['preset'].unique())))}); pass preset="
         )
-    out = pd.DataFrame([evaluate_claim(c, df, confidence) for c in claims])
+    out = pd.DataFrame([evaluate_claim(c, df, confidence, pretrained) for c in claims])
     tested = out["test kind"].isin([SUPERIORITY, NON_SUPERIORITY]) & (out["verdict"] != NOT_TESTABLE)
     p = [float(x) if t else float("nan") for x, t in zip(out["p"], tested)]
     out["p"] = p
