@@ -121,7 +121,9 @@ def load_hub_rows(task: str, dataset: str, config: str | None, split: str) -> li
     if not cached:
         return [dict(r) for r in datasets.load_dataset(dataset, config, split=split)]
     try:
-        return [dict(r) for r in datasets.load_dataset(dataset, config, split=split)]
+        # The cache this process's environment names (datasets reads HF_DATASETS_CACHE once, when imported)
+        cache_dir = str(datasets_cache_dir(dataset).parent)
+        return [dict(r) for r in datasets.load_dataset(dataset, config, split=split, cache_dir=cache_dir)]
     except Exception as e:  # this config or split was not fetched
         raise DataError(
             f"task '{task}': hub dataset {name}, split {split}, is not in the offline cache "
