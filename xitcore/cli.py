@@ -343,13 +343,13 @@ def cmd_results(args) -> int:
 
 def _variant_order(key, index) -> tuple[int, str]:
     """Each variant right after its condition, in the table's order of conditions."""
-    from .config import VARIANT_SEP
+    from .config import committed_name
 
     def name(k):
         return k[-1] if isinstance(k, tuple) else k
 
-    bases = [name(k) for k in index if VARIANT_SEP not in name(k)]
-    base = name(key).split(VARIANT_SEP)[0]
+    bases = [name(k) for k in index if committed_name(name(k)) == name(k)]
+    base = committed_name(name(key))
     return (bases.index(base) if base in bases else len(bases), name(key))
 
 

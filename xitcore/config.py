@@ -780,6 +780,13 @@ def preset_conditions(preset: str) -> list[Path]:
 EXECUTION_KEYS = ("num_threads", "device", "grad_accum_steps", "compile")
 #: ``<condition>~<suffix>``: a variant of a committed condition (runs/index/<preset>/<condition>~<suffix>.json)
 VARIANT_SEP = "~"
+
+
+def committed_name(condition: str) -> str:
+    """The committed condition a name belongs to: ``en-qa~lr-0.001`` -> ``en-qa`` (a plain name is itself)."""
+    return str(condition).split(VARIANT_SEP, 1)[0]
+
+
 _NAME_RULE = "letters, digits and . _ + - (at most 48, starting with a letter or digit)"
 _SUFFIX_MAX = 48
 

@@ -1142,10 +1142,6 @@ def run_condition(cfg: ExperimentConfig, runs_dir: str | Path = "runs", write_in
     return index
 
 
-#: the identity of what a config computes (seeds aside): see config.config_identity
-_config_without_seeds = config_identity
-
-
 def _index_file(runs_dir: Path, index: dict) -> Path:
     return Path(runs_dir) / "index" / index["preset"] / f"{index['condition']}.json"
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import VARIANT_SEP, config_identity
+from .config import committed_name, config_identity, load_condition, params_root, resolve_portable
+from .errors import XitError
 from .runstore import metrics_state as read_json_record
 
 COLUMNS = ["preset", "condition", "seed", "phase", "task", "language", "metric", "value", "run"]
@@ -23,15 +24,12 @@ VARIANT_COLUMNS = ["variant_of", "config", "overrides"]
 #: NER-like targets whose records carry ``span_f1`` (seqeval default mode) and ``span_f1_strict`` (strict IOB2)
 SPAN_TASKS = ("ner", "panx")
 
-_REPORTED: set = (
-    set()
-)  # damaged files / retired conditions already named on stderr by this process (xit results reads twice)
+#: damaged files / retired conditions already named on stderr by this process (xit results reads twice)
+_REPORTED: set = set()
 
 
 def _params_file(preset: str, condition: str) -> str:
     """``params/<preset>/<condition>.yaml`` as the user would type it (relative to the working directory)."""
-    from .config import params_root
-
     p = params_root() / preset / f"{condition}.yaml"
     try:
         return str(p.resolve().relative_to(Path.cwd().resolve()))
@@ -48,8 +46,6 @@ def _redo_command(runs: Path, preset: str, condition: str, seed: int | None) -> 
 def _params_of(idx: dict) -> Path | None:
     """The params file a condition index was made from (older indexes: ``params/<preset>/<condition>.yaml``
     when that preset's folder exists); None when it cannot be told."""
-    from .config import params_root, resolve_portable
-
     if idx.get("params_file"):
         return resolve_portable(idx["params_file"])
     folder = params_root() / idx["preset"]
@@ -58,9 +54,6 @@ def _params_of(idx: dict) -> Path | None:
 
 def _committed_seeds(path: Path) -> list[int] | None:
     """The seeds of a params file as committed (None if it no longer loads)."""
-    from .config import load_condition
-    from .errors import XitError
-
     try:
         return load_condition(path).seeds
     except (XitError, OSError):
@@ -68,9 +61,7 @@ def _committed_seeds(path: Path) -> list[int] | None:
 
 
 def is_variant(idx: dict) -> bool:
-    from .config import VARIANT_SEP
-
-    return bool(idx.get("variant_of")) or VARIANT_SEP in str(idx.get("condition", ""))
+    return bool(idx.get("variant_of")) or committed_name(idx.get("condition", "")) != idx.get("condition")
 
 
 def load_results(runs_dir: str | Path = "runs", *, report: bool = True, variants: bool = False) -> pd.DataFrame:
@@ -255,7 +246,7 @@ def summary_table(runs_dir, preset: str, conditions: list[str] | None = None) ->
 
     NER F1 is seqeval's default mode (conlleval), strict IOB2 beside it; each column says which."""
     # names damaged records on stderr (once per process); variants only when one is asked for by name
-    df = load_results(runs_dir, variants=any(VARIANT_SEP in c for c in conditions or []))
+    df = load_results(runs_dir, variants=any(committed_name(c) != c for c in conditions or []))
     if df.empty:
         return None
     df = df[df.preset == preset]
@@ -327,8 +318,6 @@ def filter_results(
     if preset is not None:
         have = sorted(set(df.preset))
         if preset not in have:
-            from .config import params_root
-
             known = (params_root() / preset).is_dir()
             what = f"preset '{preset}' has no results in '{runs_dir}'" if known else f"preset '{preset}' is unknown"
             raise DataError(f"--preset: {what}; presets with results: {', '.join(have)}")

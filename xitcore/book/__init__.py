@@ -97,8 +97,12 @@ def preset_indexes(runs_dir, preset: str, conditions: Sequence[str] | None = Non
     from .tables import ordered_conditions
 
     if not conditions:
+        from ..config import committed_name
+
         # committed conditions only: a variant's index (<condition>~<suffix>.json) is read by name
-        found = sorted(p.stem for p in (Path(runs_dir) / "index" / preset).glob("*.json") if "~" not in p.stem)
+        found = sorted(
+            p.stem for p in (Path(runs_dir) / "index" / preset).glob("*.json") if committed_name(p.stem) == p.stem
+        )
         if not found:
             command = preset_command(runs_dir, preset)
             raise MissingRuns(f"no runs of preset {preset} in {runs_dir}: run  {command}  first")
@@ -169,7 +173,7 @@ def check_parameters(namespace: dict, *allowed: str) -> None:
     import dataclasses
     import types
 
-    from ..config import VARIANT_SEP, ExperimentConfig, params_root, read_yaml
+    from ..config import ExperimentConfig, committed_name, params_root, read_yaml
     from ..errors import XitError
 
     given = {
@@ -187,7 +191,7 @@ def check_parameters(namespace: dict, *allowed: str) -> None:
             f"chapter parameter '{not_keys[0]}' is unknown; allowed: {', '.join(allowed)} (and, with papermill -f, "
             "the keys of that condition's params file at their committed values)"
         )
-    preset, condition = given.get("preset"), str(given.get("condition")).split(VARIANT_SEP)[0]
+    preset, condition = given.get("preset"), committed_name(given.get("condition"))
     path = params_root() / str(preset) / f"{condition}.yaml"
     try:
         committed = read_yaml(path)

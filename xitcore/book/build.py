@@ -175,15 +175,14 @@ def _short(value) -> str:
 def config_difference(recorded: dict, wanted: dict, limit: int = 4) -> str:
     """The keys that make two resolved configs index different runs (as the pipeline compares them),
     e.g. ``intermediate.steps: 3 in the runs, 894 here``."""
-    from ..config import config_identity as _config_without_seeds
+    from ..config import config_identity
 
     a, b = _flat(recorded), _flat(wanted)
-    base = _config_without_seeds(recorded)
+    base = config_identity(recorded)
     keys = [
         k
         for k in sorted(set(a) | set(b))
-        if a.get(k, _ABSENT) != b.get(k, _ABSENT)
-        and _config_without_seeds(_with(recorded, k, b.get(k, _ABSENT))) != base
+        if a.get(k, _ABSENT) != b.get(k, _ABSENT) and config_identity(_with(recorded, k, b.get(k, _ABSENT))) != base
     ]
     parts = [f"{k}: {_short(a.get(k, _ABSENT))} in the runs, {_short(b.get(k, _ABSENT))} here" for k in keys]
     more = f"; {len(parts) - limit} more" if len(parts) > limit else ""
@@ -195,19 +194,18 @@ def check_condition(runs_dir, preset: str, name: str, params: Path | str, sets: 
     book asks for (``params`` plus ``sets``, seeds aside), else :class:`MissingRuns` with one line that
     says what is missing or different and the command that makes matching runs (a bad params file:
     ``ConfigError``)."""
-    from ..config import VARIANT_SEP, load_condition
-    from ..config import config_identity as _config_without_seeds
+    from ..config import committed_name, config_identity, load_condition
     from ..errors import ConfigError
 
     cfg = load_condition(params, parse_sets(sets))
     if cfg.preset != preset:
         raise ConfigError(f"{params}: preset {cfg.preset!r}, but the book is for {preset!r}")
-    if cfg.condition.split(VARIANT_SEP, 1)[0] != name:
+    if committed_name(cfg.condition) != name:
         raise ConfigError(f"{params}: condition {cfg.condition!r}, but the chapter is {name!r}")
     command = run_command(runs_dir, preset, name, sets, params=params)
     index = condition_index(runs_dir, preset, cfg.condition, command=command)  # a variant's, with --set
     recorded = index.get("config") or {}
-    if _config_without_seeds(recorded) != _config_without_seeds(cfg.to_dict()):
+    if config_identity(recorded) != config_identity(cfg.to_dict()):
         diff = config_difference(recorded, cfg.to_dict())
         raise MissingRuns(
             f"{index_path(runs_dir, preset, cfg.condition)} was written by runs with another config "

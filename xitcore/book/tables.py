@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..config import VARIANT_SEP, committed_name
+
 COLUMNS = ("preset", "condition", "seed", "phase", "task", "language", "metric", "value", "run")
 PHASES = ("mlm", "intermediate", "target")
 BASELINES = ("baseline:majority", "baseline:punct-majority")
@@ -182,13 +184,9 @@ def select(
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else rest.reset_index(drop=True)
 
 
-#: how a variant's name joins its condition and suffix (``xitcore.config.VARIANT_SEP``)
-VARIANT_MARK = "~"
-
-
-def committed(condition: str) -> str:
-    """The committed condition a name belongs to: ``en-qa~steps-3`` -> ``en-qa`` (a plain name is itself)."""
-    return str(condition).split(VARIANT_MARK, 1)[0]
+#: how a variant's name joins its condition and suffix, and the condition a name belongs to (xitcore.config)
+VARIANT_MARK = VARIANT_SEP
+committed = committed_name
 
 
 def pick_phase(df: pd.DataFrame, phases: Sequence[str]) -> pd.DataFrame:
