@@ -73,9 +73,9 @@ def test_crash_leaves_no_metrics_and_rerun_resumes(tiny_runs, monkeypatch):
     def boom(work):
         raise RuntimeError("simulated crash during phase iii")
 
-    def crashing(store, cfg, source, task, seed):
+    def crashing(store, cfg, source, task, seed, frozen=None):
         calls.append(task)
-        node = real(store, cfg, source, task, seed)
+        node = real(store, cfg, source, task, seed, frozen)
         if task == "ner":
             node.fn = boom
         return node

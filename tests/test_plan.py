@@ -81,7 +81,7 @@ def test_flop_model_matches_hand_computation(tmp_path):
     infer = 2 * 500 * (21.4 * 2 + 2) + 2077 * (12.1 * 2 + 2)
     assert plan.step_of("target").flop_hours == pytest.approx(hours(6 * n * train + 2 * n * infer))
     assert plan.gpu_hours == pytest.approx(sum(s.hours for s in plan.steps))
-    assert {s.kind for s in plan.steps if s.cpu} == {"corpus", "tokenizer", "baselines"}
+    assert {s.kind for s in plan.steps if s.cpu} == {"corpus", "tokenizer", "baselines", "tokens"}
     slow = build_plan(cfg, tmp_path / "runs", Assumptions(mfu=0.2, table=()))
     assert slow.step_of("mlm").flop_hours == pytest.approx(2 * plan.step_of("mlm").flop_hours)
     # the tiny preset says device cpu: its time is CPU time, 6·N·tokens at the assumed CPU FLOP/s

@@ -192,7 +192,7 @@ def _run_unit(args_tuple):
 
 def cmd_preset(args) -> int:
     from .config import deep_merge, load_condition, preset_conditions
-    from .pipeline import log, run_condition, run_shared_steps
+    from .pipeline import log, run_condition, run_data_steps, run_shared_steps
 
     t0 = time.time()
     over = _overrides(args.set)
@@ -225,6 +225,7 @@ def cmd_preset(args) -> int:
         ).append(c)
     for group in sorted(setups.values(), key=len, reverse=True):
         run_shared_steps(group[0], args.runs_dir)
+    run_data_steps(cfgs, args.runs_dir)  # frozen-layer output and tokenised corpora, once for every unit
     units = [(str(p), s, over, args.runs_dir) for p, c in zip(paths, cfgs) for s in c.seeds]
     if args.jobs > 1:
         import multiprocessing as mp

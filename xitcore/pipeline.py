@@ -36,6 +36,7 @@ from .data.treebanks import (
     pos_treebank_keys,
 )
 from .errors import ConfigError, DataError
+from .frozen import ACTIVATIONS, FrozenPrefix, sequences_of, unique_sequences
 from .metrics import multiple_choice_accuracy, ner_scores, pos_accuracy, retrieval_top1, xtreme_seqeval_f1
 from .model import (
     MultiTaskModel,
@@ -49,6 +50,7 @@ from .model import (
     new_mlm_model,
     pick_device,
     reinitialise,
+    resolve_precision,
     restrict_output_vocab,
     train_tokenizer,
 )
@@ -56,7 +58,7 @@ from .multilingual.dictionary import DICTIONARY_SETTINGS, code_switch, dictionar
 from .runstore import RunStore, Step, StepNode, atomic_write_json
 from .surface import surface_layout
 from .tasks import classification, multiple_choice, qa, tagging
-from .tasks.mlm import mlm_vocabulary, prepare_mlm_data
+from .tasks.mlm import load_tokenized, mlm_vocabulary, prepare_mlm_data, save_tokenized, tokenize_corpus
 from .tasks.retrieval import embed_sentences
 from .train import finetune, mlm_heldout_loss, set_seed, train_mlm
 
@@ -87,19 +89,31 @@ def _data_files(*rel: str) -> list[Path]:
     return out
 
 
+def precision_of(cfg: ExperimentConfig) -> str:
+    """The precision the steps run in: ``precision`` as set, or for ``auto`` bf16 where the device has fast bf16
+    matrix units and fp32 elsewhere (model.resolve_precision), decided once per process and device."""
+    if cfg.precision != "auto":
+        return cfg.precision
+    cuda = cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available())
+    return resolve_precision(cfg.precision, torch.device("cuda" if cuda else "cpu"))[0]
+
+
 def _in_precision(cfg: ExperimentConfig, fn):
-    """Run a step function under the configured autocast (bf16 matmuls) on the configured device."""
+    """Run a step function under the resolved precision's autocast (bf16 matmuls) on the configured device; the
+    precision goes into the run record."""
 
     def wrapped(work: Path) -> dict:
-
-        with autocast(cfg.precision, pick_device(cfg.device)):
-            return fn(work)
+        precision = precision_of(cfg)
+        with autocast(precision, pick_device(cfg.device)):
+            out = fn(work)
+        return {**out, "precision": precision} if isinstance(out, dict) else out
 
     return wrapped
 
 
 def _precision_key(cfg: ExperimentConfig) -> dict:
-    return {"precision": cfg.precision} if cfg.precision != "fp32" else {}  # fp32 keys stay as before the option
+    p = precision_of(cfg)
+    return {"precision": p} if p != "fp32" else {}  # fp32 keys stay as before the option
 
 
 def _setup_threads(cfg: ExperimentConfig) -> torch.device:
@@ -188,7 +202,9 @@ def encoder_source(cfg: ExperimentConfig, encoder: Step | None) -> str:
 def _model_key(cfg: ExperimentConfig) -> dict:
     """model.* as it enters step keys: keys added later stay out at their defaults, so older keys stay valid."""
 
-    return {k: v for k, v in _asdict(cfg.model).items() if MODEL_KEY_DEFAULTS.get(k, object()) != v}
+    # store_frozen: how phases ii and iii treat the frozen layers (their keys say it), nothing phase i computes
+    model = {k: v for k, v in _asdict(cfg.model).items() if k != "store_frozen"}
+    return {k: v for k, v in model.items() if MODEL_KEY_DEFAULTS.get(k, object()) != v}
 
 
 def step_tokenizer(store: RunStore, cfg: ExperimentConfig, corpus: Step, encoder: Step | None = None) -> StepNode:
@@ -245,18 +261,41 @@ def tokenizer_coverage(tok, cfg: ExperimentConfig) -> dict:
     return out
 
 
-def _mlm_data(cfg: ExperimentConfig, tok, corpus: Step, seed: int, dictionary: Step | None = None):
+def _mlm_data(
+    cfg: ExperimentConfig, tok, corpus: Step, seed: int, dictionary: Step | None = None, tokens: Step | None = None
+):
     """Packed MLM blocks of the corpus step's text, plus translation pairs (TLM rows) and code-switched English
-    text (code-switched rows) when those rows are on."""
+    text (code-switched rows) when those rows are on. ``tokens``: the corpus already tokenised (step_corpus_tokens)."""
 
     text = read_corpus(corpus.path / "text")
     pairs = read_parallel(corpus.path / "text") if cfg.mlm.tlm_fraction > 0 else None
     switched = None
     if dictionary is not None:  # code-switched rows are on (step_dictionary)
         switched = code_switched_text(text.get("en", []), read_dictionary(dictionary), cfg.mlm.code_switch_prob, seed)
+    tokenized = load_tokenized(tokens.path / "tokens.npz") if tokens is not None else None
     return prepare_mlm_data(
-        tok, text, cfg.mlm.seq_length, cfg.corpus.alpha, seed=seed, pairs=pairs, code_switched=switched
+        tok,
+        text,
+        cfg.mlm.seq_length,
+        cfg.corpus.alpha,
+        seed=seed,
+        pairs=pairs,
+        code_switched=switched,
+        tokenized=tokenized,
     )
+
+
+def step_corpus_tokens(store: RunStore, cfg: ExperimentConfig, source: Step, corpus: Step) -> StepNode:
+    """The MLM corpus tokenised once by ``source``'s tokenizer, for continued MLM in every seed and condition."""
+    payload = {"tokenizer_of": source.key, "corpus": corpus.key, "version": 1}
+
+    def fn(work: Path) -> dict:
+        tok = load_tokenizer(source.path / "model")
+        tokenized = tokenize_corpus(tok, read_corpus(corpus.path / "text"))
+        save_tokenized(work / "tokens.npz", tokenized)
+        return {"languages": len(tokenized), "tokens": sum(len(x) for v in tokenized.values() for x in v)}
+
+    return store.node("tokens", payload, fn, (source, corpus))
 
 
 def _mlm_key(cfg: ExperimentConfig, dictionary: Step | None) -> dict:
@@ -333,6 +372,66 @@ def tagging_input(examples: list[dict], mode: str) -> list[dict]:
         text, spans = surface_layout(ex["sentence"], mode)
         out.append({**{k: v for k, v in ex.items() if k != "sentence"}, "text": text, "spans": spans})
     return out
+
+
+# ------------------------------------------------------------------ frozen lower layers, computed once
+
+
+def frozen_layers(cfg: ExperimentConfig) -> int:
+    """k when phases ii and iii read the stored output of the frozen embedding block and first k layers
+    (``model.freeze_layers`` with ``model.store_frozen``; xitcore.frozen), else 0."""
+    return cfg.model.freeze_layers if cfg.model.store_frozen and cfg.model.freeze_layers > 0 else 0
+
+
+def _frozen_key(cfg: ExperimentConfig) -> dict:
+    """In the keys of the steps that read the stored frozen output: those layers run in eval mode and their
+    output is rounded to bf16, which changes the numbers (without it, keys stay as before the option)."""
+    return {"frozen_prefix": "eval-bf16"} if frozen_layers(cfg) else {}
+
+
+def step_frozen(store: RunStore, cfg: ExperimentConfig, phase1: Step, data: dict, sequences) -> StepNode:
+    """The frozen layers' output for one data set (``data`` names it; ``sequences(tokenizer)`` gives its token
+    sequences, as its readers featurise them), computed once from the phase-(i) encoder: phases ii and iii
+    cannot change those layers, so every condition and seed that reads the same data shares this step."""
+    k = frozen_layers(cfg)
+    payload = {"encoder": phase1.key, "freeze_layers": k, "data": data, "max_length": cfg.model.max_length}
+    payload["version"] = 1
+
+    def fn(work: Path) -> dict:
+        device = _setup_threads(cfg)
+        tok = load_tokenizer(phase1.path / "model")
+        prefix = FrozenPrefix(load_encoder(phase1.path / "model").to(device), k)
+        seqs = unique_sequences(sequences(tok))
+        what = ", ".join(f"{k_}={v}" for k_, v in data.items() if k_ in ("target", "intermediate", "data", "tatoeba"))
+        log(f"frozen layers 1-{k}: {len(seqs)} distinct sequences ({what}), computed once and stored (bf16)")
+        hidden = prefix.compute(seqs, tok.pad_token_id, cfg.eval.batch_size)
+        return prefix.save(work / ACTIVATIONS, seqs, hidden)
+
+    return store.node("frozen", payload, fn, (phase1,))
+
+
+def attach_frozen(model, cfg: ExperimentConfig, steps: list) -> FrozenPrefix | None:
+    """Make ``model`` (a MultiTaskModel) read its frozen layers' output from the stored ``frozen`` steps (a
+    sequence not stored is computed the same way and kept for the rest of the step)."""
+    k = frozen_layers(cfg)
+    if not k:
+        return None
+    prefix = FrozenPrefix(model.encoder, k)
+    for s in steps:
+        if s is not None:
+            prefix.load(s.path / ACTIVATIONS)
+    prefix.stored = len(prefix.memo)
+    model.use_frozen_prefix(prefix)
+    return prefix
+
+
+def frozen_report(prefix: FrozenPrefix | None) -> dict:
+    """What the run record says of the stored frozen output: sequences read from the store, computed here."""
+    if prefix is None:
+        return {}
+    return {
+        "frozen_prefix": {"layers": prefix.k, "stored": prefix.stored, "read": prefix.hits, "computed": prefix.misses}
+    }
 
 
 def _loop_options(cfg: ExperimentConfig) -> dict:
@@ -447,11 +546,16 @@ def step_mlm(
 # ---------------------------------------------------------------------------------------- phase (ii)
 
 
-def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus: Step, seed: int) -> StepNode | None:
+def step_intermediate(
+    store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus: Step, seed: int, frozen: tuple = ()
+) -> StepNode | None:
+    """Phase (ii). ``frozen``: the ``frozen`` steps of its tasks (``_intermediate_frozen``), read when training
+    and scoring (task kind with ``model.freeze_layers`` and ``model.store_frozen``)."""
     ic = cfg.intermediate
     if ic.kind == "none":
         return None
     dictionary = step_dictionary(store, cfg, corpus) if ic.kind == "mlm" else None
+    tokens = step_corpus_tokens(store, cfg, mlm, corpus) if ic.kind == "mlm" else None
     inter = _asdict(ic)
     if ic.data != "mt":  # MT settings only matter for MT data (and keep the other steps' keys unchanged)
         inter = {k: v for k, v in inter.items() if not k.startswith("mt_")}
@@ -468,6 +572,7 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
         **_precision_key(cfg),
         "xcopa_languages": cfg.eval.xcopa_languages if "copa" in ic.tasks else [],
         **_freeze_key(cfg),
+        **(_frozen_key(cfg) if ic.kind != "mlm" else {}),  # continued MLM masks its input: nothing to store
     }
     if ic.kind == "mlm":
         payload.update(corpus=corpus.key, mask_prob=cfg.mlm.mask_prob, alpha=cfg.corpus.alpha)
@@ -489,7 +594,7 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
         if ic.kind == "mlm":
             model = load_mlm_model(mlm.path / "model")
             freeze_lower(model.base_model, cfg.model)  # frozen word embeddings: the tied MLM decoder stays fixed too
-            data = _mlm_data(cfg, tok, corpus, seed, dictionary)
+            data = _mlm_data(cfg, tok, corpus, seed, dictionary, tokens)
             _restrict_vocab(cfg, model, data, tok)
             start_loss = mlm_heldout_loss(model, tok, data.heldout, cfg.mlm.mask_prob, device)
             log(f"continued MLM ({cfg.condition}, seed {seed}): held-out loss at the start {start_loss:.3f}")
@@ -517,6 +622,7 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
             cfg, mlm.path / "model", tok, ic.tasks, ic.data, mt_cache=store.root / ".cache" / "translations.sqlite"
         )
         freeze_lower(model.encoder, cfg.model)
+        prefix = attach_frozen(model, cfg, list(frozen))
         stats = {
             n: {"examples": specs[n]["examples"], "features": len(f[1]), "languages": specs[n]["languages"]}
             for n, f in feats.items()
@@ -542,11 +648,50 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
         if "copa" in ic.tasks:
             metrics["xcopa_split"] = xcopa_split(cfg)
             metrics["xcopa"] = evaluate_xcopa(model, tok, cfg, device)
+        metrics.update(frozen_report(prefix))
         model.save(work / "model", {n: {k: v for k, v in s.items() if k != "examples"} for n, s in specs.items()})
         tok.save_pretrained(str(work / "model"))
         return metrics
 
-    return store.node("intermediate", payload, _in_precision(cfg, fn), (mlm, corpus, dictionary), seed=seed)
+    return store.node(
+        "intermediate", payload, _in_precision(cfg, fn), (mlm, corpus, dictionary, tokens, *frozen), seed=seed
+    )
+
+
+def _intermediate_examples(cfg: ExperimentConfig, name: str, data: str):
+    """(task, training examples) of one intermediate task: its English dev items (any language) held out."""
+    task, examples = tasks.load_task_examples(name, "en" if data == "mt" else data, cfg.backend)
+    if cfg.intermediate.dev_fraction > 0 and cfg.backend == "local":
+        held, _ = tasks.english_dev(name, cfg.intermediate.dev_fraction)
+        examples = [ex for ex in examples if tasks.item_key(name, ex) not in held]
+    return task, examples
+
+
+def _intermediate_frozen(store: RunStore, cfg: ExperimentConfig, phase1: Step, name: str) -> StepNode | None:
+    """The stored frozen output of one intermediate task's sequences: training, English dev and (COPA) XCOPA."""
+    ic = cfg.intermediate
+    if (
+        not frozen_layers(cfg) or ic.kind not in ("task", "multitask") or ic.data == "mt"
+    ):  # MT text exists only once translated
+        return None
+    data = {"intermediate": name, "data": ic.data, "backend": cfg.backend, "dev_fraction": ic.dev_fraction}
+    if name == "copa":
+        data.update(xcopa_languages=cfg.eval.xcopa_languages, xcopa_split=xcopa_split(cfg))
+
+    def sequences(tok) -> list[list[int]]:
+        task, examples = _intermediate_examples(cfg, name, ic.data)
+        kind, ml = tasks.kind_module(task.kind), cfg.model.max_length
+        labels = tasks.task_labels(task, examples)
+        lists = [examples]
+        if ic.dev_fraction > 0:
+            lists.append(tasks.english_dev(name, ic.dev_fraction)[1])
+        if name == "copa":
+            lists += [
+                multiple_choice.copa_examples(read_xcopa(l, xcopa_split(cfg)), l) for l in cfg.eval.xcopa_languages
+            ]
+        return [s for ex in lists if ex for s in sequences_of(kind.featurise(tok, ex, labels, ml))]
+
+    return step_frozen(store, cfg, phase1, data, sequences)
 
 
 def _build_task_model(cfg, encoder_dir, tok, task_names, data, mt_cache: Path | None = None):
@@ -555,12 +700,7 @@ def _build_task_model(cfg, encoder_dir, tok, task_names, data, mt_cache: Path | 
     heads, specs, feats = {}, {}, {}
     translate_for = None
     for name in task_names:
-        task, examples = tasks.load_task_examples(name, "en" if data == "mt" else data, cfg.backend)
-        if cfg.intermediate.dev_fraction > 0 and cfg.backend == "local":
-            held, _ = tasks.english_dev(name, cfg.intermediate.dev_fraction)
-            examples = [
-                ex for ex in examples if tasks.item_key(name, ex) not in held
-            ]  # English dev items, any language
+        task, examples = _intermediate_examples(cfg, name, data)
         if data == "mt":
             from .multilingual.intermediate import hub_translator, machine_translate_examples
 
@@ -700,6 +840,7 @@ def _target_payload(cfg: ExperimentConfig, source: Step, task: str, seed: int, l
         "version": 3 if task == "ner" else 2,
         **_precision_key(cfg),
         **_freeze_key(cfg),
+        **_frozen_key(cfg),
         **_word_input_key(cfg, task, langs),
     }
     if task == "pos":
@@ -742,6 +883,39 @@ def _shipped_target_data(cfg: ExperimentConfig, task: str, langs: list[str]) -> 
         if "dev" in out:
             out["dev"] = tagging_input(out["dev"], tc.word_input_for("en"))
     return {**out, "train": train}
+
+
+def _ewt_test(cfg: ExperimentConfig) -> list[dict]:
+    """UD English-EWT test as UPOS examples: the English in-domain check after the POS target."""
+    sents = read_conllu(ud_file("en", "ewt-test"))
+    return tagging_input(
+        [{"words": s.words, "tags": s.upos, "sentence": s} for s in sents], cfg.target.word_input_for("en")
+    )
+
+
+_FROZEN_TARGET_KEYS = ("target", "max_train_sentences", "languages", "max_length", "split", "max_eval_sentences")
+
+
+def _target_frozen(store: RunStore, cfg: ExperimentConfig, phase1: Step, task: str) -> StepNode | None:
+    """The stored frozen output of a shipped target's sequences: English training (and early-stopping dev) data,
+    every evaluated language, EWT test; one step for every condition and seed."""
+    if not frozen_layers(cfg) or task not in tasks.SHIPPED_TARGETS:
+        return None
+    langs = cfg.eval.languages_of(task)
+    payload = _target_payload(cfg, phase1, task, 0, langs)
+    data = {k: payload[k] for k in (*_FROZEN_TARGET_KEYS, "pos_treebanks", "word_input") if k in payload}
+    if cfg.target.early_stopping:
+        data["dev_fraction"] = cfg.target.dev_fraction
+
+    def sequences(tok) -> list[list[int]]:
+        d = _shipped_target_data(cfg, task, langs)
+        lists = [d["train"], d.get("dev", []), *d["eval"].values()]
+        if task == "pos" and cfg.eval.split != "dev":
+            lists.append(_ewt_test(cfg))
+        ml = cfg.target.max_length_for(task, cfg.model.max_length)
+        return [s for ex in lists if ex for s in sequences_of(tagging.encode_tagging(tok, ex, None, ml))]
+
+    return step_frozen(store, cfg, phase1, data, sequences)
 
 
 def _score_shipped(task: str, gold: list, pred: list) -> dict:
@@ -788,7 +962,9 @@ def zero_shot_average(per_lang: dict[str, dict], metrics: list[str]) -> dict:
     return {m: round(float(np.mean([v[m] for v in zs])), 2) for m in metrics} if zs else {}
 
 
-def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str, seed: int) -> StepNode:
+def step_target(
+    store: RunStore, cfg: ExperimentConfig, source: Step, task: str, seed: int, frozen: Step | StepNode | None = None
+) -> StepNode:
     """Phase (iii), any target of the registry: English training, then zero-shot evaluation per language.
     Shipped targets (pos, ner) read the shipped data; the others load every hub set in the node's ``prepare``,
     so that offline, or a language without a hub source, fails at once with one line, before any training and
@@ -836,8 +1012,10 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
         if tc.freeze_embeddings:
             for p in encoder.embeddings.parameters():
                 p.requires_grad_(False)
+        prefix = None
         if shipped:
             freeze_lower(encoder, cfg.model)
+            prefix = attach_frozen(model, cfg, [frozen.step if isinstance(frozen, StepNode) else frozen])
 
         def train(features: list, n_steps: int, desc: str, **early_stopping) -> dict:
             return finetune(
@@ -907,26 +1085,43 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
                 **res,
             }
         if task == "pos" and cfg.eval.split != "dev":  # English in-domain check on EWT test
-            ewt = tagging_input(
-                [{"words": s.words, "tags": s.upos, "sentence": s} for s in read_conllu(ud_file("en", "ewt-test"))],
-                tc.word_input_for("en"),
-            )
+            ewt = _ewt_test(cfg)
             pred = tagging.predict_tagging(model, task, tok, ewt, labels, max_length, device)
             res["ewt_test_accuracy"] = round(100 * pos_accuracy([e["tags"] for e in ewt], pred), 2)
         if task == "pos" and "target" in cfg.eval.tatoeba_phases:  # the only reader of a target checkpoint
             model.save(work / "model", {task: {"kind": "tagging", "labels": labels}})
             tok.save_pretrained(str(work / "model"))
+        res.update(frozen_report(prefix))
         return {"phase": "target", "task": task, "languages": per_lang, "train_sentences": len(data["train"]), **res}
 
     return store.node(
-        "target", payload, _in_precision(cfg, fn), (source,), seed=seed, prepare=None if shipped else prepare
+        "target", payload, _in_precision(cfg, fn), (source, frozen), seed=seed, prepare=None if shipped else prepare
     )
 
 
 # ---------------------------------------------------------------------------------------- evaluations
 
 
-def step_tatoeba(store: RunStore, cfg: ExperimentConfig, source: Step, phase: str) -> StepNode:
+def _tatoeba_reads_frozen(cfg: ExperimentConfig) -> bool:
+    layers = cfg.model.keep_layers or cfg.model.num_layers
+    return bool(frozen_layers(cfg)) and cfg.eval.tatoeba_layer % (layers + 1) > frozen_layers(cfg)
+
+
+def _tatoeba_frozen(store: RunStore, cfg: ExperimentConfig, phase1: Step) -> StepNode | None:
+    """The stored frozen output of the Tatoeba sentences (both sides), read after every phase."""
+    if not _tatoeba_reads_frozen(cfg) or not cfg.eval.tatoeba_phases:
+        return None
+
+    def sequences(tok) -> list[list[int]]:
+        sents = [s for lang in cfg.eval.tatoeba_languages for side in read_tatoeba(TATOEBA_ISO3[lang]) for s in side]
+        return tok(sents, truncation=True, max_length=cfg.model.max_length)["input_ids"]
+
+    return step_frozen(store, cfg, phase1, {"tatoeba": cfg.eval.tatoeba_languages}, sequences)
+
+
+def step_tatoeba(
+    store: RunStore, cfg: ExperimentConfig, source: Step, phase: str, frozen: Step | StepNode | None = None
+) -> StepNode:
     # version 2: English sentences are the queries (XTREME's direction); version 1 queried with xx.
     payload = {
         "source": source.rel,
@@ -936,17 +1131,25 @@ def step_tatoeba(store: RunStore, cfg: ExperimentConfig, source: Step, phase: st
         "max_length": cfg.model.max_length,
         "version": 2,
         **_precision_key(cfg),
+        **(_frozen_key(cfg) if _tatoeba_reads_frozen(cfg) else {}),
     }
 
     def fn(work: Path) -> dict:
         device = _setup_threads(cfg)
         tok = load_tokenizer(source.path / "model")
         enc = load_encoder(source.path / "model").to(device)
+        prefix = None
+        if _tatoeba_reads_frozen(cfg):
+            prefix = FrozenPrefix(enc, frozen_layers(cfg))
+            if frozen is not None:
+                prefix.load((frozen.step if isinstance(frozen, StepNode) else frozen).path / ACTIVATIONS)
+            prefix.stored = len(prefix.memo)
         out = {}
+        ml, bs, layer = cfg.model.max_length, cfg.eval.batch_size, cfg.eval.tatoeba_layer
         for lang in cfg.eval.tatoeba_languages:
             xx, en = read_tatoeba(TATOEBA_ISO3[lang])
-            a = embed_sentences(enc, tok, xx, cfg.eval.tatoeba_layer, cfg.model.max_length, device, cfg.eval.batch_size)
-            b = embed_sentences(enc, tok, en, cfg.eval.tatoeba_layer, cfg.model.max_length, device, cfg.eval.batch_size)
+            a = embed_sentences(enc, tok, xx, layer, ml, device, bs, prefix=prefix)
+            b = embed_sentences(enc, tok, en, layer, ml, device, bs, prefix=prefix)
             # XTREME (third_party/evaluate_retrieval.py, utils_retrieve.similarity_search): the index holds the xx
             # embeddings and each English sentence is the query, so English row i must retrieve xx row i.
             out[lang] = round(100 * retrieval_top1(b, a), 2)
@@ -955,9 +1158,10 @@ def step_tatoeba(store: RunStore, cfg: ExperimentConfig, source: Step, phase: st
             "top1": out,
             "avg": round(sum(out.values()) / max(len(out), 1), 2),
             "chance": round(100 / 1000, 2),
+            **frozen_report(prefix),
         }
 
-    return store.node("tatoeba", payload, _in_precision(cfg, fn), (source,))
+    return store.node("tatoeba", payload, _in_precision(cfg, fn), (source, frozen))
 
 
 def step_baselines(store: RunStore, cfg: ExperimentConfig) -> StepNode:
@@ -1005,7 +1209,7 @@ class ConditionGraph:
         tokenizer, MLM (and its dictionary), baselines and Tatoeba after MLM."""
         idx = self.index
         wanted = {idx[k] for k in ("encoder", "corpus", "tokenizer", "mlm", "baselines") if idx.get(k)}
-        return self._with_inputs(wanted | set(idx["tatoeba"].values()))
+        return self._with_inputs(wanted | set(idx["tatoeba"].values()) | set(idx.get("frozen", [])))
 
 
 def run_shared_steps(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> StepNode:
@@ -1015,6 +1219,19 @@ def run_shared_steps(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> St
     for node in graph.shared_nodes():
         store.execute(node)
     return next(n for n in graph.nodes if n.rel == graph.index["mlm"])
+
+
+def run_data_steps(cfgs: list[ExperimentConfig], runs_dir: str | Path = "runs") -> None:
+    """Run (or reuse) the steps that prepare data once for many conditions and seeds (stored frozen-layer output,
+    the tokenised MLM corpus) before the (condition, seed) units start, so that no unit waits for another."""
+    store = RunStore(runs_dir)
+    seen: set[str] = set()
+    for cfg in cfgs:
+        graph = condition_graph(cfg, runs_dir)
+        for node in graph._with_inputs({n.rel for n in graph.nodes if n.kind in ("frozen", "tokens")}):
+            if node.rel not in seen:  # with their inputs (phase i), which are finished already in `xit preset`
+                seen.add(node.rel)
+                store.execute(node)
 
 
 def check_train_test_overlap(cfg: ExperimentConfig) -> dict[str, str]:
@@ -1082,7 +1299,12 @@ def condition_graph(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> Con
     mlm = add(step_mlm(store, cfg, tokenizer, corpus, dictionary=dictionary, encoder=encoder))
     baselines = add(step_baselines(store, cfg))
     phases = cfg.eval.tatoeba_phases
-    tatoeba_mlm = add(step_tatoeba(store, cfg, mlm, "mlm")) if "mlm" in phases else None
+    # Frozen lower layers computed once (xitcore.frozen): per data set, shared by every condition and seed.
+    frozen_tatoeba = add(_tatoeba_frozen(store, cfg, mlm))
+    frozen_targets = {t: add(_target_frozen(store, cfg, mlm, t)) for t in cfg.target.tasks}
+    frozen_inter = tuple(add(_intermediate_frozen(store, cfg, mlm, n)) for n in cfg.intermediate.tasks)
+    frozen_inter = tuple(f for f in frozen_inter if f is not None)
+    tatoeba_mlm = add(step_tatoeba(store, cfg, mlm, "mlm", frozen_tatoeba)) if "mlm" in phases else None
     index = {
         "preset": cfg.preset,
         "condition": cfg.condition,
@@ -1096,6 +1318,9 @@ def condition_graph(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> Con
         "tatoeba": {"mlm": tatoeba_mlm.rel} if tatoeba_mlm else {},
         "seeds": {},
     }
+    frozen = [f for f in (frozen_tatoeba, *frozen_targets.values(), *frozen_inter) if f is not None]
+    if frozen:
+        index["frozen"] = [f.rel for f in frozen]
     origin = cfg.origin
     if origin is not None:
         index["params_file"] = portable_path(origin.params_file)
@@ -1108,16 +1333,17 @@ def condition_graph(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> Con
     for seed in cfg.seeds:
         if cfg.intermediate.kind == "mlm":  # continued MLM reads the code-switching dictionary when it is on
             add(step_dictionary(store, cfg, corpus))
-        inter = add(step_intermediate(store, cfg, mlm, corpus, seed))
+            add(step_corpus_tokens(store, cfg, mlm, corpus))  # and the corpus tokenised once, for every seed
+        inter = add(step_intermediate(store, cfg, mlm, corpus, seed, frozen_inter))
         source = inter or mlm
         entry = {"intermediate": inter.rel if inter else None, "targets": {}, "tatoeba": {}}
         if inter and "intermediate" in phases:
-            entry["tatoeba"]["intermediate"] = add(step_tatoeba(store, cfg, inter, "intermediate")).rel
+            entry["tatoeba"]["intermediate"] = add(step_tatoeba(store, cfg, inter, "intermediate", frozen_tatoeba)).rel
         for task in cfg.target.tasks:
-            t = add(step_target(store, cfg, source, task, seed))
+            t = add(step_target(store, cfg, source, task, seed, frozen_targets[task]))
             entry["targets"][task] = t.rel
             if task == "pos" and "target" in phases:
-                entry["tatoeba"]["target"] = add(step_tatoeba(store, cfg, t, "target")).rel
+                entry["tatoeba"]["target"] = add(step_tatoeba(store, cfg, t, "target", frozen_tatoeba)).rel
         index["seeds"][str(seed)] = entry
     return ConditionGraph(list(nodes.values()), index)
 

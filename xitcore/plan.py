@@ -25,7 +25,7 @@ from .throughput import Row, Shape, lookup, read_table
 H100_BF16_DENSE_FLOPS = 989e12  # H100 SXM, dense bf16 tensor-core peak
 DEFAULT_MFU = 0.40
 PHASE_I_KINDS = ("encoder", "corpus", "tokenizer", "mlm", "baselines")
-CPU_KINDS = ("encoder", "corpus", "tokenizer", "baselines")
+CPU_KINDS = ("encoder", "corpus", "tokenizer", "baselines", "tokens")
 # Shapes of hub checkpoints (layers, hidden, heads, ffn, vocab): the FLOP model and the throughput table's key
 # read these, and a mismatch with model.* is warned about.
 KNOWN_SHAPES = {
@@ -522,6 +522,21 @@ def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnin
         ps.cpu = True
     elif kind == "baselines":
         ps.what = "baselines: majority POS taggers on the PUD evaluation halves"
+    elif kind == "frozen":
+        d = payload["data"]
+        of = (
+            f"target {d['target']} (English training, {len(d.get('languages', []))} evaluated languages)"
+            if "target" in d
+            else f"intermediate task {d['intermediate']} data={d['data']} (training, English dev)"
+            if "intermediate" in d
+            else f"Tatoeba ({', '.join(d['tatoeba'])})"
+        )
+        ps.what = (
+            f"frozen: embeddings + layers 1-{payload['freeze_layers']} on the sequences of {of}, computed once in "
+            "eval mode, stored as bf16 for every condition and seed that reads them"
+        )
+    elif kind == "tokens":
+        ps.what = "tokens: the MLM corpus tokenised once for continued MLM (every seed and condition)"
     elif kind == "tatoeba":
         ev = EVAL_SETS["tatoeba"]
         _, per = feature_tokens(ev.words, cfg)
@@ -844,8 +859,23 @@ def _header(cfg: ExperimentConfig, n: int) -> str:
     return (
         f"{cfg.preset}/{cfg.condition}: seeds {cfg.seeds}, backend {cfg.backend}, device {cfg.device}; encoder "
         f"{weights_source(m)}, {layers} layers × {h} hidden, ffn {f}, "
-        f"N = {n / 1e6:.2f}M non-embedding parameters"
+        f"N = {n / 1e6:.2f}M non-embedding parameters; {_precision_line(cfg)}"
     )
+
+
+def _precision_line(cfg: ExperimentConfig) -> str:
+    """The precision the steps will run in here, and why (precision: auto is decided on this machine)."""
+    import torch
+
+    from .model import resolve_precision
+
+    cuda = cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available())
+    precision, why = resolve_precision(cfg.precision, torch.device("cuda" if cuda else "cpu"))
+    frozen = cfg.model.freeze_layers if cfg.model.store_frozen else 0
+    out = f"precision {precision} ({why})"
+    if frozen:
+        out += f"; frozen layers 1-{frozen} read from stored output (frozen steps)"
+    return out
 
 
 def _hm(hours: float) -> str:

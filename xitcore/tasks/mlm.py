@@ -43,6 +43,26 @@ def tokenize_corpus(tokenizer, corpus: dict[str, list[str]]) -> dict[str, list[l
     return out
 
 
+def save_tokenized(path, tokenized: dict[str, list[list[int]]]) -> None:
+    """A tokenised corpus as one .npz: per language its ids (int32) and sentence offsets."""
+    arrays = {}
+    for lang, lists in tokenized.items():
+        arrays[f"{lang}.offsets"] = np.cumsum([0] + [len(x) for x in lists]).astype(np.int64)
+        arrays[f"{lang}.ids"] = np.fromiter((t for x in lists for t in x), dtype=np.int32)
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def load_tokenized(path) -> dict[str, list[list[int]]]:
+    with np.load(path) as z:
+        langs = sorted({k.rsplit(".", 1)[0] for k in z.files})
+        out = {}
+        for lang in langs:
+            ids, off = z[f"{lang}.ids"].tolist(), z[f"{lang}.offsets"].tolist()
+            out[lang] = [ids[a:b] for a, b in zip(off, off[1:])]
+    return out
+
+
 def mask_tokens(ids: torch.Tensor, tokenizer, mask_prob: float, gen: torch.Generator, special_ids: torch.Tensor):
     """BERT masking: choose ``mask_prob`` of non-special positions; 80 % <mask>, 10 % random, 10 % kept."""
     labels = ids.clone()
@@ -95,8 +115,10 @@ def prepare_mlm_data(
     seed: int = 0,
     pairs: list[dict] | None = None,
     code_switched: list[str] | None = None,
+    tokenized: dict[str, list[list[int]]] | None = None,
 ) -> MLMData:
-    tok = tokenize_corpus(tokenizer, corpus)
+    """``tokenized``: ``corpus`` already tokenised by ``tokenizer`` (pipeline.step_corpus_tokens), else done here."""
+    tok = tokenized if tokenized is not None else tokenize_corpus(tokenizer, corpus)
     rng = random.Random(seed)
     train, held = {}, []
     counts: Counter = Counter()

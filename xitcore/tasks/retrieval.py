@@ -393,11 +393,16 @@ def mewslix_map_at_k(gold: dict[str, str], predictions: dict[str, list[str]], k:
 
 @torch.no_grad()
 def embed_sentences(
-    encoder, tokenizer, sentences: list[str], layer: int, max_length: int, device, batch_size: int = 64
+    encoder, tokenizer, sentences: list[str], layer: int, max_length: int, device, batch_size: int = 64, prefix=None
 ) -> np.ndarray:
     """Mean-pooled hidden states of one layer, no training (the sentence embeddings of XTREME's Tatoeba/BUCC
     protocol). Tatoeba is scored in XTREME's direction by the caller: each English sentence is the query over the
-    other language's sentences (pipeline.step_tatoeba: retrieval_top1(en, xx))."""
+    other language's sentences (pipeline.step_tatoeba: retrieval_top1(en, xx)). ``prefix`` (xitcore.frozen): the
+    encoder's frozen lower layers, read from their stored output when ``layer`` lies above them."""
+    n_layers = encoder.config.num_hidden_layers
+    at = layer % (n_layers + 1)  # hidden_states index: 0 = embeddings, n_layers = the last layer
+    if prefix is not None and at > prefix.k:
+        return _embed_above_prefix(prefix, tokenizer, sentences, at, max_length, device, batch_size)
     encoder.eval()
     order = sorted(range(len(sentences)), key=lambda k: len(sentences[k]))
     out = np.zeros((len(sentences), encoder.config.hidden_size), dtype=np.float32)
@@ -412,4 +417,29 @@ def embed_sentences(
         pooled = (hs * m).sum(1) / m.sum(1).clamp(min=1)
         out[idx] = pooled.float().cpu().numpy()
     encoder.train()
+    return out
+
+
+@torch.no_grad()
+def _embed_above_prefix(prefix, tokenizer, sentences, at: int, max_length: int, device, batch_size: int) -> np.ndarray:
+    """embed_sentences from the stored frozen output: only the layers above it run (eval mode)."""
+    layers = prefix.encoder.encoder.layer[prefix.k :]
+    modes = [m.training for m in layers]
+    for m in layers:
+        m.eval()
+    order = sorted(range(len(sentences)), key=lambda k: len(sentences[k]))
+    out = np.zeros((len(sentences), prefix.encoder.config.hidden_size), dtype=np.float32)
+    for i in range(0, len(order), batch_size):
+        idx = order[i : i + batch_size]
+        enc = tokenizer(
+            [sentences[k] for k in idx], truncation=True, max_length=max_length, padding=True, return_tensors="pt"
+        )
+        ids, mask = enc["input_ids"].to(device), enc["attention_mask"].to(device)
+        collect: list = []
+        prefix.top(prefix.hidden(ids, mask), mask, collect)
+        hs = collect[at - prefix.k - 1]
+        m = mask.unsqueeze(-1).to(hs.dtype)
+        out[idx] = ((hs * m).sum(1) / m.sum(1).clamp(min=1)).float().cpu().numpy()
+    for m, t in zip(layers, modes):
+        m.train(t)
     return out

