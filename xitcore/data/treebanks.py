@@ -327,7 +327,7 @@ def load_conll2002_eval(lang: str, split: str = "evaluation") -> list[dict]:
 
 
 # ------------------------------------------------------------------ Universal NER (data/uner)
-#: least share of PUD sentences whose UNER tokens equal UD's once aligned (the README of ../shared/data counts
+#: least share of PUD sentences whose UNER tokens equal UD's once aligned (data/README.md counts
 #: 996-1000 of 1000 per language); fewer means the alignment is wrong
 UNER_PUD_MIN_IDENTICAL = 0.99
 
