@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from .data.paths import TATOEBA_ISO3
-from .data.treebanks import TREEBANK_CODE, TREEBANK_CODE_RULE, XCOPA_LANGS, parse_treebank_spec
+from .data.paths import TATOEBA_ISO3, UNER_PUD_SETS, UNER_SETS
+from .data.treebanks import NER_DATA, TREEBANK_CODE, TREEBANK_CODE_RULE, XCOPA_LANGS, parse_treebank_spec
 from .errors import ConfigError
 from .tasks import (
     HUB_TARGETS,
@@ -45,7 +45,10 @@ PUD_LANGUAGES = ["ar", "de", "en", "es", "fi", "fr", "hi", "id", "it", "pt", "ru
 # Allowed in eval.pos_languages: the default PUD_LANGUAGES (which existing run keys hash, and which the MLM
 # corpus draws on) plus opt-in shipped treebanks: Swedish and Polish PUD, Japanese GSD (test; dev = dev split).
 POS_EVAL_LANGUAGES = PUD_LANGUAGES + ["sv", "pl", "ja"]
-NER_LANGUAGES = ["es", "nl"]
+NER_LANGUAGES = ["es", "nl"]  # CoNLL-2002: the evaluation of IEER-trained NER (target.ner_data ieer)
+# Universal NER sets (target.ner_data uner): the PUD evaluation halves of en de pt ru sv zh, and the test sets of
+# da hr sr sk and of Portuguese Bosque / Chinese GSD (pt-bosque, zh-gsd: their languages also have a PUD set)
+UNER_NER_LANGUAGES = list(UNER_SETS)
 XCOPA_LANGUAGES = list(XCOPA_LANGS)
 XQUAD_LANGUAGES = ["ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh"]
 INTERMEDIATE_KINDS = ["none", "task", "multitask", "mlm"]
@@ -356,6 +359,16 @@ class TargetConfig:
     lr: float = 5e-4
     warmup_ratio: float = 0.1
     max_train_sentences: int = field(default=0, metadata={"help": "pos, ner: cap on training sentences (0 = all)"})
+    ner_data: str = field(
+        default="ieer",
+        metadata={
+            "help": (
+                "ner target's data: ieer (NLTK IEER newswire, MUC types -> PER/ORG/LOC; evaluated on CoNLL-2002 "
+                "es/nl) | uner (Universal NER English-EWT dev, the UPOS training sentences; evaluated on UNER sets, "
+                "one guideline: eval.ner_languages, CoNLL-2002 as a second evaluation: eval.ner_conll2002)"
+            )
+        },
+    )
     max_train_examples: int = field(
         default=0, metadata={"help": "XTREME-R targets: cap on hub training examples, a fixed sample (0 = all)"}
     )
@@ -436,6 +449,8 @@ class TargetConfig:
             )
         if not 0.0 < self.dev_fraction < 1.0:
             raise ConfigError(f"target.dev_fraction must be in (0, 1), got {self.dev_fraction}")
+        if self.ner_data not in NER_DATA:
+            raise ConfigError(f"target.ner_data '{self.ner_data}' is unknown; allowed: {', '.join(NER_DATA)}")
 
     def word_input_for(self, lang: str) -> str:
         return self.word_input_languages.get(lang, self.word_input)
@@ -467,9 +482,12 @@ def _xtreme_languages(task: str):
     )
 
 
-def _check_treebanks(treebanks: dict[str, str], key: str) -> dict[str, str]:
-    """Check code -> CoNLL-U file specs; return them with each path made absolute (resolved against the current
-    directory now, so that a run from another directory reads the same file)."""
+def _check_treebanks(
+    treebanks: dict[str, str], key: str, what: str = "a CoNLL-U file (.conllu or .conllu.gz)"
+) -> dict[str, str]:
+    """Check code -> file specs (CoNLL-U treebanks, or IOB2 NER files: ``what``); return them with each path made
+    absolute (resolved against the current directory now, so that a run from another directory reads the same
+    file)."""
     out = {}
     for code, spec in treebanks.items():
         if not TREEBANK_CODE.fullmatch(code):
@@ -477,7 +495,7 @@ def _check_treebanks(treebanks: dict[str, str], key: str) -> dict[str, str]:
         path, first = parse_treebank_spec(spec, f"{key}.{code}")
         p = Path(path).expanduser().resolve()
         if p.is_dir():
-            raise ConfigError(f"{key}.{code}: '{p}' is a directory; allowed: a CoNLL-U file (.conllu or .conllu.gz)")
+            raise ConfigError(f"{key}.{code}: '{p}' is a directory; allowed: {what}")
         if not p.is_file():
             raise ConfigError(f"{key}.{code}: file '{p}' does not exist")
         out[code] = str(p) + (f"#first:{first}" if first is not None else "")
@@ -506,7 +524,36 @@ class EvalConfig:
             )
         },
     )
-    ner_languages: list[str] = field(default_factory=lambda: list(NER_LANGUAGES))
+    ner_languages: list[str] = field(
+        default_factory=lambda: list(NER_LANGUAGES),
+        metadata={
+            "help": (
+                "ner target: evaluation sets. target.ner_data ieer: es, nl (CoNLL-2002 testb); uner: en de pt ru sv "
+                "zh (PUD evaluation half), da hr sr sk pt-bosque zh-gsd (UNER test sets); or a code given a file in "
+                "ner_files. The zero-shot average leaves out en"
+            )
+        },
+    )
+    ner_files: dict[str, str] = field(
+        default_factory=dict,
+        metadata={
+            "help": (
+                "ner target: your own IOB2 NER files for zero-shot evaluation, code -> file (.iob2/.txt, or .gz; "
+                "UNER's tab-separated 'index word tag ...' lines with '#' comments, or 'word ... tag' columns; "
+                "'file#first:500' = its first 500 sentences), e.g. {xx: my/xx-test.iob2}; list the code in "
+                "ner_languages; types other than PER/ORG/LOC are scored as O; a shipped code's set is replaced"
+            )
+        },
+    )
+    ner_conll2002: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": (
+                "with target.ner_data uner: CoNLL-2002 languages (es, nl; testb) scored as a second evaluation of the "
+                "same model, under CoNLL's own guideline: results task 'ner-conll2002', never in the UNER average"
+            )
+        },
+    )
     tatoeba_languages: list[str] = field(
         default_factory=lambda: ["ar", "de", "es", "fi", "fr", "hi", "id", "it", "nl", "pt", "ru", "tr", "zh"]
     )
@@ -540,14 +587,16 @@ class EvalConfig:
         },
     )
     ner_max_sentences: int = field(
-        default=0, metadata={"help": "NER: score only the first N sentences of each CoNLL-2002 set (0 = all)"}
+        default=0,
+        metadata={"help": "NER: score only the first N sentences of each evaluation set (0 = all; not EWT test)"},
     )
     split: str = field(
         default="evaluation",
         metadata={
             "help": (
                 "evaluation | dev: score UPOS on each language's dev split (PUD intermediate half, Japanese GSD "
-                "dev) and NER on CoNLL-2002 testa instead, for choosing settings (the English EWT-test check is "
+                "dev) and NER on CoNLL-2002 testa or the UNER PUD intermediate halves (UNER test sets and user files "
+                "left out) instead, for choosing settings (the English EWT-test check is "
                 "skipped)"
             )
         },
@@ -582,10 +631,11 @@ class EvalConfig:
                     f"eval.allow_overlap: data set '{name}' is unknown; allowed: {', '.join(registry.DATA_SETS)}"
                 )
         self.pos_treebanks = _check_treebanks(self.pos_treebanks, "eval.pos_treebanks")
+        self.ner_files = _check_treebanks(self.ner_files, "eval.ner_files", "an IOB2 NER file (.iob2 or .iob2.gz)")
         pos_allowed = POS_EVAL_LANGUAGES + [c for c in self.pos_treebanks if c not in POS_EVAL_LANGUAGES]
         for key, allowed in (
             ("pos_languages", pos_allowed),
-            ("ner_languages", NER_LANGUAGES),
+            ("ner_conll2002", NER_LANGUAGES),
             ("xcopa_languages", XCOPA_LANGUAGES),
             ("tatoeba_languages", sorted(TATOEBA_ISO3)),
         ):
@@ -601,8 +651,28 @@ class EvalConfig:
                     raise ConfigError(f"eval.{task}_languages: {e}") from None
 
     def languages_of(self, task: str) -> list[str]:
-        """Evaluation languages of a target task."""
-        return getattr(self, f"{task}_languages")
+        """Evaluation languages of a target task. NER with split dev: only the sets that have a dev split (a UNER
+        PUD set's intermediate half, CoNLL-2002 testa); UNER test sets and user files are left out."""
+        langs = getattr(self, f"{task}_languages")
+        if task == "ner" and self.split == "dev":
+            langs = [l for l in langs if l not in self.ner_files and (l in UNER_PUD_SETS or l in NER_LANGUAGES)]
+        return langs
+
+    def check_ner(self, ner_data: str) -> None:
+        """eval.ner_languages / ner_conll2002 against target.ner_data (ConfigError, one line)."""
+        shipped = UNER_NER_LANGUAGES if ner_data == "uner" else NER_LANGUAGES
+        allowed = shipped + [c for c in self.ner_files if c not in shipped]
+        for lang in self.ner_languages:
+            if lang not in allowed:
+                raise ConfigError(
+                    f"eval.ner_languages: language '{lang}' is unknown for target.ner_data '{ner_data}'; allowed: "
+                    f"{', '.join(allowed)} (or a code given a file in eval.ner_files)"
+                )
+        if self.ner_conll2002 and ner_data != "uner":
+            raise ConfigError(
+                f"eval.ner_conll2002 is for target.ner_data uner; with '{ner_data}' CoNLL-2002 is the NER "
+                "evaluation itself (eval.ner_languages); allowed: [] here"
+            )
 
 
 @dataclass
@@ -666,6 +736,7 @@ class ExperimentConfig:
                 "corpus.source 'mc4' streams allenai/c4 from the hub: set backend: hub, or corpus.mc4_files to a "
                 "directory of mC4 shards"
             )
+        self.eval.check_ner(self.target.ner_data)
         hub_only = [t for t in self.target.tasks if t not in LOCAL_TARGET_TASKS]
         if hub_only and self.backend != "hub":
             raise ConfigError(
@@ -948,6 +1019,7 @@ def config_identity(cfg_dict: dict) -> str:
                     "eval_every_steps",
                     "patience",
                     "dev_fraction",
+                    "ner_data",
                 )
             },
         },
@@ -957,6 +1029,8 @@ def config_identity(cfg_dict: dict) -> str:
         "eval": {
             **{f"{t}_languages": getattr(EvalConfig(), f"{t}_languages") for t in XTREME_TARGET_TASKS if t != "xcopa"},
             "pos_treebanks": {},
+            "ner_files": {},
+            "ner_conll2002": [],
             "split": "evaluation",
             "max_sentences": 0,
             "ner_max_sentences": 0,

@@ -7,10 +7,10 @@ The train/test guard (``pipeline.check_train_test_overlap``) refuses a condition
 * by item: a text of the shipped training data whose normalised form (NFKC, case-folded, whitespace
   collapsed: ``corpus.normalize``) is also a text of a shipped evaluated set — this module.
 
-An evaluated set's items are its texts: sentences (PUD, EWT, GSD, CoNLL-2002 testb; as written and as their
-joined words), both sides of each Tatoeba pair, XCOPA premises and choices, XQuAD questions and context
+An evaluated set's items are its texts: sentences (PUD, EWT, GSD, CoNLL-2002 testb, the UNER sets; as written and
+as their joined words), both sides of each Tatoeba pair, XCOPA premises and choices, XQuAD questions and context
 sentences. A training example's texts are its sentences, sentence-pair sides, questions, choices and context
-sentences. Texts without a letter or digit ("...") are not items.  Sets the project does not ship
+sentences. Texts without a letter ("...", a list number "2.") are not items.  Sets the project does not ship
 (XNLI test, PAN-X, MLQA, ...) have no items here: the declaration is their only guard.
 """
 
@@ -22,8 +22,9 @@ from collections.abc import Callable
 from .config import PUD_LANGUAGES
 from .corpus import normalize, split_sentences
 from .data import read_conll2002, read_conllu, read_tatoeba, read_xcopa, read_xquad
-from .data.paths import TATOEBA_ISO3, ud_file
-from .data.treebanks import XCOPA_LANGS, XQUAD_NON_EN, load_pud
+from .data.iob2 import read_iob2
+from .data.paths import TATOEBA_ISO3, UNER_PUD_SETS, ud_file, uner_file
+from .data.treebanks import XCOPA_LANGS, XQUAD_NON_EN, load_pud, pud_split, uner_pud_aligned
 from .tasks import load_task_examples, registry
 
 #: how many of the shared texts an error line or a run index quotes
@@ -32,7 +33,7 @@ QUOTED = 3
 
 def _item(text: str) -> str | None:
     n = normalize(text)
-    return n if any(c.isalnum() for c in n) else None
+    return n if any(c.isalpha() for c in n) else None  # a bare number ("2.") is no item: lists hold them anywhere
 
 
 def _items(texts) -> frozenset[str]:
@@ -41,6 +42,19 @@ def _items(texts) -> frozenset[str]:
 
 def _ud(sentences) -> frozenset[str]:
     return _items([t for s in sentences for t in (s.text, " ".join(s.words))])
+
+
+def _uner(sentences) -> frozenset[str]:
+    return _items([t for s in sentences for t in (s.text, " ".join(s.words))])
+
+
+def _uner_pud_evaluation() -> frozenset[str]:
+    _, ev = pud_split()
+    return _uner([uner_pud_aligned(lang)[i] for lang in UNER_PUD_SETS for i in ev])
+
+
+def _uner_file(name: str) -> Callable[[], frozenset[str]]:
+    return lambda: _uner(read_iob2(uner_file(name)))
 
 
 def _xcopa(split: str) -> frozenset[str]:
@@ -68,6 +82,9 @@ SHIPPED_EVALUATED: dict[str, Callable[[], frozenset[str]]] = {
     "UD English-EWT test": lambda: _ud(read_conllu(ud_file("en", "ewt-test"))),
     "UD Japanese-GSD test": lambda: _ud(read_conllu(ud_file("ja", "gsd-test"))),
     "CoNLL-2002 testb": lambda: _items(" ".join(w) for lang in ("es", "nl") for w, _ in read_conll2002(lang, "testb")),
+    registry.UNER_PUD_SET: _uner_pud_evaluation,
+    registry.UNER_EWT_TEST_SET: _uner_file("ewt-test"),
+    **{name: _uner_file(lang) for lang, name in registry.UNER_TEST_SET_NAMES.items()},
     registry.XCOPA_VAL_SET: lambda: _xcopa("val"),
     registry.XCOPA_TEST_SET: lambda: _xcopa("test"),
     registry.XQUAD_SET: _xquad,

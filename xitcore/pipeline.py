@@ -28,9 +28,13 @@ from .data import read_conllu, read_tatoeba, read_xcopa
 from .data.paths import DATA_ROOT, TATOEBA_ISO3, ud_file
 from .data.treebanks import (
     NER_TYPES,
+    load_conll2002_eval,
     load_ner_eval,
+    load_ner_train,
     load_pos_dev,
     load_pos_eval,
+    load_uner_eval,
+    ner_file_keys,
     pos_dev_sentences,
     pos_eval_sentences,
     pos_treebank_keys,
@@ -847,6 +851,8 @@ def _target_payload(cfg: ExperimentConfig, source: Step, task: str, seed: int, l
         tb_key = pos_treebank_keys(langs, cfg.eval.pos_treebanks)
         if tb_key:  # a user's own treebank: its checksum (editing the file invalidates the results)
             payload["pos_treebanks"] = tb_key
+    if task == "ner":
+        payload.update(_ner_data_key(cfg, langs))
     if cfg.eval.split == "dev":
         payload["split"] = "dev"
     cap = cfg.eval.max_sentences if task == "pos" else cfg.eval.ner_max_sentences
@@ -855,11 +861,36 @@ def _target_payload(cfg: ExperimentConfig, source: Step, task: str, seed: int, l
     return payload
 
 
+def _ner_data_key(cfg: ExperimentConfig, langs: list[str]) -> dict:
+    """What a ner step's key adds for its data: nothing with IEER and no user file (earlier keys stay valid); the
+    training data (uner), the CoNLL-2002 second evaluation and each user IOB2 file's checksum otherwise."""
+    out: dict = {}
+    if cfg.target.ner_data != "ieer":
+        out["ner_data"] = cfg.target.ner_data
+        if cfg.eval.ner_conll2002:
+            out["conll2002"] = list(cfg.eval.ner_conll2002)
+    files = ner_file_keys(langs, cfg.eval.ner_files)
+    if files:  # editing the file invalidates the results; moving it does not
+        out["ner_files"] = files
+    return out
+
+
+def _ner_extra_evals(cfg: ExperimentConfig) -> dict:
+    """UNER-trained NER's checks beside its evaluation sets: English EWT test (not with split dev) and the
+    CoNLL-2002 second evaluation (testb, or testa with split dev), capped as the main sets (eval.ner_max_sentences)."""
+    if cfg.target.ner_data != "uner":
+        return {}
+    cap, split = cfg.eval.ner_max_sentences or None, cfg.eval.split
+    out: dict = {"ewt": load_uner_eval("ewt-test")[:cap]} if split != "dev" else {}
+    out["conll2002"] = {lang: load_conll2002_eval(lang, split)[:cap] for lang in cfg.eval.ner_conll2002}
+    return out
+
+
 def _shipped_target_data(cfg: ExperimentConfig, task: str, langs: list[str]) -> dict:
     """English training examples and per-language evaluation examples of a shipped target (pos, ner)."""
     tc, dev = cfg.target, cfg.eval.split == "dev"
     cap = cfg.eval.max_sentences if task == "pos" else cfg.eval.ner_max_sentences
-    _, train = tasks.load_task_examples(task)
+    train = load_ner_train(tc.ner_data) if task == "ner" else tasks.load_task_examples(task)[1]
     if tc.max_train_sentences:
         train = train[: tc.max_train_sentences]
     evals = {}
@@ -868,9 +899,9 @@ def _shipped_target_data(cfg: ExperimentConfig, task: str, langs: list[str]) -> 
             ev = load_pos_dev(lang) if dev else load_pos_eval(lang, cfg.eval.pos_treebanks)
             ev = tagging_input(ev, tc.word_input_for(lang))
         else:
-            ev = load_ner_eval(lang, cfg.eval.split)
+            ev = load_ner_eval(lang, cfg.eval.split, tc.ner_data, cfg.eval.ner_files)
         evals[lang] = ev[:cap] if cap else ev
-    out = {"eval": evals}
+    out = {"eval": evals, **(_ner_extra_evals(cfg) if task == "ner" else {})}
     if tc.early_stopping:
         train, out["dev"] = _held_out_dev(task, train, tc.dev_fraction)
         if not out["dev"]:  # early stopping would score an empty dev set
@@ -893,7 +924,10 @@ def _ewt_test(cfg: ExperimentConfig) -> list[dict]:
     )
 
 
-_FROZEN_TARGET_KEYS = ("target", "max_train_sentences", "languages", "max_length", "split", "max_eval_sentences")
+# What a target's key holds that is not its data: the frozen step of its data leaves these out, so that every
+# condition, seed and training setting shares it.
+_NOT_TARGET_DATA = ("epochs", "batch_size", "lr", "warmup_ratio", "source", "seed", "dropout", "freeze_embeddings")
+_NOT_TARGET_DATA += ("version", "precision", "freeze_word_embeddings", "freeze_layers", "frozen_prefix")
 
 
 def _target_frozen(store: RunStore, cfg: ExperimentConfig, phase1: Step, task: str) -> StepNode | None:
@@ -903,13 +937,13 @@ def _target_frozen(store: RunStore, cfg: ExperimentConfig, phase1: Step, task: s
         return None
     langs = cfg.eval.languages_of(task)
     payload = _target_payload(cfg, phase1, task, 0, langs)
-    data = {k: payload[k] for k in (*_FROZEN_TARGET_KEYS, "pos_treebanks", "word_input") if k in payload}
+    data = {k: v for k, v in payload.items() if k not in _NOT_TARGET_DATA and k != "early_stopping"}
     if cfg.target.early_stopping:
         data["dev_fraction"] = cfg.target.dev_fraction
 
     def sequences(tok) -> list[list[int]]:
         d = _shipped_target_data(cfg, task, langs)
-        lists = [d["train"], d.get("dev", []), *d["eval"].values()]
+        lists = [d["train"], d.get("dev", []), *d["eval"].values(), d.get("ewt", []), *d.get("conll2002", {}).values()]
         if task == "pos" and cfg.eval.split != "dev":
             lists.append(_ewt_test(cfg))
         ml = cfg.target.max_length_for(task, cfg.model.max_length)
@@ -1088,6 +1122,14 @@ def step_target(
             ewt = _ewt_test(cfg)
             pred = tagging.predict_tagging(model, task, tok, ewt, labels, max_length, device)
             res["ewt_test_accuracy"] = round(100 * pos_accuracy([e["tags"] for e in ewt], pred), 2)
+        if task == "ner" and data.get("ewt"):  # UNER: English in-domain check on EWT test
+            pred = tagging.predict_tagging(model, task, tok, data["ewt"], labels, max_length, device)
+            res["ewt_test"] = _score_shipped(task, [e["tags"] for e in data["ewt"]], pred)
+        if task == "ner" and data.get("conll2002"):  # a second evaluation, under CoNLL-2002's guideline
+            res["conll2002"] = {}
+            for lang, ev in data["conll2002"].items():
+                pred = tagging.predict_tagging(model, task, tok, ev, labels, max_length, device)
+                res["conll2002"][lang] = _score_shipped(task, [e["tags"] for e in ev], pred)
         if task == "pos" and "target" in cfg.eval.tatoeba_phases:  # the only reader of a target checkpoint
             model.save(work / "model", {task: {"kind": "tagging", "labels": labels}})
             tok.save_pretrained(str(work / "model"))
@@ -1234,13 +1276,20 @@ def run_data_steps(cfgs: list[ExperimentConfig], runs_dir: str | Path = "runs") 
                 store.execute(node)
 
 
+def _evaluates(cfg: ExperimentConfig, task: str) -> tuple[str, ...]:
+    """The data sets target ``task`` evaluates (tasks.registry), for ner those of its training data."""
+    if task == "ner" and cfg.target.ner_data == "uner":
+        return tasks.registry.uner_evaluates(cfg.eval.ner_languages, bool(cfg.eval.ner_conll2002))
+    return tasks.get_task(task).evaluates
+
+
 def check_train_test_overlap(cfg: ExperimentConfig) -> dict[str, str]:
     """The guard against training on evaluated items: ConfigError (one line naming both sides) if the condition's
     MLM corpus (when MLM trains on it) or intermediate data holds items of a data set it evaluates, unless
     ``eval.allow_overlap`` names that set; returns the allowed overlaps {set: what trains on it} (the book flags
     them). Two checks: by declared set (tasks.registry ``trains_on``/``evaluates``, corpus.corpus_data_sets),
     and item by item for shipped training data against shipped evaluated sets (xitcore.overlap)."""
-    evaluated = {name: f"target {t}" for t in cfg.target.tasks for name in tasks.get_task(t).evaluates}
+    evaluated = {name: f"target {t}" for t in cfg.target.tasks for name in _evaluates(cfg, t)}
     if cfg.eval.tatoeba_phases:
         evaluated.setdefault(tasks.registry.TATOEBA_SET, "Tatoeba retrieval")
     if "copa" in cfg.intermediate.tasks:

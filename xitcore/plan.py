@@ -83,6 +83,7 @@ HUB_SIZES = {
 TARGET_TRAIN = {
     "pos": DataSize("UD English-EWT dev (data/ud/UD_English-EWT)", 2001, 12.6),
     "ner": DataSize("NLTK IEER, PER/ORG/LOC (data/nltk/ieer.zip)", 2839, 23.1),
+    "ner:uner": DataSize("Universal NER English-EWT dev (data/uner/UNER_English-EWT)", 2001, 12.6),
 }
 # XTREME-R targets (hub): English train split and one language's test set; counts from the dataset cards
 # (the test sets vary by language: typical sizes), words per example approximate.
@@ -110,6 +111,9 @@ EVAL_SETS = {  # per language
     "pos-ewt": DataSize("UD English-EWT test (data/ud/UD_English-EWT)", 2077, 12.1),
     "ner:es": DataSize("CoNLL-2002 Spanish testb (data/nltk/conll2002.zip)", 1517, 34.0),
     "ner:nl": DataSize("CoNLL-2002 Dutch testb (data/nltk/conll2002.zip)", 5195, 13.3),
+    # Universal NER (target.ner_data uner): a PUD evaluation half, or a test set (typical size), and EWT test
+    "ner:uner": DataSize("Universal NER PUD evaluation half or test set (data/uner)", 800, 21.0),
+    "ner:uner-ewt": DataSize("Universal NER English-EWT test (data/uner/UNER_English-EWT)", 2077, 12.1),
     "tatoeba": DataSize("Tatoeba xx-eng, 1000 pairs (data/tatoeba/)", 2000, 8.0),
     "xcopa": DataSize("XCOPA validation items (data/xcopa/data)", 100, 13.0, 2),
 }
@@ -589,7 +593,7 @@ def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnin
     elif kind == "target":
         ps.seed = seed
         task, bs, epochs = payload["target"], payload["batch_size"], payload["epochs"]
-        tr = TARGET_TRAIN[task]
+        tr = TARGET_TRAIN[f"{task}:{payload['ner_data']}" if payload.get("ner_data") == "uner" else task]
         n = min(tr.examples, payload["max_train_sentences"] or tr.examples)
         windows, per = feature_tokens(tr.words, cfg)
         steps = max(1, math.ceil(n * windows / bs * epochs))
@@ -600,10 +604,12 @@ def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnin
         evals = (
             [("pos", l) for l in payload["languages"]]
             if task == "pos"
-            else [(f"ner:{l}", l) for l in payload["languages"]]
+            else [(f"ner:{l}" if f"ner:{l}" in EVAL_SETS else "ner:uner", l) for l in payload["languages"]]
         )
         if task == "pos":
             evals.append(("pos-ewt", "en"))
+        if payload.get("ner_data") == "uner":
+            evals += [("ner:uner-ewt", "en")] + [(f"ner:{l}", l) for l in payload.get("conll2002", [])]
         for name, _ in evals:
             ev = EVAL_SETS[name]
             w, p = feature_tokens(ev.words, cfg)
@@ -667,7 +673,12 @@ def build_plan(
                 unit_steps[cfg.condition, seed].append(ps)
         ev = cfg.eval
         languages.setdefault("pos (UD PUD evaluation half; + EWT test for English)", ev.pos_languages)
-        languages.setdefault("ner (CoNLL-2002 testb)", ev.ner_languages)
+        if cfg.target.ner_data == "uner":
+            languages.setdefault("ner (Universal NER; + EWT test for English)", ev.ner_languages)
+            if ev.ner_conll2002:
+                languages.setdefault("ner-conll2002 (second evaluation, CoNLL-2002 testb)", ev.ner_conll2002)
+        else:
+            languages.setdefault("ner (CoNLL-2002 testb)", ev.ner_languages)
         languages.setdefault("tatoeba (retrieval into English)", ev.tatoeba_languages)
         if "copa" in cfg.intermediate.tasks:
             languages.setdefault("xcopa (after a COPA intermediate task)", ev.xcopa_languages)

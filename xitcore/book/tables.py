@@ -31,7 +31,8 @@ LOSS_METRICS = ("loss", "heldout_loss")
 
 #: the 13 PUD languages of the POS target task, in the order the book shows them
 POS_LANGUAGES = ("en", "ar", "de", "es", "fi", "fr", "hi", "id", "it", "pt", "ru", "tr", "zh", "sv", "pl", "ja")
-LANGUAGE_ORDER = ("en", "en-ewt") + POS_LANGUAGES[1:] + ("nl",)
+#: NER adds CoNLL-2002 nl and the Universal NER test sets (their languages' PUD sets come first)
+LANGUAGE_ORDER = ("en", "en-ewt") + POS_LANGUAGES[1:] + ("nl", "da", "hr", "sr", "sk", "pt-bosque", "zh-gsd")
 
 SCRIPT = {
     "en": "Latin",
@@ -46,10 +47,16 @@ SCRIPT = {
     "nl": "Latin",
     "sv": "Latin",
     "pl": "Latin",
+    "da": "Latin",
+    "hr": "Latin",
+    "sr": "Latin",  # UNER Serbian-SET is in Latin script
+    "sk": "Latin",
+    "pt-bosque": "Latin",
     "ar": "Arabic",
     "hi": "Devanagari",
     "ru": "Cyrillic",
     "zh": "Han",
+    "zh-gsd": "Han",
     "ja": "Japanese",
 }
 FAMILY = {
@@ -57,7 +64,13 @@ FAMILY = {
     "de": "Germanic",
     "nl": "Germanic",
     "sv": "Germanic",
+    "da": "Germanic",
     "pl": "Slavic",
+    "hr": "Slavic",
+    "sr": "Slavic",
+    "sk": "Slavic",
+    "pt-bosque": "Romance",
+    "zh-gsd": "Sinitic",
     "ja": "Japonic",
     "es": "Romance",
     "fr": "Romance",
@@ -1046,7 +1059,7 @@ def scale_facts(indexes: dict[str, dict], df: pd.DataFrame, runs_dir) -> list[st
     lines.append(
         f"**Phase iii:** {', '.join(target.get('tasks', []))} trained on English for {target.get('epochs')} "
         f"epoch(s); evaluated zero-shot on {pos['language'].nunique()} POS languages "
-        f"(up to {ev.get('max_sentences')} sentences each), {ner['language'].nunique()} NER languages, "
+        f"(up to {ev.get('max_sentences')} sentences each), {ner['language'].nunique()} NER sets, "
         f"{tat['language'].nunique()} Tatoeba languages."
     )
     lines.append(

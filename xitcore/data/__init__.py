@@ -5,6 +5,7 @@ language/split and what is allowed) on missing or malformed input.
 """
 
 from xitcore.data.conllu import UDSentence, read_conllu
+from xitcore.data.iob2 import NERSentence, read_iob2
 from xitcore.data.paths import (
     CONLL2000_SPLITS,
     CONLL2002_LANGS,
@@ -78,6 +79,8 @@ __all__ = [
     "zip_member",
     "UDSentence",
     "read_conllu",
+    "NERSentence",
+    "read_iob2",
     "is_iob2",
     "read_conll2000",
     "read_conll2002",

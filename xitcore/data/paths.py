@@ -134,6 +134,28 @@ XQUAD_LANGS: tuple[str, ...] = ("ar", "de", "el", "en", "es", "hi", "ro", "ru", 
 XCOPA_LANGS: tuple[str, ...] = ("et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")
 XCOPA_TRANSLATED_LANGS: tuple[str, ...] = tuple(l for l in XCOPA_LANGS if l != "qu")  # no Quechua in data-gmt
 XCOPA_SPLITS: tuple[str, ...] = ("val", "test")
+# Universal NER (UNER v1; data/uner): evaluation set name -> (directory, file). One annotation guideline
+# (PER/ORG/LOC, plus OTH in hr/sr) for all. PUD sets are the 1,000 PUD sentences (the NER target scores their UPOS
+# evaluation half: treebanks.load_uner); the others are whole test sets of other treebanks, named <iso>-<treebank>
+# where the language also has a PUD set (pt-bosque, zh-gsd), else by the ISO 639-1 code.
+UNER_PUD_SETS: dict[str, str] = {
+    "en": "UNER_English-PUD",
+    "de": "UNER_German-PUD",
+    "pt": "UNER_Portuguese-PUD",
+    "ru": "UNER_Russian-PUD",
+    "sv": "UNER_Swedish-PUD",
+    "zh": "UNER_Chinese-PUD",
+}
+UNER_TEST_SETS: dict[str, tuple[str, str]] = {
+    "da": ("UNER_Danish-DDT", "da_ddt-ud-test"),
+    "hr": ("UNER_Croatian-SET", "hr_set-ud-test"),
+    "sr": ("UNER_Serbian-SET", "sr_set-ud-test"),
+    "sk": ("UNER_Slovak-SNK", "sk_snk-ud-test"),
+    "pt-bosque": ("UNER_Portuguese-Bosque", "pt_bosque-ud-test"),
+    "zh-gsd": ("UNER_Chinese-GSD", "zh_gsd-ud-test"),
+}
+UNER_SETS: tuple[str, ...] = tuple(UNER_PUD_SETS) + tuple(UNER_TEST_SETS)
+UNER_EWT_SPLITS: tuple[str, ...] = ("dev", "test")
 CONLL2002_LANGS: dict[str, str] = {"es": "esp", "nl": "ned"}
 CONLL2002_SPLITS: tuple[str, ...] = ("train", "testa", "testb")
 CONLL2000_SPLITS: tuple[str, ...] = ("train", "test")
@@ -236,6 +258,17 @@ def ud_file(lang: str, which: str = "pud") -> Path:
     if lang != tb_lang:
         raise DataError(f"unknown language {lang!r} for UD {which}: allowed is {tb_lang} ({tb})")
     return data_file(f"ud/{tb}/{tb_lang}_{name}-ud-{split}.conllu.gz")
+
+
+def uner_file(name: str) -> Path:
+    """The IOB2 file of a UNER set: a name of UNER_SETS (PUD sets: all 1,000 sentences) or "ewt-dev"/"ewt-test"."""
+    if name.startswith("ewt-") and name[4:] in UNER_EWT_SPLITS:
+        return data_file(f"uner/UNER_English-EWT/en_ewt-ud-{name[4:]}.iob2.gz")
+    check_choice("UNER set", name, UNER_SETS + tuple(f"ewt-{s}" for s in UNER_EWT_SPLITS))
+    if name in UNER_PUD_SETS:
+        return data_file(f"uner/{UNER_PUD_SETS[name]}/{name}_pud-ud-test.iob2.gz")
+    folder, stem = UNER_TEST_SETS[name]
+    return data_file(f"uner/{folder}/{stem}.iob2.gz")
 
 
 def tatoeba_languages() -> list[str]:

@@ -15,7 +15,18 @@ from pathlib import Path
 
 from ..errors import ConfigError, DataError
 from .conllu import read_conllu
-from .paths import ALL_PUD_TREEBANKS, data_file, file_sha256, ud_file
+from .iob2 import read_iob2
+from .paths import (
+    ALL_PUD_TREEBANKS,
+    CONLL2002_LANGS,
+    UNER_PUD_SETS,
+    UNER_SETS,
+    UNER_TEST_SETS,
+    data_file,
+    file_sha256,
+    ud_file,
+    uner_file,
+)
 from .tagging import read_conll2002, read_ieer_documents
 
 # PUD sentences are translations of one English set: a fixed split, identical for every condition,
@@ -278,13 +289,22 @@ def pos_treebank_keys(langs, treebanks: dict[str, str] | None) -> dict[str, dict
     return out
 
 
-def load_ner_train() -> list[dict]:
+NER_DATA = ("ieer", "uner")
 
+
+def load_ner_train(data: str = "ieer") -> list[dict]:
+    """English NER training examples (words, tags over PER/ORG/LOC, lang): ``data`` "ieer" = NLTK's IEER (MUC
+    types mapped), "uner" = Universal NER English-EWT dev in UD EWT dev's order, the sentences the UPOS target
+    trains on (see load_uner_train)."""
+    if data == "uner":
+        return load_uner_train()
+    if data != "ieer":
+        raise DataError(f"unknown NER training data {data!r}: allowed are {', '.join(NER_DATA)}")
     return [{"words": w, "tags": t, "lang": "en"} for w, t in read_ieer_documents()]
 
 
 def map_ner_tag(tag: str) -> str:
-    """CoNLL-2002 tags -> the shared PER/ORG/LOC label set; MISC (absent from IEER) becomes O."""
+    """CoNLL-2002 / UNER tags -> the shared PER/ORG/LOC label set; MISC (absent from IEER) and UNER's OTH become O."""
     if tag == "O" or tag[2:] not in NER_TYPES:
         return "O"
     return tag
@@ -296,7 +316,7 @@ def _ner_eval_sentences(lang: str, key: tuple, split: str = "testb") -> tuple:
     return tuple((tuple(w), tuple(map_ner_tag(t) for t in tags)) for w, tags in read_conll2002(lang, split))
 
 
-def load_ner_eval(lang: str, split: str = "evaluation") -> list[dict]:
+def load_conll2002_eval(lang: str, split: str = "evaluation") -> list[dict]:
     """CoNLL-2002 ``lang``: testb for evaluation, testa (CoNLL-2002's own development set) for ``split="dev"``."""
 
     part = "testa" if split == "dev" else "testb"
@@ -304,3 +324,160 @@ def load_ner_eval(lang: str, split: str = "evaluation") -> list[dict]:
         {"words": list(w), "tags": list(t), "lang": lang}
         for w, t in _ner_eval_sentences(lang, _file_key(data_file("nltk/conll2002.zip")), part)
     ]
+
+
+# ------------------------------------------------------------------ Universal NER (data/uner)
+#: least share of PUD sentences whose UNER tokens equal UD's once aligned (data/README.md counts
+#: 996-1000 of 1000 per language); fewer means the alignment is wrong
+UNER_PUD_MIN_IDENTICAL = 0.99
+
+
+@functools.lru_cache(maxsize=32)
+def _iob2_sentences(key: tuple, source: str) -> tuple:
+    """An IOB2 file parsed once per process (``key`` from _file_key); treat the sentences as read-only."""
+    return tuple(read_iob2(key[0], source))
+
+
+def _uner(name: str) -> tuple:
+    path = uner_file(name)
+    return _iob2_sentences(_file_key(path), f"data/uner {name}")
+
+
+def _pud_doc(sent_id: str) -> str:
+    """UD PUD 'n01001011' -> document 'n01001'; UNER 'n01001-0001' -> 'n01001'."""
+    return sent_id.rsplit("-", 1)[0] if "-" in sent_id else sent_id[:-3]
+
+
+def uner_pud_aligned(lang: str) -> list:
+    """The 1,000 UNER sentences of ``lang``'s PUD set in UD PUD's order, so that pud_split's positions pick the
+    same sentences as the UPOS halves. UNER's sentence ids (``n01001-0001``) and file order differ from UD's
+    (``n01001011``): sentences are matched by document id and rank within the document. Chinese UNER has
+    ``batch-...`` ids in UD's file order: where no UNER document id is a UD one, the file order is kept.
+    DataError if the sizes differ or fewer than UNER_PUD_MIN_IDENTICAL of the aligned sentences have UD's tokens."""
+    if lang not in UNER_PUD_SETS:
+        raise DataError(f"unknown UNER PUD language {lang!r}: allowed are {', '.join(UNER_PUD_SETS)}")
+    return list(_uner_pud_aligned(lang, _file_key(uner_file(lang)), _file_key(ud_file(lang, "pud"))))
+
+
+@functools.lru_cache(maxsize=8)
+def _uner_pud_aligned(lang: str, uner_key: tuple, ud_key: tuple) -> tuple:
+    un = _iob2_sentences(uner_key, f"data/uner {lang}")
+    ud = _pud_sentences(lang, ud_key)
+    if len(un) != PUD_SIZE:
+        raise DataError(f"UNER PUD {lang}: expected {PUD_SIZE} sentences, found {len(un)}")
+    ud_docs = [_pud_doc(s.sent_id) for s in ud]
+    if {_pud_doc(s.sent_id) for s in un} <= set(ud_docs):
+        by_key, rank = {}, {}
+        for s in un:
+            d = _pud_doc(s.sent_id)
+            rank[d] = rank.get(d, 0) + 1
+            by_key[d, rank[d]] = s
+        rank = {}
+        ordered = []
+        for d in ud_docs:
+            rank[d] = rank.get(d, 0) + 1
+            if (d, rank[d]) not in by_key:
+                raise DataError(f"UNER PUD {lang}: no sentence {rank[d]} of document {d} (UD PUD has it)")
+            ordered.append(by_key[d, rank[d]])
+    else:
+        ordered = list(un)
+    same = sum(list(a.words) == list(b.words) for a, b in zip(ordered, ud))
+    if same < UNER_PUD_MIN_IDENTICAL * PUD_SIZE:
+        raise DataError(
+            f"UNER PUD {lang}: only {same} of {PUD_SIZE} sentences have UD PUD's tokens once aligned "
+            f"(at least {int(UNER_PUD_MIN_IDENTICAL * PUD_SIZE)} expected)"
+        )
+    return tuple(ordered)
+
+
+def load_uner_train() -> list[dict]:
+    """UNER English-EWT dev (2,001 sentences) in the order of UD English-EWT dev, matched by ``sent_id``: the
+    sentences the UPOS target trains on (UNER's own tokens and tags; 3 sentences tokenise differently)."""
+    un = {s.sent_id: s for s in _iob2_sentences(_file_key(uner_file("ewt-dev")), "data/uner ewt-dev")}
+    ud = _conllu_sentences(_file_key(ud_file("en", "ewt-dev")))
+    missing = [s.sent_id for s in ud if s.sent_id not in un]
+    if missing or len(un) != len(ud):
+        raise DataError(
+            f"UNER English-EWT dev: {len(un)} sentences, UD English-EWT dev {len(ud)}; "
+            f"{len(missing)} UD sentence ids not in UNER (first: {missing[:1]})"
+        )
+    return [_ner_example(un[s.sent_id], "en") for s in ud]
+
+
+def _ner_example(s, lang: str) -> dict:
+    return {"words": list(s.words), "tags": [map_ner_tag(t) for t in s.tags], "lang": lang}
+
+
+def load_uner_eval(name: str, split: str = "evaluation") -> list[dict]:
+    """Examples of UNER set ``name`` (paths.UNER_SETS, or "ewt-test"): a PUD set's evaluation half (the UPOS
+    evaluation half's sentences) or, with ``split="dev"``, its intermediate half; a test-only set whole (it has
+    no dev split: DataError)."""
+    if name == "ewt-test":
+        return [_ner_example(s, "en") for s in _uner("ewt-test")]
+    if name in UNER_PUD_SETS:
+        sents = uner_pud_aligned(name)
+        inter, ev = pud_split()
+        return [_ner_example(sents[i], name) for i in (inter if split == "dev" else ev)]
+    if name in UNER_TEST_SETS:
+        if split == "dev":
+            raise DataError(
+                f"UNER set '{name}' is a test set only, with no dev split; allowed with eval.split dev: "
+                f"{', '.join(UNER_PUD_SETS)}"
+            )
+        return [_ner_example(s, name) for s in _uner(name)]
+    raise DataError(f"unknown UNER set {name!r}: allowed are {', '.join(UNER_SETS)}")
+
+
+def ner_shipped_sets(data: str) -> tuple[str, ...]:
+    """The NER evaluation sets shipped for training data ``data``: CoNLL-2002 for ieer, UNER for uner."""
+    return tuple(CONLL2002_LANGS) if data == "ieer" else UNER_SETS
+
+
+def load_ner_file(spec: str, key: str) -> list:
+    """The NERSentences an IOB2 file spec names (``path`` or ``path#first:N``, as parse_treebank_spec);
+    DataError (one line, naming ``key``) on a missing, malformed or too short file."""
+    path, first = parse_treebank_spec(spec, key)
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise DataError(f"{key}: file '{p}' does not exist")
+    sents = _iob2_sentences(_file_key(p.resolve()), key)
+    if first is not None:
+        if first > len(sents):
+            raise DataError(f"{key}: '#first:{first}' asks for more sentences than file '{p}' has ({len(sents)})")
+        sents = sents[:first]
+    return list(sents)
+
+
+def load_ner_eval(
+    lang: str, split: str = "evaluation", data: str = "ieer", files: dict[str, str] | None = None
+) -> list[dict]:
+    """NER evaluation examples of ``lang``: its file in ``files`` (params eval.ner_files; evaluation only), else
+    the shipped set of training data ``data`` (ieer: CoNLL-2002 testb / testa for ``split="dev"``; uner:
+    load_uner_eval)."""
+    if files and lang in files:
+        if split == "dev":
+            raise DataError(f"eval.ner_files.{lang}: a user NER file is for evaluation only, not eval.split dev")
+        return [_ner_example(s, lang) for s in load_ner_file(files[lang], f"eval.ner_files.{lang}")]
+    if data == "uner":
+        return load_uner_eval(lang, split)
+    if lang not in CONLL2002_LANGS:
+        raise DataError(
+            f"no NER evaluation set for language '{lang}' with IEER training data; allowed: "
+            f"{', '.join(CONLL2002_LANGS)} or a code given a file in eval.ner_files"
+        )
+    return load_conll2002_eval(lang, split)
+
+
+def ner_file_keys(langs, files: dict[str, str] | None) -> dict[str, dict]:
+    """What identifies the user NER files among ``langs``, for step keys: ``{lang: {"sha256", "first"}}``; {} when
+    none of ``langs`` has one (so keys without user files stay unchanged). The path is left out."""
+    out = {}
+    for lang in langs:
+        if files and lang in files:
+            key = f"eval.ner_files.{lang}"
+            path, first = parse_treebank_spec(files[lang], key)
+            p = Path(path).expanduser()
+            if not p.is_file():
+                raise DataError(f"{key}: file '{p}' does not exist")
+            out[lang] = {"sha256": file_sha256(p), "first": first}
+    return out

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from ..data import read_conllu, read_xcopa, read_xquad
-from ..data.paths import ud_file
+from ..data.paths import UNER_PUD_SETS, UNER_TEST_SETS, ud_file
 from ..data.treebanks import (
     COPA_ENGLISH_SOURCE,
     DEPRELS,
@@ -336,7 +336,10 @@ TASKS: dict[str, Task] = {
             "target (shipped)",
             labels=tuple(NER_LABELS),
             load_local=lambda data: load_ner_train(),
-            description="NER (PER/ORG/LOC): trained on NLTK's IEER, evaluated on CoNLL-2002 es/nl testb",
+            description=(
+                "NER (PER/ORG/LOC): trained on NLTK's IEER, evaluated on CoNLL-2002 es/nl testb; with "
+                "target.ner_data uner on Universal NER English-EWT dev, evaluated on UNER sets (uner_evaluates)"
+            ),
         ),
         # ---------------- targets on hub data (XTREME-R, and PAWS-X / BUCC from XTREME)
         Task(
@@ -650,8 +653,35 @@ _EVALUATES = {
     "tatoeba": (TATOEBA_SET,),
 }
 TASKS = {n: replace(t, trains_on=_TRAINS_ON.get(n, ()), evaluates=_EVALUATES.get(n, ())) for n, t in TASKS.items()}
+# ner with target.ner_data uner evaluates Universal NER sets instead (the `evaluates` above is IEER's)
+UNER_PUD_SET = "UNER PUD evaluation half"
+UNER_EWT_TEST_SET = "UNER English-EWT test"
+UNER_TEST_SET_NAMES = {lang: f"UNER {folder[len('UNER_') :]} test" for lang, (folder, _) in UNER_TEST_SETS.items()}
+
+
+def uner_evaluates(languages, conll2002: bool) -> tuple[str, ...]:
+    """The data sets UNER-trained ner evaluates: the PUD evaluation half, EWT test, each test set it lists, and
+    CoNLL-2002 testb when it is the second evaluation."""
+    out = [UNER_EWT_TEST_SET]
+    if any(l in UNER_PUD_SETS for l in languages):
+        out.append(UNER_PUD_SET)
+    out += [UNER_TEST_SET_NAMES[l] for l in languages if l in UNER_TEST_SET_NAMES]
+    return tuple(out) + (("CoNLL-2002 testb",) if conll2002 else ())
+
+
 #: every data set the guard knows by name (what eval.allow_overlap may list)
-DATA_SETS = tuple(sorted({*sum(_TRAINS_ON.values(), ()), *sum(_EVALUATES.values(), ()), XCOPA_VAL_SET}))
+DATA_SETS = tuple(
+    sorted(
+        {
+            *sum(_TRAINS_ON.values(), ()),
+            *sum(_EVALUATES.values(), ()),
+            XCOPA_VAL_SET,
+            UNER_PUD_SET,
+            UNER_EWT_TEST_SET,
+            *UNER_TEST_SET_NAMES.values(),
+        }
+    )
+)
 
 METRICS: dict[str, Callable] = {
     "accuracy": sc.classification_accuracy,
