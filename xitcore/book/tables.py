@@ -735,6 +735,7 @@ def delta_summary(
     out.attrs["holm_significant"] = sum(f.holm_significant for f in tested)
     out.attrs["families"] = sorted({f.group for f in tested if f.group})
     out.attrs["power"] = {g: an.power_line(g) for g in out.attrs["families"]}
+    out.attrs["p_holm"] = {k: f.p_holm for k, f in cells.items()}  # (condition, task) -> adjusted p of its family
     return out
 
 
