@@ -179,8 +179,8 @@ def family_power_line(stats: Sequence[PairedStats], alpha: float = ALPHA, power:
     mdd = min_detectable_difference(sd, n, alpha, power)
     return (
         f"with n = {n} seeds and the observed seed spread (median sd of Δ {sd:.2f} points), a true difference of "
-        f"about {mdd:.1f} points is detected with {power:.0%} power at α = {alpha:g} (unadjusted); smaller effects "
-        "can go unseen"
+        f"about {mdd:.1f} points is detected with {power * 100:.0f} % power at α = {alpha:g} (unadjusted); smaller "
+        "effects can go unseen"
     )
 
 

@@ -274,7 +274,7 @@ STATISTICS = f"""\
 * **Claims of no difference** (non-superiority, equivalence) are tested against a margin declared in advance
   (`analysis.margins`, points per target task; one-sided t-test, TOST for equivalence, `statsmodels`); without
   one they are *not testable*.
-* **Power.** Each family states the smallest difference it could detect with {S.POWER:.0%} power from the
+* **Power.** Each family states the smallest difference it could detect with {S.POWER * 100:.0f} % power from the
   observed seed spread (`statsmodels` `TTestPower`): smaller true effects can go unseen.
 """
 
