@@ -75,8 +75,17 @@ def test_heterogeneity_by_hand():
     mean = float((w * d).sum() / w.sum())
     q = float((w * (d - mean) ** 2).sum())
     pooled = S.heterogeneity([a, b])
-    assert pooled.k == 2 and pooled.mean == pytest.approx(mean) and pooled.q == pytest.approx(q)
+    assert pooled.k == 2 and pooled.q == pytest.approx(q)
     assert pooled.i2 == pytest.approx(100 * (q - 1) / q) and pooled.q_p == pytest.approx(st.chi2.sf(q, 1))
+    # DerSimonian–Laird: τ² = (Q − (k − 1)) / (Σw − Σw² / Σw); weights 1 / (se² + τ²)
+    tau2 = (q - 1) / (w.sum() - (w**2).sum() / w.sum())
+    ws = 1 / (1 / w + tau2)
+    assert pooled.tau2 == pytest.approx(tau2) and pooled.mean == pytest.approx((ws * d).sum() / ws.sum())
+    half = 1.959963984540054 / math.sqrt(ws.sum())
+    assert (pooled.lo, pooled.hi) == pytest.approx((pooled.mean - half, pooled.mean + half))
+    # the case: pairs of opposite sign do not pool into an interval tighter than either pair
+    assert pooled.hi - pooled.lo > max(a.hi - a.lo, b.hi - b.lo) / 2 and pooled.lo < 0 < pooled.hi
+    assert mean != pytest.approx(pooled.mean) or tau2 == 0
     assert "no verdict" in pooled.text() and "I²" in pooled.text()
     assert S.heterogeneity([a]).k == 1 and "no pooled number" in S.heterogeneity([a]).text()
 

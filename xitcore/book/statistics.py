@@ -240,7 +240,8 @@ def equivalence(deltas, margin: float | None) -> MarginTest:
 
 @dataclass(frozen=True)
 class Pooled:
-    """An inverse-variance (fixed-effect) pooled mean over k comparisons, never shown without its heterogeneity."""
+    """A number pooled over k comparisons (DerSimonian–Laird random effects: the between-pair spread widens its
+    interval), never shown without its heterogeneity and never given a verdict."""
 
     k: int
     mean: float
@@ -249,36 +250,46 @@ class Pooled:
     q: float  # Cochran's Q
     q_p: float  # p of Q on k − 1 degrees of freedom (chi-squared)
     i2: float  # I² in percent
+    tau2: float  # between-pair variance (DerSimonian–Laird)
 
     def text(self) -> str:
         if self.k < 2 or not np.isfinite(self.mean):
             return "no pooled number (fewer than 2 comparisons with a finite standard error)"
+        verdict = (
+            "the pairs disagree, the pooled number describes none of them"
+            if self.i2 >= 50
+            else "the pairs are compatible"
+        )
         return (
-            f"pooled {self.mean:+.1f} [{self.lo:+.1f}, {self.hi:+.1f}] over {self.k} pairs, heterogeneity "
-            f"Q = {self.q:.1f} (p = {self.q_p:.3f}), I² = {self.i2:.0f} %: "
-            + ("the pairs disagree, the pooled number describes none of them" if self.i2 >= 50 else "")
-            + ("the pairs are compatible" if self.i2 < 50 else "")
-            + "; no verdict is drawn from it"
+            f"pooled {self.mean:+.1f} [{self.lo:+.1f}, {self.hi:+.1f}] over {self.k} pairs (random effects), "
+            f"heterogeneity Q = {self.q:.1f} (p = {self.q_p:.3f}), I² = {self.i2:.0f} %: {verdict}; no verdict is "
+            "drawn from it"
         )
 
 
 def heterogeneity(items: Sequence[PairedStats], confidence: float = CI_CONFIDENCE) -> Pooled:
-    """Fixed-effect pooled mean of several comparisons (weights 1 / se²), Cochran's Q, its chi-squared p and I²
-    (Higgins & Thompson 2002: max(0, (Q − (k − 1)) / Q)). Comparisons with n < 2 or se 0 are left out."""
+    """Pool several comparisons: Cochran's Q with inverse-variance weights 1 / se², its chi-squared p, I² (Higgins
+    & Thompson 2002: max(0, (Q − (k − 1)) / Q)), and the DerSimonian–Laird random-effects mean and normal interval
+    (weights 1 / (se² + τ²)), so pairs of opposite sign give a wide interval, not a tight one. Comparisons with
+    n < 2 or se 0 are left out."""
     use = [s for s in items if s.n > 1 and np.isfinite(s.se) and s.se > 0]
     k = len(use)
     nan = float("nan")
     if k < 2:
-        return Pooled(k, nan, nan, nan, nan, nan, nan)
-    w = np.array([1.0 / s.se**2 for s in use])
+        return Pooled(k, nan, nan, nan, nan, nan, nan, nan)
+    v = np.array([s.se**2 for s in use])
     d = np.array([s.mean for s in use])
-    mean = float(np.sum(w * d) / np.sum(w))
-    se = math.sqrt(1.0 / float(np.sum(w)))
-    z = float(_st.norm.ppf(0.5 + confidence / 2))
-    q = float(np.sum(w * (d - mean) ** 2))
+    w = 1.0 / v
+    fixed = float(np.sum(w * d) / np.sum(w))
+    q = float(np.sum(w * (d - fixed) ** 2))
     q_p = float(_st.chi2.sf(q, k - 1))
     i2 = 100.0 * max(0.0, (q - (k - 1)) / q) if q > 0 else 0.0
-    return Pooled(k, mean, mean - z * se, mean + z * se, q, q_p, i2)
+    tau2 = max(0.0, (q - (k - 1)) / (float(np.sum(w)) - float(np.sum(w**2)) / float(np.sum(w))))
+    ws = 1.0 / (v + tau2)
+    mean = float(np.sum(ws * d) / np.sum(ws))
+    se = math.sqrt(1.0 / float(np.sum(ws)))
+    z = float(_st.norm.ppf(0.5 + confidence / 2))
+    return Pooled(k, mean, mean - z * se, mean + z * se, q, q_p, i2, tau2)
 
 
 # --------------------------------------------------------------------------------------------- the verdict rule
