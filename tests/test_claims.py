@@ -284,7 +284,8 @@ def test_ledger_holm_column_is_holm_within_each_family():
     # untested rows (not testable, direction only, pooled, method) carry no p
     assert led[led["test kind"] == C.DIRECTION_ONLY]["p"].isna().all()
     assert led[led["verdict"] == C.NOT_TESTABLE]["p Holm"].isna().all()
-    assert f"{len(tested)} claim(s)" in C.ledger_note(led)
+    note = C.ledger_note(led)
+    assert f"{len(tested)} claim(s)" in note and f"*Power, {C.LEDGER_FAMILY}:* with n = 3 seeds" in note
 
 
 def test_delta_ci_table_counts_its_comparisons_and_marks_holm():

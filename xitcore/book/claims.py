@@ -873,7 +873,17 @@ def ledger_note(ledger: pd.DataFrame) -> str:
         f"*The ledger tests {m} claim(s). Each carries the Holm-adjusted p of its family ({'; '.join(fams)}): a "
         "comparison that belongs to a family the preset declares has the same adjusted p here as on the answer "
         f"page and in the comparison tables. Verdicts follow that adjusted p: {k} of {m} have p Holm < {alpha:.2g}.*"
-    )
+    ) + "".join(f"\n\n* *Power, {fam}:* {_power(ledger, fam, alpha)}." for fam in fams)
+
+
+def _power(ledger: pd.DataFrame, family: str, alpha: float) -> str:
+    """The power line of one family, from the seed spread of the ledger's rows in it."""
+    rows = ledger[(ledger["family"] == family) & ledger["p Holm"].notna()]
+    stats = [
+        S.PairedStats(int(r["n seeds"]), r["Δ mean"], r["Δ sd"], r["CI low"], r["CI high"], r["p"])
+        for _, r in rows.iterrows()
+    ]
+    return S.family_power_line(stats, alpha)
 
 
 def claims_records(claims: Sequence[Claim] = CLAIMS) -> list[dict]:
