@@ -10,7 +10,9 @@ import yaml
 from book_synthetic import synthetic_results
 
 from xitcore.book import claims as C
+from xitcore.book import statistics as S
 from xitcore.book import tables as T
+from xitcore.config import AnalysisConfig
 
 LANGS = ["en", "de", "es", "zh"]
 
@@ -80,7 +82,7 @@ def test_verdict_supported_contradicted_inconclusive():
     assert C.verdict([-1.0, -1.2, -0.9], +1).verdict == C.CONTRADICTED
     assert C.verdict([-1.0, -1.2, -0.9], -1).verdict == C.SUPPORTED
     v = C.verdict([1.0, -1.0, 0.5], +1)
-    assert v.verdict == C.INCONCLUSIVE and "includes 0" in v.reason and v.n == 3
+    assert v.verdict == C.INCONCLUSIVE and "within seed noise" in v.reason and v.n == 3
     assert C.verdict([0.0, 0.0, 0.0]).verdict == C.INCONCLUSIVE  # degenerate CI [0, 0] contains 0
     assert C.verdict([2.0, 2.0]).verdict == C.SUPPORTED  # sd 0: the interval is the point 2
 
@@ -112,8 +114,8 @@ def test_paired_t_p_by_hand_and_consistent_with_the_interval():
     # Δ = 1, 2, 3: t = 2 / (1 / sqrt 3) = 3.4641, df 2; two-sided p = 1 - t / sqrt(t^2 + 2) for df = 2
     t = 2.0 * math.sqrt(3)
     assert T.paired_stats([1.0, 2.0, 3.0]).p == pytest.approx(1 - t / math.sqrt(t * t + 2), abs=1e-9)
-    assert T.paired_t_p(0.0, 0.0, 3) == 1.0 and T.paired_t_p(2.0, 0.0, 3) == 0.0
-    assert math.isnan(T.paired_t_p(1.0, float("nan"), 1))
+    assert S.paired_t_p([0.0, 0.0, 0.0]) == 1.0 and S.paired_t_p([2.0, 2.0, 2.0]) == 0.0
+    assert math.isnan(S.paired_t_p([1.0, float("nan")]))
     # p < 0.05 exactly when the 95 % interval excludes 0 (same t distribution)
     for deltas in ([1.0, 1.2, 0.9], [1.0, -1.0, 0.5], [0.2, 0.9, 1.6, 0.1], [-2.0, -0.1, -0.3, -0.5, -0.4]):
         st = T.paired_stats(deltas)
@@ -148,17 +150,31 @@ def test_statistics_are_stated_once():
 # ------------------------------------------------------------------------------------ kinds of test
 
 
-def test_non_superiority_supported_unless_the_multilingual_variant_is_clearly_better():
-    worse = C.verdict([-1.0, -1.2, -0.9], test_kind=C.NON_SUPERIORITY)
-    assert worse.verdict == C.SUPPORTED and "English is better" in worse.reason
-    noise = C.verdict([0.5, -0.4, 0.1], test_kind=C.NON_SUPERIORITY)
-    assert noise.verdict == C.SUPPORTED and "within seed noise" in noise.reason and "not shown" in noise.reason
-    better = C.verdict([1.0, 1.2, 0.9], test_kind=C.NON_SUPERIORITY)
-    assert better.verdict == C.CONTRADICTED and "wholly above 0" in better.reason
-    # never "inconclusive", and one seed tests nothing
-    assert C.verdict([1.0], test_kind=C.NON_SUPERIORITY).verdict == C.NOT_TESTABLE
+def test_non_superiority_needs_a_declared_margin():
+    # no margin declared in advance: not testable, however the seeds fall
+    for deltas in ([-1.0, -1.2, -0.9], [0.5, -0.4, 0.1], [1.0, 1.2, 0.9]):
+        v = C.verdict(deltas, test_kind=C.NON_SUPERIORITY)
+        assert v.verdict == C.NOT_TESTABLE and "margin" in v.reason
+    # with a margin: supported when the one-sided test shows Δ < +margin
+    assert C.verdict([-1.0, -1.2, -0.9], test_kind=C.NON_SUPERIORITY, margin=2.0).verdict == C.SUPPORTED
+    assert C.verdict([0.5, -0.4, 0.1], test_kind=C.NON_SUPERIORITY, margin=2.0).verdict == C.SUPPORTED
+    # clearly better than 0 (superiority test) and not shown below the margin: contradicted
+    better = C.verdict([1.0, 1.2, 0.9], test_kind=C.NON_SUPERIORITY, margin=0.5)
+    assert better.verdict == C.CONTRADICTED and "better" in better.reason
+    # wide seed noise, small margin: neither shown
+    assert C.verdict([0.5, -3.0, 3.0], test_kind=C.NON_SUPERIORITY, margin=0.5).verdict == C.INCONCLUSIVE
+    assert C.verdict([1.0], test_kind=C.NON_SUPERIORITY, margin=2.0).verdict == C.NOT_TESTABLE
     # the same within-noise deltas are merely inconclusive for a superiority claim
     assert C.verdict([0.5, -0.4, 0.1], test_kind=C.SUPERIORITY).verdict == C.INCONCLUSIVE
+
+
+def test_superiority_follows_the_adjusted_p():
+    deltas = [1.0, 1.2, 0.9]  # p ≈ 0.007
+    assert C.verdict(deltas, p_holm=0.01).verdict == C.SUPPORTED
+    v = C.verdict(deltas, p_holm=0.2)  # significant only before Holm: suggestive, never supported
+    assert v.verdict == C.SUGGESTIVE and "only before Holm" in v.reason
+    assert C.verdict(deltas, -1, p_holm=0.2).verdict == C.SUGGESTIVE
+    assert C.verdict([0.5, -0.4, 0.1], p_holm=0.9).verdict == C.INCONCLUSIVE
 
 
 def test_direction_only_reads_signs_not_intervals():
@@ -171,25 +187,27 @@ def test_direction_only_reads_signs_not_intervals():
         C.verdict([1.0, 2.0], test_kind="equivalence")
 
 
-def test_p8_p9_are_non_superiority_and_judged_on_synthetic_results():
-    by_id = {c.id: c for c in C.CLAIMS}
-    for cid in ("P8-mlm-not-better", "P9-translated-not-better"):
-        assert by_id[cid].test_kind == C.NON_SUPERIORITY and by_id[cid].treatment[0].startswith("ml-")
-    # multilingual variants within noise of English (all zero effects) -> supported
+def test_p8_p9_are_non_superiority_per_measure_and_need_a_margin():
+    p8 = [c for c in C.CLAIMS if c.id.startswith("P8-mlm-not-better/")]
+    p9 = [c for c in C.CLAIMS if c.id.startswith("P9-translated-not-better/")]
+    assert len(p8) == 3 and len(p9) == 9  # one row per measure; P9 one per pair: no pooled verdict
+    assert all(c.test_kind == C.NON_SUPERIORITY and c.treatment[0].startswith("ml-") for c in p8 + p9)
+    assert all(len(c.treatment) == 1 for c in p9)
+    # no margin declared (the defaults): not testable, with the reason
     led = C.ledger_table(synthetic_results(noise=0.3)).set_index("id")
-    assert led.loc["P8-mlm-not-better", "verdict"] == C.SUPPORTED
-    assert led.loc["P9-translated-not-better", "verdict"] == C.SUPPORTED
-    # multilingual variants clearly worse -> still supported (not shown to be better)
-    worse = {"ml-mlm": -4.0, "ml-qa": -4.0, "ml-copa": -4.0, "ml-deprel": -4.0}
-    led = C.ledger_table(synthetic_results(effects=worse, noise=0.3)).set_index("id")
-    assert led.loc["P8-mlm-not-better", "verdict"] == C.SUPPORTED
-    assert "English is better" in led.loc["P9-translated-not-better", "reason"]
-    # multilingual variants clearly better -> contradicted
-    better = {k: 4.0 for k in worse}
-    led = C.ledger_table(synthetic_results(effects=better, noise=0.3)).set_index("id")
-    assert led.loc["P8-mlm-not-better", "verdict"] == C.CONTRADICTED
-    assert led.loc["P9-translated-not-better", "verdict"] == C.CONTRADICTED
-    assert led.loc["P8-mlm-not-better", "CI low"] > 0
+    assert (led.loc[[c.id for c in p8 + p9], "verdict"] == C.NOT_TESTABLE).all()
+    assert "margin" in led.loc["P8-mlm-not-better/pos", "reason"]
+    # margins declared: within noise of English -> supported; clearly better -> contradicted
+    spec = AnalysisConfig(margins={"pos": 2.0, "ner": 2.0, "tatoeba": 2.0})
+    led = C.ledger_table(synthetic_results(noise=0.3), analysis=spec).set_index("id")
+    assert led.loc["P8-mlm-not-better/pos", "verdict"] == C.SUPPORTED
+    assert led.loc["P9-translated-not-better/qa/pos", "verdict"] == C.SUPPORTED
+    assert led.loc["P8-mlm-not-better/pos", "family"] == C.MARGIN_FAMILY
+    better = {k: 4.0 for k in ("ml-mlm", "ml-qa", "ml-copa", "ml-deprel")}
+    led = C.ledger_table(synthetic_results(effects=better, noise=0.3), analysis=spec).set_index("id")
+    assert led.loc["P8-mlm-not-better/pos", "verdict"] == C.CONTRADICTED
+    assert led.loc["P9-translated-not-better/qa/pos", "verdict"] == C.CONTRADICTED
+    assert led.loc["P8-mlm-not-better/pos", "CI low"] > 0
 
 
 # ------------------------------------------------------------------------------------ provenance
@@ -200,15 +218,21 @@ def test_every_row_carries_provenance_and_test_kind():
     assert set(led["provenance kind"]) <= set(C.PROVENANCES) and set(led["test kind"]) <= set(C.TEST_KINDS)
     assert (led["provenance"].str.len() > 10).all()
     by = led.set_index("id")
-    for cid in ("P1-squad", "P2-mnli", "P3-hellaswag", "P4-multitask"):
+    for cid in ("P1-squad/pos", "P2-mnli/ner", "P3-hellaswag", "P4-multitask/tatoeba"):
         assert by.loc[cid, "provenance kind"] == C.BRIEF
         prov = by.loc[cid, "provenance"]
         assert "confidence 0.2" in prov and "not confirmed by a reachable table" in prov and "+8.4" in prov
-    for cid in ("P5-tatoeba", "P5b-bucc", "P7-best-per-target", "P8-mlm-not-better", "P9-translated-not-better"):
+    for cid in (
+        "P5-tatoeba",
+        "P5b-bucc",
+        "P7-best-per-target/pos",
+        "P8-mlm-not-better/ner",
+        "P9-translated-not-better/qa/pos",
+    ):
         assert by.loc[cid, "provenance kind"] == C.ABSTRACT and "abstract" in by.loc[cid, "provenance"]
     assert by.loc["P6-tydiqa-xnli", "provenance kind"] == C.PAPER_TABLE
     assert "google-research/multilingual-t5" in by.loc["P6-tydiqa-xnli", "provenance"]
-    assert by.loc["P7-best-per-target", "test kind"] == C.DIRECTION_ONLY
+    assert by.loc["P7-best-per-target/pos", "test kind"] == C.DIRECTION_ONLY
     assert by.loc["M3-nine-tasks", "test kind"] == C.NO_TEST
     assert by.loc["Q1-ml-vs-en-pos", "provenance kind"] == C.PROJECT
     with pytest.raises(ValueError, match="provenance"):
@@ -237,21 +261,31 @@ def test_corrected_claims_state_the_sources_numbers():
         "TyDiQA-GoldP (F1)": (65.1, 76.0),
     }
     rules = C.rules_markdown()
-    assert all(k in rules for k in C.TEST_KINDS) and "not shown to be better" in rules
+    assert all(k in rules for k in C.TEST_KINDS) and "declared in advance" in rules and "absence of evidence" in rules
 
 
 # ------------------------------------------------------------------------------------ multiplicity
 
 
-def test_ledger_holm_column_matches_the_shared_holm():
-    led = C.ledger_table(synthetic_results(effects={"en-qa": 5.0, "ml-qa": 8.0}, noise=0.3))
-    tested = led[led["p"].notna()]
+def test_ledger_holm_column_is_holm_within_each_family():
+    df = synthetic_results(effects={"en-qa": 5.0, "ml-qa": 8.0}, noise=0.3)
+    led = C.ledger_table(df)
+    tested = led[led["p Holm"].notna()]
     assert led.attrs["comparisons"] == len(tested) > 5
-    assert tested["p Holm"].tolist() == pytest.approx(T.holm(tested["p"].tolist()), abs=1e-3)
-    # untested rows (not testable, direction only, method) carry no p
+    # the ledger's own family: Holm over its rows
+    own = tested[tested["family"] == C.LEDGER_FAMILY]
+    assert len(own) >= 2 and own["p Holm"].tolist() == pytest.approx(T.holm(own["p"].tolist()), abs=1e-3)
+    # a declared family: the adjusted p of that family, which holds more comparisons than the ledger shows
+    an = T.analyse(df)
+    q3 = led.set_index("id").loc["Q3-qa-pos"]
+    assert q3["family"] == T.PRIMARY and q3["p Holm"] == pytest.approx(
+        an.find("ml-qa", "en-qa", "pos").p_holm, abs=1e-4
+    )
+    # untested rows (not testable, direction only, pooled, method) carry no p
     assert led[led["test kind"] == C.DIRECTION_ONLY]["p"].isna().all()
     assert led[led["verdict"] == C.NOT_TESTABLE]["p Holm"].isna().all()
-    assert f"{len(tested)} claim(s)" in C.ledger_note(led)
+    note = C.ledger_note(led)
+    assert f"{len(tested)} claim(s)" in note and f"*Power, {C.LEDGER_FAMILY}:* with n = 3 seeds" in note
 
 
 def test_delta_ci_table_counts_its_comparisons_and_marks_holm():
@@ -311,22 +345,22 @@ def test_ledger_not_testable_reasons():
     # a task missing on one side
     r = row(frame(ok, ner=False), claim(family="ner"))
     assert r["verdict"] == C.NOT_TESTABLE and "NER" in r["reason"]
-    # composite needs all of POS, NER and Tatoeba
-    r = row(frame(ok, ner=False), claim(family="composite"))
-    assert r["verdict"] == C.NOT_TESTABLE and "ner" in r["reason"]
+    # no composite across metrics or checkpoints
+    with pytest.raises(ValueError, match="no composite"):
+        claim(family="composite")
     # fixed reason
     r = row(frame(ok), claim(untestable="no BUCC data offline"))
     assert (r["verdict"], r["reason"]) == (C.NOT_TESTABLE, "no BUCC data offline")
 
 
-def test_composite_uses_shared_mlm_checkpoint_for_retrieval():
+def test_retrieval_uses_the_shared_mlm_checkpoint_as_reference():
     """no-intermediate has Tatoeba only on the shared MLM checkpoint (seed 0): it is the reference for
-    every seed, so the composite is still testable."""
+    every seed, so the Tatoeba row is testable on its own (one metric; never averaged with POS or NER)."""
     df = frame({"no-intermediate": [50.0, 51.0, 52.0], "en-qa": [53.0, 54.0, 55.0]})
-    r = row(df, claim(family="composite"))
-    # pos Δ = 3 and ner Δ = 3 on each seed; tatoeba Δ = v - 1.0 -> (52, 53, 54)
+    r = row(df, claim(family="tatoeba"))
+    # tatoeba Δ = v - 1.0 -> (52, 53, 54)
     assert r["verdict"] == C.SUPPORTED and r["n seeds"] == 3
-    assert r["Δ mean"] == pytest.approx((3 + 3 + 53) / 3, abs=1e-3)
+    assert r["Δ mean"] == pytest.approx(53.0, abs=1e-3)
 
 
 def test_full_ledger_on_synthetic_table():
@@ -336,19 +370,21 @@ def test_full_ledger_on_synthetic_table():
     assert led["id"].is_unique
     assert set(led["verdict"]) <= set(C.VERDICTS)
     by = led.set_index("id")
-    assert by.loc["P1-squad", "verdict"] == C.SUPPORTED
-    assert by.loc["P2-mnli", "verdict"] == C.CONTRADICTED
+    assert by.loc["P1-squad/pos", "verdict"] == C.SUPPORTED
+    assert by.loc["P2-mnli/ner", "verdict"] == C.CONTRADICTED
     assert by.loc["Q3-qa-pos", "verdict"] == C.SUPPORTED  # ml-qa (+8) beats en-qa (+5)
     assert by.loc["P3-hellaswag", "verdict"] == C.NOT_TESTABLE
     assert by.loc["M1-xlmr-large", "verdict"] == C.NOT_TESTABLE
     assert "mlm, intermediate, target" in by.loc["M2-three-phases", "reason"]
-    assert "chosen: pos→en-qa" in by.loc["P7-best-per-target", "reason"]
-    assert by.loc["P7-best-per-target", "verdict"] == C.DIRECTION_AS_CLAIMED
+    assert "chosen: pos→en-qa" in by.loc["P7-best-per-target/pos", "reason"]
+    assert by.loc["P7-best-per-target/pos", "verdict"] == C.DIRECTION_AS_CLAIMED
+    # Q1/Q2 pool the pairs with their heterogeneity and give no verdict
+    assert by.loc["Q1-ml-vs-en-pos", "verdict"] == C.NO_POOLED_VERDICT and "I²" in by.loc["Q1-ml-vs-en-pos", "reason"]
     assert by.loc["P5-tatoeba", "verdict"] in C.VERDICTS and by.loc["P5-tatoeba", "n seeds"] == 3
     # every testable row has numbers, every untestable one a reason
     testable = led[led["verdict"] != C.NOT_TESTABLE]
     assert testable["Δ mean"].notna().all()
-    intervals = testable[testable["test kind"] != C.DIRECTION_ONLY]
+    intervals = testable[~testable["test kind"].isin([C.DIRECTION_ONLY, C.POOLED])]
     assert intervals["CI low"].notna().all() and intervals["p"].notna().all()
     assert (led["reason"].str.len() > 0).all()
 
@@ -356,7 +392,7 @@ def test_full_ledger_on_synthetic_table():
 def test_contract_style_names_work_too():
     df = synthetic_results(effects={"en-qa": 5.0}, noise=0.3, style="contract")
     by = C.ledger_table(df).set_index("id")
-    assert by.loc["P1-squad", "verdict"] == C.SUPPORTED
+    assert by.loc["P1-squad/pos", "verdict"] == C.SUPPORTED
 
 
 def test_ledger_needs_one_preset():
@@ -372,11 +408,11 @@ def test_claims_and_ledger_serialise():
     assert all("verdict" not in r for r in recs)  # definitions only: verdicts are computed
     paper = {r["id"]: r["paper_value"] for r in recs}
     assert (
-        paper["P1-squad"],
-        paper["P2-mnli"],
+        paper["P1-squad/pos"],
+        paper["P2-mnli/ner"],
         paper["P3-hellaswag"],
-        paper["P4-multitask"],
-        paper["P7-best-per-target"],
+        paper["P4-multitask/tatoeba"],
+        paper["P7-best-per-target/pos"],
     ) == (8.2, 7.5, 7.0, 8.7, 5.4)
     led = C.ledger_table(synthetic_results())
     back = yaml.safe_load(C.ledger_yaml(led))

@@ -103,7 +103,7 @@ def test_keys_lists_every_key_with_type_default_help(capsys):
 def test_keys_unknown_section_is_one_line(capsys):
     rc, out, err = run(capsys, "keys", "targets")
     assert rc == 2 and out == ""
-    assert err.startswith("xit: error: params section 'targets' is unknown; allowed: backend, compile, condition, ")
+    assert err.startswith("xit: error: params section 'targets' is unknown; allowed: analysis, backend, compile, ")
     assert err.count("\n") == 1 and "target, tokenizer" in err
 
 

@@ -675,6 +675,75 @@ class EvalConfig:
             )
 
 
+#: what the book's statistics may be asked about (the zero-shot averages of xitcore.book.tables.FAMILIES)
+ANALYSIS_MEASURES = ["pos", "ner", "tatoeba", "xcopa"]
+
+
+@dataclass
+class AnalysisConfig:
+    """How the book tests differences, declared before the results are read (not part of any step key, config
+    identity or variant: changing it changes the book's statistics, never what is computed)."""
+
+    primary_tasks: list[str] = field(
+        default_factory=lambda: ["pos", "ner"],
+        metadata={
+            "help": (
+                "the primary family: ml-X - en-X on the zero-shot average of these target tasks (pos, ner, tatoeba, "
+                "xcopa); Holm's adjustment runs over all of its comparisons together"
+            )
+        },
+    )
+    primary_pairs: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": (
+                "the X of the primary pairs ml-X - en-X, e.g. [qa, copa, deprel] ([] = every X run both as en-X "
+                "and ml-X)"
+            )
+        },
+    )
+    secondary_tasks: list[str] = field(
+        default_factory=lambda: ["pos", "ner", "tatoeba", "xcopa"],
+        metadata={
+            "help": (
+                "secondary families, one per target task listed: every condition - reference on its zero-shot "
+                "average, Holm within each"
+            )
+        },
+    )
+    reference: str = field(
+        default="no-intermediate", metadata={"help": "the condition the secondary families compare against"}
+    )
+    alpha: float = field(default=0.05, metadata={"help": "level of every test (0 < alpha < 0.5)"})
+    power: float = field(
+        default=0.8, metadata={"help": "power at which each family's minimum detectable difference is stated"}
+    )
+    margins: dict[str, float] = field(
+        default_factory=dict,
+        metadata={
+            "help": (
+                "non-superiority / equivalence margins in points per target task, declared before the results "
+                "are read, e.g. {pos: 1.0}; a claim of no difference on a task without a margin is not testable"
+            )
+        },
+    )
+
+    def __post_init__(self):
+        for key in ("primary_tasks", "secondary_tasks"):
+            for t in getattr(self, key):
+                if t not in ANALYSIS_MEASURES:
+                    raise ConfigError(f"analysis.{key}: task '{t}' is unknown; allowed: {', '.join(ANALYSIS_MEASURES)}")
+        for t, m in self.margins.items():
+            if t not in ANALYSIS_MEASURES:
+                raise ConfigError(f"analysis.margins: task '{t}' is unknown; allowed: {', '.join(ANALYSIS_MEASURES)}")
+            if not m > 0:
+                raise ConfigError(f"analysis.margins.{t} must be > 0 points, got {m}")
+        if not 0 < self.alpha < 0.5:
+            raise ConfigError(f"analysis.alpha must be between 0 and 0.5, got {self.alpha}")
+        if not 0 < self.power < 1:
+            raise ConfigError(f"analysis.power must be between 0 and 1, got {self.power}")
+
+
 @dataclass
 class ExperimentConfig:
     #: where it was loaded from (load_condition sets it; not a params key, not in to_dict)
@@ -714,6 +783,7 @@ class ExperimentConfig:
     intermediate: IntermediateConfig = field(default_factory=IntermediateConfig)
     target: TargetConfig = field(default_factory=TargetConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
 
     def __post_init__(self):
         if not self.seeds:
@@ -871,6 +941,8 @@ def preset_conditions(preset: str) -> list[Path]:
 
 #: keys that change how a run executes, not what it computes (none is part of a step key): never a variant
 EXECUTION_KEYS = ("num_threads", "device", "grad_accum_steps", "compile")
+#: sections that say how the book reads results, not what is computed: in no step key, identity or variant
+ANALYSIS_KEYS = ("analysis",)
 #: ``<condition>~<suffix>``: a variant of a committed condition (runs/index/<preset>/<condition>~<suffix>.json)
 VARIANT_SEP = "~"
 
@@ -915,7 +987,8 @@ def config_differences(committed: dict, cfg: dict) -> dict:
     condition and the seeds aside) -> their value in ``cfg``."""
     a, b = _flat(committed), _flat(cfg)
     skip = {*EXECUTION_KEYS, "description", "condition", "preset", "seeds"}
-    return {k: b.get(k) for k in sorted(set(a) | set(b)) if k not in skip and a.get(k) != b.get(k)}
+    keep = [k for k in sorted(set(a) | set(b)) if k.split(".")[0] not in ANALYSIS_KEYS]
+    return {k: b.get(k) for k in keep if k not in skip and a.get(k) != b.get(k)}
 
 
 def _slug(value: Any) -> str:
@@ -1001,7 +1074,8 @@ def config_identity(cfg_dict: dict) -> str:
     """The hash of what a resolved config computes: its name, description, seeds and execution-only keys aside,
     and the keys added since older indexes left out while at their defaults (so those indexes still match). Two
     indexes with the same identity may share seeds; a different one is a different condition or variant."""
-    d = {k: v for k, v in cfg_dict.items() if k not in ("seeds", "condition", "description", *EXECUTION_KEYS)}
+    skip = ("seeds", "condition", "description", *EXECUTION_KEYS, *ANALYSIS_KEYS)
+    d = {k: v for k, v in cfg_dict.items() if k not in skip}
     # Keys added with the XTREME-R targets: at their defaults they leave the hash of older indexes unchanged.
     target_defaults = TargetConfig()
     added = {
@@ -1049,3 +1123,13 @@ def config_hash(payload: Any) -> str:
 
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def load_analysis(preset: str) -> AnalysisConfig:
+    """The ``analysis`` section of ``params/<preset>/_preset.yaml`` (defaults where it is absent), checked."""
+    path = preset_dir(preset) / "_preset.yaml"
+    data = read_yaml(path) if path.is_file() else {}
+    section = data.get("analysis") or {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"params key 'analysis' in '{path}' must be a mapping, got {type(section).__name__}")
+    return from_dict(AnalysisConfig, section, "analysis")

@@ -13,11 +13,16 @@ it.  Each claim carries
 
 No verdict is written by hand: ``ledger_table(df)`` measures each claim's analogue on the results
 table as per-seed paired differences and ``verdict(...)`` applies the claim's rule to them, with
-the statistics of :data:`xitcore.book.tables.STATISTICS` (one definition for the whole book).
+the statistics of :mod:`xitcore.book.statistics` (one definition for the whole book). A claim whose
+comparison belongs to a declared family (``analysis:`` in the preset; :func:`xitcore.book.tables.analyse`)
+takes that family's Holm-adjusted p, the same p the answer page and the comparison tables print; the
+others are adjusted within the ledger's own named families. Each row is one metric of one checkpoint:
+no composite across metrics or checkpoints, and no verdict on a number pooled over pairs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -25,6 +30,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from . import statistics as S
 from . import tables as T
 
 SUPPORTED = "supported"
@@ -33,35 +39,56 @@ INCONCLUSIVE = "inconclusive"
 NOT_TESTABLE = "not testable at this scale"
 DIRECTION_AS_CLAIMED = "direction as claimed (not a test)"
 DIRECTION_AGAINST = "direction against the claim (not a test)"
-VERDICTS = (SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE, DIRECTION_AS_CLAIMED, DIRECTION_AGAINST)
+SUGGESTIVE = "suggestive (unadjusted p only)"
+NO_POOLED_VERDICT = "no verdict (pooled over pairs)"
+VERDICTS = (
+    SUPPORTED,
+    CONTRADICTED,
+    SUGGESTIVE,
+    INCONCLUSIVE,
+    NOT_TESTABLE,
+    DIRECTION_AS_CLAIMED,
+    DIRECTION_AGAINST,
+    NO_POOLED_VERDICT,
+)
 
 # the kind of test a claim needs
 SUPERIORITY = "superiority"
 NON_SUPERIORITY = "non-superiority"
 DIRECTION_ONLY = "direction only"
 NO_TEST = "none (statement of method)"
-TEST_KINDS = (SUPERIORITY, NON_SUPERIORITY, DIRECTION_ONLY, NO_TEST)
+POOLED = "pooled over pairs (heterogeneity, no test)"
+TEST_KINDS = (SUPERIORITY, NON_SUPERIORITY, DIRECTION_ONLY, POOLED, NO_TEST)
+
+#: the ledger's own families, for comparisons outside the families the preset declares
+LEDGER_FAMILY = "ledger: comparisons outside the declared families"
+MARGIN_FAMILY = "ledger: non-superiority against a declared margin"
 
 #: the rule each kind of test applies to the per-seed paired differences Δ = treatment − reference
 TEST_RULES = {
     SUPERIORITY: (
         "the claim is that the treatment beats the reference (Δ > 0; Δ < 0 where the claim predicts a loss). "
-        "**supported** when the 95 % interval of Δ lies wholly on the predicted side of 0, **contradicted** when "
-        "it lies wholly on the other side, **inconclusive** when it contains 0."
+        "**supported** when the Holm-adjusted p of the paired t-test within the comparison's family is below alpha "
+        "and Δ has the predicted sign, **contradicted** when it is below alpha with the other sign, **suggestive** "
+        "when only the unadjusted p is below alpha, **inconclusive** (within seed noise) otherwise."
     ),
     NON_SUPERIORITY: (
         "the claim is that the treatment (the multilingual variant) does *not consistently* beat the reference "
-        "(English intermediate training). **contradicted** when the 95 % interval of Δ lies wholly above 0 (the "
-        "multilingual variant is shown to be better); otherwise **supported**, meaning precisely: *not shown to be "
-        "better* on these seeds — either English is better (interval wholly below 0) or the difference is within "
-        "seed noise (interval contains 0). Supported is here an absence of evidence for superiority, not a "
-        "demonstration of equivalence; no equivalence margin is tested."
+        "(English intermediate training). This needs a margin declared in advance (`analysis.margins` in the "
+        "preset, points per target task): **supported** when the one-sided t-test shows Δ < +margin (Holm within "
+        "the ledger's non-superiority family), **contradicted** when the superiority test shows Δ > 0 (Holm within "
+        "its family), **inconclusive** otherwise. Without a declared margin the claim is **not testable**: an "
+        "interval that merely contains 0 is absence of evidence, not evidence of no difference."
     ),
     DIRECTION_ONLY: (
         "only the sign is read, no interval, because an interval would be invalid (e.g. the best condition is "
         "chosen on the same seeds it is scored on). **direction as claimed** when Δ has the predicted sign on "
         "every seed, **direction against the claim** when it has the other sign on every seed, **inconclusive** "
         "when the seeds disagree. Neither is a statistical test."
+    ),
+    POOLED: (
+        "a number pooled over several pairs (inverse-variance weighted), shown with its heterogeneity (Cochran's Q, "
+        "I²) and never given a verdict: the single pairs are the tests."
     ),
     NO_TEST: "a statement of the paper's design: reported with how this study mirrors it, never tested.",
 }
@@ -116,8 +143,9 @@ class Claim:
     """One row of the ledger.
 
     ``treatment`` and ``reference`` are condition groups; per seed each group is the mean of its
-    conditions' zero-shot ``family`` score (``tables.FAMILIES``; ``composite`` = mean of POS, NER
-    and Tatoeba deltas; ``best-per-target`` = best English condition chosen per target task).
+    conditions' zero-shot ``family`` score (one metric of one checkpoint: a ``tables.FAMILIES`` key).
+    ``choose_best``: the treatment is the best of its conditions on this family (direction only).
+    ``pooled``: ``treatment[i] − reference[i]`` are separate pairs, pooled with their heterogeneity, no verdict.
     Δ = treatment − reference, and ``direction`` = +1 means the claim predicts Δ > 0.
     ``untestable`` is a fixed reason for claims this study cannot measure at all; ``method``
     rows describe the paper's design and are reported with how this study mirrors it.
@@ -131,46 +159,72 @@ class Claim:
     test: str
     treatment: tuple[str, ...] = ()
     reference: tuple[str, ...] = ()
-    family: str = "composite"
+    family: str = "pos"
     direction: int = +1
     kind: str = "effect"  # "effect" | "method" | "question"
     untestable: str | None = None
     needs_mlm: bool = True
     provenance: str = PROJECT  # one of PROVENANCES; ``source`` says exactly where
     test_kind: str = SUPERIORITY  # one of TEST_KINDS; rule in TEST_RULES
+    choose_best: bool = False
+    pooled: bool = False
 
     def __post_init__(self):
         if self.provenance not in PROVENANCES:
             raise ValueError(f"claim {self.id}: provenance {self.provenance!r} is not one of {PROVENANCES}")
         if self.test_kind not in TEST_KINDS:
             raise ValueError(f"claim {self.id}: test kind {self.test_kind!r} is not one of {TEST_KINDS}")
+        if self.family not in T.FAMILIES:
+            raise ValueError(
+                f"claim {self.id}: measure {self.family!r} is not one of {', '.join(T.FAMILIES)} (one metric of one "
+                "checkpoint; no composite)"
+            )
 
 
-_COMPOSITE_TXT = "mean of the zero-shot deltas on POS (12 PUD languages), NER (es, nl) and Tatoeba top-1"
+#: the XTREME average's analogue is measured on each of these separately: one metric of one checkpoint per row
+MEASURES = ("pos", "ner", "tatoeba")
+
+
+def per_measure(claim: Claim, measures: Sequence[str] = MEASURES) -> tuple[Claim, ...]:
+    """One claim per measure (id ``<id>/<measure>``): no composite across metrics or checkpoints."""
+    return tuple(
+        dataclasses.replace(claim, id=f"{claim.id}/{m}", family=m, test=f"{claim.test}; on {T.FAMILIES[m]['label']}")
+        for m in measures
+    )
+
+
+_MEASURES_TXT = (
+    "measured separately on zero-shot POS (target checkpoint), NER (target checkpoint) and Tatoeba top-1 "
+    "(intermediate checkpoint): no composite"
+)
 
 CLAIMS: tuple[Claim, ...] = (
     (
-        Claim(
-            "P1-squad",
-            "SQuAD as intermediate task improves the XTREME average over XLM-R Large by +8.2.",
-            8.2,
-            "points, XTREME average",
-            brief_source(),
-            f"en-qa (XQuAD-en ≈ SQuAD) − no-intermediate; {_COMPOSITE_TXT}",
-            ("en-qa",),
-            ("no-intermediate",),
-            provenance=BRIEF,
+        *per_measure(
+            Claim(
+                "P1-squad",
+                "SQuAD as intermediate task improves the XTREME average over XLM-R Large by +8.2.",
+                8.2,
+                "points, XTREME average",
+                brief_source(),
+                f"en-qa (XQuAD-en ≈ SQuAD) − no-intermediate; {_MEASURES_TXT}",
+                ("en-qa",),
+                ("no-intermediate",),
+                provenance=BRIEF,
+            )
         ),
-        Claim(
-            "P2-mnli",
-            "MNLI as intermediate task improves the XTREME average by +7.5.",
-            7.5,
-            "points, XTREME average",
-            brief_source(),
-            f"en-nli (RTE ≈ MNLI) − no-intermediate; {_COMPOSITE_TXT}",
-            ("en-nli",),
-            ("no-intermediate",),
-            provenance=BRIEF,
+        *per_measure(
+            Claim(
+                "P2-mnli",
+                "MNLI as intermediate task improves the XTREME average by +7.5.",
+                7.5,
+                "points, XTREME average",
+                brief_source(),
+                f"en-nli (RTE ≈ MNLI) − no-intermediate; {_MEASURES_TXT}",
+                ("en-nli",),
+                ("no-intermediate",),
+                provenance=BRIEF,
+            )
         ),
         Claim(
             "P3-hellaswag",
@@ -182,27 +236,31 @@ CLAIMS: tuple[Claim, ...] = (
             untestable="no HellaSwag data offline",
             provenance=BRIEF,
         ),
-        Claim(
-            "P3b-commonsense",
-            "MNLI, SQuAD and HellaSwag (a commonsense task) are the best intermediate tasks.",
-            None,
-            "qualitative",
-            f"{ABSTRACT_SOURCE} (as the issue-14 audit summarises it)",
-            f"en-copa (XCOPA English ≈ COPA, the nearest commonsense task) − no-intermediate; {_COMPOSITE_TXT}",
-            ("en-copa",),
-            ("no-intermediate",),
-            provenance=ABSTRACT,
+        *per_measure(
+            Claim(
+                "P3b-commonsense",
+                "MNLI, SQuAD and HellaSwag (a commonsense task) are the best intermediate tasks.",
+                None,
+                "qualitative",
+                f"{ABSTRACT_SOURCE} (as the issue-14 audit summarises it)",
+                f"en-copa (XCOPA English ≈ COPA, the nearest commonsense task) − no-intermediate; {_MEASURES_TXT}",
+                ("en-copa",),
+                ("no-intermediate",),
+                provenance=ABSTRACT,
+            )
         ),
-        Claim(
-            "P4-multitask",
-            "Multi-task intermediate training on all nine tasks improves the XTREME average by +8.7.",
-            8.7,
-            "points, XTREME average",
-            brief_source(),
-            f"en-multitask (all English intermediate tasks) − no-intermediate; {_COMPOSITE_TXT}",
-            ("en-multitask",),
-            ("no-intermediate",),
-            provenance=BRIEF,
+        *per_measure(
+            Claim(
+                "P4-multitask",
+                "Multi-task intermediate training on all nine tasks improves the XTREME average by +8.7.",
+                8.7,
+                "points, XTREME average",
+                brief_source(),
+                f"en-multitask (all English intermediate tasks) − no-intermediate; {_MEASURES_TXT}",
+                ("en-multitask",),
+                ("no-intermediate",),
+                provenance=BRIEF,
+            )
         ),
         Claim(
             "P5-tatoeba",
@@ -238,48 +296,56 @@ CLAIMS: tuple[Claim, ...] = (
             untestable="no TyDiQA or XNLI target results offline (both need hub data)",
             provenance=PAPER_TABLE,
         ),
-        Claim(
-            "P7-best-per-target",
-            "Choosing the best intermediate task per target task gives +5.4 on XTREME.",
-            5.4,
-            "points, XTREME score",
-            ABSTRACT_SOURCE,
-            "per target task (POS, NER, Tatoeba) the English condition with the highest seed-mean Δ "
-            "vs no-intermediate; mean of those Δs (the choice is made on the same seeds, so no interval: "
-            "direction only)",
-            EN_SINGLE + ("en-multitask",),
-            ("no-intermediate",),
-            family="best-per-target",
-            provenance=ABSTRACT,
-            test_kind=DIRECTION_ONLY,
+        *per_measure(
+            Claim(
+                "P7-best-per-target",
+                "Choosing the best intermediate task per target task gives +5.4 on XTREME.",
+                5.4,
+                "points, XTREME score",
+                ABSTRACT_SOURCE,
+                "per target task (POS, NER, Tatoeba, each on its own) the English condition with the highest seed-mean "
+                "Δ vs no-intermediate (the choice is made on the same seeds, so no interval: direction only)",
+                EN_SINGLE + ("en-multitask",),
+                ("no-intermediate",),
+                provenance=ABSTRACT,
+                test_kind=DIRECTION_ONLY,
+                choose_best=True,
+            )
         ),
-        Claim(
-            "P8-mlm-not-better",
-            "Continued multilingual MLM does not consistently outperform English intermediate training.",
-            None,
-            "qualitative (non-superiority)",
-            f"{ABSTRACT_SOURCE}: neither continued multilingual MLM nor machine-translated intermediate data "
-            "consistently outperforms English intermediate training",
-            f"ml-mlm − mean over the five English single-task conditions; {_COMPOSITE_TXT}. "
-            "The paper mixed MLM into intermediate training; here ml-mlm replaces it",
-            ("ml-mlm",),
-            EN_SINGLE,
-            provenance=ABSTRACT,
-            test_kind=NON_SUPERIORITY,
+        *per_measure(
+            Claim(
+                "P8-mlm-not-better",
+                "Continued multilingual MLM does not consistently outperform English intermediate training.",
+                None,
+                "qualitative (non-superiority)",
+                f"{ABSTRACT_SOURCE}: neither continued multilingual MLM nor machine-translated intermediate data "
+                "consistently outperforms English intermediate training",
+                f"ml-mlm − mean over the five English single-task conditions; {_MEASURES_TXT}. "
+                "The paper mixed MLM into intermediate training; here ml-mlm replaces it",
+                ("ml-mlm",),
+                EN_SINGLE,
+                provenance=ABSTRACT,
+                test_kind=NON_SUPERIORITY,
+            )
         ),
-        Claim(
-            "P9-translated-not-better",
-            "Machine-translated intermediate data does not consistently outperform English intermediate data.",
-            None,
-            "qualitative (non-superiority)",
-            f"{ABSTRACT_SOURCE}: neither continued multilingual MLM nor machine-translated intermediate data "
-            "consistently outperforms English intermediate training",
-            f"mean of ml-X − en-X over X ∈ qa, copa, deprel; {_COMPOSITE_TXT}. ml-X are human-translated "
-            "(XQuAD, XCOPA, PUD), not machine-translated, and size-matched",
-            ML_MATCHED,
-            EN_MATCHED,
-            provenance=ABSTRACT,
-            test_kind=NON_SUPERIORITY,
+        *(
+            Claim(
+                f"P9-translated-not-better/{x}/{m}",
+                "Machine-translated intermediate data does not consistently outperform English intermediate data.",
+                None,
+                "qualitative (non-superiority)",
+                f"{ABSTRACT_SOURCE}: neither continued multilingual MLM nor machine-translated intermediate data "
+                "consistently outperforms English intermediate training",
+                f"ml-{x} − en-{x}, one pair (no pooling over pairs), on {T.FAMILIES[m]['label']}. ml-X are "
+                "human-translated (XQuAD, XCOPA, PUD), not machine-translated, and size-matched",
+                (f"ml-{x}",),
+                (f"en-{x}",),
+                family=m,
+                provenance=ABSTRACT,
+                test_kind=NON_SUPERIORITY,
+            )
+            for x in ("qa", "copa", "deprel")
+            for m in MEASURES
         ),
         Claim(
             "M1-xlmr-large",
@@ -329,11 +395,14 @@ CLAIMS: tuple[Claim, ...] = (
             None,
             "hypothesis",
             "this project",
-            "mean of ml-X − en-X over X ∈ qa, copa, deprel on zero-shot POS accuracy",
+            "ml-X − en-X over X ∈ qa, copa, deprel on zero-shot POS accuracy, pooled with its heterogeneity; the "
+            "verdicts are the single pairs' (Q3-*-pos, primary family)",
             ML_MATCHED,
             EN_MATCHED,
             family="pos",
             kind="question",
+            test_kind=POOLED,
+            pooled=True,
         ),
         Claim(
             "Q2-ml-vs-en-ner",
@@ -341,11 +410,14 @@ CLAIMS: tuple[Claim, ...] = (
             None,
             "hypothesis",
             "this project",
-            "mean of ml-X − en-X over X ∈ qa, copa, deprel on NER span F1 (es, nl)",
+            "ml-X − en-X over X ∈ qa, copa, deprel on NER span F1 (es, nl), pooled with its heterogeneity; the "
+            "verdicts are the single pairs' (Q3-*-ner, primary family)",
             ML_MATCHED,
             EN_MATCHED,
             family="ner",
             kind="question",
+            test_kind=POOLED,
+            pooled=True,
         ),
     )
     + tuple(
@@ -444,13 +516,20 @@ def verdict(
     test_kind: str = SUPERIORITY,
     untestable: str | None = None,
     confidence: float = T.CI_CONFIDENCE,
+    p_holm: float | None = None,
+    alpha: float = S.ALPHA,
+    margin: float | None = None,
+    margin_p_holm: float | None = None,
 ) -> Verdict:
     """Turn per-seed paired differences (treatment − reference) into a verdict by the rule of ``test_kind``
-    (:data:`TEST_RULES`), with the interval of :data:`xitcore.book.tables.STATISTICS`.
+    (:data:`TEST_RULES`), with the statistics of :mod:`xitcore.book.statistics`.
 
+    ``p_holm``: the Holm-adjusted p of this comparison within its declared family (None: a family of one, the
+    unadjusted p). A superiority claim is supported or contradicted only where that p < ``alpha``
+    (:func:`xitcore.book.statistics.verdict_word`), suggestive where only the unadjusted p is. A non-superiority
+    claim needs a declared ``margin`` (else not testable); ``margin_p_holm`` is its one-sided test's adjusted p.
     ``untestable`` short-circuits to "not testable at this scale" with that reason; so do fewer than two finite
-    deltas. ``direction`` (+1/−1) is the sign a superiority or direction-only claim predicts; a non-superiority
-    claim is always "treatment not shown > reference" (Δ = multilingual − English)."""
+    deltas. ``direction`` (+1/−1) is the sign a superiority or direction-only claim predicts."""
     if direction not in (+1, -1):
         raise ValueError(f"direction must be +1 or -1, not {direction!r}")
     if test_kind not in TEST_KINDS:
@@ -465,6 +544,7 @@ def verdict(
         return Verdict(NOT_TESTABLE, f"fewer than 2 seeds with both conditions measured (n={n})", n, st.mean, st.sd)
     nums = (n, st.mean, st.sd, st.lo, st.hi, st.p)
     ci = f"{confidence:.0%} CI [{st.lo:+.2f}, {st.hi:+.2f}]"
+    adj = st.p if p_holm is None or not np.isfinite(p_holm) else float(p_holm)
     if test_kind == DIRECTION_ONLY:
         vals = [float(d) for d in deltas if d is not None and not math.isnan(float(d))]
         signs = {int(np.sign(d)) for d in vals}
@@ -475,19 +555,35 @@ def verdict(
             return Verdict(DIRECTION_AGAINST, where, n, st.mean, st.sd)
         return Verdict(INCONCLUSIVE, "the seeds disagree in sign; " + where, n, st.mean, st.sd)
     if test_kind == NON_SUPERIORITY:
-        if st.lo > 0:
+        if margin is None:
             return Verdict(
-                CONTRADICTED, f"{ci} lies wholly above 0: the multilingual variant is better (n={n} seeds)", *nums
+                NOT_TESTABLE,
+                f"no non-superiority margin declared in advance (analysis.margins); {ci} (n={n} seeds) is "
+                "absence of evidence, not evidence of no difference",
+                *nums,
             )
-        how = "lies wholly below 0: English is better" if st.hi < 0 else "contains 0: within seed noise"
+        mt = S.non_superiority(deltas, margin)
+        m_adj = mt.p if margin_p_holm is None or not np.isfinite(margin_p_holm) else float(margin_p_holm)
+        if np.isfinite(m_adj) and m_adj < alpha:
+            return Verdict(
+                SUPPORTED, f"Δ < +{margin:g} shown: {mt.reason}, Holm p = {m_adj:.3f} < {alpha:g}; {ci}", *nums
+            )
+        if adj < alpha and st.mean > 0:
+            return Verdict(
+                CONTRADICTED, f"the multilingual variant is better: Holm p = {adj:.3f} < {alpha:g}; {ci}", *nums
+            )
         return Verdict(
-            SUPPORTED, f"{ci} {how}; the multilingual variant is not shown to be better (n={n} seeds)", *nums
+            INCONCLUSIVE, f"neither Δ < +{margin:g} nor Δ > 0 shown ({mt.reason}, Holm p = {m_adj:.3f}); {ci}", *nums
         )
-    if st.excludes_zero:
-        same = (st.lo > 0) == (direction > 0)
-        side = "above" if st.lo > 0 else "below"
-        return Verdict(SUPPORTED if same else CONTRADICTED, f"{ci} lies {side} 0 (n={n} seeds)", *nums)
-    return Verdict(INCONCLUSIVE, f"{ci} includes 0 (n={n} seeds)", *nums)
+    word = S.verdict_word(n, st.mean, st.p, adj, alpha)
+    ps = f"p = {st.p:.3f}, Holm p = {adj:.3f}"
+    if word in (S.HELPED, S.HURT):
+        same = (st.mean > 0) == (direction > 0)
+        return Verdict(SUPPORTED if same else CONTRADICTED, f"{ps} < {alpha:g}; {ci} (n={n} seeds)", *nums)
+    if word == S.SUGGESTIVE:
+        side = "as claimed" if (st.mean > 0) == (direction > 0) else "against the claim"
+        return Verdict(SUGGESTIVE, f"{ps}: below {alpha:g} only before Holm's adjustment, {side}; {ci}", *nums)
+    return Verdict(INCONCLUSIVE, f"{ps}: within seed noise; {ci} (n={n} seeds)", *nums)
 
 
 # --------------------------------------------------------------------------------------------
@@ -508,32 +604,14 @@ def family_deltas(df: pd.DataFrame, family: str, treatment: Sequence[str], refer
     return T.paired_differences(group_per_seed(df, family, treatment), group_per_seed(df, family, reference))
 
 
-def composite_deltas(df: pd.DataFrame, treatment, reference, families=T.COMPOSITE) -> tuple[pd.Series, list[str]]:
-    parts, missing = [], []
-    for fam in families:
-        d = family_deltas(df, fam, treatment, reference)
-        (parts if not d.empty else missing).append(d if not d.empty else fam)
-    if missing:
-        return pd.Series(dtype=float), missing
-    return pd.concat(parts, axis=1, join="inner").mean(axis=1), []
-
-
-def best_per_target_deltas(df: pd.DataFrame, candidates, reference, families=T.COMPOSITE):
-    chosen, parts, missing = {}, [], []
-    for fam in families:
-        best = None
-        for c in candidates:
-            d = family_deltas(df, fam, (c,), reference)
-            if len(d) and (best is None or d.mean() > best[1].mean()):
-                best = (c, d)
-        if best is None:
-            missing.append(fam)
-        else:
-            chosen[fam] = best[0]
-            parts.append(best[1])
-    if missing:
-        return pd.Series(dtype=float), missing, chosen
-    return pd.concat(parts, axis=1, join="inner").mean(axis=1), [], chosen
+def best_deltas(df: pd.DataFrame, candidates, reference, family: str) -> tuple[pd.Series, str | None]:
+    """Δ of the candidate with the highest seed-mean Δ on one family (chosen on the same seeds: direction only)."""
+    best = None
+    for c in candidates:
+        d = family_deltas(df, family, (c,), reference)
+        if len(d) and (best is None or d.mean() > best[1].mean()):
+            best = (c, d)
+    return (best[1], best[0]) if best else (pd.Series(dtype=float), None)
 
 
 def mlm_floor_problem(df: pd.DataFrame, conditions: Sequence[str], margin: float = MLM_MARGIN) -> str | None:
@@ -584,14 +662,23 @@ def pretrained_encoder(indexes: dict) -> str | None:
 
 
 def evaluate_claim(
-    claim: Claim, df: pd.DataFrame, confidence: float = T.CI_CONFIDENCE, pretrained: str | None = None
+    claim: Claim,
+    df: pd.DataFrame,
+    confidence: float = T.CI_CONFIDENCE,
+    pretrained: str | None = None,
+    analysis: T.Analysis | None = None,
 ) -> dict:
     """Measure one claim on ``df`` (one preset) and return its ledger row. ``pretrained``: the encoder's
     ``model.init`` when it was pre-trained elsewhere (:func:`pretrained_encoder`); the MLM-floor check, which asks
-    whether an encoder pre-trained here learnt more than word frequencies, is then skipped."""
+    whether an encoder pre-trained here learnt more than word frequencies, is then skipped. ``analysis``: the
+    declared families (:func:`xitcore.book.tables.analyse`); a comparison found there takes its adjusted p. A row
+    outside them gets its ``family`` named here and its ``p Holm`` from :func:`ledger_table`."""
+    an = analysis if analysis is not None else T.analyse(df)
+    spec = an.spec
     note = ""
     deltas = pd.Series(dtype=float)
     problem = claim.untestable
+    family, p_holm, margin, pooled = "", float("nan"), None, None
     if problem is None and claim.kind == "method":
         problem = _method_reason(claim, df)
     if problem is None:
@@ -601,23 +688,55 @@ def evaluate_claim(
             problem = f"no results for condition(s) {', '.join(absent)}"
     if problem is None and claim.needs_mlm and pretrained is None:
         problem = mlm_floor_problem(df, claim.treatment + claim.reference)
+    label = T.FAMILIES[claim.family]["label"]
     if problem is None:
-        if claim.family == "composite":
-            deltas, missing = composite_deltas(df, claim.treatment, claim.reference)
-            if missing:
-                problem = f"no zero-shot {', '.join(missing)} results for both sides"
-        elif claim.family == "best-per-target":
-            deltas, missing, chosen = best_per_target_deltas(df, claim.treatment, claim.reference)
-            if missing:
-                problem = f"no zero-shot {', '.join(missing)} results for both sides"
-            note = "chosen: " + ", ".join(f"{k}→{v}" for k, v in chosen.items())
+        if claim.pooled:
+            pairs = []
+            for a, b in zip(claim.treatment, claim.reference):
+                f = an.find(a, b, claim.family)
+                pairs.append(f.stats if f is not None else T.family_delta(df, claim.family, a, b))
+            pooled = S.heterogeneity(pairs, confidence)
+            if pooled.k < 2:
+                problem = f"fewer than 2 pairs with 2 or more paired seeds on {label}"
+            note = "single pairs: " + ", ".join(
+                f"{a} − {b} {st.mean:+.2f}" for (a, b), st in zip(zip(claim.treatment, claim.reference), pairs) if st.n
+            )
+        elif claim.choose_best:
+            deltas, chosen = best_deltas(df, claim.treatment, claim.reference, claim.family)
+            if chosen is None:
+                problem = f"no {label} results for both sides"
+            note = f"chosen: {claim.family}→{chosen}"
         else:
             deltas = family_deltas(df, claim.family, claim.treatment, claim.reference)
             if deltas.empty:
-                problem = f"no {T.FAMILIES[claim.family]['label']} results for both sides"
-    v = verdict(
-        list(deltas.values), claim.direction, test_kind=claim.test_kind, untestable=problem, confidence=confidence
-    )
+                problem = f"no {label} results for both sides"
+            elif len(claim.treatment) == 1 and len(claim.reference) == 1:
+                f = an.find(claim.treatment[0], claim.reference[0], claim.family)
+                if f is not None:
+                    family, p_holm = f.group, f.p_holm
+            if problem is None and claim.test_kind == NON_SUPERIORITY:
+                margin = spec.margins.get(claim.family)
+                family = MARGIN_FAMILY if margin is not None else family
+            elif problem is None and claim.test_kind == SUPERIORITY and not family:
+                family = LEDGER_FAMILY
+    if pooled is not None and problem is None:
+        v = Verdict(
+            NO_POOLED_VERDICT, pooled.text() + f"; {note}", pooled.k, pooled.mean, float("nan"), pooled.lo, pooled.hi
+        )
+    else:
+        v = verdict(
+            list(deltas.values),
+            claim.direction,
+            test_kind=claim.test_kind,
+            untestable=problem,
+            confidence=confidence,
+            p_holm=p_holm if family and family not in (LEDGER_FAMILY, MARGIN_FAMILY) else None,
+            alpha=spec.alpha,
+            margin=margin,
+        )
+    test_p = v.p
+    if v.verdict != NOT_TESTABLE and claim.test_kind == NON_SUPERIORITY and margin is not None:
+        test_p = S.non_superiority(list(deltas.values), margin).p
     row = {
         "id": claim.id,
         "kind": claim.kind,
@@ -631,10 +750,10 @@ def evaluate_claim(
         "treatment": ", ".join(claim.treatment),
         "reference": ", ".join(claim.reference),
         "measure": claim.family,
-        "direction": "not > 0"
+        "direction": "not > margin"
         if claim.test_kind == NON_SUPERIORITY
         else "none"
-        if claim.test_kind == NO_TEST
+        if claim.test_kind in (NO_TEST, POOLED)
         else "+"
         if claim.direction > 0
         else "−",
@@ -643,11 +762,14 @@ def evaluate_claim(
         "Δ sd": v.sd,
         "CI low": v.ci_lo,
         "CI high": v.ci_hi,
-        "p": v.p,
-        "p Holm": float("nan"),  # set by ledger_table, over all the ledger's tested rows
+        "p": test_p,
+        "family": family if v.verdict != NOT_TESTABLE else "",
+        "p Holm": p_holm if v.verdict != NOT_TESTABLE else float("nan"),
         "verdict": v.verdict,
-        "reason": v.reason + (f"; {note}" if note else ""),
+        "reason": v.reason + (f"; {note}" if note and pooled is None else ""),
         "seeds": ",".join(str(int(s)) for s in deltas.index) if len(deltas) else "",
+        "_deltas": list(deltas.values),
+        "_margin": margin,
     }
     return row
 
@@ -658,13 +780,16 @@ def ledger_table(
     confidence: float = T.CI_CONFIDENCE,
     preset: str | None = None,
     pretrained: str | None = None,
+    analysis=None,
 ) -> pd.DataFrame:
-    """The ledger: one row per claim with provenance, test kind, Δ mean, sd, CI, p, Holm-adjusted p and verdict.
+    """The ledger: one row per claim with provenance, test kind, Δ mean, sd, CI, p, its family, the Holm-adjusted
+    p within that family, and the verdict that adjusted p allows.
 
     ``df`` should hold one preset (pass ``preset`` to select it); baselines are ignored. ``pretrained``: see
-    :func:`evaluate_claim`. Verdicts use each row's
-    own (unadjusted) interval; ``p Holm`` adjusts the p of every row that was tested with an interval
-    (superiority and non-superiority rows with n ≥ 2) for their number, ``attrs["comparisons"]``.
+    :func:`evaluate_claim`. ``analysis``: the preset's ``AnalysisConfig`` (default: read from its params). A row
+    whose comparison is in a declared family (:func:`xitcore.book.tables.analyse`) carries that family's adjusted
+    p, the one the answer page and the comparison tables print; the others are Holm-adjusted within
+    :data:`LEDGER_FAMILY` or :data:`MARGIN_FAMILY`. ``attrs["comparisons"]`` counts the tested rows.
     """
     T.check_frame(df)
     if preset is not None:
@@ -673,16 +798,38 @@ def ledger_table(
         raise ValueError(
             f"results hold several presets ({', '.join(map(str, sorted(df['preset'].unique())))}); pass preset="
         )
-    out = pd.DataFrame([evaluate_claim(c, df, confidence, pretrained) for c in claims])
-    tested = out["test kind"].isin([SUPERIORITY, NON_SUPERIORITY]) & (out["verdict"] != NOT_TESTABLE)
-    p = [float(x) if t else float("nan") for x, t in zip(out["p"], tested)]
-    out["p"] = p
-    out["p Holm"] = T.holm(p)
+    an = T.analyse(df, analysis)
+    out = pd.DataFrame([evaluate_claim(c, df, confidence, pretrained, an) for c in claims])
+    for fam in (LEDGER_FAMILY, MARGIN_FAMILY):
+        rows = out.index[(out["family"] == fam) & out["p"].notna()]
+        if not len(rows):
+            continue
+        adj = T.holm(list(out.loc[rows, "p"]))
+        for i, p_adj in zip(rows, adj):
+            out.at[i, "p Holm"] = p_adj
+            c = next(c for c in claims if c.id == out.at[i, "id"])
+            kw = dict(margin=out.at[i, "_margin"], margin_p_holm=p_adj) if fam == MARGIN_FAMILY else dict(p_holm=p_adj)
+            if fam == MARGIN_FAMILY:  # "contradicted" reads the superiority test of its declared family, if any
+                f = an.find(c.treatment[0], c.reference[0], c.family) if len(c.treatment) == 1 else None
+                kw["p_holm"] = f.p_holm if f is not None else None
+            v = verdict(
+                out.at[i, "_deltas"],
+                c.direction,
+                test_kind=c.test_kind,
+                confidence=confidence,
+                alpha=an.spec.alpha,
+                **kw,
+            )
+            out.at[i, "verdict"], out.at[i, "reason"] = v.verdict, v.reason
+    out = out.drop(columns=["_deltas", "_margin"])
+    tested = out["p Holm"].notna()
     for col in ("Δ mean", "Δ sd", "CI low", "CI high"):
         out[col] = out[col].astype(float).round(3)
     for col in ("p", "p Holm"):
         out[col] = out[col].astype(float).round(4)
-    out.attrs["comparisons"] = int(sum(1 for x in p if not math.isnan(x)))
+    out.loc[~tested, "p"] = float("nan")
+    out.attrs["comparisons"] = int(tested.sum())
+    out.attrs["alpha"] = an.spec.alpha
     return out
 
 
@@ -715,17 +862,28 @@ def submission_table() -> pd.DataFrame:
 
 
 def ledger_note(ledger: pd.DataFrame) -> str:
-    """One Markdown line: how many comparisons the ledger tests and how many survive Holm's adjustment."""
-    m = int(ledger.attrs.get("comparisons", ledger["p"].notna().sum()))
+    """One Markdown line: how many comparisons the ledger tests, in which families, and how many pass."""
+    m = int(ledger.attrs.get("comparisons", ledger["p Holm"].notna().sum()))
     if not m:
-        return "*No claim was tested with an interval in these runs (all are not testable or direction only).*"
-    alpha = 1 - T.CI_CONFIDENCE
+        return "*No claim was tested in these runs (all are not testable, direction only, pooled or method).*"
+    alpha = float(ledger.attrs.get("alpha", S.ALPHA))
     k = int((ledger["p Holm"] < alpha).sum())
+    fams = sorted({f for f in ledger.loc[ledger["p Holm"].notna(), "family"] if f})
     return (
-        f"*The ledger tests {m} claim(s) with an interval. Verdicts read each claim's own, unadjusted "
-        f"{T.CI_CONFIDENCE:.0%} interval; `p Holm` adjusts their p-values for the {m} comparisons "
-        f"({T.MULTIPLICITY.split(' over')[0]}): {k} of {m} have a Holm-adjusted p < {alpha:.2g}.*"
-    )
+        f"*The ledger tests {m} claim(s). Each carries the Holm-adjusted p of its family ({'; '.join(fams)}): a "
+        "comparison that belongs to a family the preset declares has the same adjusted p here as on the answer "
+        f"page and in the comparison tables. Verdicts follow that adjusted p: {k} of {m} have p Holm < {alpha:.2g}.*"
+    ) + "".join(f"\n\n* *Power, {fam}:* {_power(ledger, fam, alpha)}." for fam in fams)
+
+
+def _power(ledger: pd.DataFrame, family: str, alpha: float) -> str:
+    """The power line of one family, from the seed spread of the ledger's rows in it."""
+    rows = ledger[(ledger["family"] == family) & ledger["p Holm"].notna()]
+    stats = [
+        S.PairedStats(int(r["n seeds"]), r["Δ mean"], r["Δ sd"], r["CI low"], r["CI high"], r["p"])
+        for _, r in rows.iterrows()
+    ]
+    return S.family_power_line(stats, alpha)
 
 
 def claims_records(claims: Sequence[Claim] = CLAIMS) -> list[dict]:
@@ -758,6 +916,8 @@ def style_ledger(ledger: pd.DataFrame):
     colours = {
         SUPPORTED: "#d7f0d2",
         CONTRADICTED: "#f6d0cf",
+        SUGGESTIVE: "#eef3d9",
+        NO_POOLED_VERDICT: "#e6e6e6",
         INCONCLUSIVE: "#fbeec1",
         NOT_TESTABLE: "#e6e6e6",
         DIRECTION_AS_CLAIMED: "#eaf5e6",
@@ -775,6 +935,7 @@ def style_ledger(ledger: pd.DataFrame):
         "Δ sd",
         "CI low",
         "CI high",
+        "family",
         "p Holm",
         "verdict",
         "reason",

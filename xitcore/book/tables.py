@@ -15,7 +15,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..config import VARIANT_SEP, committed_name
+from ..config import VARIANT_SEP, AnalysisConfig, committed_name
+from . import statistics as S
+from .statistics import (  # noqa: F401  (re-exported: the chapters and figures read them as tables.X)
+    CI_CONFIDENCE,
+    CI_METHOD,
+    MULTIPLICITY,
+    SHARED_SEED,
+    PairedStats,
+    broadcast_shared,
+    holm,
+    paired_differences,
+    paired_stats,
+)
 
 COLUMNS = ("preset", "condition", "seed", "phase", "task", "language", "metric", "value", "run")
 PHASES = ("mlm", "intermediate", "target")
@@ -24,8 +36,6 @@ REFERENCE = "no-intermediate"
 SOURCE_LANGUAGE = "en"
 #: language values that are summaries, not languages ("avg" in the contract; "all" for MLM rows)
 AGGREGATES = ("avg", "all")
-#: seed of rows shared by every seed of a condition (baselines, the MLM checkpoint and its evaluations)
-SHARED_SEED = 0
 #: metric names an MLM held-out loss may carry ("loss" in the contract, "heldout_loss" from results.py)
 LOSS_METRICS = ("loss", "heldout_loss")
 
@@ -102,9 +112,6 @@ FAMILIES = {
 }
 #: the language label of a zero-shot average computed per seed (mean over the non-English languages)
 ZERO_SHOT_MEAN = "0-shot mean"
-
-#: the families averaged into the composite ("XTREME-average" analogue)
-COMPOSITE = ("pos", "ner", "tatoeba")
 
 
 def check_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -256,104 +263,33 @@ def per_seed(df: pd.DataFrame, family: str, condition: str) -> pd.Series:
     return s.rename(condition)
 
 
-def broadcast_shared(parts: list[pd.Series]) -> list[pd.Series]:
-    """A series measured only on the shared checkpoint (seed 0, e.g. Tatoeba on the MLM model) is the
-    same for every seed: repeat it on the seeds the other series have."""
-    seeds = sorted({s for p in parts for s in p.index if s != SHARED_SEED})
-    if not seeds:
-        return parts
-    return [pd.Series(p.iloc[0], index=seeds, name=p.name) if list(p.index) == [SHARED_SEED] else p for p in parts]
-
-
 # --------------------------------------------------------------------------------------------
-# statistics: the one definition every table and the claims ledger use
-
-#: confidence level of every interval in the book
-CI_CONFIDENCE = 0.95
-#: the interval, named once
-CI_METHOD = "two-sided Student-t interval over the per-seed paired differences (n − 1 degrees of freedom)"
-#: the multiple-comparison rule, named once
-MULTIPLICITY = "Holm's step-down adjustment over all the comparisons of one table"
+# statistics: defined once in xitcore.book.statistics (scipy, statsmodels); re-exported here for the chapters
 
 #: How the book compares two conditions; the comparison chapter prints it and the claims chapter refers to it.
 STATISTICS = f"""\
 * **Paired differences over the same seeds.** A difference Δ = A − B is computed per seed, on the seeds both
   A and B were run with (a score measured only on the shared seed-0 checkpoint, e.g. Tatoeba after phase i,
   counts for every seed); seeds present on one side only are dropped. n is the number of paired seeds.
-* **One interval method for 3–5 seeds:** the {CI_CONFIDENCE:.0%} {CI_METHOD}: mean(Δ) ± t(0.975, n − 1) ·
-  sd(Δ) / √n. With n = 3 the t quantile is 4.30, so an interval is wide; no bootstrap is used (3–5 values
-  are too few to resample). n = 1 gives a difference and no interval; nothing is tested.
-* **p-values** are the paired t-test's two-sided p for Δ = 0 (the same t distribution: p < 0.05 exactly when
-  the 95 % interval excludes 0).
-* **Many comparisons.** Every table says how many comparisons it makes. Its per-cell intervals are unadjusted
-  and labelled *exploratory*; the p-values are corrected by {MULTIPLICITY} (p-values sorted p(1) ≤ … ≤ p(m),
-  adjusted p(i) = max over j ≤ i of min(1, (m − j + 1) · p(j))), and a result is called significant after
-  correction only when its Holm-adjusted p < 0.05.
+* **One interval method for 3–5 seeds:** the {CI_CONFIDENCE:.0%} {CI_METHOD} (`scipy.stats.t`). With n = 3
+  the t quantile is 4.30, so an interval is wide; no bootstrap is used. n = 1 gives a difference and no
+  interval; nothing is tested.
+* **p-values** are the paired t-test's two-sided p for Δ = 0 (`scipy.stats.ttest_1samp` on the differences).
+* **Families, declared in advance** in `params/<preset>/_preset.yaml` (`analysis:`, `xit keys analysis`). The
+  *primary* family is the research question: every `ml-X` − `en-X` pair on the zero-shot averages of the
+  primary target tasks (POS and NER). *Secondary* families: each condition − the reference, one family per
+  target task (zero-shot average); per-language cells, one exploratory family per target task. {MULTIPLICITY}
+  (`statsmodels` `multipletests(method="holm")`): each comparison has exactly one adjusted p, and the answer
+  page, the comparison tables and the claims ledger print that same p.
+* **Verdict words:** {S.VERDICT_RULE}
+* **No composite and no pooled verdict.** Each comparison is one metric of one checkpoint. A number pooled over
+  pairs is shown only with its heterogeneity (Cochran's Q, I²), never with a verdict.
+* **Claims of no difference** (non-superiority, equivalence) are tested against a margin declared in advance
+  (`analysis.margins`, points per target task; one-sided t-test, TOST for equivalence, `statsmodels`); without
+  one they are *not testable*.
+* **Power.** Each family states the smallest difference it could detect with {S.POWER * 100:.0f} % power from the
+  observed seed spread (`statsmodels` `TTestPower`): smaller true effects can go unseen.
 """
-
-
-@dataclass(frozen=True)
-class PairedStats:
-    """Summary of per-seed paired differences (see :data:`STATISTICS`)."""
-
-    n: int
-    mean: float
-    sd: float
-    lo: float
-    hi: float
-    p: float
-
-    @property
-    def excludes_zero(self) -> bool:
-        return self.n > 1 and (self.lo > 0 or self.hi < 0)
-
-
-def paired_differences(a: pd.Series, b: pd.Series) -> pd.Series:
-    """Per-seed ``a − b`` on the seeds both series have (indexed by seed). A series that holds only the shared
-    seed-0 checkpoint is repeated on the other side's seeds (:func:`broadcast_shared`); NaNs are dropped."""
-    if a.empty or b.empty:
-        return pd.Series(dtype=float, name="delta")
-    a, b = broadcast_shared([a, b])
-    both = pd.concat([a.rename("a"), b.rename("b")], axis=1, join="inner")
-    return (both["a"] - both["b"]).dropna().rename("delta")
-
-
-def paired_t_p(mean: float, sd: float, n: int) -> float:
-    """Two-sided p of the paired t-test of Δ = 0 (NaN for n < 2; sd 0: 0 if the mean is not 0, else 1)."""
-    from ..metrics import _t_cdf  # the t distribution metrics.mean_ci uses: one implementation for both
-
-    if n < 2 or not np.isfinite(mean) or not np.isfinite(sd):
-        return float("nan")
-    if sd == 0:
-        return 0.0 if mean != 0 else 1.0
-    t = abs(mean) / (sd / np.sqrt(n))
-    return float(min(1.0, max(0.0, 2.0 * (1.0 - _t_cdf(t, n - 1)))))
-
-
-def paired_stats(deltas: Iterable[float] | pd.Series, confidence: float = CI_CONFIDENCE) -> PairedStats:
-    """n, mean, sd, interval and p of per-seed differences, as :data:`STATISTICS` states (NaNs skipped)."""
-    from ..metrics import mean_ci
-
-    vals = [float(d) for d in (deltas if deltas is not None else []) if d is not None and not np.isnan(float(d))]
-    n = len(vals)
-    if not n:
-        nan = float("nan")
-        return PairedStats(0, nan, nan, nan, nan, nan)
-    m, lo, hi = mean_ci(vals, confidence)
-    sd = float(np.std(vals, ddof=1)) if n > 1 else float("nan")
-    return PairedStats(n, float(m), sd, float(lo), float(hi), paired_t_p(float(m), sd, n))
-
-
-def holm(pvalues: Sequence[float]) -> list[float]:
-    """Holm step-down adjusted p-values, in the input order; NaN entries stay NaN and are not counted in m."""
-    idx = [i for i, p in enumerate(pvalues) if p is not None and not np.isnan(float(p))]
-    out = [float("nan")] * len(pvalues)
-    m = len(idx)
-    running = 0.0
-    for rank, i in enumerate(sorted(idx, key=lambda i: float(pvalues[i]))):
-        running = max(running, min(1.0, (m - rank) * float(pvalues[i])))
-        out[i] = running
-    return out
 
 
 def seed_summary(df: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
@@ -445,28 +381,17 @@ def mlm_table(df: pd.DataFrame, condition: str | None = None) -> pd.DataFrame:
     return t.round(3)
 
 
-def overview(df: pd.DataFrame, families: Sequence[str] = COMPOSITE + ("xcopa",)) -> pd.DataFrame:
-    """Condition × zero-shot family table of seed mean ± sd (composite = mean of COMPOSITE)."""
+def overview(df: pd.DataFrame, families: Sequence[str] = ("pos", "ner", "tatoeba", "xcopa")) -> pd.DataFrame:
+    """Condition × zero-shot family table of seed mean ± sd, one column per metric (no composite across metrics or
+    checkpoints)."""
     conds = ordered_conditions(c for c in df["condition"].unique() if not is_baseline(c))
     out = pd.DataFrame(index=pd.Index(conds, name="condition"))
-    comp = {}
     for fam in families:
         cells = []
         for c in conds:
             s = per_seed(df, fam, c)
             cells.append(_fmt(s.mean(), s.std(ddof=1), len(s)) if len(s) else "")
-            if fam in COMPOSITE:
-                comp.setdefault(c, []).append(s)
         out[FAMILIES[fam]["label"]] = cells
-    cells = []
-    for c in conds:
-        parts = [s for s in comp.get(c, []) if len(s)]
-        if len(parts) == len(COMPOSITE):
-            s = pd.concat(broadcast_shared(parts), axis=1, join="inner").mean(axis=1)
-            cells.append(_fmt(s.mean(), s.std(ddof=1), len(s)))
-        else:
-            cells.append("")
-    out["composite (mean of POS, NER, Tatoeba)"] = cells
     return out
 
 
@@ -500,6 +425,120 @@ def delta_matrix(
     return d.reindex(ordered_conditions(d.index))
 
 
+def analysis_spec(df: pd.DataFrame, analysis: AnalysisConfig | None = None) -> AnalysisConfig:
+    """The declared families of ``df``'s preset: ``analysis`` if given, else the ``analysis`` section of
+    ``params/<preset>/_preset.yaml`` (a bad section raises its one-line ``ConfigError``), else the defaults."""
+    if analysis is not None:
+        return analysis
+    presets = sorted({str(p) for p in df["preset"].dropna().unique()}) if "preset" in df.columns else []
+    if len(presets) == 1:
+        from ..config import load_analysis, params_root
+
+        if (params_root() / presets[0] / "_preset.yaml").is_file():
+            return load_analysis(presets[0])
+    return AnalysisConfig()
+
+
+#: the name of the primary family and of each secondary and per-language family
+PRIMARY = "primary: ml-X − en-X"
+
+
+def secondary_family(task: str, reference: str = REFERENCE) -> str:
+    return f"secondary: Δ to {reference}, {task}"
+
+
+def language_family(task: str, reference: str = REFERENCE) -> str:
+    return f"per language (exploratory): Δ to {reference}, {task}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One paired comparison ``a − b`` on the zero-shot average of ``family`` (a :data:`FAMILIES` key), with the
+    Holm-adjusted p within its declared family ``group`` and the level ``alpha`` of that family."""
+
+    family: str
+    a: str
+    b: str
+    stats: PairedStats
+    p_holm: float = float("nan")
+    group: str = ""
+    alpha: float = S.ALPHA
+
+    @property
+    def cell(self) -> str:
+        return _ci_cell(self.stats, self.p_holm, self.alpha)
+
+    @property
+    def direction(self) -> str:
+        """The verdict word of :func:`xitcore.book.statistics.verdict_word`: ``helped`` / ``hurt`` only where the
+        Holm-adjusted p of its family says so, ``suggestive``, ``within seed noise`` or ``not testable``."""
+        return S.verdict_word(self.stats.n, self.stats.mean, self.stats.p, self.p_holm, self.alpha)
+
+    @property
+    def holm_significant(self) -> bool:
+        return bool(np.isfinite(self.p_holm) and self.p_holm < self.alpha)
+
+
+def _adjust(found: list[Finding], group: str, alpha: float) -> list[Finding]:
+    """Holm within one declared family (comparisons with n < 2 have no p and do not count)."""
+    adj = holm([f.stats.p for f in found])
+    return [Finding(f.family, f.a, f.b, f.stats, p, group, alpha) for f, p in zip(found, adj)]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Every declared family of comparisons of one results table, each Holm-adjusted within itself."""
+
+    spec: AnalysisConfig
+    families: dict
+
+    def find(self, a: str, b: str, family: str) -> Finding | None:
+        """The comparison ``a − b`` on ``family`` from the first declared family that holds it."""
+        for found in self.families.values():
+            for f in found:
+                if f.a == a and f.b == b and f.family == family:
+                    return f
+        return None
+
+    def power_line(self, group: str) -> str:
+        return S.family_power_line([f.stats for f in self.families.get(group, [])], self.spec.alpha, self.spec.power)
+
+
+def analyse(df: pd.DataFrame, analysis: AnalysisConfig | None = None) -> Analysis:
+    """The declared families (:func:`analysis_spec`) computed on ``df``: the primary family (``ml-X`` − ``en-X`` on
+    each primary target task, Holm over all of them together) and one secondary family per target task (each
+    condition − the reference). Every table, the answer page and the claims ledger take their p from here."""
+    spec = analysis_spec(df, analysis)
+    ref = spec.reference
+    conds = [c for c in ordered_conditions(c for c in df["condition"].unique() if not is_baseline(c))]
+    present = set(conds)
+    pairs = list(spec.primary_pairs) or [c[3:] for c in conds if c.startswith("en-") and f"ml-{c[3:]}" in present]
+    families: dict[str, list[Finding]] = {}
+    prim = []
+    for fam in spec.primary_tasks:
+        for x in pairs:
+            if f"ml-{x}" in present and f"en-{x}" in present:
+                st = paired_stats(paired_differences(per_seed(df, fam, f"ml-{x}"), per_seed(df, fam, f"en-{x}")))
+                if st.n:
+                    prim.append(Finding(fam, f"ml-{x}", f"en-{x}", st))
+    families[PRIMARY] = _adjust(prim, PRIMARY, spec.alpha)
+    if ref in present:
+        for fam in spec.secondary_tasks:
+            found = [Finding(fam, c, ref, family_delta(df, fam, c, ref)) for c in conds if c != ref]
+            found = [f for f in found if f.stats.n]
+            if found:
+                families[secondary_family(fam, ref)] = _adjust(found, secondary_family(fam, ref), spec.alpha)
+    return Analysis(spec, families)
+
+
+def _family_of(task: str, metric: str, phases: Sequence[str]) -> str | None:
+    """The :data:`FAMILIES` key whose zero-shot average these rows are, if any."""
+    for fam, spec in FAMILIES.items():
+        if spec["task"] == task and spec["metric"] == metric and tuple(spec["phases"]) == tuple(phases):
+            return fam
+    return None
+
+
 def delta_ci_table(
     df: pd.DataFrame,
     reference: str = REFERENCE,
@@ -507,42 +546,32 @@ def delta_ci_table(
     metric: str = "accuracy",
     phases: Sequence[str] = ("target",),
     confidence: float = CI_CONFIDENCE,
+    analysis: AnalysisConfig | None = None,
 ) -> pd.DataFrame:
-    """Condition × language: Δ to ``reference`` as "mean [lo, hi]", computed as :data:`STATISTICS` states
-    (:func:`paired_differences`, :func:`paired_stats`). "·" marks an interval that excludes 0 (unadjusted), "*" a
-    cell whose Holm-adjusted p < 1 − ``confidence`` over all the table's comparisons. ``attrs["comparisons"]`` holds
-    how many cells were tested (those with at least 2 paired seeds); :func:`comparisons_note` says it in words."""
-    r = rows(df[~baseline_mask(df)], task, metric, phases, exclude=AGGREGATES)
-    if r.empty or reference not in set(r["condition"]):
+    """Condition × language: Δ to ``reference`` as "mean [lo, hi]" (:mod:`xitcore.book.statistics`). "·" marks an
+    interval that excludes 0 (unadjusted), "*" a cell whose Holm-adjusted p < alpha within its family: the
+    per-language family of this target task (:func:`language_family`, every condition × language of ``df``).
+    ``attrs["comparisons"]`` holds how many cells were tested; :func:`comparisons_note` says it in words."""
+    st = delta_stats(
+        df, reference, task, metric, phases, zero_shot_mean=False, confidence=confidence, analysis=analysis
+    )
+    if st.empty:
         return pd.DataFrame()
-    v = r.groupby(["condition", "language", "seed"])["value"].mean()
-    ref = v.loc[reference]
-    langs = ordered_languages(v.index.get_level_values("language").unique())
-    conds = [c for c in ordered_conditions(v.index.get_level_values("condition").unique()) if c != reference]
+    alpha = analysis_spec(df, analysis).alpha
+    langs = ordered_languages(st["language"].unique())
+    conds = ordered_conditions(st["condition"].unique())
     out = pd.DataFrame(index=pd.Index(conds, name="condition"), columns=langs, dtype=object)
-    cells: dict[tuple[str, str], PairedStats] = {}
-    for c in conds:
-        for lang in langs:
-            try:
-                a, b = v.loc[c].loc[lang], ref.loc[lang]
-            except KeyError:
-                continue
-            st = paired_stats(paired_differences(a, b), confidence)
-            if st.n:
-                cells[(c, lang)] = st
-    keys = list(cells)
-    adjusted = dict(zip(keys, holm([cells[k].p for k in keys])))
-    alpha = 1 - confidence
-    for (c, lang), st in cells.items():
-        if st.n == 1:
-            out.loc[c, lang] = f"{st.mean:+.1f}"
+    for r in st.itertuples():
+        if r.n == 1:
+            out.loc[r.condition, r.language] = f"{r.mean:+.1f}"
             continue
-        mark = " ·" if st.excludes_zero else ""
-        mark += " *" if adjusted[(c, lang)] < alpha else ""
-        out.loc[c, lang] = f"{st.mean:+.1f} [{st.lo:+.1f}, {st.hi:+.1f}]{mark}"
+        mark = " ·" if (r.lo > 0 or r.hi < 0) else ""
+        mark += " *" if np.isfinite(r.p_holm) and r.p_holm < alpha else ""
+        out.loc[r.condition, r.language] = f"{r.mean:+.1f} [{r.lo:+.1f}, {r.hi:+.1f}]{mark}"
     out = out.fillna("")
-    out.attrs["comparisons"] = sum(1 for st in cells.values() if st.n > 1)
-    out.attrs["holm_significant"] = sum(1 for k in keys if adjusted[k] < alpha)
+    out.attrs["comparisons"] = int((st["n"] > 1).sum())
+    out.attrs["holm_significant"] = int((st["p_holm"] < alpha).sum())
+    out.attrs["families"] = [language_family(task, reference)]
     return out
 
 
@@ -561,26 +590,22 @@ def delta_stats(
     conditions: Sequence[str] | None = None,
     zero_shot_mean: bool = True,
     confidence: float = CI_CONFIDENCE,
+    analysis: AnalysisConfig | None = None,
 ) -> pd.DataFrame:
-    """Long table of Δ = condition − ``reference`` per (condition, language), computed as :data:`STATISTICS`
-    states: columns condition, language, n, mean, sd, lo, hi, p (unadjusted), p_holm (over all rows).
-    ``zero_shot_mean`` adds a :data:`ZERO_SHOT_MEAN` row per condition: the per-seed mean over the zero-shot
-    languages, paired the same way."""
-    cols = ["condition", "language", "n", "mean", "sd", "lo", "hi", "p", "p_holm"]
+    """Long table of Δ = condition − ``reference`` per (condition, language): columns condition, language, n, mean,
+    sd, lo, hi, p (unadjusted), p_holm, family. Per-language rows are Holm-adjusted within
+    :func:`language_family` over every condition of ``df`` (``conditions`` only selects rows afterwards, so the
+    adjusted p does not depend on it). ``zero_shot_mean`` adds a :data:`ZERO_SHOT_MEAN` row per condition: the
+    comparison of the secondary family of this target task (:func:`analyse`), with that family's adjusted p."""
+    cols = ["condition", "language", "n", "mean", "sd", "lo", "hi", "p", "p_holm", "family"]
     r = rows(df[~baseline_mask(df)], task, metric, phases, exclude=AGGREGATES)
     if r.empty or reference not in set(r["condition"]):
         return pd.DataFrame(columns=cols)
     conds = [c for c in ordered_conditions(r["condition"].unique()) if c != reference]
-    if conditions is not None:
-        conds = [c for c in conds if c in set(conditions)]
     langs = ordered_languages(r["language"].unique())
     per = r.groupby(["condition", "language", "seed"])["value"].mean()
 
     def series(c: str, lang: str) -> pd.Series:
-        if lang == ZERO_SHOT_MEAN:
-            z = per.loc[c].reset_index()
-            z = z[z["language"].map(is_zero_shot).astype(bool)]
-            return _series_by_seed(z.groupby(["seed", "language"], as_index=False)["value"].mean())
         try:
             s = per.loc[c].loc[lang]
         except KeyError:
@@ -588,15 +613,48 @@ def delta_stats(
         s.index = s.index.astype(int)
         return s
 
-    extra = [ZERO_SHOT_MEAN] if zero_shot_mean and any(is_zero_shot(l) for l in langs) else []
     out = []
     for c in conds:
-        for lang in langs + extra:
+        for lang in langs:
             st = paired_stats(paired_differences(series(c, lang), series(reference, lang)), confidence)
             if st.n:
                 out.append(dict(condition=c, language=lang, n=st.n, mean=st.mean, sd=st.sd, lo=st.lo, hi=st.hi, p=st.p))
-    res = pd.DataFrame(out, columns=cols[:-1])
+    res = pd.DataFrame(out, columns=cols[:-2])
     res["p_holm"] = holm(list(res["p"])) if len(res) else []
+    res["family"] = language_family(task, reference)
+    fam = _family_of(task, metric, phases)
+    if zero_shot_mean and any(is_zero_shot(l) for l in langs):
+        an = analyse(df, analysis) if fam is not None else None
+        extra = []
+        for c in conds:
+            f = an.find(c, reference, fam) if an is not None and an.spec.reference == reference else None
+            if f is not None:
+                st, p_holm, group = f.stats, f.p_holm, f.group
+            else:  # not in a declared family: no adjusted p
+                z = per.loc[c].reset_index() if c in per.index.get_level_values(0) else pd.DataFrame()
+                zr = per.loc[reference].reset_index()
+                pick = lambda t: _series_by_seed(t[t["language"].map(is_zero_shot).astype(bool)])  # noqa: E731
+                st = paired_stats(paired_differences(pick(z), pick(zr)), confidence) if len(z) else paired_stats([])
+                p_holm, group = float("nan"), ""
+            if st.n:
+                extra.append(
+                    dict(
+                        condition=c,
+                        language=ZERO_SHOT_MEAN,
+                        n=st.n,
+                        mean=st.mean,
+                        sd=st.sd,
+                        lo=st.lo,
+                        hi=st.hi,
+                        p=st.p,
+                        p_holm=p_holm,
+                        family=group,
+                    )
+                )
+        if extra:
+            res = pd.concat([res, pd.DataFrame(extra, columns=cols)], ignore_index=True)
+    if conditions is not None:
+        res = res[res["condition"].isin(set(conditions))].reset_index(drop=True)
     return res
 
 
@@ -612,32 +670,39 @@ def _ci_cell(st: PairedStats | pd.Series, holm_p: float | None = None, alpha: fl
 
 
 def condition_delta_table(
-    df: pd.DataFrame, condition: str, reference: str = REFERENCE, confidence: float = CI_CONFIDENCE
+    df: pd.DataFrame,
+    condition: str,
+    reference: str = REFERENCE,
+    confidence: float = CI_CONFIDENCE,
+    analysis: AnalysisConfig | None = None,
 ) -> pd.DataFrame:
     """Per language (rows), one condition's Δ to ``reference`` with its 95 % interval for each target task
-    (columns: POS accuracy, NER span F1, Tatoeba top-1), as :data:`STATISTICS` states; ``·`` and ``*`` as in
-    :func:`delta_ci_table`, Holm over all the cells of this table (``attrs["comparisons"]``)."""
+    (columns: POS accuracy, NER span F1, Tatoeba top-1); ``·`` and ``*`` as in :func:`delta_ci_table`, each cell
+    with the adjusted p of its declared family (per language; the zero-shot mean row: the secondary family), so
+    the same cell reads the same here and on the comparison page when ``df`` holds the same conditions."""
     specs = [("pos", "accuracy", ("target",), "POS accuracy"), ("ner", "span_f1", ("target",), "NER span F1")]
     specs.append(("tatoeba", "top1", FAMILIES["tatoeba"]["phases"], "Tatoeba top-1"))
+    alpha = analysis_spec(df, analysis).alpha
     parts = []
     for task, metric, phases, label in specs:
-        st = delta_stats(df, reference, task, metric, phases, conditions=[condition], confidence=confidence)
+        st = delta_stats(
+            df, reference, task, metric, phases, conditions=[condition], confidence=confidence, analysis=analysis
+        )
         if not st.empty:
             parts.append(st.assign(column=label))
     if not parts:
         return pd.DataFrame()
     st = pd.concat(parts, ignore_index=True)
     tested = st["n"] > 1
-    st["p_holm"] = np.nan
-    st.loc[tested, "p_holm"] = holm(list(st.loc[tested, "p"]))
-    st["cell"] = [_ci_cell(r, r.p_holm, 1 - confidence) for r in st.itertuples()]
+    st["cell"] = [_ci_cell(r, r.p_holm, alpha) for r in st.itertuples()]
     t = st.pivot(index="language", columns="column", values="cell")
     t = t.reindex([*ordered_languages(l for l in t.index if l != ZERO_SHOT_MEAN), ZERO_SHOT_MEAN][: len(t.index)])
     t = t[[label for *_, label in specs if label in t.columns]].fillna("")
     t.index.name = "language"
     t.columns.name = None
     t.attrs["comparisons"] = int(tested.sum())
-    t.attrs["holm_significant"] = int((st["p_holm"] < 1 - confidence).sum())
+    t.attrs["holm_significant"] = int((st["p_holm"] < alpha).sum())
+    t.attrs["families"] = sorted({f for f in st["family"] if f})
     return t
 
 
@@ -650,45 +715,67 @@ def delta_summary(
     df: pd.DataFrame,
     reference: str = REFERENCE,
     conditions: Sequence[str] | None = None,
-    families: Sequence[str] = ("pos", "ner", "tatoeba", "xcopa"),
+    families: Sequence[str] | None = None,
     confidence: float = CI_CONFIDENCE,
+    analysis: AnalysisConfig | None = None,
 ) -> pd.DataFrame:
-    """Condition × target task: Δ of the zero-shot average to ``reference`` as "mean [lo, hi]" (paired by seed,
-    :data:`STATISTICS`); Holm over every tested cell of the table. Columns named by :data:`FAMILIES` labels."""
+    """Condition × target task: Δ of the zero-shot average to ``reference`` as "mean [lo, hi]" (paired by seed),
+    ``*`` where the Holm-adjusted p of its secondary family (:func:`analyse`, over every condition of ``df``) is
+    below alpha. ``conditions`` only selects rows. Columns named by :data:`FAMILIES` labels."""
+    spec = analysis_spec(df, analysis)
+    an = analyse(df, spec) if spec.reference == reference else analyse(df, _with_reference(spec, reference))
+    fams = list(families) if families is not None else list(spec.secondary_tasks)
     conds = [c for c in ordered_conditions(c for c in df["condition"].unique() if not is_baseline(c)) if c != reference]
     if conditions is not None:
         conds = [c for c in conds if c in set(conditions)]
-    cells = {}
+    cells: dict[tuple[str, str], Finding] = {}
     for c in conds:
-        for fam in families:
-            st = family_delta(df, fam, c, reference)
-            if st.n:
-                cells[(c, fam)] = st
-    keys = [k for k in cells if cells[k].n > 1]
-    adjusted = dict(zip(keys, holm([cells[k].p for k in keys])))
-    fams = [f for f in families if any(k[1] == f for k in cells)]
-    out = pd.DataFrame(
-        index=pd.Index(conds, name="condition"), columns=[FAMILIES[f]["label"].split(" (")[0] for f in fams]
-    )
-    for (c, fam), st in cells.items():
-        out.loc[c, FAMILIES[fam]["label"].split(" (")[0]] = _ci_cell(st, adjusted.get((c, fam)), 1 - confidence)
+        for fam in fams:
+            f = an.find(c, reference, fam)
+            if f is None:  # a task outside the declared secondary families: shown, not adjusted
+                st = family_delta(df, fam, c, reference)
+                f = Finding(fam, c, reference, st, float("nan"), "", spec.alpha) if st.n else None
+            if f is not None:
+                cells[(c, fam)] = f
+    shown = [f for f in fams if any(k[1] == f for k in cells)]
+    label = {f: FAMILIES[f]["label"].split(" (")[0] for f in shown}
+    out = pd.DataFrame(index=pd.Index(conds, name="condition"), columns=[label[f] for f in shown])
+    for (c, fam), f in cells.items():
+        out.loc[c, label[fam]] = f.cell
     out = out.dropna(how="all").fillna("")
-    out.attrs["comparisons"] = len(keys)
-    out.attrs["holm_significant"] = sum(1 for k in keys if adjusted[k] < 1 - confidence)
+    tested = [f for f in cells.values() if f.stats.n > 1]
+    out.attrs["comparisons"] = len(tested)
+    out.attrs["holm_significant"] = sum(f.holm_significant for f in tested)
+    out.attrs["families"] = sorted({f.group for f in tested if f.group})
+    out.attrs["power"] = {g: an.power_line(g) for g in out.attrs["families"]}
+    out.attrs["p_holm"] = {k: f.p_holm for k, f in cells.items()}  # (condition, task) -> adjusted p of its family
     return out
 
 
+def _with_reference(spec: AnalysisConfig, reference: str) -> AnalysisConfig:
+    import dataclasses
+
+    return dataclasses.replace(spec, reference=reference)
+
+
 def comparisons_note(table: pd.DataFrame, confidence: float = CI_CONFIDENCE) -> str:
-    """One Markdown line under a :func:`delta_ci_table`: how many comparisons it makes and how to read its marks."""
+    """One Markdown line under a delta table: how many comparisons it shows, in which declared families, how to
+    read its marks, and (where the table carries them) each family's power line."""
     m = int(table.attrs.get("comparisons", 0)) if table is not None else 0
     if not m:
         return "*No cell has two or more paired seeds: nothing is tested in this table.*"
     k = int(table.attrs.get("holm_significant", 0))
-    return (
-        f"*This table makes {m} paired comparisons (cells with ≥ 2 seeds). Its intervals are unadjusted, one per "
-        f"cell: **exploratory** (`·`: the {confidence:.0%} interval excludes 0). `*`: Holm-adjusted p < "
-        f"{1 - confidence:.2g} over all {m} comparisons; {k} cell(s) pass. See *How differences are tested*.*"
+    fams = table.attrs.get("families") or []
+    where = f" within its declared family ({'; '.join(fams)})" if fams else ""
+    text = (
+        f"*This table shows {m} paired comparisons (cells with ≥ 2 seeds). Its intervals are unadjusted, one per "
+        f"cell: **exploratory** (`·`: the {confidence:.0%} interval excludes 0). `*`: Holm-adjusted p < alpha"
+        f"{where}; {k} cell(s) pass. See *How differences are tested*.*"
     )
+    power = table.attrs.get("power") or {}
+    if power:
+        text += "\n\n" + "\n".join(f"* *Power, {g}:* {line}." for g, line in power.items())
+    return text
 
 
 def by_group(
@@ -820,72 +907,25 @@ def seeds_sentence(condition: str, preset: str, seeds: Sequence[int]) -> str:
 # the answer page: the research question's verdict, computed from the results table
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One paired comparison of the answer page: ``a − b`` on the zero-shot average of ``family``."""
-
-    family: str
-    a: str
-    b: str
-    stats: PairedStats
-    p_holm: float = float("nan")
-
-    @property
-    def cell(self) -> str:
-        return _ci_cell(self.stats, self.p_holm)
-
-    @property
-    def direction(self) -> str:
-        """``helped`` / ``hurt`` (the interval excludes 0), ``no clear difference``, or ``one seed`` / ``none``."""
-        if self.stats.n == 0:
-            return "none"
-        if self.stats.n == 1:
-            return "one seed"
-        if self.stats.lo > 0:
-            return "helped"
-        if self.stats.hi < 0:
-            return "hurt"
-        return "no clear difference"
-
-    @property
-    def holm_significant(self) -> bool:
-        return bool(np.isfinite(self.p_holm) and self.p_holm < 1 - CI_CONFIDENCE)
-
-
-def _with_holm(found: list[Finding]) -> list[Finding]:
-    tested = [i for i, f in enumerate(found) if f.stats.n > 1]
-    adj = holm([found[i].stats.p for i in tested])
-    out = list(found)
-    for i, p in zip(tested, adj):
-        f = found[i]
-        out[i] = Finding(f.family, f.a, f.b, f.stats, p)
-    return out
-
-
 def answer_findings(
-    df: pd.DataFrame, reference: str = REFERENCE, families: Sequence[str] = ("pos", "ner")
+    df: pd.DataFrame,
+    reference: str = REFERENCE,
+    families: Sequence[str] | None = None,
+    analysis: AnalysisConfig | None = None,
 ) -> dict[str, list[Finding]]:
-    """The comparisons the answer page states, each family's set Holm-adjusted on its own:
+    """The comparisons the answer page states, taken from the declared families (:func:`analyse`), so each has the
+    adjusted p it has everywhere else:
 
-    * ``"vs_reference"``: every condition − ``reference`` on each of ``families`` (the question of Phang et al.);
-    * ``"ml_vs_en"``: for each task X run both ways, ``ml-X`` − ``en-X`` (the research question)."""
-    conds = [c for c in ordered_conditions(c for c in df["condition"].unique() if not is_baseline(c)) if c != reference]
-    pairs = [c[3:] for c in conds if c.startswith("en-") and f"ml-{c[3:]}" in conds]
-    vs_ref, ml_en = [], []
-    for fam in families:
-        found = [Finding(fam, c, reference, family_delta(df, fam, c, reference)) for c in conds]
-        vs_ref += _with_holm([f for f in found if f.stats.n])
-        pair = [
-            Finding(
-                fam,
-                f"ml-{x}",
-                f"en-{x}",
-                paired_stats(paired_differences(per_seed(df, fam, f"ml-{x}"), per_seed(df, fam, f"en-{x}"))),
-            )
-            for x in pairs
-        ]
-        ml_en += _with_holm([f for f in pair if f.stats.n])
-    return {"vs_reference": vs_ref, "ml_vs_en": ml_en}
+    * ``"ml_vs_en"``: the primary family, ``ml-X`` − ``en-X`` (the research question), Holm over all of it;
+    * ``"vs_reference"``: every condition − ``reference`` on each of ``families`` (default: the primary target
+      tasks), from the secondary family of each target task."""
+    spec = analysis_spec(df, analysis)
+    if spec.reference != reference:
+        spec = _with_reference(spec, reference)
+    an = analyse(df, spec)
+    fams = list(families) if families is not None else list(spec.primary_tasks)
+    vs_ref = [f for fam in fams for f in an.families.get(secondary_family(fam, reference), [])]
+    return {"ml_vs_en": list(an.families.get(PRIMARY, [])), "vs_reference": vs_ref}
 
 
 def _names(found: Sequence[Finding], side: str = "a") -> str:
@@ -899,65 +939,97 @@ def _sentence_case(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _by_word(sub: Sequence[Finding]) -> dict[str, list[Finding]]:
+    out: dict[str, list[Finding]] = {w: [] for w in S.WORDS}
+    for f in sub:
+        out[f.direction].append(f)
+    return out
+
+
+def _p_text(f: Finding) -> str:
+    return f"Holm p = {f.p_holm:.3f}" if np.isfinite(f.p_holm) else "no p"
+
+
 def verdict_sentences(findings: dict[str, list[Finding]], reference: str = REFERENCE) -> list[str]:
-    """The verdict in sentences, every number taken from ``findings`` (see :func:`answer_findings`)."""
+    """The verdict in sentences, every number and every word from ``findings`` (:func:`answer_findings`); the
+    words follow :func:`xitcore.book.statistics.verdict_word`. Then, per primary target task, the number pooled
+    over the pairs with its heterogeneity (no verdict), and a power line per family."""
     out = []
     ml = findings["ml_vs_en"]
     label = {f: _sentence_case(FAMILIES[f]["label"].split(" (")[0]) for f in FAMILIES}
     for fam in dict.fromkeys(f.family for f in ml):
         sub = [f for f in ml if f.family == fam]
-        better = [f for f in sub if f.direction == "helped"]
-        worse = [f for f in sub if f.direction == "hurt"]
-        unclear = [f for f in sub if f.direction not in ("helped", "hurt")]
+        w = _by_word(sub)
         parts = []
-        if better:
-            parts.append(f"multilingual data did better than the same data in English for {_names(better)}")
-        if worse:
-            parts.append(f"worse for {_names(worse)}")
-        if unclear:
-            parts.append(f"no difference beyond seed noise for {_names(unclear)}")
-        out.append(f"**{label[fam]}, `ml-X` − `en-X`:** " + "; ".join(parts) + ".")
+        if w[S.HELPED]:
+            parts.append(f"multilingual data helped more than the same data in English for {_names(w[S.HELPED])}")
+        if w[S.HURT]:
+            parts.append(f"it hurt, compared with English, for {_names(w[S.HURT])}")
+        if w[S.SUGGESTIVE]:
+            parts.append(f"suggestive only (unadjusted p < α, not after Holm) for {_names(w[S.SUGGESTIVE])}")
+        if w[S.NOISE]:
+            parts.append(f"within seed noise for {_names(w[S.NOISE])}")
+        if w[S.NOT_TESTABLE]:
+            parts.append(f"not testable (fewer than 2 paired seeds) for {_names(w[S.NOT_TESTABLE])}")
+        pooled = S.heterogeneity([f.stats for f in sub])
+        more = f" Over the pairs: {pooled.text()}." if pooled.k >= 2 else ""
+        out.append(f"**{label[fam]}, `ml-X` − `en-X` (primary family):** " + "; ".join(parts) + "." + more)
     vs = findings["vs_reference"]
     for fam in dict.fromkeys(f.family for f in vs):
         sub = [f for f in vs if f.family == fam]
-        helped = [f for f in sub if f.direction == "helped"]
-        hurt = [f for f in sub if f.direction == "hurt"]
-        unclear = [f for f in sub if f.direction not in ("helped", "hurt")]
-        parts = []
-        parts.append(f"helped: {_names(helped)}" if helped else "no intermediate task helped beyond seed noise")
-        if hurt:
-            parts.append(f"hurt: {_names(hurt)}")
-        if unclear:
-            parts.append(f"within seed noise: {', '.join(f'`{f.a}`' for f in unclear)}")
-        out.append(f"**{label[fam]}, Δ to `{reference}`:** " + "; ".join(parts) + ".")
+        w = _by_word(sub)
+        parts = [f"helped: {_names(w[S.HELPED])}" if w[S.HELPED] else "no intermediate task helped (Holm)"]
+        if w[S.HURT]:
+            parts.append(f"hurt: {_names(w[S.HURT])}")
+        if w[S.SUGGESTIVE]:
+            parts.append(f"suggestive only (unadjusted): {_names(w[S.SUGGESTIVE])}")
+        if w[S.NOISE]:
+            parts.append(f"within seed noise: {', '.join(f'`{f.a}`' for f in w[S.NOISE])}")
+        if w[S.NOT_TESTABLE]:
+            parts.append(f"not testable: {', '.join(f'`{f.a}`' for f in w[S.NOT_TESTABLE])}")
+        out.append(f"**{label[fam]}, Δ to `{reference}` (secondary family):** " + "; ".join(parts) + ".")
+    for group in dict.fromkeys(f.group for fs in findings.values() for f in fs):
+        stats = [f.stats for fs in findings.values() for f in fs if f.group == group]
+        alpha = next(f.alpha for fs in findings.values() for f in fs if f.group == group)
+        out.append(f"*Power, {group}:* {S.family_power_line(stats, alpha)}.")
     return out
 
 
 def headline(findings: dict[str, list[Finding]], reference: str = REFERENCE) -> str:
-    """The verdict in one sentence (Markdown), every number from ``findings``."""
+    """The verdict in one sentence (Markdown), every number from ``findings``; a verdict word only where the
+    Holm-adjusted test of the comparison's family supports it, no verdict pooled over pairs."""
     label = {f: FAMILIES[f]["label"].split(" (")[0].removeprefix("zero-shot ").split(" ")[0] for f in FAMILIES}
     parts = []
     for fam in dict.fromkeys(f.family for f in findings["ml_vs_en"]):
         sub = [f for f in findings["ml_vs_en"] if f.family == fam]
-        better = [f"{f.a[3:]} ({f.cell})" for f in sub if f.direction == "helped"]
-        worse = [f"{f.a[3:]} ({f.cell})" for f in sub if f.direction == "hurt"]
+        w = _by_word(sub)
+        better = [f"{f.a[3:]} ({f.cell}, {_p_text(f)})" for f in w[S.HELPED]]
+        worse = [f"{f.a[3:]} ({f.cell}, {_p_text(f)})" for f in w[S.HURT]]
+        hint = [f"{f.a[3:]} ({f.cell}, {_p_text(f)})" for f in w[S.SUGGESTIVE]]
         if not better and not worse:
-            parts.append(f"on zero-shot {label[fam]} no pair differed beyond seed noise")
+            text = f"on zero-shot {label[fam]} no pair differed after Holm's adjustment"
+            if hint:
+                text += f" (suggestive only: {' and '.join(hint)})"
+            parts.append(text)
             continue
-        text = f"on zero-shot {label[fam]} the multilingual version of the task did better than the English one for "
+        text = f"on zero-shot {label[fam]} the multilingual version of the task helped more than the English one for "
         text += " and ".join(better) if better else "no task"
         if worse:
-            text += f" and worse for {' and '.join(worse)}"
+            text += f" and hurt for {' and '.join(worse)}"
+        if hint:
+            text += f" (suggestive only: {' and '.join(hint)})"
         parts.append(text)
     against = []
     for fam in dict.fromkeys(f.family for f in findings["vs_reference"]):
         helped = [
-            f"`{f.a}` ({f.cell})" for f in findings["vs_reference"] if f.family == fam and f.direction == "helped"
+            f"`{f.a}` ({f.cell}, {_p_text(f)})"
+            for f in findings["vs_reference"]
+            if f.family == fam and f.direction == S.HELPED
         ]
         against.append(
-            f"{' and '.join(helped)} improved zero-shot {label[fam]}"
+            f"{' and '.join(helped)} helped zero-shot {label[fam]}"
             if helped
-            else f"none improved zero-shot {label[fam]}"
+            else f"none helped zero-shot {label[fam]} after Holm's adjustment"
         )
     if not parts and not against:
         return "*No paired comparison could be made from these runs.*"
@@ -973,17 +1045,19 @@ def headline(findings: dict[str, list[Finding]], reference: str = REFERENCE) -> 
 
 
 def answer_table(findings: dict[str, list[Finding]]) -> pd.DataFrame:
-    """Every comparison of the answer page: Δ [95 % CI], n, p, Holm p, what it says."""
+    """Every comparison of the answer page: its declared family, Δ [95 % CI], n, p, Holm p within the family, and
+    the verdict word its test allows."""
     recs = []
-    for kind, found in (("ml-X − en-X", findings["ml_vs_en"]), ("Δ to reference", findings["vs_reference"])):
+    for found in (findings["ml_vs_en"], findings["vs_reference"]):
         for f in found:
             recs.append(
                 {
-                    "comparison": kind,
+                    "family": f.group,
                     "target task (zero-shot average)": FAMILIES[f.family]["label"].split(" (")[0],
                     "A − B": f"{f.a} − {f.b}",
                     "Δ [95 % CI]": f.cell,
                     "seeds": f.stats.n,
+                    "p": "–" if not np.isfinite(f.stats.p) else f"{f.stats.p:.3f}",
                     "p (Holm)": "–" if not np.isfinite(f.p_holm) else f"{f.p_holm:.3f}",
                     "reads": f.direction,
                 }
@@ -1071,19 +1145,20 @@ def scale_facts(indexes: dict[str, dict], df: pd.DataFrame, runs_dir) -> list[st
 
 def caveat_facts(df: pd.DataFrame, findings: dict[str, list[Finding]], reference: str = REFERENCE) -> list[str]:
     """Markdown bullet lines: what limits the verdict, each number computed from ``df`` / ``findings``."""
-    from ..metrics import t_quantile
+    from scipy.stats import t as student_t
 
     out = []
     tested = [f for fs in findings.values() for f in fs if f.stats.n > 1]
     if tested:
         n = min(f.stats.n for f in tested)
         k = sum(f.holm_significant for f in tested)
-        shown = sum(f.direction in ("helped", "hurt") for f in tested)
+        shown = sum(f.stats.excludes_zero for f in tested)
         out.append(
-            f"**Few seeds.** With n = {n} seeds an interval is mean ± {t_quantile(0.975, n - 1):.2f} × sd / √{n}: only "
+            f"**Few seeds.** With n = {n} seeds an interval is mean ± {student_t.ppf(0.975, n - 1):.2f} × sd / √{n}: "
+            "only "
             f"large or very regular effects are resolved. {shown} of the {len(tested)} comparisons above have an "
             f"interval that excludes 0 (unadjusted, exploratory); {k} remain significant after Holm's adjustment "
-            "within their set."
+            "within their declared family."
         )
     dev = df[df["task"].astype(str).str.startswith("dev:")]
     if not dev.empty:
