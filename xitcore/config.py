@@ -392,6 +392,15 @@ class TargetConfig:
         default=0.1,
         metadata={"help": "with early_stopping, pos and ner: share of English training sentences held out as dev"},
     )
+    dev_examples: int = field(
+        default=0,
+        metadata={
+            "help": (
+                "with early_stopping, hub targets: score only the first N examples of the English validation split "
+                "(jiant's eval_subset_num, 500 in its XTREME configs); 0 = all"
+            )
+        },
+    )
 
     def __post_init__(self):
         for t in self.tasks:
@@ -417,6 +426,8 @@ class TargetConfig:
                 f"target.eval_every_steps and target.patience must be >= 1, got {self.eval_every_steps}, "
                 f"{self.patience}"
             )
+        if self.dev_examples < 0:
+            raise ConfigError(f"target.dev_examples must be >= 0 (0 = all), got {self.dev_examples}")
         if not 0.0 < self.dev_fraction < 1.0:
             raise ConfigError(f"target.dev_fraction must be in (0, 1), got {self.dev_fraction}")
 
@@ -926,6 +937,7 @@ def config_identity(cfg_dict: dict) -> str:
                     "eval_every_steps",
                     "patience",
                     "dev_fraction",
+                    "dev_examples",
                 )
             },
         },

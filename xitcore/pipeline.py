@@ -647,6 +647,8 @@ def _protocol_key(cfg: ExperimentConfig, task: str) -> dict:
     out = {"eval_every_steps": tc.eval_every_steps, "patience": tc.patience}
     if task in tasks.SHIPPED_TARGETS:
         out["dev_fraction"] = tc.dev_fraction
+    elif tc.dev_examples:  # added later: in the key only when set
+        out["dev_examples"] = tc.dev_examples
     return {"early_stopping": out}
 
 
@@ -811,8 +813,8 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
             train=tasks.load_train(task, tc.max_train_examples),
             eval={lang: tasks.load_eval(task, lang) for lang in langs},
         )
-        if tc.early_stopping:
-            data["dev"] = tasks.load_dev(task)
+        if tc.early_stopping:  # jiant scores the first eval_subset_num validation examples (runner.py:213)
+            data["dev"] = tasks.load_dev(task)[: tc.dev_examples or None]
 
     def dev_score(model, tok, device) -> float:
         """The English dev score early stopping follows: the task's first headline metric."""

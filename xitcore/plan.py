@@ -75,6 +75,8 @@ HUB_SIZES = {
     "conll2000": DataSize("", 8937, 23.7),
     # the paper's other tasks: example counts as in params/paper/*.yaml (jiant's step counts); words approximate
     "facebook/anli": DataSize("", 162865, 65.0),  # rounds 1-3: premise + hypothesis
+    # ANLI+ = SNLI (549,367 labelled of 550,152) + MNLI (392,702) + ANLI R1-R3 (162,865); words: weighted mean
+    "facebook/anli+snli+mnli": DataSize("", 1104934, 32.3),  # SNLI ~22 words a pair
     "nyu-mll/glue/qqp": DataSize("", 363846, 22.0),
     "Rowan/hellaswag": DataSize("", 39905, 50.0, 4),  # context + one ending, 4 endings
     "tau/commonsense_qa": DataSize("", 9741, 15.0, 5),  # question + one choice, 5 choices
@@ -282,6 +284,10 @@ def task_size(name: str, data: str, cfg: ExperimentConfig) -> tuple[str, DataSiz
         return "hub: none", None, f"task '{name}' has no hub backend: the run would fail; allowed backends: local"
     config = spec.hub_config("en")
     ident = spec.hub_dataset + (f"/{config}" if config else "")
+    if spec.hub_parts:  # pooled data sets under one head (ANLI+)
+        ident = "facebook/anli+snli+mnli"
+        parts = " + ".join(d + (f"/{c}" if c else "") + f" {sp.get('train')}" for d, c, sp in spec.hub_parts)
+        return f"hub: {parts}", HUB_SIZES.get(ident), ""
     warn = ""
     if data == "translated":
         warn = (

@@ -159,6 +159,9 @@ class Task:
     # The guard against training on evaluated items (pipeline.check_train_test_overlap) reads these:
     trains_on: tuple[str, ...] = ()  # data sets whose items its shipped (backend local) training data holds
     evaluates: tuple[str, ...] = ()  # data sets whose items a target evaluates (translations of one item count)
+    # English hub data pooled from several data sets under one head (ANLI+): ((dataset, config, {role: split}), ...);
+    # load_hub_examples concatenates them in this order, each through row_mapper.
+    hub_parts: tuple[tuple[str, str | None, Mapping[str, str]], ...] = ()
 
 
 def _const(config: str | None) -> Callable[[str], str | None]:
@@ -563,6 +566,28 @@ TASKS: dict[str, Task] = {
             _NLI3,
             note="rounds 1-3 pooled",
         ),
+        # ANLI+ as the paper trains it: nyu-mll/jiant@daa5a258 guides/tasks/task_specific.md:7 "training on the
+        # full ANLI dataset, which is SNLI+MNLI+A1+A2+A3 ... proportional sampling ... the same NLI head". One task
+        # with one head over the pooled examples: proportional sampling over one pool is that mix.
+        replace(
+            _en_task(
+                "anliplus",
+                "classification",
+                "facebook/anli",
+                None,
+                {"train": "train_r1+train_r2+train_r3", "dev": "dev_r1+dev_r2+dev_r3"},
+                "accuracy",
+                sc.nli_row,
+                "ANLI+ (SNLI + MNLI + ANLI rounds 1-3)",
+                _NLI3,
+                note="SNLI + MNLI + ANLI R1-R3 pooled under one NLI head (jiant task_specific.md:7)",
+            ),
+            hub_parts=(
+                ("stanfordnlp/snli", None, {"train": "train", "dev": "validation"}),
+                ("nyu-mll/glue", "mnli", {"train": "train", "dev": "validation_matched"}),
+                ("facebook/anli", None, {"train": "train_r1+train_r2+train_r3", "dev": "dev_r1+dev_r2+dev_r3"}),
+            ),
+        ),
         _en_task(
             "ccg",
             "tagging",
@@ -725,8 +750,10 @@ def load_hub_examples(name: str, lang: str, role: str = "test") -> list:
     """Examples of one task/language/split from the hub, through the task's row mapper (rows of other
     languages in shared configs are dropped). Offline: DataError at once (no download attempt)."""
     src = hub_source(name, lang, role)
-    mapper = get_task(name).row_mapper
-    rows = load_hub_rows(name, src.dataset, src.config, src.split)
+    task = get_task(name)
+    mapper = task.row_mapper
+    parts = [(d, c, splits[role]) for d, c, splits in task.hub_parts] or [(src.dataset, src.config, src.split)]
+    rows = [r for d, c, split in parts for r in load_hub_rows(name, d, c, split)]
     return [ex for ex in (mapper(r, lang) for r in rows) if ex is not None]
 
 
