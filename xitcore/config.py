@@ -275,6 +275,17 @@ class IntermediateConfig:
     batch_size: int = 16
     lr: float = 5e-4
     warmup_steps: int = 30
+    mlm_mix: float = field(
+        default=0.0,
+        metadata={
+            "help": (
+                "kind task/multitask: share of the optimizer steps that are multilingual MLM batches (blocks of the "
+                "phase-i corpus, corpus.source shipped or mc4, masked as mlm.mask_prob), interleaved with the task's "
+                "batches under the checkpoint's own MLM head; 0 = no MLM (the paper's 'MLM during intermediate-task "
+                "training' comparison)"
+            )
+        },
+    )
     dev_fraction: float = field(
         default=0.0,
         metadata={
@@ -316,6 +327,13 @@ class IntermediateConfig:
             )
         if self.kind == "multitask" and len(self.tasks) < 2:
             raise ConfigError(f"intermediate.kind 'multitask' needs at least two tasks, got {self.tasks}")
+        if not 0.0 <= self.mlm_mix < 1.0:
+            raise ConfigError(f"intermediate.mlm_mix must be in [0, 1), got {self.mlm_mix}")
+        if self.mlm_mix and self.kind not in ("task", "multitask"):
+            raise ConfigError(
+                f"intermediate.mlm_mix needs intermediate.kind task or multitask (MLM mixed into task training), "
+                f"got kind '{self.kind}'; allowed: kind mlm for MLM alone"
+            )
         if self.kind in ("none", "mlm") and self.tasks:
             raise ConfigError(f"intermediate.kind '{self.kind}' takes no tasks, got {self.tasks}")
 
@@ -941,7 +959,7 @@ def config_identity(cfg_dict: dict) -> str:
                 )
             },
         },
-        "intermediate": {"dev_fraction": 0.0},
+        "intermediate": {"dev_fraction": 0.0, "mlm_mix": 0.0},
         "mlm": {"output_vocab": "full"},
         "corpus": {"source": "shipped", "mc4_files": ""},
         "eval": {

@@ -46,6 +46,7 @@ from .model import (
     load_encoder,
     load_mlm_model,
     load_tokenizer,
+    mlm_head,
     new_mlm_model,
     pick_device,
     reinitialise,
@@ -56,7 +57,7 @@ from .multilingual.dictionary import DICTIONARY_SETTINGS, code_switch, dictionar
 from .runstore import RunStore, Step, StepNode, atomic_write_json
 from .surface import surface_layout
 from .tasks import classification, multiple_choice, qa, tagging
-from .tasks.mlm import mlm_vocabulary, prepare_mlm_data
+from .tasks.mlm import mix_features, mix_size, mlm_vocabulary, prepare_mlm_data
 from .tasks.retrieval import embed_sentences
 from .train import finetune, mlm_heldout_loss, set_seed, train_mlm
 
@@ -457,6 +458,8 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
         inter = {k: v for k, v in inter.items() if not k.startswith("mt_")}
     if ic.dev_fraction == 0:  # added later: keys without English dev sets stay as they were
         inter.pop("dev_fraction")
+    if ic.mlm_mix == 0:  # added later: keys without MLM mixed in stay as they were
+        inter.pop("mlm_mix")
     # version 2: heads initialised from the seed (version 1 took them from the worker's random state)
     payload = {
         "intermediate": inter,
@@ -469,6 +472,10 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
         "xcopa_languages": cfg.eval.xcopa_languages if "copa" in ic.tasks else [],
         **_freeze_key(cfg),
     }
+    if ic.mlm_mix > 0:  # the MLM blocks mixed in: the corpus and how they are cut and masked
+        payload.update(
+            corpus=corpus.key, mask_prob=cfg.mlm.mask_prob, alpha=cfg.corpus.alpha, mlm_seq_length=cfg.mlm.seq_length
+        )
     if ic.kind == "mlm":
         payload.update(corpus=corpus.key, mask_prob=cfg.mlm.mask_prob, alpha=cfg.corpus.alpha)
         if cfg.mlm.tlm_fraction > 0:
@@ -514,12 +521,20 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
             tok.save_pretrained(str(work / "model"))
             return {"phase": "intermediate", "kind": "mlm", "initial_heldout_loss": round(start_loss, 4), **res}
         model, specs, feats = _build_task_model(
-            cfg, mlm.path / "model", tok, ic.tasks, ic.data, mt_cache=store.root / ".cache" / "translations.sqlite"
+            cfg,
+            mlm.path / "model",
+            tok,
+            ic.tasks,
+            ic.data,
+            mt_cache=store.root / ".cache" / "translations.sqlite",
+            mlm_data=(lambda: _mlm_data(cfg, tok, corpus, seed)) if ic.mlm_mix > 0 else None,
+            seed=seed,
         )
         freeze_lower(model.encoder, cfg.model)
         stats = {
             n: {"examples": specs[n]["examples"], "features": len(f[1]), "languages": specs[n]["languages"]}
             for n, f in feats.items()
+            if n in specs
         }
         sizes = ", ".join(f"{n}={s['examples']}" for n, s in stats.items())
         log(f"phase ii ({cfg.condition}, seed {seed}): {sizes} examples")
@@ -536,6 +551,9 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
             **_loop_options(cfg),
             desc=f"phase ii: {'+'.join(ic.tasks)} (seed {seed})",
         )
+        if "mlm" in model.heads:  # the MLM share of mlm_mix: its head stays with the checkpoint's encoder only
+            stats["mlm"] = {"blocks": len(feats["mlm"][1]), "mix": ic.mlm_mix, "seq_length": cfg.mlm.seq_length}
+            del model.heads["mlm"]
         metrics = {"phase": "intermediate", "kind": ic.kind, "tasks": stats, **res}
         if ic.dev_fraction > 0:
             metrics["english_dev"] = evaluate_english_dev(model, tok, cfg, specs, device)
@@ -549,9 +567,14 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
     return store.node("intermediate", payload, _in_precision(cfg, fn), (mlm, corpus, dictionary), seed=seed)
 
 
-def _build_task_model(cfg, encoder_dir, tok, task_names, data, mt_cache: Path | None = None):
-    """The encoder with one head per intermediate task, the tasks' specs and training features."""
-    encoder = load_encoder(encoder_dir)
+def _build_task_model(
+    cfg, encoder_dir, tok, task_names, data, mt_cache: Path | None = None, mlm_data=None, seed: int = 0
+):
+    """The encoder with one head per intermediate task, the tasks' specs and training features. With
+    ``mlm_data`` (a callable giving the MLM corpus blocks; intermediate.mlm_mix > 0) also an ``mlm`` entry: the
+    checkpoint's own MLM head over the same encoder, and masked blocks making mlm_mix of the loop's batches."""
+    mlm_model = load_mlm_model(encoder_dir) if mlm_data is not None else None
+    encoder = mlm_model.base_model if mlm_model is not None else load_encoder(encoder_dir)
     heads, specs, feats = {}, {}, {}
     translate_for = None
     for name in task_names:
@@ -582,6 +605,11 @@ def _build_task_model(cfg, encoder_dir, tok, task_names, data, mt_cache: Path | 
             "languages": sorted({ex.get("lang", "en") for ex in examples}),
         }
         feats[name] = (task.kind, kind.featurise(tok, examples, labels, cfg.model.max_length))
+    if mlm_model is not None:
+        n = mix_size(sum(len(f) for _, f in feats.values()), cfg.intermediate.mlm_mix)
+        feats["mlm"] = ("mlm", mix_features(mlm_data(), n, tok, cfg.mlm.mask_prob, seed))
+        heads["mlm"] = mlm_head(mlm_model)
+        log(f"mlm_mix {cfg.intermediate.mlm_mix}: {n} masked MLM blocks of {cfg.mlm.seq_length} mixed in")
     return MultiTaskModel(encoder, heads), specs, feats
 
 

@@ -550,9 +550,15 @@ def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnin
             ps.train_tokens = ic.steps * ic.batch_size * cfg.mlm.seq_length
             ps.seq_len, ps.workload = cfg.mlm.seq_length, "mlm"
         else:
-            ps.train_tokens = (
-                ic.steps * ic.batch_size * _mixed_feature_tokens(ic.tasks, ic.data, cfg, ps.datasets, warnings)
-            )
+            per = _mixed_feature_tokens(ic.tasks, ic.data, cfg, ps.datasets, warnings)
+            if ic.mlm_mix:  # that share of the batches are MLM blocks of mlm.seq_length
+                per = (1 - ic.mlm_mix) * per + ic.mlm_mix * cfg.mlm.seq_length
+                ps.what += f", {ic.mlm_mix:.0%} of the batches MLM ({round(ic.steps * ic.mlm_mix)} steps expected)"
+                ps.datasets.append(
+                    f"intermediate mlm mix: {cfg.corpus.source} corpus of the phase-i corpus step, "
+                    f"blocks of {cfg.mlm.seq_length}, masked {cfg.mlm.mask_prob}"
+                )
+            ps.train_tokens = ic.steps * ic.batch_size * per
             ps.seq_len, ps.workload = cfg.model.max_length, "tagging"
         ps.train_steps, ps.batch_size = ic.steps, ic.batch_size
         if payload.get("xcopa_languages"):

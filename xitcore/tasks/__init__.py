@@ -13,7 +13,7 @@ Imports point one way: data -> tasks -> model/train -> pipeline -> cli/book.
 from types import ModuleType
 
 from ..errors import ConfigError
-from . import classification, multiple_choice, qa, tagging
+from . import classification, mlm, multiple_choice, qa, tagging
 from .registry import (
     HEADLINE,
     HUB_TARGETS,
@@ -50,6 +50,7 @@ FINE_TUNING_KINDS: dict[str, ModuleType] = {
     "classification": classification,
     "multiple_choice": multiple_choice,
     "qa": qa,
+    "mlm": mlm,  # only as the MLM share of intermediate.mlm_mix (its head is the checkpoint's own MLM head)
 }
 
 
