@@ -49,7 +49,8 @@ def data_loads(cfg) -> list[tuple[str, tuple]]:
     if cfg.intermediate.kind in ("task", "multitask") and cfg.backend == "hub":
         for name in cfg.intermediate.tasks:
             if tasks.get_task(name).hub_dataset is not None:
-                calls.append(("load_task_examples", (name, "en", "hub")))
+                data = "tt" if cfg.intermediate.data == "tt" else "en"  # tt: English and translate-train sets
+                calls.append(("load_task_examples", (name, data, "hub")))
     tc = cfg.target
     for t in tc.tasks:
         if t in ("pos", "ner"):  # shipped

@@ -27,6 +27,7 @@ from .tasks import (
     check_language,
     get_task,
     registry,
+    translate_train_exists,
     translated_variant_exists,
 )
 
@@ -49,7 +50,7 @@ NER_LANGUAGES = ["es", "nl"]
 XCOPA_LANGUAGES = list(XCOPA_LANGS)
 XQUAD_LANGUAGES = ["ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh"]
 INTERMEDIATE_KINDS = ["none", "task", "multitask", "mlm"]
-INTERMEDIATE_DATA = ["en", "translated", "mt"]
+INTERMEDIATE_DATA = ["en", "translated", "mt", "tt"]
 LOCAL_TARGET_TASKS = list(SHIPPED_TARGETS)  # shipped data (UD EWT -> PUD, IEER -> CoNLL-2002)
 # Hub targets that phase iii fine-tunes (the registry's others are retrieval tasks: no training), trained on
 # English and evaluated zero-shot by pipeline.step_target.
@@ -259,7 +260,8 @@ class IntermediateConfig:
         metadata={
             "help": (
                 "en | translated (shipped human translations: same examples, other languages, size-matched) | mt "
-                "(machine-translated with mt_model, size-matched)"
+                "(machine-translated with mt_model, an M2M100 or NLLB model, size-matched) | tt (XTREME's "
+                "translate-train sets from the hub, size-matched; mnli, squad)"
             )
         },
     )
@@ -310,6 +312,13 @@ class IntermediateConfig:
                     f"intermediate task '{t}' has no translated variant; allowed with data=translated: "
                     f"{', '.join(sorted(x for x in INTERMEDIATE if translated_variant_exists(x)))}"
                 )
+        if self.data == "tt":
+            for t in self.tasks:
+                if not translate_train_exists(t):
+                    raise ConfigError(
+                        f"intermediate task '{t}' has no XTREME translate-train data; allowed with data=tt: "
+                        f"{', '.join(x for x in INTERMEDIATE if translate_train_exists(x))}"
+                    )
         if self.data == "mt":
             if not self.mt_languages:
                 raise ConfigError("intermediate.mt_languages must list at least one language when data is 'mt'")

@@ -284,6 +284,15 @@ def task_size(name: str, data: str, cfg: ExperimentConfig) -> tuple[str, DataSiz
         return "hub: none", None, f"task '{name}' has no hub backend: the run would fail; allowed backends: local"
     config = spec.hub_config("en")
     ident = spec.hub_dataset + (f"/{config}" if config else "")
+    if data == "tt" and spec.translate_train:  # XTREME translate-train, size-matched to the English set
+        dataset, split, langs = spec.translate_train
+        size = HUB_SIZES.get(ident)
+        return (
+            f"hub: {dataset} <lang> split={split}, {len(langs)} languages rotating ({', '.join(langs)}), "
+            f"size-matched to {ident}",
+            size,
+            "",
+        )
     if spec.hub_parts:  # pooled data sets under one head (ANLI+)
         ident = "facebook/anli+snli+mnli"
         parts = " + ".join(d + (f"/{c}" if c else "") + f" {sp.get('train')}" for d, c, sp in spec.hub_parts)
@@ -546,7 +555,8 @@ def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnin
             f"({ic.steps} steps × {ic.batch_size})"
         )
         if ic.kind == "mlm":
-            ps.datasets = ["intermediate mlm: local: the phase-i corpus (continued multilingual MLM)"]
+            src = "mc4: " if cfg.corpus.source == "mc4" else "local: "
+            ps.datasets = [f"intermediate mlm: {src}the phase-i corpus (continued multilingual MLM)"]
             ps.train_tokens = ic.steps * ic.batch_size * cfg.mlm.seq_length
             ps.seq_len, ps.workload = cfg.mlm.seq_length, "mlm"
         else:
@@ -663,8 +673,10 @@ def build_plan(
                     ps.users.append((cfg.condition, seed))
                 unit_steps[cfg.condition, seed].append(ps)
         ev = cfg.eval
-        languages.setdefault("pos (UD PUD evaluation half; + EWT test for English)", ev.pos_languages)
-        languages.setdefault("ner (CoNLL-2002 testb)", ev.ner_languages)
+        if "pos" in cfg.target.tasks:
+            languages.setdefault("pos (UD PUD evaluation half; + EWT test for English)", ev.pos_languages)
+        if "ner" in cfg.target.tasks:
+            languages.setdefault("ner (CoNLL-2002 testb)", ev.ner_languages)
         languages.setdefault("tatoeba (retrieval into English)", ev.tatoeba_languages)
         if "copa" in cfg.intermediate.tasks:
             languages.setdefault("xcopa (after a COPA intermediate task)", ev.xcopa_languages)

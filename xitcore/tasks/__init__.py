@@ -40,8 +40,10 @@ from .registry import (
     load_pretrain,
     load_task_examples,
     load_train,
+    load_translate_train,
     metric_for,
     task_labels,
+    translate_train_exists,
     translated_variant_exists,
 )
 
@@ -88,8 +90,10 @@ __all__ = [
     "load_pretrain",
     "load_hub_examples",
     "load_task_examples",
+    "load_translate_train",
     "load_train",
     "metric_for",
     "task_labels",
+    "translate_train_exists",
     "translated_variant_exists",
 ]

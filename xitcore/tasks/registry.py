@@ -162,6 +162,9 @@ class Task:
     # English hub data pooled from several data sets under one head (ANLI+): ((dataset, config, {role: split}), ...);
     # load_hub_examples concatenates them in this order, each through row_mapper.
     hub_parts: tuple[tuple[str, str | None, Mapping[str, str]], ...] = ()
+    # XTREME translate-train data of an English intermediate task (intermediate.data: tt): (hub dataset, split,
+    # languages); the config is the language code. load_translate_train size-matches it to the English set.
+    translate_train: tuple[str, str, tuple[str, ...]] = ()
 
 
 def _const(config: str | None) -> Callable[[str], str | None]:
@@ -674,7 +677,24 @@ _EVALUATES = {
     "tydiqa": ("TyDiQA-GoldP dev",),
     "tatoeba": (TATOEBA_SET,),
 }
-TASKS = {n: replace(t, trains_on=_TRAINS_ON.get(n, ()), evaluates=_EVALUATES.get(n, ())) for n, t in TASKS.items()}
+# XTREME's translate-train sets (google-research/xtreme scripts/download_data.sh: XNLI-MT 1.0 for XNLI, the
+# SQuAD v1.1 translations for XQuAD) on the hub: facebook/xnli's per-language "train" split is XNLI-MT 1.0 (MNLI
+# train machine-translated, 392,702 rows per language, in MNLI's order); juletxara/xquad_xtreme's per-language
+# "translate_train" split holds XTREME's SQuAD translate-train files (answers that did not survive translation are
+# missing there, so fewer than 87,599 per language).
+_TRANSLATE_TRAIN = {
+    "mnli": ("facebook/xnli", "train", tuple(l for l in XTREME_LANGS["xnli"] if l != "en")),
+    "squad": ("juletxara/xquad_xtreme", "translate_train", tuple(l for l in XTREME_LANGS["xquad"] if l != "en")),
+}
+TASKS = {
+    n: replace(
+        t,
+        trains_on=_TRAINS_ON.get(n, ()),
+        evaluates=_EVALUATES.get(n, ()),
+        translate_train=_TRANSLATE_TRAIN.get(n, ()),
+    )
+    for n, t in TASKS.items()
+}
 #: every data set the guard knows by name (what eval.allow_overlap may list)
 DATA_SETS = tuple(sorted({*sum(_TRAINS_ON.values(), ()), *sum(_EVALUATES.values(), ()), XCOPA_VAL_SET}))
 
@@ -776,6 +796,8 @@ def load_task_examples(name: str, data: str = "en", backend: str = "local") -> t
     """(task, English or ``data``-variant training examples): shipped data, or the hub's train split with
     ``backend: hub`` (labelled rows only; the hub has no translated variants)."""
     task = get_task(name)
+    if data == "tt":
+        return task, load_translate_train(name)
     if backend == "hub" and (task.hub_dataset is not None or task.load_local is None):
         return task, [e for e in load_hub_examples(name, "en", "train") if is_labelled(e)]
     if task.load_local is None:
@@ -783,6 +805,55 @@ def load_task_examples(name: str, data: str = "en", backend: str = "local") -> t
         how = "backend: hub" if task.hub_dataset else "a local CCGbank copy (not redistributable)"
         raise DataError(f"task '{name}' has no shipped data; use {how}, or a shipped task: {', '.join(local)}")
     return task, task.load_local(data)
+
+
+def translate_train_exists(name: str) -> bool:
+    return bool(get_task(name).translate_train)
+
+
+def _tt_key(ex: dict, position: int, by_id: bool):
+    return ex.get("id") if by_id else position
+
+
+def load_translate_train(name: str) -> list[dict]:
+    """XTREME translate-train examples of English intermediate task ``name``, size-matched to its English training
+    set as the ``mt`` and ``translated`` variants are: English item ``i`` is taken in language
+    ``languages[i % n]``, or in the next language that has it (an item no language kept is dropped). An item is
+    found by its id (SQuAD) or, where the translations carry none (XNLI-MT), by its position, which the
+    translations keep: then the labels must agree with the English ones (else DataError). Offline: DataError."""
+    task = get_task(name)
+    if not task.translate_train:
+        allowed = ", ".join(n for n, t in TASKS.items() if t.translate_train)
+        raise ConfigError(f"task '{name}' has no XTREME translate-train data; allowed with data=tt: {allowed}")
+    dataset, split, langs = task.translate_train
+    english = [e for e in load_hub_examples(name, "en", "train") if is_labelled(e)]
+    by_id = all(e.get("id") for e in english)
+    per_lang: dict[str, dict] = {}
+    for lang in langs:
+        rows = [task.row_mapper(r, lang) for r in load_hub_rows(name, dataset, lang, split)]
+        rows = [e for e in rows if e is not None and is_labelled(e)]
+        if not by_id:
+            if len(rows) != len(english):
+                raise DataError(
+                    f"task '{name}': translate-train {dataset} {lang} has {len(rows)} labelled rows, English "
+                    f"{len(english)}; allowed: the same rows in the same order"
+                )
+            agree = sum(a["label"] == b["label"] for a, b in zip(rows, english)) / max(1, len(rows))
+            if agree < 0.99:
+                raise DataError(
+                    f"task '{name}': translate-train {dataset} {lang} is not in the English order (labels agree on "
+                    f"{agree:.1%} of rows; allowed: at least 99%)"
+                )
+        per_lang[lang] = {_tt_key(e, k, by_id): e for k, e in enumerate(rows)}
+    out = []
+    for i, ex in enumerate(english):
+        key = _tt_key(ex, i, by_id)
+        for j in range(len(langs)):
+            lang = langs[(i + j) % len(langs)]
+            if key in per_lang[lang]:
+                out.append({**per_lang[lang][key], "lang": lang})
+                break
+    return out
 
 
 def task_labels(task: Task, examples: list[dict]) -> list[str]:
