@@ -466,7 +466,9 @@ TASKS: dict[str, Task] = {
             "qa",
             "google/xtreme",
             _const("tydiqa"),
-            {"train": "train", "test": "validation"},
+            # dev: the English questions of the GoldP dev set, jiant's tydiqa_en val (nyu-mll/jiant@daa5a258
+            # jiant/scripts/download_data/dl_datasets/xtreme.py:435-438), which early stopping scores
+            {"train": "train", "dev": "validation", "test": "validation"},
             XTREME_R_LANGS["tydiqa"],
             "squad_f1_em",
             "target",
@@ -827,11 +829,13 @@ def load_translate_train(name: str) -> list[dict]:
         raise ConfigError(f"task '{name}' has no XTREME translate-train data; allowed with data=tt: {allowed}")
     dataset, split, langs = task.translate_train
     english = [e for e in load_hub_examples(name, "en", "train") if is_labelled(e)]
-    by_id = all(e.get("id") for e in english)
-    per_lang: dict[str, dict] = {}
+    loaded = {}
     for lang in langs:
         rows = [task.row_mapper(r, lang) for r in load_hub_rows(name, dataset, lang, split)]
-        rows = [e for e in rows if e is not None and is_labelled(e)]
+        loaded[lang] = [e for e in rows if e is not None and is_labelled(e)]
+    by_id = all(e.get("id") for rows in [english, *loaded.values()] for e in rows)
+    per_lang: dict[str, dict] = {}
+    for lang, rows in loaded.items():
         if not by_id:
             if len(rows) != len(english):
                 raise DataError(
