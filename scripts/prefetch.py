@@ -72,6 +72,13 @@ def notes(cfgs) -> list[str]:
             f"CCGbank: {', '.join(ccg)} need CCGbank (LDC2005T13), LDC-licensed and not on the hub: put your copy on "
             "shared storage and set XIT_CCGBANK to its directory of .auto files (sections 02-21)"
         )
+    bucc = [c.condition for c in cfgs if c.eval.bucc2018_languages and not c.eval.bucc2018_dir]
+    if bucc:
+        out.append(
+            f"BUCC 2018: {len(bucc)} condition(s) mine bitext from XTREME's BUCC 2018 files, which no hub holds in "
+            "full (google/xtreme bucc18.* rows are the gold pairs alone): fetch them with google-research/xtreme "
+            "scripts/download_data.sh and set XIT_BUCC2018 to their directory"
+        )
     mc4 = [c.condition for c in cfgs if c.corpus.source == "mc4" and not c.corpus.mc4_files]
     if mc4:
         out.append(f"mC4: {', '.join(mc4)} stream their corpus from the hub: set corpus.mc4_files for offline nodes")

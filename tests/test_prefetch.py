@@ -65,8 +65,9 @@ def test_prefetch_list_names_the_plans_hub_data_offline(tmp_path):
         "model facebook/nllb-200-distilled-600M",
     ]
     notes = [l for l in lines if l.startswith("note: ")]
-    assert len(notes) == 2 and "en-ccg, en-multitask" in notes[0] and "XIT_CCGBANK" in notes[0]
-    assert "en-squad-mlm, ml-mlm-mc4" in notes[1] and "corpus.mc4_files" in notes[1]
+    assert len(notes) == 3 and "en-ccg, en-multitask" in notes[0] and "XIT_CCGBANK" in notes[0]
+    assert notes[1].startswith("note: BUCC 2018:") and "XIT_BUCC2018" in notes[1]
+    assert "en-squad-mlm, ml-mlm-mc4" in notes[2] and "corpus.mc4_files" in notes[2]
     assert lines[-1].startswith(f"would fetch 3 model(s) and {len(listed)} data split(s) into ")
 
 

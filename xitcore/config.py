@@ -542,6 +542,25 @@ class EvalConfig:
     xquad_languages: list[str] = _xtreme_languages("xquad")
     mlqa_languages: list[str] = _xtreme_languages("mlqa")
     tydiqa_languages: list[str] = _xtreme_languages("tydiqa")
+    bucc2018_languages: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": (
+                "BUCC 2018 bitext mining (XTREME: de, fr, ru, zh), evaluated like Tatoeba on the checkpoints of "
+                "eval.tatoeba_phases (mlm, intermediate): F1 of the mined pairs at the F1-optimal threshold on the "
+                "dev gold; needs eval.bucc2018_dir; empty = not run"
+            )
+        },
+    )
+    bucc2018_dir: str = field(
+        default="",
+        metadata={
+            "help": (
+                "directory of XTREME's BUCC 2018 files (<l>-en.dev.<l>, <l>-en.dev.en, <l>-en.dev.gold, as "
+                "google-research/xtreme scripts/download_data.sh lays them out); empty = $XIT_BUCC2018"
+            )
+        },
+    )
     tatoeba_phases: list[str] = field(
         default_factory=lambda: ["mlm", "intermediate"],
         metadata={
@@ -594,6 +613,13 @@ class EvalConfig:
                 raise ConfigError(f"eval.{key} must be >= 0 (0 = all), got {getattr(self, key)}")
         if self.split not in ("evaluation", "dev"):
             raise ConfigError(f"eval.split '{self.split}' is unknown; allowed: evaluation, dev")
+        bucc_allowed = registry.XTREME_LANGS["bucc2018"]
+        for lang in self.bucc2018_languages:
+            if lang not in bucc_allowed:
+                raise ConfigError(
+                    f"eval.bucc2018_languages: language '{lang}' is not in BUCC 2018; allowed: "
+                    f"{', '.join(bucc_allowed)}"
+                )
         for p in self.tatoeba_phases:
             if p not in TATOEBA_PHASES:
                 raise ConfigError(f"eval.tatoeba_phases: phase '{p}' is unknown; allowed: {', '.join(TATOEBA_PHASES)}")
@@ -978,6 +1004,8 @@ def config_identity(cfg_dict: dict) -> str:
             "max_sentences": 0,
             "ner_max_sentences": 0,
             "allow_overlap": [],
+            "bucc2018_languages": [],
+            "bucc2018_dir": "",
         },
         "model": MODEL_KEY_DEFAULTS,
     }

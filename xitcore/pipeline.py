@@ -58,7 +58,7 @@ from .runstore import RunStore, Step, StepNode, atomic_write_json
 from .surface import surface_layout
 from .tasks import classification, multiple_choice, qa, tagging
 from .tasks.mlm import mix_features, mix_size, mlm_vocabulary, prepare_mlm_data
-from .tasks.retrieval import embed_sentences
+from .tasks.retrieval import bucc_candidates, bucc_f1, embed_sentences, load_bucc
 from .train import finetune, mlm_heldout_loss, set_seed, train_mlm
 
 LOG_PREFIX = "[xit]"
@@ -990,6 +990,80 @@ def step_tatoeba(store: RunStore, cfg: ExperimentConfig, source: Step, phase: st
     return store.node("tatoeba", payload, _in_precision(cfg, fn), (source,))
 
 
+BUCC_ENV = "XIT_BUCC2018"
+
+
+def bucc_files(cfg: ExperimentConfig, lang: str) -> tuple[Path, Path, Path]:
+    """(<l> sentences, English sentences, gold pairs) of BUCC 2018's dev split in XTREME's layout; DataError naming
+    what is missing."""
+    import os
+
+    where = cfg.eval.bucc2018_dir or os.environ.get(BUCC_ENV, "")
+    if not where:
+        raise DataError(
+            f"bucc2018: eval.bucc2018_dir is empty and ${BUCC_ENV} unset; allowed: a directory of XTREME's BUCC 2018 "
+            "files (google-research/xtreme scripts/download_data.sh, download_bucc18)"
+        )
+    d = Path(where).expanduser()
+    files = tuple(d / f"{lang}-en.dev.{ext}" for ext in (lang, "en", "gold"))
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise DataError(f"bucc2018: {', '.join(missing)} not found; allowed: XTREME's layout <l>-en.dev.<l|en|gold>")
+    return files
+
+
+def step_bucc(store: RunStore, cfg: ExperimentConfig, source: Step, phase: str) -> StepNode:
+    """BUCC 2018 bitext mining on a checkpoint, as XTREME scores it (jiant runs it with --do_val, on the dev split:
+    nyu-mll/jiant@daa5a258 jiant/scripts/benchmarks/xtreme/subscripts/e_run_models.sh:24-32): sentences embedded
+    like Tatoeba's (layer eval.tatoeba_layer, mean-pooled), pairs mined by ratio margin over 4 neighbours both ways
+    and F1 at the F1-optimal threshold (google-research/xtreme third_party/utils_retrieve.py mine_bitext,
+    bucc_optimize, bucc_eval; xitcore.tasks.retrieval)."""
+    langs = cfg.eval.bucc2018_languages
+    payload = {
+        "source": source.rel,
+        "phase": phase,
+        "languages": langs,
+        "split": "dev",
+        "layer": cfg.eval.tatoeba_layer,
+        "max_length": cfg.model.max_length,
+        "version": 1,
+        **_precision_key(cfg),
+    }
+    data: dict = {}
+
+    def prepare() -> None:
+        for lang in langs:
+            src, en, gold = bucc_files(cfg, lang)
+            data[lang] = load_bucc(src, en, gold, lang)
+
+    def fn(work: Path) -> dict:
+        if not data:
+            prepare()
+        device = _setup_threads(cfg)
+        tok = load_tokenizer(source.path / "model")
+        enc = load_encoder(source.path / "model").to(device)
+        out = {}
+        for lang in langs:
+            b = data[lang]
+            emb = lambda texts: embed_sentences(  # noqa: E731
+                enc, tok, texts, cfg.eval.tatoeba_layer, cfg.model.max_length, device, cfg.eval.batch_size
+            )
+            candidates = bucc_candidates(emb(b.src_sents), emb(b.en_sents), b.src_ids, b.en_ids)
+            s = bucc_f1(candidates, b.gold)
+            out[lang] = {
+                "f1": round(100 * s["f1"], 2),
+                "precision": round(100 * s["precision"], 2),
+                "recall": round(100 * s["recall"], 2),
+                "threshold": round(float(s["threshold"]), 6),
+                "sentences": [len(b.src_sents), len(b.en_sents)],
+                "gold_pairs": len(b.gold),
+            }
+        f1 = [v["f1"] for v in out.values()]
+        return {"phase": phase, "split": "dev", "languages": out, "avg": {"f1": round(sum(f1) / max(len(f1), 1), 2)}}
+
+    return store.node("bucc2018", payload, _in_precision(cfg, fn), (source,), prepare=prepare)
+
+
 def step_baselines(store: RunStore, cfg: ExperimentConfig) -> StepNode:
 
     payload = {"languages": cfg.eval.pos_languages, "version": 1}
@@ -1035,7 +1109,7 @@ class ConditionGraph:
         tokenizer, MLM (and its dictionary), baselines and Tatoeba after MLM."""
         idx = self.index
         wanted = {idx[k] for k in ("encoder", "corpus", "tokenizer", "mlm", "baselines") if idx.get(k)}
-        return self._with_inputs(wanted | set(idx["tatoeba"].values()))
+        return self._with_inputs(wanted | set(idx["tatoeba"].values()) | set(idx.get("bucc2018", {}).values()))
 
 
 def run_shared_steps(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> StepNode:
@@ -1113,6 +1187,8 @@ def condition_graph(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> Con
     baselines = add(step_baselines(store, cfg))
     phases = cfg.eval.tatoeba_phases
     tatoeba_mlm = add(step_tatoeba(store, cfg, mlm, "mlm")) if "mlm" in phases else None
+    bucc = cfg.eval.bucc2018_languages  # BUCC on the same checkpoints as Tatoeba (mlm, intermediate)
+    bucc_mlm = add(step_bucc(store, cfg, mlm, "mlm")) if bucc and "mlm" in phases else None
     index = {
         "preset": cfg.preset,
         "condition": cfg.condition,
@@ -1126,6 +1202,8 @@ def condition_graph(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> Con
         "tatoeba": {"mlm": tatoeba_mlm.rel} if tatoeba_mlm else {},
         "seeds": {},
     }
+    if bucc_mlm:  # added later: indexes without BUCC stay as they were
+        index["bucc2018"] = {"mlm": bucc_mlm.rel}
     origin = cfg.origin
     if origin is not None:
         index["params_file"] = portable_path(origin.params_file)
@@ -1143,6 +1221,8 @@ def condition_graph(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> Con
         entry = {"intermediate": inter.rel if inter else None, "targets": {}, "tatoeba": {}}
         if inter and "intermediate" in phases:
             entry["tatoeba"]["intermediate"] = add(step_tatoeba(store, cfg, inter, "intermediate")).rel
+            if bucc:
+                entry["bucc2018"] = {"intermediate": add(step_bucc(store, cfg, inter, "intermediate")).rel}
         for task in cfg.target.tasks:
             t = add(step_target(store, cfg, source, task, seed))
             entry["targets"][task] = t.rel

@@ -499,7 +499,7 @@ def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnin
         "",
         "",
         False,
-        kind in PHASE_I_KINDS or (kind == "tatoeba" and payload.get("phase") == "mlm"),
+        kind in PHASE_I_KINDS or (kind in ("tatoeba", "bucc2018") and payload.get("phase") == "mlm"),
         kind,
         cpu=kind in CPU_KINDS,
     )
@@ -546,6 +546,18 @@ def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnin
         )
         ps.datasets = [f"evaluation tatoeba: local: {ev.source}"]
         ps.infer_tokens = len(payload["languages"]) * ev.examples * per
+        ps.seed = None if ps.phase_i else seed
+    elif kind == "bucc2018":
+        ps.what = (
+            f"bucc2018 after {payload['phase']}: bitext mining, dev split, layer {payload['layer']}, "
+            f"{', '.join(payload['languages'])}"
+        )
+        ps.datasets = [
+            "evaluation bucc2018: local: XTREME's BUCC 2018 dev files in eval.bucc2018_dir or $XIT_BUCC2018 "
+            "(google-research/xtreme scripts/download_data.sh), ~10k-40k sentences a side per language"
+        ]
+        _, per = feature_tokens(20.0, cfg)
+        ps.infer_tokens = len(payload["languages"]) * 60000 * per  # ~25k source + ~35k English sentences
         ps.seed = None if ps.phase_i else seed
     elif kind == "intermediate":
         ic = cfg.intermediate
@@ -678,6 +690,8 @@ def build_plan(
         if "ner" in cfg.target.tasks:
             languages.setdefault("ner (CoNLL-2002 testb)", ev.ner_languages)
         languages.setdefault("tatoeba (retrieval into English)", ev.tatoeba_languages)
+        if ev.bucc2018_languages:
+            languages.setdefault("bucc2018 (bitext mining with English, dev split)", ev.bucc2018_languages)
         if "copa" in cfg.intermediate.tasks:
             languages.setdefault("xcopa (after a COPA intermediate task)", ev.xcopa_languages)
         for task in cfg.target.tasks:
