@@ -134,3 +134,18 @@ def test_translate_train_is_refused_for_tasks_without_it():
     ):
         load_condition(PAPER / "en-sst2.yaml", {"intermediate": {"data": "tt"}})
     assert load_condition(PAPER / "tt-squad.yaml").intermediate.data == "tt"
+
+
+def test_the_book_reads_the_xtreme_targets_like_pos_and_ner():
+    import pandas as pd
+
+    from xitcore.book import tables as T
+
+    cols = ["preset", "condition", "seed", "phase", "task", "language", "metric", "value", "run"]
+    rows = [("paper", "en-mnli", s, "target", "udpos", l, "accuracy", v, "r") for s, l, v in
+            [(1, "en", 97.0), (1, "de", 80.0), (1, "hi", 70.0), (2, "de", 82.0), (2, "hi", 72.0)]]  # fmt: skip
+    df = pd.DataFrame(rows, columns=cols)
+    seeds = T.per_seed(df, "udpos", "en-mnli")
+    assert seeds.to_dict() == {1: 75.0, 2: 77.0}  # zero-shot: English, the training language, left out
+    with pytest.raises(ValueError, match="family 'pos-x' is unknown; allowed: pos, ner"):
+        T.family_spec("pos-x")
