@@ -510,6 +510,13 @@ def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnin
             f"corpus: multilingual MLM text from the shipped data ({', '.join(langs)}), evaluation sentences excluded"
         )
         ps.datasets = ["corpus: local: shipped raw text in data/ (UD, XQuAD, XCOPA, CoNLL, NLTK corpora, UDHR)"]
+        if "source" in payload:  # corpus.source mc4
+            n = payload["corpus"]["max_sentences_per_language"]
+            ps.what = (
+                f"corpus: mC4 ({payload['source']['mc4']}), up to {n:,} sentences in each of {', '.join(langs)}, "
+                "alpha-sampled, deduplicated, evaluation sentences excluded"
+            )
+            ps.datasets = [f"corpus: mc4: {payload['source']['mc4']}, {n:,} sentences a language"]
     elif kind == "tokenizer":
         t = cfg.tokenizer
         ps.what = (
