@@ -146,3 +146,12 @@ def test_paper_comparison_puts_the_preset_beside_the_published_numbers():
     assert t["xnli"]["no-intermediate"] == 79.0
     assert t["xnli"]["X-STILTs (published)"] == 80.4 and t["xnli"]["split"] == "test"
     assert t["pawsx"]["no-intermediate"] is None and "en-mnli" not in t["xnli"]
+
+
+def test_paper_numbers_agree_with_the_claims_ledger():
+    from xitcore.book import claims
+
+    names = {"xnli": "XNLI", "pawsx": "PAWS-X", "panx": "NER (WikiANN)", "xquad": "XQuAD (F1)",
+             "mlqa": "MLQA (F1)", "tydiqa": "TyDiQA-GoldP (F1)"}  # fmt: skip
+    for task, (_, xlmr, xstilts, _) in pub.PAPER_TASK_AVERAGES.items():
+        assert claims.SUBMISSION[names[task]] == (xlmr, xstilts)

@@ -347,7 +347,9 @@ def published_table(task: str, languages: Sequence[str], models: Sequence[str] |
 
 # ------------------------------------------------------------------ the paper's own numbers (task averages)
 # The X-STILTs numbers are read in google-research/multilingual-t5 README.md lines 43-49 (the results table,
-# commit 9dcd60fc43c31a8651461f9a21894a134ba22166), which quotes Phang et al. 2020 (X-STILTs) beside XLM-R Large.
+# commit 9dcd60fc43c31a8651461f9a21894a134ba22166), which quotes Phang et al. 2020's XTREME submission (X-STILTs:
+# the best intermediate task per target task) beside XLM-R Large; the claims ledger (claims.SUBMISSION) reads the
+# same table at an earlier commit, and tests/test_published.py keeps the two equal.
 # The table gives one number per task: the average over the task's XTREME languages. The README heads it
 # "zero-shot ... (showing F1 scores)"; XNLI and PAWS-X are accuracy in XTREME (evaluate.py METRIC_FUNCTION).
 # Split: the README names none; mT5 and XTREME report XTREME's evaluation split, which is the test set for every
