@@ -65,3 +65,16 @@ def test_mlm_mix_trains_both_and_keeps_the_task_checkpoint_clean(tmp_path):
     assert m["tasks"]["mlm"]["blocks"] == nli  # mix 0.5: as many MLM blocks as task features
     assert m["nli_steps"] > 0 and m["mlm_steps"] > 0 and m["nli_steps"] + m["mlm_steps"] == 16
     assert set(json.loads((inter / "model" / "heads.json").read_text())) == {"nli"}  # the MLM head is not saved
+
+
+def test_the_train_test_guard_counts_the_mixed_in_mlm_corpus():
+    from xitcore.pipeline import check_train_test_overlap
+
+    # the xquad target evaluates XQuAD, whose paragraphs the shipped corpus holds (checked from the config alone)
+    sets = {"backend": "hub", "intermediate": {"kind": "task", "tasks": ["nli"]}, "target": {"tasks": ["xquad"]}}
+    sets["eval"] = {"xquad_languages": ["de"], "allow_overlap": ["XQuAD", "Tatoeba"]}
+    no_mlm = {"mlm": {"steps": 0}}
+    plain = check_train_test_overlap(load_condition(TINY / "multi.yaml", {**sets, **no_mlm}))
+    mix = {**sets["intermediate"], "mlm_mix": 0.5}
+    mixed = check_train_test_overlap(load_condition(TINY / "multi.yaml", {**sets, **no_mlm, "intermediate": mix}))
+    assert "XQuAD" not in plain and "the MLM corpus" in mixed["XQuAD"]

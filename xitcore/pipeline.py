@@ -1134,7 +1134,8 @@ def check_train_test_overlap(cfg: ExperimentConfig) -> dict[str, str]:
         xcopa = tasks.registry.XCOPA_VAL_SET if xcopa_split(cfg) == "val" else tasks.registry.XCOPA_TEST_SET
         evaluated.setdefault(xcopa, "the XCOPA score after COPA")
     trained: dict[str, str] = {}
-    if (cfg.mlm.steps > 0 or cfg.intermediate.kind == "mlm") and cfg.corpus.source == "shipped":
+    mlm_trains = cfg.mlm.steps > 0 or cfg.intermediate.kind == "mlm" or cfg.intermediate.mlm_mix > 0
+    if mlm_trains and cfg.corpus.source == "shipped":
         # The shipped corpus drops every sentence of the sets the project scores (corpus.evaluation_sentences) but
         # holds XQuAD contexts and XCOPA test items as raw text; an mC4 corpus is cleared of every evaluated set.
         for name in sorted(corpus_data_sets(cfg.corpus.languages)):
