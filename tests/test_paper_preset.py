@@ -149,3 +149,15 @@ def test_the_book_reads_the_xtreme_targets_like_pos_and_ner():
     assert seeds.to_dict() == {1: 75.0, 2: 77.0}  # zero-shot: English, the training language, left out
     with pytest.raises(ValueError, match="family 'pos-x' is unknown; allowed: pos, ner"):
         T.family_spec("pos-x")
+
+
+def test_translator_names_the_mt_model():
+    m2m = load_condition(PAPER / "mt-squad-m2m100.yaml").intermediate
+    assert m2m.translator == "m2m100" and m2m.mt_model == "facebook/m2m100_418M" and m2m.data == "mt"
+    assert load_condition(PAPER / "mt-squad.yaml").intermediate.mt_model == "facebook/nllb-200-distilled-600M"
+    with pytest.raises(ConfigError, match="intermediate.translator 'marian' is unknown; allowed: nllb, m2m100"):
+        load_condition(PAPER / "mt-squad.yaml", {"intermediate": {"translator": "marian"}})
+    with pytest.raises(
+        ConfigError, match="translator 'nllb' is facebook/nllb-200-distilled-600M, but intermediate.mt_model"
+    ):
+        load_condition(PAPER / "mt-squad-m2m100.yaml", {"intermediate": {"translator": "nllb", "mt_model": "x/y"}})

@@ -51,6 +51,9 @@ XCOPA_LANGUAGES = list(XCOPA_LANGS)
 XQUAD_LANGUAGES = ["ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh"]
 INTERMEDIATE_KINDS = ["none", "task", "multitask", "mlm"]
 INTERMEDIATE_DATA = ["en", "translated", "mt", "tt"]
+MT_MODEL_DEFAULT = "facebook/nllb-200-distilled-600M"
+#: intermediate.translator: machine translation models by name (multilingual.translate runs both alike)
+TRANSLATORS = {"nllb": MT_MODEL_DEFAULT, "m2m100": "facebook/m2m100_418M"}
 LOCAL_TARGET_TASKS = list(SHIPPED_TARGETS)  # shipped data (UD EWT -> PUD, IEER -> CoNLL-2002)
 # Hub targets that phase iii fine-tunes (the registry's others are retrieval tasks: no training), trained on
 # English and evaluated zero-shot by pipeline.step_target.
@@ -266,8 +269,17 @@ class IntermediateConfig:
         },
     )
     mt_model: str = field(
-        default="facebook/nllb-200-distilled-600M",
+        default=MT_MODEL_DEFAULT,
         metadata={"help": "data=mt: M2M100/NLLB hub id or local save_pretrained dir"},
+    )
+    translator: str = field(
+        default="",
+        metadata={
+            "help": (
+                "data=mt: nllb | m2m100, a name for mt_model (facebook/nllb-200-distilled-600M | "
+                "facebook/m2m100_418M); empty = mt_model as given"
+            )
+        },
     )
     mt_languages: list[str] = field(
         default_factory=lambda: ["ar", "de", "es", "fi", "fr", "hi", "id", "it", "pt", "ru", "tr", "zh"],
@@ -312,6 +324,18 @@ class IntermediateConfig:
                     f"intermediate task '{t}' has no translated variant; allowed with data=translated: "
                     f"{', '.join(sorted(x for x in INTERMEDIATE if translated_variant_exists(x)))}"
                 )
+        if self.translator:
+            if self.translator not in TRANSLATORS:
+                raise ConfigError(
+                    f"intermediate.translator '{self.translator}' is unknown; allowed: {', '.join(TRANSLATORS)}"
+                )
+            model = TRANSLATORS[self.translator]
+            if self.mt_model not in (model, MT_MODEL_DEFAULT):
+                raise ConfigError(
+                    f"intermediate.translator '{self.translator}' is {model}, but intermediate.mt_model is "
+                    f"{self.mt_model}; allowed: one of them"
+                )
+            self.mt_model = model
         if self.data == "tt":
             for t in self.tasks:
                 if not translate_train_exists(t):
@@ -994,7 +1018,7 @@ def config_identity(cfg_dict: dict) -> str:
                 )
             },
         },
-        "intermediate": {"dev_fraction": 0.0, "mlm_mix": 0.0},
+        "intermediate": {"dev_fraction": 0.0, "mlm_mix": 0.0, "translator": ""},
         "mlm": {"output_vocab": "full"},
         "corpus": {"source": "shipped", "mc4_files": ""},
         "eval": {

@@ -460,6 +460,7 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
         inter.pop("dev_fraction")
     if ic.mlm_mix == 0:  # added later: keys without MLM mixed in stay as they were
         inter.pop("mlm_mix")
+    inter.pop("translator")  # a name for mt_model, which the key holds
     # version 2: heads initialised from the seed (version 1 took them from the worker's random state)
     payload = {
         "intermediate": inter,
