@@ -49,7 +49,8 @@ def data_loads(cfg) -> list[tuple[str, tuple]]:
     if cfg.intermediate.kind in ("task", "multitask") and cfg.backend == "hub":
         for name in cfg.intermediate.tasks:
             if tasks.get_task(name).hub_dataset is not None:
-                calls.append(("load_task_examples", (name, "en", "hub")))
+                data = "tt" if cfg.intermediate.data == "tt" else "en"  # tt: English and translate-train sets
+                calls.append(("load_task_examples", (name, data, "hub")))
     tc = cfg.target
     for t in tc.tasks:
         if t in ("pos", "ner"):  # shipped
@@ -70,6 +71,13 @@ def notes(cfgs) -> list[str]:
         out.append(
             f"CCGbank: {', '.join(ccg)} need CCGbank (LDC2005T13), LDC-licensed and not on the hub: put your copy on "
             "shared storage and set XIT_CCGBANK to its directory of .auto files (sections 02-21)"
+        )
+    bucc = [c.condition for c in cfgs if c.eval.bucc2018_languages and not c.eval.bucc2018_dir]
+    if bucc:
+        out.append(
+            f"BUCC 2018: {len(bucc)} condition(s) mine bitext from XTREME's BUCC 2018 files, which no hub holds in "
+            "full (google/xtreme bucc18.* rows are the gold pairs alone): fetch them with google-research/xtreme "
+            "scripts/download_data.sh and set XIT_BUCC2018 to their directory"
         )
     mc4 = [c.condition for c in cfgs if c.corpus.source == "mc4" and not c.corpus.mc4_files]
     if mc4:

@@ -46,6 +46,7 @@ def test_registry_holds_the_xtreme_r_targets_and_the_nine_intermediate_tasks():
         "mnli",
         "hellaswag",
         "anli",
+        "anliplus",
         "ccg",
         "commonsenseqa",
         "cosmosqa",

@@ -139,7 +139,12 @@ def test_dry_run_paper_condition_offline(tmp_path):
     out = _dry_run(["run", "params/paper/en-squad.yaml", "--dry-run"], tmp_path)
     assert "intermediate squad: hub: rajpurkar/squad split=train (87,599 examples" in out
     assert "encoder: hub model xlm-roberta-large" in out and "N = 302.31M" in out
-    assert "tatoeba (retrieval into English): af, ar, bg" in out and "ner (CoNLL-2002 testb): es, nl" in out
+    assert "tatoeba (retrieval into English): af, ar, bg" in out and "ner (CoNLL-2002 testb)" not in out
+    # the paper's targets: the 7 trained XTREME tasks on their English training sets, XTREME (v1) languages
+    assert "target udpos train: hub: google/xtreme udpos.English train, 21,253 examples" in out
+    assert "target xnli train: hub: nyu-mll/glue mnli train, 392,702 examples" in out
+    assert "panx (XTREME-R target, hub): ar, he, vi" in out and ", qu," not in out  # 40 languages, not 48
+    assert "target xquad seed=1 (2 epochs" in out and "max_length 384" in out
     assert "intermediate task squad data=en seed=1 (65700 steps × 4)" in out
     assert "[shared: phase i" in out and "estimated GPU hours:" in out and "40% MFU" in out
 

@@ -119,3 +119,39 @@ def test_module_does_not_touch_the_network():
         for a in (n.names if isinstance(n, ast.Import) else [ast.alias(n.module or "")])
     }
     assert imported <= {"__future__", "typing", "collections"}  # the standard library's types only
+
+
+def test_paper_numbers_are_the_mt5_readme_table():
+    # google-research/multilingual-t5 README.md:43-49: XLM-R -> X-STILTs
+    want = {"xnli": (79.2, 80.4), "pawsx": (86.4, 87.7), "panx": (65.4, 64.7), "xquad": (76.6, 77.2),
+            "mlqa": (71.6, 72.3), "tydiqa": (65.1, 76.0)}  # fmt: skip
+    got = {}
+    for e in pub.paper_entries():
+        assert e["language"] == "avg" and "multilingual-t5 README.md:43-49" in e["source"] and e["split"]
+        got.setdefault(e["task"], {})[e["model"]] = e["value"]
+    assert {t: (v["XLM-R"], v["X-STILTs"]) for t, v in got.items()} == want
+    assert pub.PAPER_TASK_AVERAGES["tydiqa"][3].startswith("dev")
+
+
+def test_paper_comparison_puts_the_preset_beside_the_published_numbers():
+    import pandas as pd
+
+    rows = [
+        ("paper", "no-intermediate", s, "target", "xnli", "avg", "accuracy", v, "r") for s, v in [(1, 78.0), (2, 80.0)]
+    ] + [("paper", "en-mnli", 1, "target", "xnli", "de", "accuracy", 99.0, "r")]  # a language row: not read
+    df = pd.DataFrame(
+        rows, columns=["preset", "condition", "seed", "phase", "task", "language", "metric", "value", "run"]
+    )
+    t = {r["task"]: r for r in pub.paper_comparison(df)}
+    assert t["xnli"]["no-intermediate"] == 79.0
+    assert t["xnli"]["X-STILTs (published)"] == 80.4 and t["xnli"]["split"] == "test"
+    assert t["pawsx"]["no-intermediate"] is None and "en-mnli" not in t["xnli"]
+
+
+def test_paper_numbers_agree_with_the_claims_ledger():
+    from xitcore.book import claims
+
+    names = {"xnli": "XNLI", "pawsx": "PAWS-X", "panx": "NER (WikiANN)", "xquad": "XQuAD (F1)",
+             "mlqa": "MLQA (F1)", "tydiqa": "TyDiQA-GoldP (F1)"}  # fmt: skip
+    for task, (_, xlmr, xstilts, _) in pub.PAPER_TASK_AVERAGES.items():
+        assert claims.SUBMISSION[names[task]] == (xlmr, xstilts)

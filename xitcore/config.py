@@ -27,6 +27,7 @@ from .tasks import (
     check_language,
     get_task,
     registry,
+    translate_train_exists,
     translated_variant_exists,
 )
 
@@ -52,7 +53,10 @@ UNER_NER_LANGUAGES = list(UNER_SETS)
 XCOPA_LANGUAGES = list(XCOPA_LANGS)
 XQUAD_LANGUAGES = ["ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh"]
 INTERMEDIATE_KINDS = ["none", "task", "multitask", "mlm"]
-INTERMEDIATE_DATA = ["en", "translated", "mt"]
+INTERMEDIATE_DATA = ["en", "translated", "mt", "tt"]
+MT_MODEL_DEFAULT = "facebook/nllb-200-distilled-600M"
+#: intermediate.translator: machine translation models by name (multilingual.translate runs both alike)
+TRANSLATORS = {"nllb": MT_MODEL_DEFAULT, "m2m100": "facebook/m2m100_418M"}
 LOCAL_TARGET_TASKS = list(SHIPPED_TARGETS)  # shipped data (UD EWT -> PUD, IEER -> CoNLL-2002)
 # Hub targets that phase iii fine-tunes (the registry's others are retrieval tasks: no training), trained on
 # English and evaluated zero-shot by pipeline.step_target.
@@ -279,13 +283,23 @@ class IntermediateConfig:
         metadata={
             "help": (
                 "en | translated (shipped human translations: same examples, other languages, size-matched) | mt "
-                "(machine-translated with mt_model, size-matched)"
+                "(machine-translated with mt_model, an M2M100 or NLLB model, size-matched) | tt (XTREME's "
+                "translate-train sets from the hub, size-matched; mnli, squad)"
             )
         },
     )
     mt_model: str = field(
-        default="facebook/nllb-200-distilled-600M",
+        default=MT_MODEL_DEFAULT,
         metadata={"help": "data=mt: M2M100/NLLB hub id or local save_pretrained dir"},
+    )
+    translator: str = field(
+        default="",
+        metadata={
+            "help": (
+                "data=mt: nllb | m2m100, a name for mt_model (facebook/nllb-200-distilled-600M | "
+                "facebook/m2m100_418M); empty = mt_model as given"
+            )
+        },
     )
     mt_languages: list[str] = field(
         default_factory=lambda: ["ar", "de", "es", "fi", "fr", "hi", "id", "it", "pt", "ru", "tr", "zh"],
@@ -295,6 +309,17 @@ class IntermediateConfig:
     batch_size: int = 16
     lr: float = 5e-4
     warmup_steps: int = 30
+    mlm_mix: float = field(
+        default=0.0,
+        metadata={
+            "help": (
+                "kind task/multitask: share of the optimizer steps that are multilingual MLM batches (blocks of the "
+                "phase-i corpus, corpus.source shipped or mc4, masked as mlm.mask_prob), interleaved with the task's "
+                "batches under the checkpoint's own MLM head; 0 = no MLM (the paper's 'MLM during intermediate-task "
+                "training' comparison)"
+            )
+        },
+    )
     dev_fraction: float = field(
         default=0.0,
         metadata={
@@ -319,6 +344,25 @@ class IntermediateConfig:
                     f"intermediate task '{t}' has no translated variant; allowed with data=translated: "
                     f"{', '.join(sorted(x for x in INTERMEDIATE if translated_variant_exists(x)))}"
                 )
+        if self.translator:
+            if self.translator not in TRANSLATORS:
+                raise ConfigError(
+                    f"intermediate.translator '{self.translator}' is unknown; allowed: {', '.join(TRANSLATORS)}"
+                )
+            model = TRANSLATORS[self.translator]
+            if self.mt_model not in (model, MT_MODEL_DEFAULT):
+                raise ConfigError(
+                    f"intermediate.translator '{self.translator}' is {model}, but intermediate.mt_model is "
+                    f"{self.mt_model}; allowed: one of them"
+                )
+            self.mt_model = model
+        if self.data == "tt":
+            for t in self.tasks:
+                if not translate_train_exists(t):
+                    raise ConfigError(
+                        f"intermediate task '{t}' has no XTREME translate-train data; allowed with data=tt: "
+                        f"{', '.join(x for x in INTERMEDIATE if translate_train_exists(x))}"
+                    )
         if self.data == "mt":
             if not self.mt_languages:
                 raise ConfigError("intermediate.mt_languages must list at least one language when data is 'mt'")
@@ -336,6 +380,13 @@ class IntermediateConfig:
             )
         if self.kind == "multitask" and len(self.tasks) < 2:
             raise ConfigError(f"intermediate.kind 'multitask' needs at least two tasks, got {self.tasks}")
+        if not 0.0 <= self.mlm_mix < 1.0:
+            raise ConfigError(f"intermediate.mlm_mix must be in [0, 1), got {self.mlm_mix}")
+        if self.mlm_mix and self.kind not in ("task", "multitask"):
+            raise ConfigError(
+                f"intermediate.mlm_mix needs intermediate.kind task or multitask (MLM mixed into task training), "
+                f"got kind '{self.kind}'; allowed: kind mlm for MLM alone"
+            )
         if self.kind in ("none", "mlm") and self.tasks:
             raise ConfigError(f"intermediate.kind '{self.kind}' takes no tasks, got {self.tasks}")
 
@@ -422,6 +473,15 @@ class TargetConfig:
         default=0.1,
         metadata={"help": "with early_stopping, pos and ner: share of English training sentences held out as dev"},
     )
+    dev_examples: int = field(
+        default=0,
+        metadata={
+            "help": (
+                "with early_stopping, hub targets: score only the first N examples of the English validation split "
+                "(jiant's eval_subset_num, 500 in its XTREME configs); 0 = all"
+            )
+        },
+    )
 
     def __post_init__(self):
         for t in self.tasks:
@@ -447,6 +507,8 @@ class TargetConfig:
                 f"target.eval_every_steps and target.patience must be >= 1, got {self.eval_every_steps}, "
                 f"{self.patience}"
             )
+        if self.dev_examples < 0:
+            raise ConfigError(f"target.dev_examples must be >= 0 (0 = all), got {self.dev_examples}")
         if not 0.0 < self.dev_fraction < 1.0:
             raise ConfigError(f"target.dev_fraction must be in (0, 1), got {self.dev_fraction}")
         if self.ner_data not in NER_DATA:
@@ -568,6 +630,25 @@ class EvalConfig:
     xquad_languages: list[str] = _xtreme_languages("xquad")
     mlqa_languages: list[str] = _xtreme_languages("mlqa")
     tydiqa_languages: list[str] = _xtreme_languages("tydiqa")
+    bucc2018_languages: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": (
+                "BUCC 2018 bitext mining (XTREME: de, fr, ru, zh), evaluated like Tatoeba on the checkpoints of "
+                "eval.tatoeba_phases (mlm, intermediate): F1 of the mined pairs at the F1-optimal threshold on the "
+                "dev gold; needs eval.bucc2018_dir; empty = not run"
+            )
+        },
+    )
+    bucc2018_dir: str = field(
+        default="",
+        metadata={
+            "help": (
+                "directory of XTREME's BUCC 2018 files (<l>-en.dev.<l>, <l>-en.dev.en, <l>-en.dev.gold, as "
+                "google-research/xtreme scripts/download_data.sh lays them out); empty = $XIT_BUCC2018"
+            )
+        },
+    )
     tatoeba_phases: list[str] = field(
         default_factory=lambda: ["mlm", "intermediate"],
         metadata={
@@ -622,6 +703,13 @@ class EvalConfig:
                 raise ConfigError(f"eval.{key} must be >= 0 (0 = all), got {getattr(self, key)}")
         if self.split not in ("evaluation", "dev"):
             raise ConfigError(f"eval.split '{self.split}' is unknown; allowed: evaluation, dev")
+        bucc_allowed = registry.XTREME_LANGS["bucc2018"]
+        for lang in self.bucc2018_languages:
+            if lang not in bucc_allowed:
+                raise ConfigError(
+                    f"eval.bucc2018_languages: language '{lang}' is not in BUCC 2018; allowed: "
+                    f"{', '.join(bucc_allowed)}"
+                )
         for p in self.tatoeba_phases:
             if p not in TATOEBA_PHASES:
                 raise ConfigError(f"eval.tatoeba_phases: phase '{p}' is unknown; allowed: {', '.join(TATOEBA_PHASES)}")
@@ -1094,10 +1182,11 @@ def config_identity(cfg_dict: dict) -> str:
                     "patience",
                     "dev_fraction",
                     "ner_data",
+                    "dev_examples",
                 )
             },
         },
-        "intermediate": {"dev_fraction": 0.0},
+        "intermediate": {"dev_fraction": 0.0, "mlm_mix": 0.0, "translator": ""},
         "mlm": {"output_vocab": "full"},
         "corpus": {"source": "shipped", "mc4_files": ""},
         "eval": {
@@ -1109,6 +1198,8 @@ def config_identity(cfg_dict: dict) -> str:
             "max_sentences": 0,
             "ner_max_sentences": 0,
             "allow_overlap": [],
+            "bucc2018_languages": [],
+            "bucc2018_dir": "",
         },
         "model": MODEL_KEY_DEFAULTS,
     }

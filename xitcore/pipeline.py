@@ -51,6 +51,7 @@ from .model import (
     load_encoder,
     load_mlm_model,
     load_tokenizer,
+    mlm_head,
     new_mlm_model,
     pick_device,
     reinitialise,
@@ -62,8 +63,16 @@ from .multilingual.dictionary import DICTIONARY_SETTINGS, code_switch, dictionar
 from .runstore import RunStore, Step, StepNode, atomic_write_json
 from .surface import surface_layout
 from .tasks import classification, multiple_choice, qa, tagging
-from .tasks.mlm import load_tokenized, mlm_vocabulary, prepare_mlm_data, save_tokenized, tokenize_corpus
-from .tasks.retrieval import embed_sentences
+from .tasks.mlm import (
+    load_tokenized,
+    mix_features,
+    mix_size,
+    mlm_vocabulary,
+    prepare_mlm_data,
+    save_tokenized,
+    tokenize_corpus,
+)
+from .tasks.retrieval import bucc_candidates, bucc_f1, embed_sentences, load_bucc
 from .train import finetune, mlm_heldout_loss, set_seed, train_mlm
 
 LOG_PREFIX = "[xit]"
@@ -565,6 +574,9 @@ def step_intermediate(
         inter = {k: v for k, v in inter.items() if not k.startswith("mt_")}
     if ic.dev_fraction == 0:  # added later: keys without English dev sets stay as they were
         inter.pop("dev_fraction")
+    if ic.mlm_mix == 0:  # added later: keys without MLM mixed in stay as they were
+        inter.pop("mlm_mix")
+    inter.pop("translator")  # a name for mt_model, which the key holds
     # version 2: heads initialised from the seed (version 1 took them from the worker's random state)
     payload = {
         "intermediate": inter,
@@ -578,6 +590,10 @@ def step_intermediate(
         **_freeze_key(cfg),
         **(_frozen_key(cfg) if ic.kind != "mlm" else {}),  # continued MLM masks its input: nothing to store
     }
+    if ic.mlm_mix > 0:  # the MLM blocks mixed in: the corpus and how they are cut and masked
+        payload.update(
+            corpus=corpus.key, mask_prob=cfg.mlm.mask_prob, alpha=cfg.corpus.alpha, mlm_seq_length=cfg.mlm.seq_length
+        )
     if ic.kind == "mlm":
         payload.update(corpus=corpus.key, mask_prob=cfg.mlm.mask_prob, alpha=cfg.corpus.alpha)
         if cfg.mlm.tlm_fraction > 0:
@@ -623,13 +639,21 @@ def step_intermediate(
             tok.save_pretrained(str(work / "model"))
             return {"phase": "intermediate", "kind": "mlm", "initial_heldout_loss": round(start_loss, 4), **res}
         model, specs, feats = _build_task_model(
-            cfg, mlm.path / "model", tok, ic.tasks, ic.data, mt_cache=store.root / ".cache" / "translations.sqlite"
+            cfg,
+            mlm.path / "model",
+            tok,
+            ic.tasks,
+            ic.data,
+            mt_cache=store.root / ".cache" / "translations.sqlite",
+            mlm_data=(lambda: _mlm_data(cfg, tok, corpus, seed)) if ic.mlm_mix > 0 else None,
+            seed=seed,
         )
         freeze_lower(model.encoder, cfg.model)
         prefix = attach_frozen(model, cfg, list(frozen))
         stats = {
             n: {"examples": specs[n]["examples"], "features": len(f[1]), "languages": specs[n]["languages"]}
             for n, f in feats.items()
+            if n in specs
         }
         sizes = ", ".join(f"{n}={s['examples']}" for n, s in stats.items())
         log(f"phase ii ({cfg.condition}, seed {seed}): {sizes} examples")
@@ -646,6 +670,9 @@ def step_intermediate(
             **_loop_options(cfg),
             desc=f"phase ii: {'+'.join(ic.tasks)} (seed {seed})",
         )
+        if "mlm" in model.heads:  # the MLM share of mlm_mix: its head stays with the checkpoint's encoder only
+            stats["mlm"] = {"blocks": len(feats["mlm"][1]), "mix": ic.mlm_mix, "seq_length": cfg.mlm.seq_length}
+            del model.heads["mlm"]
         metrics = {"phase": "intermediate", "kind": ic.kind, "tasks": stats, **res}
         if ic.dev_fraction > 0:
             metrics["english_dev"] = evaluate_english_dev(model, tok, cfg, specs, device)
@@ -698,9 +725,14 @@ def _intermediate_frozen(store: RunStore, cfg: ExperimentConfig, phase1: Step, n
     return step_frozen(store, cfg, phase1, data, sequences)
 
 
-def _build_task_model(cfg, encoder_dir, tok, task_names, data, mt_cache: Path | None = None):
-    """The encoder with one head per intermediate task, the tasks' specs and training features."""
-    encoder = load_encoder(encoder_dir)
+def _build_task_model(
+    cfg, encoder_dir, tok, task_names, data, mt_cache: Path | None = None, mlm_data=None, seed: int = 0
+):
+    """The encoder with one head per intermediate task, the tasks' specs and training features. With
+    ``mlm_data`` (a callable giving the MLM corpus blocks; intermediate.mlm_mix > 0) also an ``mlm`` entry: the
+    checkpoint's own MLM head over the same encoder, and masked blocks making mlm_mix of the loop's batches."""
+    mlm_model = load_mlm_model(encoder_dir) if mlm_data is not None else None
+    encoder = mlm_model.base_model if mlm_model is not None else load_encoder(encoder_dir)
     heads, specs, feats = {}, {}, {}
     translate_for = None
     for name in task_names:
@@ -726,6 +758,11 @@ def _build_task_model(cfg, encoder_dir, tok, task_names, data, mt_cache: Path | 
             "languages": sorted({ex.get("lang", "en") for ex in examples}),
         }
         feats[name] = (task.kind, kind.featurise(tok, examples, labels, cfg.model.max_length))
+    if mlm_model is not None:
+        n = mix_size(sum(len(f) for _, f in feats.values()), cfg.intermediate.mlm_mix)
+        feats["mlm"] = ("mlm", mix_features(mlm_data(), n, tok, cfg.mlm.mask_prob, seed))
+        heads["mlm"] = mlm_head(mlm_model)
+        log(f"mlm_mix {cfg.intermediate.mlm_mix}: {n} masked MLM blocks of {cfg.mlm.seq_length} mixed in")
     return MultiTaskModel(encoder, heads), specs, feats
 
 
@@ -791,6 +828,8 @@ def _protocol_key(cfg: ExperimentConfig, task: str) -> dict:
     out = {"eval_every_steps": tc.eval_every_steps, "patience": tc.patience}
     if task in tasks.SHIPPED_TARGETS:
         out["dev_fraction"] = tc.dev_fraction
+    elif tc.dev_examples:  # added later: in the key only when set
+        out["dev_examples"] = tc.dev_examples
     return {"early_stopping": out}
 
 
@@ -1021,8 +1060,8 @@ def step_target(
             train=tasks.load_train(task, tc.max_train_examples),
             eval={lang: tasks.load_eval(task, lang) for lang in langs},
         )
-        if tc.early_stopping:
-            data["dev"] = tasks.load_dev(task)
+        if tc.early_stopping:  # jiant scores the first eval_subset_num validation examples (runner.py:213)
+            data["dev"] = tasks.load_dev(task)[: tc.dev_examples or None]
 
     def dev_score(model, tok, device) -> float:
         """The English dev score early stopping follows: the task's first headline metric."""
@@ -1206,6 +1245,80 @@ def step_tatoeba(
     return store.node("tatoeba", payload, _in_precision(cfg, fn), (source, frozen))
 
 
+BUCC_ENV = "XIT_BUCC2018"
+
+
+def bucc_files(cfg: ExperimentConfig, lang: str) -> tuple[Path, Path, Path]:
+    """(<l> sentences, English sentences, gold pairs) of BUCC 2018's dev split in XTREME's layout; DataError naming
+    what is missing."""
+    import os
+
+    where = cfg.eval.bucc2018_dir or os.environ.get(BUCC_ENV, "")
+    if not where:
+        raise DataError(
+            f"bucc2018: eval.bucc2018_dir is empty and ${BUCC_ENV} unset; allowed: a directory of XTREME's BUCC 2018 "
+            "files (google-research/xtreme scripts/download_data.sh, download_bucc18)"
+        )
+    d = Path(where).expanduser()
+    files = tuple(d / f"{lang}-en.dev.{ext}" for ext in (lang, "en", "gold"))
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise DataError(f"bucc2018: {', '.join(missing)} not found; allowed: XTREME's layout <l>-en.dev.<l|en|gold>")
+    return files
+
+
+def step_bucc(store: RunStore, cfg: ExperimentConfig, source: Step, phase: str) -> StepNode:
+    """BUCC 2018 bitext mining on a checkpoint, as XTREME scores it (jiant runs it with --do_val, on the dev split:
+    nyu-mll/jiant@daa5a258 jiant/scripts/benchmarks/xtreme/subscripts/e_run_models.sh:24-32): sentences embedded
+    like Tatoeba's (layer eval.tatoeba_layer, mean-pooled), pairs mined by ratio margin over 4 neighbours both ways
+    and F1 at the F1-optimal threshold (google-research/xtreme third_party/utils_retrieve.py mine_bitext,
+    bucc_optimize, bucc_eval; xitcore.tasks.retrieval)."""
+    langs = cfg.eval.bucc2018_languages
+    payload = {
+        "source": source.rel,
+        "phase": phase,
+        "languages": langs,
+        "split": "dev",
+        "layer": cfg.eval.tatoeba_layer,
+        "max_length": cfg.model.max_length,
+        "version": 1,
+        **_precision_key(cfg),
+    }
+    data: dict = {}
+
+    def prepare() -> None:
+        for lang in langs:
+            src, en, gold = bucc_files(cfg, lang)
+            data[lang] = load_bucc(src, en, gold, lang)
+
+    def fn(work: Path) -> dict:
+        if not data:
+            prepare()
+        device = _setup_threads(cfg)
+        tok = load_tokenizer(source.path / "model")
+        enc = load_encoder(source.path / "model").to(device)
+        out = {}
+        for lang in langs:
+            b = data[lang]
+            emb = lambda texts: embed_sentences(  # noqa: E731
+                enc, tok, texts, cfg.eval.tatoeba_layer, cfg.model.max_length, device, cfg.eval.batch_size
+            )
+            candidates = bucc_candidates(emb(b.src_sents), emb(b.en_sents), b.src_ids, b.en_ids)
+            s = bucc_f1(candidates, b.gold)
+            out[lang] = {
+                "f1": round(100 * s["f1"], 2),
+                "precision": round(100 * s["precision"], 2),
+                "recall": round(100 * s["recall"], 2),
+                "threshold": round(float(s["threshold"]), 6),
+                "sentences": [len(b.src_sents), len(b.en_sents)],
+                "gold_pairs": len(b.gold),
+            }
+        f1 = [v["f1"] for v in out.values()]
+        return {"phase": phase, "split": "dev", "languages": out, "avg": {"f1": round(sum(f1) / max(len(f1), 1), 2)}}
+
+    return store.node("bucc2018", payload, _in_precision(cfg, fn), (source,), prepare=prepare)
+
+
 def step_baselines(store: RunStore, cfg: ExperimentConfig) -> StepNode:
 
     payload = {"languages": cfg.eval.pos_languages, "version": 1}
@@ -1251,7 +1364,8 @@ class ConditionGraph:
         tokenizer, MLM (and its dictionary), baselines and Tatoeba after MLM."""
         idx = self.index
         wanted = {idx[k] for k in ("encoder", "corpus", "tokenizer", "mlm", "baselines") if idx.get(k)}
-        return self._with_inputs(wanted | set(idx["tatoeba"].values()) | set(idx.get("frozen", [])))
+        wanted |= set(idx["tatoeba"].values()) | set(idx.get("bucc2018", {}).values())
+        return self._with_inputs(wanted | set(idx.get("frozen", [])))
 
 
 def run_shared_steps(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> StepNode:
@@ -1296,7 +1410,8 @@ def check_train_test_overlap(cfg: ExperimentConfig) -> dict[str, str]:
         xcopa = tasks.registry.XCOPA_VAL_SET if xcopa_split(cfg) == "val" else tasks.registry.XCOPA_TEST_SET
         evaluated.setdefault(xcopa, "the XCOPA score after COPA")
     trained: dict[str, str] = {}
-    if (cfg.mlm.steps > 0 or cfg.intermediate.kind == "mlm") and cfg.corpus.source == "shipped":
+    mlm_trains = cfg.mlm.steps > 0 or cfg.intermediate.kind == "mlm" or cfg.intermediate.mlm_mix > 0
+    if mlm_trains and cfg.corpus.source == "shipped":
         # The shipped corpus drops every sentence of the sets the project scores (corpus.evaluation_sentences) but
         # holds XQuAD contexts and XCOPA test items as raw text; an mC4 corpus is cleared of every evaluated set.
         for name in sorted(corpus_data_sets(cfg.corpus.languages)):
@@ -1354,6 +1469,8 @@ def condition_graph(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> Con
     frozen_inter = tuple(add(_intermediate_frozen(store, cfg, mlm, n)) for n in cfg.intermediate.tasks)
     frozen_inter = tuple(f for f in frozen_inter if f is not None)
     tatoeba_mlm = add(step_tatoeba(store, cfg, mlm, "mlm", frozen_tatoeba)) if "mlm" in phases else None
+    bucc = cfg.eval.bucc2018_languages  # BUCC on the same checkpoints as Tatoeba (mlm, intermediate)
+    bucc_mlm = add(step_bucc(store, cfg, mlm, "mlm")) if bucc and "mlm" in phases else None
     index = {
         "preset": cfg.preset,
         "condition": cfg.condition,
@@ -1370,6 +1487,8 @@ def condition_graph(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> Con
     frozen = [f for f in (frozen_tatoeba, *frozen_targets.values(), *frozen_inter) if f is not None]
     if frozen:
         index["frozen"] = [f.rel for f in frozen]
+    if bucc_mlm:  # added later: indexes without BUCC stay as they were
+        index["bucc2018"] = {"mlm": bucc_mlm.rel}
     origin = cfg.origin
     if origin is not None:
         index["params_file"] = portable_path(origin.params_file)
@@ -1388,6 +1507,8 @@ def condition_graph(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> Con
         entry = {"intermediate": inter.rel if inter else None, "targets": {}, "tatoeba": {}}
         if inter and "intermediate" in phases:
             entry["tatoeba"]["intermediate"] = add(step_tatoeba(store, cfg, inter, "intermediate", frozen_tatoeba)).rel
+            if bucc:
+                entry["bucc2018"] = {"intermediate": add(step_bucc(store, cfg, inter, "intermediate")).rel}
         for task in cfg.target.tasks:
             t = add(step_target(store, cfg, source, task, seed, frozen_targets[task]))
             entry["targets"][task] = t.rel

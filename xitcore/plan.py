@@ -75,6 +75,8 @@ HUB_SIZES = {
     "conll2000": DataSize("", 8937, 23.7),
     # the paper's other tasks: example counts as in params/paper/*.yaml (jiant's step counts); words approximate
     "facebook/anli": DataSize("", 162865, 65.0),  # rounds 1-3: premise + hypothesis
+    # ANLI+ = SNLI (549,367 labelled of 550,152) + MNLI (392,702) + ANLI R1-R3 (162,865); words: weighted mean
+    "facebook/anli+snli+mnli": DataSize("", 1104934, 32.3),  # SNLI ~22 words a pair
     "nyu-mll/glue/qqp": DataSize("", 363846, 22.0),
     "Rowan/hellaswag": DataSize("", 39905, 50.0, 4),  # context + one ending, 4 endings
     "tau/commonsense_qa": DataSize("", 9741, 15.0, 5),  # question + one choice, 5 choices
@@ -286,6 +288,19 @@ def task_size(name: str, data: str, cfg: ExperimentConfig) -> tuple[str, DataSiz
         return "hub: none", None, f"task '{name}' has no hub backend: the run would fail; allowed backends: local"
     config = spec.hub_config("en")
     ident = spec.hub_dataset + (f"/{config}" if config else "")
+    if data == "tt" and spec.translate_train:  # XTREME translate-train, size-matched to the English set
+        dataset, split, langs = spec.translate_train
+        size = HUB_SIZES.get(ident)
+        return (
+            f"hub: {dataset} <lang> split={split}, {len(langs)} languages rotating ({', '.join(langs)}), "
+            f"size-matched to {ident}",
+            size,
+            "",
+        )
+    if spec.hub_parts:  # pooled data sets under one head (ANLI+)
+        ident = "facebook/anli+snli+mnli"
+        parts = " + ".join(d + (f"/{c}" if c else "") + f" {sp.get('train')}" for d, c, sp in spec.hub_parts)
+        return f"hub: {parts}", HUB_SIZES.get(ident), ""
     warn = ""
     if data == "translated":
         warn = (
@@ -488,7 +503,7 @@ def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnin
         "",
         "",
         False,
-        kind in PHASE_I_KINDS or (kind == "tatoeba" and payload.get("phase") == "mlm"),
+        kind in PHASE_I_KINDS or (kind in ("tatoeba", "bucc2018") and payload.get("phase") == "mlm"),
         kind,
         cpu=kind in CPU_KINDS,
     )
@@ -499,6 +514,13 @@ def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnin
             f"corpus: multilingual MLM text from the shipped data ({', '.join(langs)}), evaluation sentences excluded"
         )
         ps.datasets = ["corpus: local: shipped raw text in data/ (UD, XQuAD, XCOPA, CoNLL, NLTK corpora, UDHR)"]
+        if "source" in payload:  # corpus.source mc4
+            n = payload["corpus"]["max_sentences_per_language"]
+            ps.what = (
+                f"corpus: mC4 ({payload['source']['mc4']}), up to {n:,} sentences in each of {', '.join(langs)}, "
+                "alpha-sampled, deduplicated, evaluation sentences excluded"
+            )
+            ps.datasets = [f"corpus: mc4: {payload['source']['mc4']}, {n:,} sentences a language"]
     elif kind == "tokenizer":
         t = cfg.tokenizer
         ps.what = (
@@ -551,6 +573,18 @@ def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnin
         ps.datasets = [f"evaluation tatoeba: local: {ev.source}"]
         ps.infer_tokens = len(payload["languages"]) * ev.examples * per
         ps.seed = None if ps.phase_i else seed
+    elif kind == "bucc2018":
+        ps.what = (
+            f"bucc2018 after {payload['phase']}: bitext mining, dev split, layer {payload['layer']}, "
+            f"{', '.join(payload['languages'])}"
+        )
+        ps.datasets = [
+            "evaluation bucc2018: local: XTREME's BUCC 2018 dev files in eval.bucc2018_dir or $XIT_BUCC2018 "
+            "(google-research/xtreme scripts/download_data.sh), ~10k-40k sentences a side per language"
+        ]
+        _, per = feature_tokens(20.0, cfg)
+        ps.infer_tokens = len(payload["languages"]) * 60000 * per  # ~25k source + ~35k English sentences
+        ps.seed = None if ps.phase_i else seed
     elif kind == "intermediate":
         ic = cfg.intermediate
         ps.seed = seed
@@ -559,13 +593,20 @@ def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnin
             f"({ic.steps} steps × {ic.batch_size})"
         )
         if ic.kind == "mlm":
-            ps.datasets = ["intermediate mlm: local: the phase-i corpus (continued multilingual MLM)"]
+            src = "mc4: " if cfg.corpus.source == "mc4" else "local: "
+            ps.datasets = [f"intermediate mlm: {src}the phase-i corpus (continued multilingual MLM)"]
             ps.train_tokens = ic.steps * ic.batch_size * cfg.mlm.seq_length
             ps.seq_len, ps.workload = cfg.mlm.seq_length, "mlm"
         else:
-            ps.train_tokens = (
-                ic.steps * ic.batch_size * _mixed_feature_tokens(ic.tasks, ic.data, cfg, ps.datasets, warnings)
-            )
+            per = _mixed_feature_tokens(ic.tasks, ic.data, cfg, ps.datasets, warnings)
+            if ic.mlm_mix:  # that share of the batches are MLM blocks of mlm.seq_length
+                per = (1 - ic.mlm_mix) * per + ic.mlm_mix * cfg.mlm.seq_length
+                ps.what += f", {ic.mlm_mix:.0%} of the batches MLM ({round(ic.steps * ic.mlm_mix)} steps expected)"
+                ps.datasets.append(
+                    f"intermediate mlm mix: {cfg.corpus.source} corpus of the phase-i corpus step, "
+                    f"blocks of {cfg.mlm.seq_length}, masked {cfg.mlm.mask_prob}"
+                )
+            ps.train_tokens = ic.steps * ic.batch_size * per
             ps.seq_len, ps.workload = cfg.model.max_length, "tagging"
         ps.train_steps, ps.batch_size = ic.steps, ic.batch_size
         if payload.get("xcopa_languages"):
@@ -672,14 +713,17 @@ def build_plan(
                     ps.users.append((cfg.condition, seed))
                 unit_steps[cfg.condition, seed].append(ps)
         ev = cfg.eval
-        languages.setdefault("pos (UD PUD evaluation half; + EWT test for English)", ev.pos_languages)
-        if cfg.target.ner_data == "uner":
+        if "pos" in cfg.target.tasks:
+            languages.setdefault("pos (UD PUD evaluation half; + EWT test for English)", ev.pos_languages)
+        if "ner" in cfg.target.tasks and cfg.target.ner_data == "uner":
             languages.setdefault("ner (Universal NER; + EWT test for English)", ev.ner_languages)
             if ev.ner_conll2002:
                 languages.setdefault("ner-conll2002 (second evaluation, CoNLL-2002 testb)", ev.ner_conll2002)
-        else:
+        elif "ner" in cfg.target.tasks:
             languages.setdefault("ner (CoNLL-2002 testb)", ev.ner_languages)
         languages.setdefault("tatoeba (retrieval into English)", ev.tatoeba_languages)
+        if ev.bucc2018_languages:
+            languages.setdefault("bucc2018 (bitext mining with English, dev split)", ev.bucc2018_languages)
         if "copa" in cfg.intermediate.tasks:
             languages.setdefault("xcopa (after a COPA intermediate task)", ev.xcopa_languages)
         for task in cfg.target.tasks:

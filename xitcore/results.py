@@ -159,6 +159,12 @@ def load_results(runs_dir: str | Path = "runs", *, report: bool = True, variants
             for lang, v in tat["top1"].items():
                 add(preset, cond, 0, "mlm", "tatoeba", lang, "top1", v, idx["tatoeba"]["mlm"])
             add(preset, cond, 0, "mlm", "tatoeba", "avg", "top1", tat["avg"], idx["tatoeba"]["mlm"])
+        bucc_rel = idx.get("bucc2018", {}).get("mlm")
+        bucc = read(bucc_rel, preset, cond, "bucc2018 on the MLM checkpoint")
+        if bucc:
+            for lang, v in bucc["languages"].items():
+                add(preset, cond, 0, "mlm", "bucc2018", lang, "f1", v["f1"], bucc_rel)
+            add(preset, cond, 0, "mlm", "bucc2018", "avg", "f1", bucc["avg"]["f1"], bucc_rel)
         b = read(idx.get("baselines"), preset, cond, "POS baselines")
         if b and (preset, idx["baselines"]) not in baselines_done:
             baselines_done.add((preset, idx["baselines"]))
@@ -183,6 +189,12 @@ def load_results(runs_dir: str | Path = "runs", *, report: bool = True, variants
                     for lang, v in tat["top1"].items():
                         add(preset, cond, seed, phase, "tatoeba", lang, "top1", v, rel)
                     add(preset, cond, seed, phase, "tatoeba", "avg", "top1", tat["avg"], rel)
+            for phase, rel in entry.get("bucc2018", {}).items():  # BUCC 2018 mining F1, dev split (XTREME, jiant)
+                bu = read(rel, preset, cond, f"bucc2018 on the {phase} checkpoint", seed)
+                if bu:
+                    for lang, v in bu["languages"].items():
+                        add(preset, cond, seed, phase, "bucc2018", lang, "f1", v["f1"], rel)
+                    add(preset, cond, seed, phase, "bucc2018", "avg", "f1", bu["avg"]["f1"], rel)
             for task, rel in entry.get("targets", {}).items():
                 m = read(rel, preset, cond, f"target {task}", seed)
                 if not m:

@@ -343,3 +343,73 @@ def published_table(task: str, languages: Sequence[str], models: Sequence[str] |
         row["in_xtreme"] = lang in covered
         rows.append(row)
     return rows
+
+
+# ------------------------------------------------------------------ the paper's own numbers (task averages)
+# The X-STILTs numbers are read in google-research/multilingual-t5 README.md lines 43-49 (the results table,
+# commit 9dcd60fc43c31a8651461f9a21894a134ba22166), which quotes Phang et al. 2020's XTREME submission (X-STILTs:
+# the best intermediate task per target task) beside XLM-R Large; the claims ledger (claims.SUBMISSION) reads the
+# same table at an earlier commit, and tests/test_published.py keeps the two equal.
+# The table gives one number per task: the average over the task's XTREME languages. The README heads it
+# "zero-shot ... (showing F1 scores)"; XNLI and PAWS-X are accuracy in XTREME (evaluate.py METRIC_FUNCTION).
+# Split: the README names none; mT5 and XTREME report XTREME's evaluation split, which is the test set for every
+# task here except TyDiQA-GoldP, whose dev set XTREME evaluates (XTREME has no GoldP test set).
+MT5_README = (
+    "google-research/multilingual-t5 README.md:43-49 @ 9dcd60fc43c31a8651461f9a21894a134ba22166 "
+    "(results table: X-STILTs row, XLM-R row)"
+)
+SOURCES["mt5-readme"] = MT5_README
+
+#: xitcore task -> (metric as this project's results name it, XLM-R Large, X-STILTs, split)
+PAPER_TASK_AVERAGES: dict[str, tuple[str, float, float, str]] = {
+    "xnli": ("accuracy", 79.2, 80.4, "test"),
+    "pawsx": ("accuracy", 86.4, 87.7, "test"),
+    "panx": ("span_f1", 65.4, 64.7, "test"),
+    "xquad": ("f1", 76.6, 77.2, "test"),
+    "mlqa": ("f1", 71.6, 72.3, "test"),
+    "tydiqa": ("f1", 65.1, 76.0, "dev (XTREME's TyDiQA-GoldP evaluation split)"),
+}
+PAPER_MODELS = ("XLM-R", "X-STILTs")
+
+
+def paper_entries() -> list[dict]:
+    """The mT5 README's X-STILTs / XLM-R numbers, one dict per (task, model): task, language "avg", model,
+    metric, value, split, source."""
+    rows = []
+    for task, (metric, xlmr, xstilts, split) in PAPER_TASK_AVERAGES.items():
+        for model, value in zip(PAPER_MODELS, (xlmr, xstilts)):
+            rows.append(
+                {
+                    "task": task,
+                    "language": "avg",
+                    "model": model,
+                    "metric": metric,
+                    "value": value,
+                    "split": split,
+                    "source": MT5_README,
+                }
+            )
+    return rows
+
+
+def paper_comparison(df, preset: str = "paper"):
+    """One row per task of :data:`PAPER_TASK_AVERAGES`: the published XLM-R and X-STILTs averages with their
+    split, beside this preset's seed means of the same metric's zero-shot average (``language == "avg"``,
+    phase target) per condition (keys named by condition; None where not run). ``df``: results.load_results.
+    Note: XTREME averages include English; this project's "avg" leaves the training language out."""
+    mine = df[(df.preset == preset) & (df.phase == "target") & (df.language == "avg")] if len(df) else df
+    conds = sorted(mine.condition.unique()) if len(mine) else []
+    out = []
+    for task, (metric, xlmr, xstilts, split) in PAPER_TASK_AVERAGES.items():
+        row = {
+            "task": task,
+            "metric": metric,
+            "split": split,
+            "XLM-R (published)": xlmr,
+            "X-STILTs (published)": xstilts,
+        }
+        for c in conds:
+            v = mine[(mine.condition == c) & (mine.task == task) & (mine.metric == metric)].value
+            row[c] = round(float(v.mean()), 2) if len(v) else None
+        out.append(row)
+    return out

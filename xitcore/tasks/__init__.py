@@ -13,7 +13,7 @@ Imports point one way: data -> tasks -> model/train -> pipeline -> cli/book.
 from types import ModuleType
 
 from ..errors import ConfigError
-from . import classification, multiple_choice, qa, tagging
+from . import classification, mlm, multiple_choice, qa, tagging
 from .registry import (
     HEADLINE,
     HUB_TARGETS,
@@ -40,8 +40,10 @@ from .registry import (
     load_pretrain,
     load_task_examples,
     load_train,
+    load_translate_train,
     metric_for,
     task_labels,
+    translate_train_exists,
     translated_variant_exists,
 )
 
@@ -50,6 +52,7 @@ FINE_TUNING_KINDS: dict[str, ModuleType] = {
     "classification": classification,
     "multiple_choice": multiple_choice,
     "qa": qa,
+    "mlm": mlm,  # only as the MLM share of intermediate.mlm_mix (its head is the checkpoint's own MLM head)
 }
 
 
@@ -87,8 +90,10 @@ __all__ = [
     "load_pretrain",
     "load_hub_examples",
     "load_task_examples",
+    "load_translate_train",
     "load_train",
     "metric_for",
     "task_labels",
+    "translate_train_exists",
     "translated_variant_exists",
 ]

@@ -176,3 +176,60 @@ def draw_mlm_rows(
         for r in np.flatnonzero((u >= tlm) & (u < tlm + cs)):
             rows[r] = data.code_switched[rng.integers(len(data.code_switched))]
     return np.stack(rows)
+
+
+# ------------------------------------------------------------------ MLM as a fine-tuning kind (intermediate.mlm_mix)
+# MLM batches interleaved with intermediate-task batches in one loop (xitcore.train.finetune): the blocks are
+# features like any task's, masked once when drawn (a block is drawn for each MLM batch the mix needs, so a
+# block is seen about as many times as the task's examples are); the head is the checkpoint's own MLM head.
+
+
+def mix_features(data: MLMData, n: int, tokenizer, mask_prob: float, seed: int) -> list[dict]:
+    """``n`` BERT-masked blocks of ``data`` (languages α-sampled by ``data.weights``), each a feature
+    ``{"input_ids", "labels"}`` (labels -100 where not masked). Fixed by ``seed``."""
+    if n <= 0:
+        return []
+    langs = sorted(data.weights)
+    if not langs:
+        raise ValueError("mix_features: the MLM corpus has no blocks")
+    probs = np.array([data.weights[l] for l in langs])
+    rows = draw_mlm_rows(data, langs, probs / probs.sum(), n, np.random.default_rng(seed))
+    gen = torch.Generator().manual_seed(seed)
+    special = torch.tensor(sorted(tokenizer.all_special_ids))
+    inputs, labels = mask_tokens(torch.as_tensor(rows), tokenizer, mask_prob, gen, special)
+    return [{"input_ids": i.tolist(), "labels": l.tolist()} for i, l in zip(inputs, labels)]
+
+
+def feature_length(f: dict) -> int:
+    return len(f["input_ids"])
+
+
+def collate(feats: list[dict], pad_id: int) -> dict:
+    n = max(len(f["input_ids"]) for f in feats)
+    ids = torch.full((len(feats), n), pad_id, dtype=torch.long)
+    labels = torch.full((len(feats), n), -100, dtype=torch.long)
+    for k, f in enumerate(feats):
+        ids[k, : len(f["input_ids"])] = torch.tensor(f["input_ids"])
+        labels[k, : len(f["labels"])] = torch.tensor(f["labels"])
+    return {"input_ids": ids, "attention_mask": (ids != pad_id).long(), "labels": labels}
+
+
+def loss(model, task: str, batch: dict, device):
+    """Cross-entropy at the masked positions only (the vocabulary projection on those rows alone)."""
+    hidden = model.encode(batch["input_ids"].to(device), batch["attention_mask"].to(device))
+    labels = batch["labels"].to(device)
+    sel = labels != -100
+    logits = model.heads[task](hidden[sel])
+    return torch.nn.functional.cross_entropy(logits.float(), labels[sel])
+
+
+def loss_units(feature: dict) -> int:
+    return max(1, sum(1 for t in feature["labels"] if t != -100))
+
+
+def mix_size(task_features: int, ratio: float) -> int:
+    """MLM blocks that make ``ratio`` of the loop's batches MLM ones: the loop picks a task with probability
+    proportional to its features, so n / (n + task_features) = ratio."""
+    if not 0.0 <= ratio < 1.0:
+        raise ValueError(f"mlm_mix ratio must be in [0, 1), got {ratio}")
+    return round(task_features * ratio / (1.0 - ratio))

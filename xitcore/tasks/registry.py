@@ -159,6 +159,12 @@ class Task:
     # The guard against training on evaluated items (pipeline.check_train_test_overlap) reads these:
     trains_on: tuple[str, ...] = ()  # data sets whose items its shipped (backend local) training data holds
     evaluates: tuple[str, ...] = ()  # data sets whose items a target evaluates (translations of one item count)
+    # English hub data pooled from several data sets under one head (ANLI+): ((dataset, config, {role: split}), ...);
+    # load_hub_examples concatenates them in this order, each through row_mapper.
+    hub_parts: tuple[tuple[str, str | None, Mapping[str, str]], ...] = ()
+    # XTREME translate-train data of an English intermediate task (intermediate.data: tt): (hub dataset, split,
+    # languages); the config is the language code. load_translate_train size-matches it to the English set.
+    translate_train: tuple[str, str, tuple[str, ...]] = ()
 
 
 def _const(config: str | None) -> Callable[[str], str | None]:
@@ -463,7 +469,9 @@ TASKS: dict[str, Task] = {
             "qa",
             "google/xtreme",
             _const("tydiqa"),
-            {"train": "train", "test": "validation"},
+            # dev: the English questions of the GoldP dev set, jiant's tydiqa_en val (nyu-mll/jiant@daa5a258
+            # jiant/scripts/download_data/dl_datasets/xtreme.py:435-438), which early stopping scores
+            {"train": "train", "dev": "validation", "test": "validation"},
             XTREME_R_LANGS["tydiqa"],
             "squad_f1_em",
             "target",
@@ -566,6 +574,28 @@ TASKS: dict[str, Task] = {
             _NLI3,
             note="rounds 1-3 pooled",
         ),
+        # ANLI+ as the paper trains it: nyu-mll/jiant@daa5a258 guides/tasks/task_specific.md:7 "training on the
+        # full ANLI dataset, which is SNLI+MNLI+A1+A2+A3 ... proportional sampling ... the same NLI head". One task
+        # with one head over the pooled examples: proportional sampling over one pool is that mix.
+        replace(
+            _en_task(
+                "anliplus",
+                "classification",
+                "facebook/anli",
+                None,
+                {"train": "train_r1+train_r2+train_r3", "dev": "dev_r1+dev_r2+dev_r3"},
+                "accuracy",
+                sc.nli_row,
+                "ANLI+ (SNLI + MNLI + ANLI rounds 1-3)",
+                _NLI3,
+                note="SNLI + MNLI + ANLI R1-R3 pooled under one NLI head (jiant task_specific.md:7)",
+            ),
+            hub_parts=(
+                ("stanfordnlp/snli", None, {"train": "train", "dev": "validation"}),
+                ("nyu-mll/glue", "mnli", {"train": "train", "dev": "validation_matched"}),
+                ("facebook/anli", None, {"train": "train_r1+train_r2+train_r3", "dev": "dev_r1+dev_r2+dev_r3"}),
+            ),
+        ),
         _en_task(
             "ccg",
             "tagging",
@@ -652,7 +682,24 @@ _EVALUATES = {
     "tydiqa": ("TyDiQA-GoldP dev",),
     "tatoeba": (TATOEBA_SET,),
 }
-TASKS = {n: replace(t, trains_on=_TRAINS_ON.get(n, ()), evaluates=_EVALUATES.get(n, ())) for n, t in TASKS.items()}
+# XTREME's translate-train sets (google-research/xtreme scripts/download_data.sh: XNLI-MT 1.0 for XNLI, the
+# SQuAD v1.1 translations for XQuAD) on the hub: facebook/xnli's per-language "train" split is XNLI-MT 1.0 (MNLI
+# train machine-translated, 392,702 rows per language, in MNLI's order); juletxara/xquad_xtreme's per-language
+# "translate_train" split holds XTREME's SQuAD translate-train files (answers that did not survive translation are
+# missing there, so fewer than 87,599 per language).
+_TRANSLATE_TRAIN = {
+    "mnli": ("facebook/xnli", "train", tuple(l for l in XTREME_LANGS["xnli"] if l != "en")),
+    "squad": ("juletxara/xquad_xtreme", "translate_train", tuple(l for l in XTREME_LANGS["xquad"] if l != "en")),
+}
+TASKS = {
+    n: replace(
+        t,
+        trains_on=_TRAINS_ON.get(n, ()),
+        evaluates=_EVALUATES.get(n, ()),
+        translate_train=_TRANSLATE_TRAIN.get(n, ()),
+    )
+    for n, t in TASKS.items()
+}
 # ner with target.ner_data uner evaluates Universal NER sets instead (the `evaluates` above is IEER's)
 UNER_PUD_SET = "UNER PUD evaluation half"
 UNER_EWT_TEST_SET = "UNER English-EWT test"
@@ -755,8 +802,10 @@ def load_hub_examples(name: str, lang: str, role: str = "test") -> list:
     """Examples of one task/language/split from the hub, through the task's row mapper (rows of other
     languages in shared configs are dropped). Offline: DataError at once (no download attempt)."""
     src = hub_source(name, lang, role)
-    mapper = get_task(name).row_mapper
-    rows = load_hub_rows(name, src.dataset, src.config, src.split)
+    task = get_task(name)
+    mapper = task.row_mapper
+    parts = [(d, c, splits[role]) for d, c, splits in task.hub_parts] or [(src.dataset, src.config, src.split)]
+    rows = [r for d, c, split in parts for r in load_hub_rows(name, d, c, split)]
     return [ex for ex in (mapper(r, lang) for r in rows) if ex is not None]
 
 
@@ -779,6 +828,8 @@ def load_task_examples(name: str, data: str = "en", backend: str = "local") -> t
     """(task, English or ``data``-variant training examples): shipped data, or the hub's train split with
     ``backend: hub`` (labelled rows only; the hub has no translated variants)."""
     task = get_task(name)
+    if data == "tt":
+        return task, load_translate_train(name)
     if backend == "hub" and (task.hub_dataset is not None or task.load_local is None):
         return task, [e for e in load_hub_examples(name, "en", "train") if is_labelled(e)]
     if task.load_local is None:
@@ -786,6 +837,57 @@ def load_task_examples(name: str, data: str = "en", backend: str = "local") -> t
         how = "backend: hub" if task.hub_dataset else "a local CCGbank copy (not redistributable)"
         raise DataError(f"task '{name}' has no shipped data; use {how}, or a shipped task: {', '.join(local)}")
     return task, task.load_local(data)
+
+
+def translate_train_exists(name: str) -> bool:
+    return bool(get_task(name).translate_train)
+
+
+def _tt_key(ex: dict, position: int, by_id: bool):
+    return ex.get("id") if by_id else position
+
+
+def load_translate_train(name: str) -> list[dict]:
+    """XTREME translate-train examples of English intermediate task ``name``, size-matched to its English training
+    set as the ``mt`` and ``translated`` variants are: English item ``i`` is taken in language
+    ``languages[i % n]``, or in the next language that has it (an item no language kept is dropped). An item is
+    found by its id (SQuAD) or, where the translations carry none (XNLI-MT), by its position, which the
+    translations keep: then the labels must agree with the English ones (else DataError). Offline: DataError."""
+    task = get_task(name)
+    if not task.translate_train:
+        allowed = ", ".join(n for n, t in TASKS.items() if t.translate_train)
+        raise ConfigError(f"task '{name}' has no XTREME translate-train data; allowed with data=tt: {allowed}")
+    dataset, split, langs = task.translate_train
+    english = [e for e in load_hub_examples(name, "en", "train") if is_labelled(e)]
+    loaded = {}
+    for lang in langs:
+        rows = [task.row_mapper(r, lang) for r in load_hub_rows(name, dataset, lang, split)]
+        loaded[lang] = [e for e in rows if e is not None and is_labelled(e)]
+    by_id = all(e.get("id") for rows in [english, *loaded.values()] for e in rows)
+    per_lang: dict[str, dict] = {}
+    for lang, rows in loaded.items():
+        if not by_id:
+            if len(rows) != len(english):
+                raise DataError(
+                    f"task '{name}': translate-train {dataset} {lang} has {len(rows)} labelled rows, English "
+                    f"{len(english)}; allowed: the same rows in the same order"
+                )
+            agree = sum(a["label"] == b["label"] for a, b in zip(rows, english)) / max(1, len(rows))
+            if agree < 0.99:
+                raise DataError(
+                    f"task '{name}': translate-train {dataset} {lang} is not in the English order (labels agree on "
+                    f"{agree:.1%} of rows; allowed: at least 99%)"
+                )
+        per_lang[lang] = {_tt_key(e, k, by_id): e for k, e in enumerate(rows)}
+    out = []
+    for i, ex in enumerate(english):
+        key = _tt_key(ex, i, by_id)
+        for j in range(len(langs)):
+            lang = langs[(i + j) % len(langs)]
+            if key in per_lang[lang]:
+                out.append({**per_lang[lang][key], "lang": lang})
+                break
+    return out
 
 
 def task_labels(task: Task, examples: list[dict]) -> list[str]:
