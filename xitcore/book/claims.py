@@ -31,9 +31,12 @@ SUPPORTED = "supported"
 CONTRADICTED = "contradicted"
 INCONCLUSIVE = "inconclusive"
 NOT_TESTABLE = "not testable at this scale"
+#: a claim whose conditions are conditions of the preset but have no runs in the store the ledger read: running
+#: them may make it testable (apart from NOT_TESTABLE, which running more of this preset would not change)
+NOT_RUN = "not run in this store"
 DIRECTION_AS_CLAIMED = "direction as claimed (not a test)"
 DIRECTION_AGAINST = "direction against the claim (not a test)"
-VERDICTS = (SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE, DIRECTION_AS_CLAIMED, DIRECTION_AGAINST)
+VERDICTS = (SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE, NOT_RUN, DIRECTION_AS_CLAIMED, DIRECTION_AGAINST)
 
 # the kind of test a claim needs
 SUPERIORITY = "superiority"
@@ -211,7 +214,7 @@ CLAIMS: tuple[Claim, ...] = (
             "qualitative (large)",
             ABSTRACT_SOURCE,
             "mean over the five English single-task conditions − no-intermediate on Tatoeba top-1 "
-            "(intermediate checkpoint vs the MLM checkpoint)",
+            "(after phase ii vs the pretrained encoder)",
             EN_SINGLE,
             ("no-intermediate",),
             family="tatoeba",
@@ -464,11 +467,11 @@ def verdict(
     if n < 2:
         return Verdict(NOT_TESTABLE, f"fewer than 2 seeds with both conditions measured (n={n})", n, st.mean, st.sd)
     nums = (n, st.mean, st.sd, st.lo, st.hi, st.p)
-    ci = f"{confidence:.0%} CI [{st.lo:+.2f}, {st.hi:+.2f}]"
+    ci = f"{confidence:.0%} CI [{T.num(st.lo, '+.2f')}, {T.num(st.hi, '+.2f')}]"
     if test_kind == DIRECTION_ONLY:
         vals = [float(d) for d in deltas if d is not None and not math.isnan(float(d))]
         signs = {int(np.sign(d)) for d in vals}
-        where = f"Δ on the {n} seeds: " + ", ".join(f"{d:+.2f}" for d in vals) + " (no interval: direction only)"
+        where = f"Δ on the {n} seeds: " + ", ".join(T.num(d, "+.2f") for d in vals) + " (no interval: direction only)"
         if signs == {direction}:
             return Verdict(DIRECTION_AS_CLAIMED, where, n, st.mean, st.sd)
         if signs == {-direction}:
@@ -584,12 +587,19 @@ def pretrained_encoder(indexes: dict) -> str | None:
 
 
 def evaluate_claim(
-    claim: Claim, df: pd.DataFrame, confidence: float = T.CI_CONFIDENCE, pretrained: str | None = None
+    claim: Claim,
+    df: pd.DataFrame,
+    confidence: float = T.CI_CONFIDENCE,
+    pretrained: str | None = None,
+    preset_conditions: Sequence[str] | None = None,
 ) -> dict:
     """Measure one claim on ``df`` (one preset) and return its ledger row. ``pretrained``: the encoder's
     ``model.init`` when it was pre-trained elsewhere (:func:`pretrained_encoder`); the MLM-floor check, which asks
-    whether an encoder pre-trained here learnt more than word frequencies, is then skipped."""
+    whether an encoder pre-trained here learnt more than word frequencies, is then skipped.
+    ``preset_conditions``: the conditions the preset has (its params files); a claim that needs one of them and
+    finds no results for it is :data:`NOT_RUN` (with the command that runs it), not :data:`NOT_TESTABLE`."""
     note = ""
+    not_run: list[str] = []
     deltas = pd.Series(dtype=float)
     problem = claim.untestable
     if problem is None and claim.kind == "method":
@@ -599,6 +609,13 @@ def evaluate_claim(
         absent = [c for c in claim.treatment + claim.reference if c not in conds]
         if absent:
             problem = f"no results for condition(s) {', '.join(absent)}"
+            not_run = [c for c in absent if preset_conditions is not None and c in set(preset_conditions)]
+            if not_run and len(not_run) == len(absent):  # all of them conditions of the preset: runs can make them
+                problem = f"no runs of {', '.join(not_run)} in this store"
+                if df["preset"].nunique() == 1:
+                    problem += f": xit preset {df['preset'].iloc[0]} --only {','.join(not_run)}"
+            else:
+                not_run = []
     if problem is None and claim.needs_mlm and pretrained is None:
         problem = mlm_floor_problem(df, claim.treatment + claim.reference)
     if problem is None:
@@ -618,6 +635,8 @@ def evaluate_claim(
     v = verdict(
         list(deltas.values), claim.direction, test_kind=claim.test_kind, untestable=problem, confidence=confidence
     )
+    if not_run and v.verdict == NOT_TESTABLE:
+        v = Verdict(NOT_RUN, problem, v.n, v.mean, v.sd)
     row = {
         "id": claim.id,
         "kind": claim.kind,
@@ -658,10 +677,12 @@ def ledger_table(
     confidence: float = T.CI_CONFIDENCE,
     preset: str | None = None,
     pretrained: str | None = None,
+    preset_conditions: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The ledger: one row per claim with provenance, test kind, Δ mean, sd, CI, p, Holm-adjusted p and verdict.
 
-    ``df`` should hold one preset (pass ``preset`` to select it); baselines are ignored. ``pretrained``: see
+    ``df`` should hold one preset (pass ``preset`` to select it); baselines are ignored. ``pretrained`` and
+    ``preset_conditions`` (claims needing conditions that were not run: :data:`NOT_RUN`): see
     :func:`evaluate_claim`. Verdicts use each row's
     own (unadjusted) interval; ``p Holm`` adjusts the p of every row that was tested with an interval
     (superiority and non-superiority rows with n ≥ 2) for their number, ``attrs["comparisons"]``.
@@ -673,8 +694,8 @@ def ledger_table(
         raise ValueError(
             f"results hold several presets ({', '.join(map(str, sorted(df['preset'].unique())))}); pass preset="
         )
-    out = pd.DataFrame([evaluate_claim(c, df, confidence, pretrained) for c in claims])
-    tested = out["test kind"].isin([SUPERIORITY, NON_SUPERIORITY]) & (out["verdict"] != NOT_TESTABLE)
+    out = pd.DataFrame([evaluate_claim(c, df, confidence, pretrained, preset_conditions) for c in claims])
+    tested = out["test kind"].isin([SUPERIORITY, NON_SUPERIORITY]) & ~out["verdict"].isin([NOT_TESTABLE, NOT_RUN])
     p = [float(x) if t else float("nan") for x, t in zip(out["p"], tested)]
     out["p"] = p
     out["p Holm"] = T.holm(p)
@@ -718,7 +739,10 @@ def ledger_note(ledger: pd.DataFrame) -> str:
     """One Markdown line: how many comparisons the ledger tests and how many survive Holm's adjustment."""
     m = int(ledger.attrs.get("comparisons", ledger["p"].notna().sum()))
     if not m:
-        return "*No claim was tested with an interval in these runs (all are not testable or direction only).*"
+        return (
+            "*No claim was tested with an interval in these runs (all are not testable, not run in this store or "
+            "direction only).*"
+        )
     alpha = 1 - T.CI_CONFIDENCE
     k = int((ledger["p Holm"] < alpha).sum())
     return (
@@ -760,6 +784,7 @@ def style_ledger(ledger: pd.DataFrame):
         CONTRADICTED: "#f6d0cf",
         INCONCLUSIVE: "#fbeec1",
         NOT_TESTABLE: "#e6e6e6",
+        NOT_RUN: "#f2f2f2",
         DIRECTION_AS_CLAIMED: "#eaf5e6",
         DIRECTION_AGAINST: "#fae6e5",
     }
@@ -784,10 +809,10 @@ def style_ledger(ledger: pd.DataFrame):
         view.style.hide(axis="index")
         .format(
             {
-                "Δ mean": "{:+.2f}",
-                "Δ sd": "{:.2f}",
-                "CI low": "{:+.2f}",
-                "CI high": "{:+.2f}",
+                "Δ mean": lambda x: T.num(x, "+.2f"),
+                "Δ sd": lambda x: T.num(x, ".2f"),
+                "CI low": lambda x: T.num(x, "+.2f"),
+                "CI high": lambda x: T.num(x, "+.2f"),
                 "paper value": "{:g}",
                 "p Holm": "{:.3f}",
             },
