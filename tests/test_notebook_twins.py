@@ -199,12 +199,24 @@ def test_ledger_says_not_run_apart_from_not_testable():
     df = synthetic_results(["no-intermediate", "en-qa", "ml-qa"], effects={"en-qa": 5.0}, noise=0.3)
     plain = C.ledger_table(df).set_index("id")
     assert plain.loc["P2-mnli", "verdict"] == C.NOT_TESTABLE  # without the preset's conditions: as before
-    led = C.ledger_table(df, preset_conditions=xitcore.book.preset_conditions("smoke")).set_index("id")
+    led = C.ledger_table(df, not_run=["en-nli", "en-sentiment", "en-copa"]).set_index("id")
     assert led.loc["P2-mnli", "verdict"] == C.NOT_RUN
     assert led.loc["P2-mnli", "reason"] == "no runs of en-nli in this store: xit preset smoke --only en-nli"
     assert led.loc["P3-hellaswag", "verdict"] == C.NOT_TESTABLE  # no data offline: running more changes nothing
     assert led.loc["P1-squad", "verdict"] == plain.loc["P1-squad", "verdict"]  # verdicts of run claims unchanged
     assert led[led["verdict"] == C.NOT_RUN]["p"].isna().all() and C.NOT_RUN in C.VERDICTS
+    # a condition with runs in the store but not read by this ledger (a book built with --only) is not "not run"
+    assert led.loc["P5-tatoeba", "verdict"] == C.NOT_TESTABLE
+
+
+def test_not_run_reads_the_store(tmp_path):
+    folder = tmp_path / "index" / "smoke"
+    folder.mkdir(parents=True)
+    for name in ("no-intermediate", "en-qa~steps-3"):  # a variant's runs count as runs of its condition
+        (folder / f"{name}.json").write_text("{}")
+    missing = xitcore.book.not_run(tmp_path, "smoke")
+    assert "no-intermediate" not in missing and "en-qa" not in missing
+    assert set(missing) == set(xitcore.book.preset_conditions("smoke")) - {"no-intermediate", "en-qa"}
 
 
 def test_the_intro_names_the_main_jobs_conditions():
@@ -214,3 +226,19 @@ def test_the_intro_names_the_main_jobs_conditions():
     assert set(re.findall(r"`([a-z-]+)`", section)) >= set(main)
     assert len(main) == 7 and "runs the seven conditions" in section
     assert "not run in this store" in section
+
+
+def test_kernel_shutdown_noise_is_not_printed_but_other_lines_are():
+    import subprocess
+    import sys
+
+    kept: list[str] = []
+    noise = (
+        "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel\n"
+        "[IPKernelApp] WARNING | Kernel is running over TCP without encryption. Use IPC transport\n"
+        "    or launch with kernel manager-provisioned CurveZMQ keys\n"
+        "Passed unknown parameter: seeds\n"
+    )
+    with B.quiet_kernels(kept.append):  # a child process writes to the inherited stderr, as a kernel does
+        subprocess.run([sys.executable, "-c", f"import sys; sys.stderr.write({noise!r})"], check=True)
+    assert kept == ["Passed unknown parameter: seeds"]

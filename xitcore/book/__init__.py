@@ -117,6 +117,17 @@ def preset_conditions(preset: str) -> list[str]:
     return sorted(p.stem for p in (params_root() / preset).glob("*.yaml") if not p.name.startswith("_"))
 
 
+def not_run(runs_dir, preset: str) -> list[str]:
+    """The conditions of ``preset`` with no runs at all in ``runs_dir``: no condition index, neither the
+    condition's nor a variant's (``<condition>~<suffix>``)."""
+    folder = Path(runs_dir) / "index" / preset
+    return [
+        c
+        for c in preset_conditions(preset)
+        if not any(folder.glob(f"{c}.json")) and not any(folder.glob(f"{c}~*.json"))
+    ]
+
+
 def index_path(runs_dir, preset: str, condition: str) -> Path:
     return Path(runs_dir) / "index" / preset / f"{condition}.json"
 

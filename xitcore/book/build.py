@@ -492,19 +492,17 @@ def write_versions(
 
 
 def write_ledger(path: Path, preset: str, runs_dir: str, conditions: Sequence[str]) -> None:
-    """The claims ledger's records as YAML, from the runs the claims chapter read (as it reads them)."""
-    import xitcore.results
-
-    from . import claims, preset_conditions, preset_indexes
-    from .tables import select
+    """The claims ledger's records as YAML, from the runs the claims chapter read, as it reads them (a variant's
+    runs under its condition's name, ``reading.book_results``)."""
+    from . import claims, not_run, preset_indexes, reading
 
     indexes = preset_indexes(runs_dir, preset, list(conditions) or None)
-    df = select(xitcore.results.load_results(runs_dir), preset=preset, conditions=list(indexes), baselines=False)
+    df = reading.book_results(runs_dir, preset, list(indexes), baselines=False)
     ledger = claims.ledger_table(
         df,
         preset=preset,
         pretrained=claims.pretrained_encoder(indexes),
-        preset_conditions=preset_conditions(preset),
+        not_run=not_run(runs_dir, preset),
     )
     path.write_text(claims.ledger_yaml(ledger), encoding="utf-8")
 

@@ -591,15 +591,16 @@ def evaluate_claim(
     df: pd.DataFrame,
     confidence: float = T.CI_CONFIDENCE,
     pretrained: str | None = None,
-    preset_conditions: Sequence[str] | None = None,
+    not_run: Sequence[str] | None = None,
 ) -> dict:
     """Measure one claim on ``df`` (one preset) and return its ledger row. ``pretrained``: the encoder's
     ``model.init`` when it was pre-trained elsewhere (:func:`pretrained_encoder`); the MLM-floor check, which asks
     whether an encoder pre-trained here learnt more than word frequencies, is then skipped.
-    ``preset_conditions``: the conditions the preset has (its params files); a claim that needs one of them and
-    finds no results for it is :data:`NOT_RUN` (with the command that runs it), not :data:`NOT_TESTABLE`."""
+    ``not_run``: the conditions of the preset with no runs in the store (:func:`xitcore.book.not_run`); a claim
+    whose missing conditions are all among them is :data:`NOT_RUN` (with the command that runs them), not
+    :data:`NOT_TESTABLE`."""
     note = ""
-    not_run: list[str] = []
+    missing_runs: list[str] = []
     deltas = pd.Series(dtype=float)
     problem = claim.untestable
     if problem is None and claim.kind == "method":
@@ -609,13 +610,11 @@ def evaluate_claim(
         absent = [c for c in claim.treatment + claim.reference if c not in conds]
         if absent:
             problem = f"no results for condition(s) {', '.join(absent)}"
-            not_run = [c for c in absent if preset_conditions is not None and c in set(preset_conditions)]
-            if not_run and len(not_run) == len(absent):  # all of them conditions of the preset: runs can make them
-                problem = f"no runs of {', '.join(not_run)} in this store"
+            if not_run is not None and set(absent) <= set(not_run):  # running them can make the claim testable
+                missing_runs = absent
+                problem = f"no runs of {', '.join(absent)} in this store"
                 if df["preset"].nunique() == 1:
-                    problem += f": xit preset {df['preset'].iloc[0]} --only {','.join(not_run)}"
-            else:
-                not_run = []
+                    problem += f": xit preset {df['preset'].iloc[0]} --only {','.join(absent)}"
     if problem is None and claim.needs_mlm and pretrained is None:
         problem = mlm_floor_problem(df, claim.treatment + claim.reference)
     if problem is None:
@@ -635,7 +634,7 @@ def evaluate_claim(
     v = verdict(
         list(deltas.values), claim.direction, test_kind=claim.test_kind, untestable=problem, confidence=confidence
     )
-    if not_run and v.verdict == NOT_TESTABLE:
+    if missing_runs and v.verdict == NOT_TESTABLE:
         v = Verdict(NOT_RUN, problem, v.n, v.mean, v.sd)
     row = {
         "id": claim.id,
@@ -677,12 +676,12 @@ def ledger_table(
     confidence: float = T.CI_CONFIDENCE,
     preset: str | None = None,
     pretrained: str | None = None,
-    preset_conditions: Sequence[str] | None = None,
+    not_run: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The ledger: one row per claim with provenance, test kind, Δ mean, sd, CI, p, Holm-adjusted p and verdict.
 
     ``df`` should hold one preset (pass ``preset`` to select it); baselines are ignored. ``pretrained`` and
-    ``preset_conditions`` (claims needing conditions that were not run: :data:`NOT_RUN`): see
+    ``not_run`` (claims needing conditions that were not run: :data:`NOT_RUN`): see
     :func:`evaluate_claim`. Verdicts use each row's
     own (unadjusted) interval; ``p Holm`` adjusts the p of every row that was tested with an interval
     (superiority and non-superiority rows with n ≥ 2) for their number, ``attrs["comparisons"]``.
@@ -694,7 +693,7 @@ def ledger_table(
         raise ValueError(
             f"results hold several presets ({', '.join(map(str, sorted(df['preset'].unique())))}); pass preset="
         )
-    out = pd.DataFrame([evaluate_claim(c, df, confidence, pretrained, preset_conditions) for c in claims])
+    out = pd.DataFrame([evaluate_claim(c, df, confidence, pretrained, not_run) for c in claims])
     tested = out["test kind"].isin([SUPERIORITY, NON_SUPERIORITY]) & ~out["verdict"].isin([NOT_TESTABLE, NOT_RUN])
     p = [float(x) if t else float("nan") for x, t in zip(out["p"], tested)]
     out["p"] = p
