@@ -137,7 +137,7 @@ def test_book_builds_with_warnings_as_errors(built):
         assert (book / page).read_text() == (REPO / "book" / page).read_text()
     for name in CHAPTER_HTML:
         assert (html / "chapters" / "paper" / f"{name}.html").is_file(), name
-    toc = yaml.safe_load((book / "_toc.yml").read_text())
+    toc = yaml.safe_load((book / "chapters" / "paper" / B.TOC_NAME).read_text())  # this build's own list
     files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
     # results first, then exactly the --only conditions, the explorer, and how to redo it all
     assert files == [
@@ -152,6 +152,8 @@ def test_book_builds_with_warnings_as_errors(built):
         "chapters/paper/versions",
     ]
     assert not (book / "chapters" / "paper" / f"{NOT_RUN}.ipynb").exists()
+    assert (book / "_toc.yml").read_text() == (REPO / "book" / "_toc.yml").read_text()  # the committed glob toc
+    assert "KeyboardInterrupt" not in logs and "[IPKernelApp]" not in logs  # kernel shutdown noise not printed
 
 
 def test_paper_chapter_shows_the_numbers_of_its_runs(built):
@@ -160,8 +162,8 @@ def test_paper_chapter_shows_the_numbers_of_its_runs(built):
     assert "<title>en-qa" in page and "XQuAD English" in page  # title and the params file's description
     for lang in ("en", "de"):  # the seed-1 accuracy of the run record, as the POS table shows it
         assert f"<td>{pos_accuracy(runs, 'en-qa', lang):.1f}</td>" in page, lang
-    # one parameter cell: papermill's, with the values this chapter ran with; no machine path of the build
-    assert page.count("# Parameters") == 1 and "&quot;e5-small&quot;" not in page  # the notebook's defaults
+    # no parameter cell on the page (neither the chapter's defaults nor papermill's injected values)
+    assert page.count("# Parameters") == 0 and "&quot;e5-small&quot;" not in page
     assert "Δ to <code" in page and "no-intermediate" in page  # the paired difference section
     assert "A seed is one complete repeat of phases ii and iii" in page
     index = yaml.safe_load(_index_file(runs, "en-qa").read_text())
@@ -242,7 +244,7 @@ def test_runs_made_with_other_settings_fail_their_chapter_with_one_line(paper, t
     assert line.endswith(f"make matching runs with  xit --runs-dir {runs} run {params}/paper/en-qa.yaml")
     assert failed["comparison"] == B.NO_CONDITION
     assert not (tmp_path / "book" / "chapters" / "paper" / "en-qa.ipynb").exists()  # no page, no kernel
-    assert "chapters/paper/en-qa" not in (tmp_path / "book" / "_toc.yml").read_text()
+    assert "chapters/paper/en-qa" not in (tmp_path / "book" / "chapters" / "paper" / B.TOC_NAME).read_text()
 
 
 def test_missing_runs_fail_their_chapter_with_one_line_and_the_command(paper, tmp_path):
@@ -263,6 +265,29 @@ def test_missing_runs_fail_their_chapter_with_one_line_and_the_command(paper, tm
     line = _fail_lines(logs)[NOT_RUN]  # --set makes ml-qa a variant: its index is the one missing
     assert line.startswith(f"no runs for paper/{NOT_RUN}~steps-3")
     assert line.endswith(f" in {runs}: run  xit --runs-dir {runs} run {params}/paper/{NOT_RUN}.yaml {sets}  first")
+
+
+def test_conditions_not_run_are_listed_with_their_command_and_fail_nothing(paper, tmp_path):
+    """``xit book PRESET`` without ``--only`` after a partial run: the chapters whose runs exist, one line
+    naming the conditions not run and the command that runs them, exit 0."""
+    params, runs = paper
+    logs: list[str] = []
+    book = _book(tmp_path)
+    conditions = [(n, params / "paper" / f"{n}.yaml") for n in (*RUN, NOT_RUN)]
+    with params_root(params):
+        rc = B.build_book(
+            "paper", conditions, runs, book, sets=SETS, html=False, log=logs.append, not_run_ok=True, jobs=1
+        )
+    assert rc == 0, logs
+    assert not _fail_lines(logs)
+    sets = " ".join(f"--set {s}" for s in SETS)
+    assert logs[0].startswith(f"xit book: not run in {runs}, so no chapter: {NOT_RUN} (1 of 3 conditions); run")
+    assert logs[0].endswith(f"xit --runs-dir {runs} preset paper --only {NOT_RUN} {sets}")
+    out = book / "chapters" / "paper"
+    assert all((out / f"{n}.ipynb").exists() for n in RUN) and not (out / f"{NOT_RUN}.ipynb").exists()
+    assert f"chapters/paper/{NOT_RUN}" not in (out / B.TOC_NAME).read_text()
+    ledger = {r["id"]: r for r in yaml.safe_load((out / "ledger.yaml").read_text())}
+    assert ledger["Q3-qa-pos"]["verdict"] == C.NOT_RUN and NOT_RUN in ledger["Q3-qa-pos"]["reason"]
 
 
 def test_chapter_helpers_name_what_is_missing_in_one_line(paper, tmp_path):

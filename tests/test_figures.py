@@ -168,7 +168,10 @@ def test_tables_for_a_condition(df):
     best = max(float(pos.loc["de", "majority"]), float(pos.loc["de", "punct-majority"]))
     assert pos.loc["de", "Δ vs best baseline"] == f"{mean - best:+.1f}"
     tat = T.metric_table(df, "en-qa", "tatoeba")
-    assert [c[1] for c in tat.columns] == ["mlm", "intermediate", "target"]
+    assert [c[1] for c in tat.columns] == ["pretrained", "after phase ii", "after phase iii"]  # never "mlm"
+    assert T.checkpoints_sentence(df, "en-qa", "tatoeba").endswith(
+        "3 checkpoint(s): pretrained, after phase ii, after phase iii."
+    )
     assert T.metric_table(df, "en-qa", "xcopa").empty
     mlm = T.mlm_table(df, "en-qa")
     assert bool(mlm["below floor"].iloc[0]) is True

@@ -1,6 +1,6 @@
-"""A chapter re-executed by hand, as the reproducibility page shows it: ``jupytext --to ipynb``, then the
-papermill command line, on real run records (the tiny preset's settings under paper-preset names,
-``tests/book_runs.py``)."""
+"""A chapter re-executed by hand, as the reproducibility page shows it: the papermill command line on the
+committed twin ``notebooks/condition.ipynb`` (nothing to convert first), on real run records (the tiny
+preset's settings under paper-preset names, ``tests/book_runs.py``)."""
 
 import json
 import os
@@ -21,22 +21,17 @@ def paper(tiny_runs, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def condition_ipynb(tmp_path_factory):
-    out = tmp_path_factory.mktemp("chapter") / "condition.ipynb"
-    p = subprocess.run(
-        [str(BIN / "jupytext"), "--to", "ipynb", "notebooks/condition.md", "-o", str(out)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert p.returncode == 0, p.stderr
-    return out
+def condition_ipynb():
+    """The design card's notebook, as cloned: ``papermill notebooks/condition.ipynb ...`` from the root."""
+    return Path("notebooks/condition.ipynb")
 
 
-def _papermill(notebook, out, *args):
+def _papermill(notebook, out, *args, runs=None):
     env = dict(os.environ, TQDM_DISABLE="1")
     env.pop("XIT_PARAMS_ROOT", None)  # the user's view: params/ of the repository
+    env.pop("XIT_RUNS", None)
+    if runs is not None:
+        env["XIT_RUNS"] = str(runs)  # the store the CLI would read, set in the user's shell
     return subprocess.run(
         [str(BIN / "papermill"), str(notebook), str(out), *args],
         cwd=REPO,
@@ -68,7 +63,20 @@ def test_paper_chapter_from_its_params_file(paper, condition_ipynb, tmp_path):
     text = json.dumps(outputs)
     assert f"{pos_accuracy(runs, 'en-qa', 'de'):.1f}" in text  # the number of the run record, as the table shows
     assert "XQuAD English" in text and "runs/target/" in text and "punct-majority" in text  # baselines beside
-    assert "done in" not in text and "phase ii" not in text  # nothing was run
+    assert "done in" not in text and "[xit] phase ii" not in text  # nothing was run (no pipeline log line)
+
+
+def test_the_design_cards_command_reads_the_clis_store(paper, condition_ipynb, tmp_path):
+    """``papermill notebooks/condition.ipynb out.ipynb -p condition ...`` with no other step and no runs_dir:
+    the chapter reads ``$XIT_RUNS`` as ``xit`` does (else the project's runs/)."""
+    _, runs = paper
+    out = tmp_path / "en-qa.ipynb"
+    variant = next((runs / "index" / "paper").glob("en-qa~*.json")).stem
+    p = _papermill(condition_ipynb, out, "-p", "preset", "paper", "-p", "condition", variant, runs=runs)
+    assert p.returncode == 0, p.stderr[-3000:]
+    text = json.dumps(_outputs(out))
+    assert f"{pos_accuracy(runs, 'en-qa', 'de'):.1f}" in text and "runs/target/" in text
+    assert "Passed unknown parameter" not in p.stderr
 
 
 def test_chapter_without_runs_fails_with_one_line(paper, condition_ipynb, tmp_path):

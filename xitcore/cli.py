@@ -252,7 +252,8 @@ def cmd_preset(args) -> int:
 
 def build_book_for(args) -> int:
     """The book of ``args.name`` from the runs in ``args.runs_dir``: the conditions of ``--only`` (default:
-    every condition of the preset), each checked against the config of its params file plus ``--set``."""
+    every condition of the preset that has runs; the others are listed as not run, with the command that runs
+    them), each checked against the config of its params file plus ``--set``."""
     try:
         from .book.build import REPO, build_book
     except ImportError as e:  # book extras not installed
@@ -265,7 +266,8 @@ def build_book_for(args) -> int:
     runs_opt = "" if str(args.runs_dir) == "runs" else f" --runs-dir {args.runs_dir}"
     only_opt = f" --only {only}" if only else ""
     command = f"xit{runs_opt} book {args.name}{only_opt}" + "".join(f" --set {shlex.quote(s)}" for s in sets)
-    rc = build_book(args.name, conditions, args.runs_dir, book_dir, sets=sets, argv=[command])
+    # without --only: the book of the conditions that were run; the others are listed with the command that runs them
+    rc = build_book(args.name, conditions, args.runs_dir, book_dir, sets=sets, argv=[command], not_run_ok=not only)
     html = (book_dir / "_build" / "html" / "index.html").resolve()
     if html.exists():
         print(f"[xit] book: {html}")
@@ -493,7 +495,10 @@ def build_parser() -> argparse.ArgumentParser:
     pr.set_defaults(fn=cmd_preset)
     b = sub.add_parser("book", help="build the HTML book from the runs (chapters read results, never train)")
     b.add_argument("name", nargs="?", default="smoke")
-    b.add_argument("--only", help="comma-separated condition names (the conditions that were run)")
+    b.add_argument(
+        "--only",
+        help="comma-separated condition names (default: every condition of the preset with runs in the store)",
+    )
     b.add_argument(
         "--set",
         action="append",

@@ -5,24 +5,31 @@
 The chapters are MyST Markdown notebooks (``notebooks/<chapter>.md``, jupytext's ``md:myst``); they read
 results and never train.
 
-1. Each condition's runs are checked first: its condition index ``<runs>/index/<preset>/<condition>.json``
-   must exist and have been written with the config the book asks for (the params file plus the
-   ``--set`` options, seeds aside: ``xitcore.config.config_identity``).  ``--set`` options that change what a
-   condition computes make it a *variant* (``<condition>~<suffix>``, ``xitcore.config.Origin``): its chapter
-   then reads the variant's index and runs, under the condition's name.  A condition that fails
-   gets one ``xit book: chapter ... FAILED: ...`` line naming what is missing or different and the
-   command that makes matching runs; it gets no page.
+1. Each condition's runs are checked first.  A condition with no runs at all in the store (no condition index)
+   is *not run*: it gets no page and one ``xit book: not run in <runs>: ...`` line with the command that runs
+   it, and is no failure, unless the book was asked for it by name (``--only``).  Otherwise its condition
+   index ``<runs>/index/<preset>/<condition>.json`` must have been written with the config the book asks for
+   (the params file plus the ``--set`` options, seeds aside: ``xitcore.config.config_identity``).  ``--set``
+   options that change what a condition computes make it a *variant* (``<condition>~<suffix>``,
+   ``xitcore.config.Origin``): its chapter then reads the variant's index and runs, under the condition's
+   name.  A condition that fails gets one ``xit book: chapter ... FAILED: ...`` line naming what is missing
+   or different and the command that makes matching runs; it gets no page.
 2. The chapters are converted to ``.ipynb`` (jupytext) in a temporary folder and executed with papermill:
    ``condition`` once per condition that passed, with the parameters ``preset``, ``condition`` and
    ``runs_dir`` only, into ``<book>/chapters/<preset>/<condition>.ipynb``; then ``answer``, ``comparison``,
    ``claims`` and ``explore`` over those conditions.  Each chapter's own ``parameters`` cell is tagged
-   ``remove-cell``: the page shows one parameter cell, the one papermill injected (what the chapter ran with).
+   ``remove-cell``, and so is the one papermill injects (:func:`retitle`): the page shows no parameter cell
+   (the versions page lists what the book was built from).  The kernels' own log lines (a
+   ``KeyboardInterrupt caught in kernel`` at every shutdown, ...) are not printed (:func:`quiet_kernels`).
 3. ``<book>/chapters/<preset>/versions.md`` (software versions, git commit, data checksums, the runs
    read), ``<book>/chapters/<preset>/ledger.yaml`` (the claims ledger's records, computed here from the
-   same runs as the claims chapter) and ``<book>/_toc.yml`` are written.
-4. ``jupyter-book build <book> -W -n --keep-going --all`` turns it into HTML (warnings are
-   errors, but every page is still attempted); notebooks are not re-executed
-   (``execute_notebooks: "off"`` in ``_config.yml``).
+   same runs as the claims chapter) and ``<book>/chapters/<preset>/_toc.yml`` (this build's table of contents,
+   naming exactly its pages) are written.
+4. ``jupyter-book build <book> --toc <book>/chapters/<preset>/_toc.yml -W -n --keep-going --all`` turns it into
+   HTML (warnings are errors, but every page is still attempted); notebooks are not re-executed
+   (``execute_notebooks: "off"`` in ``_config.yml``).  The committed ``book/_toc.yml`` lists the same pages by
+   ``glob`` patterns, so ``jupyter-book build book/`` by hand builds whatever chapters are there (a pattern
+   that matches nothing, e.g. on a fresh clone, is a warning).
 
 A chapter that fails while it runs keeps papermill's output notebook (it shows the failing cell, and the
 book includes it), gets one ``FAILED`` line, and the build goes on; the return value is then non-zero.
@@ -32,6 +39,7 @@ book includes it), gets one ``FAILED`` line, and the build goes on; the return v
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import datetime as _dt
 import hashlib
@@ -50,7 +58,7 @@ import jupytext
 import yaml
 
 from ..errors import XitError
-from . import MissingRuns, condition_index, index_path, run_command
+from . import MissingRuns, _where, condition_index, index_path, preset_command, run_command
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
@@ -83,9 +91,16 @@ VERSION_PACKAGES = (
     "scipy",
     "tqdm",
 )
-#: the hand-written pages of ``book/``, copied into a ``book_dir`` that lacks them
-STATIC_PAGES = ("_config.yml", "intro.md", "reproducibility.md", "log.md", "_static/xit.css")
+#: the hand-written pages of ``book/``, copied into a ``book_dir`` that lacks them (``_toc.yml``: the committed
+#: table of contents by ``glob`` patterns, for ``jupyter-book build <book>`` by hand)
+STATIC_PAGES = ("_config.yml", "_toc.yml", "intro.md", "reproducibility.md", "log.md", "_static/xit.css")
+#: this build's table of contents, in ``<book>/chapters/<preset>/``
+TOC_NAME = "_toc.yml"
 NO_CONDITION = "no condition chapter of this book has runs to read (the FAILED lines above say why)"
+
+
+class NotRun(MissingRuns):
+    """A condition of the preset with no runs at all in the store (no condition index): it gets no page."""
 
 
 @dataclass
@@ -125,6 +140,57 @@ def convert_chapters(dest: Path, notebooks_dir: Path | str = NOTEBOOKS) -> dict[
         out[name] = Path(dest) / f"{name}.ipynb"
         jupytext.write(nb, out[name], fmt="ipynb")
     return out
+
+
+def _cell_view(nb) -> list[tuple]:
+    """What a twin must share with its chapter source: each cell's type, source and metadata."""
+    return [(c.cell_type, c.source, dict(c.metadata)) for c in nb.cells]
+
+
+def twin_problems(notebooks_dir: Path | str = NOTEBOOKS) -> list[str]:
+    """One line per way the committed ``notebooks/<chapter>.ipynb`` twins differ from their ``.md`` sources (the
+    sources are the truth): a twin missing, a cell that differs, outputs or execution counts saved in it."""
+    import nbformat
+
+    problems = []
+    for md in sorted(Path(notebooks_dir).glob("*.md")):
+        twin = md.with_suffix(".ipynb")
+        if not twin.exists():
+            problems.append(f"{twin.name}: missing")
+            continue
+        want, have = jupytext.read(md), nbformat.read(str(twin), as_version=4)
+        a, b = _cell_view(want), _cell_view(have)
+        diff = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), None)
+        if len(a) != len(b):
+            problems.append(f"{twin.name}: {len(b)} cells, {md.name} has {len(a)}")
+        elif diff is not None:
+            problems.append(f"{twin.name}: cell {diff + 1} differs from {md.name}")
+        if any(c.get("outputs") or c.get("execution_count") for c in have.cells if c.cell_type == "code"):
+            problems.append(f"{twin.name}: has saved outputs (the committed twin is output-free)")
+        if have.metadata.get("kernelspec") != want.metadata.get("kernelspec"):
+            problems.append(f"{twin.name}: kernelspec differs from {md.name}")
+    return problems
+
+
+def write_twins(notebooks_dir: Path | str = NOTEBOOKS) -> list[Path]:
+    """Write each ``notebooks/<chapter>.md`` as its output-free ``.ipynb`` twin (jupytext), keeping the cell ids
+    of the twin it replaces where the cells line up (so a rewrite changes only what changed); the twins written."""
+    import nbformat
+
+    written = []
+    for md in sorted(Path(notebooks_dir).glob("*.md")):
+        twin = md.with_suffix(".ipynb")
+        nb = jupytext.read(md)
+        if twin.exists():
+            old = nbformat.read(str(twin), as_version=4)
+            for new_cell, old_cell in zip(nb.cells, old.cells):
+                if new_cell.cell_type == old_cell.cell_type and old_cell.get("id"):
+                    new_cell["id"] = old_cell["id"]
+        text = jupytext.writes(nb, fmt="ipynb")
+        if not twin.exists() or twin.read_text(encoding="utf-8") != text:
+            twin.write_text(text, encoding="utf-8")
+            written.append(twin)
+    return written
 
 
 def parse_sets(sets: Sequence[str]) -> dict:
@@ -203,6 +269,8 @@ def check_condition(runs_dir, preset: str, name: str, params: Path | str, sets: 
     if committed_name(cfg.condition) != name:
         raise ConfigError(f"{params}: condition {cfg.condition!r}, but the chapter is {name!r}")
     command = run_command(runs_dir, preset, name, sets, params=params)
+    if not index_path(runs_dir, preset, cfg.condition).exists():
+        raise NotRun(f"no runs for {preset}/{cfg.condition} in {_where(runs_dir)}: run  {command}  first")
     index = condition_index(runs_dir, preset, cfg.condition, command=command)  # a variant's, with --set
     recorded = index.get("config") or {}
     if config_identity(recorded) != config_identity(cfg.to_dict()):
@@ -212,6 +280,52 @@ def check_condition(runs_dir, preset: str, name: str, params: Path | str, sets: 
             f"than this book's ({diff}): make matching runs with  {command}"
         )
     return index
+
+
+#: what a kernel writes to its stderr at a normal shutdown (papermill stops each kernel once its chapter ran):
+#: noise, not a problem of the chapter; the chapter's own errors are in its notebook and its FAILED line
+KERNEL_NOISE = (
+    "KeyboardInterrupt caught in kernel",
+    "[IPKernelApp]",
+    "transport",
+    "zmq",
+)
+
+
+def _not_noise(text: str) -> list[str]:
+    """The lines of ``text`` that are not :data:`KERNEL_NOISE` (a noise line takes its indented continuation
+    lines, e.g. a warning's source line, with it)."""
+    kept, dropping = [], False
+    for line in text.splitlines():
+        if any(n in line for n in KERNEL_NOISE):
+            dropping = True
+        elif not (dropping and line[:1].isspace()):
+            dropping = False
+            if line.strip():
+                kept.append(line)
+    return kept
+
+
+@contextlib.contextmanager
+def quiet_kernels(keep: Callable[[str], None] | None = None):
+    """Inside the block, what the process and its children (the kernels papermill starts) write to file
+    descriptor 2 goes to a temporary file; afterwards its lines that are not :data:`KERNEL_NOISE` are passed to
+    ``keep`` (default: written to stderr), so papermill's own warnings still show."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            text = tmp.read().decode("utf-8", "replace")
+    lines = _not_noise(text)
+    if lines:
+        (keep or (lambda t: print(t, file=sys.stderr)))("\n".join(lines))
 
 
 def execute(chapter: Chapter, cwd: Path, kernel_name: str = "python3", quiet_progress: bool = True) -> None:
@@ -226,16 +340,17 @@ def execute(chapter: Chapter, cwd: Path, kernel_name: str = "python3", quiet_pro
     if quiet_progress:
         os.environ["TQDM_DISABLE"] = "1"
     try:
-        pm.execute_notebook(
-            str(chapter.template),
-            str(chapter.output),
-            parameters=chapter.parameters,
-            kernel_name=kernel_name,
-            cwd=str(cwd),
-            progress_bar=False,
-            log_output=False,
-            report_mode=False,
-        )
+        with quiet_kernels():
+            pm.execute_notebook(
+                str(chapter.template),
+                str(chapter.output),
+                parameters=chapter.parameters,
+                kernel_name=kernel_name,
+                cwd=str(cwd),
+                progress_bar=False,
+                log_output=False,
+                report_mode=False,
+            )
         chapter.ok = True
     except pm.PapermillExecutionError as e:  # MissingRuns is already one line naming what to run
         one_line = e.ename == MissingRuns.__name__
@@ -288,10 +403,15 @@ def _execute_all(chapters: list[Chapter], cwd: Path, kernel_name: str, jobs: int
 
 def retitle(path: Path, title: str | None, subtitle: str | None = None) -> None:
     """Replace the first ``# heading`` of an executed notebook, and put it first (before papermill's
-    error banner, if any), so the page is titled after its condition."""
+    error banner, if any), so the page is titled after its condition; tag papermill's injected parameter cell
+    ``remove-cell`` (as the chapter's own ``parameters`` cell is), so the page shows no parameter cell."""
     import nbformat
 
     nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown" and cell.source.lstrip().startswith("# "):
             if title:
@@ -372,15 +492,18 @@ def write_versions(
 
 
 def write_ledger(path: Path, preset: str, runs_dir: str, conditions: Sequence[str]) -> None:
-    """The claims ledger's records as YAML, from the runs the claims chapter read (as it reads them)."""
-    import xitcore.results
-
-    from . import claims, preset_indexes
-    from .tables import select
+    """The claims ledger's records as YAML, from the runs the claims chapter read, as it reads them (a variant's
+    runs under its condition's name, ``reading.book_results``)."""
+    from . import claims, not_run, preset_indexes, reading
 
     indexes = preset_indexes(runs_dir, preset, list(conditions) or None)
-    df = select(xitcore.results.load_results(runs_dir), preset=preset, conditions=list(indexes), baselines=False)
-    ledger = claims.ledger_table(df, preset=preset, pretrained=claims.pretrained_encoder(indexes))
+    df = reading.book_results(runs_dir, preset, list(indexes), baselines=False)
+    ledger = claims.ledger_table(
+        df,
+        preset=preset,
+        pretrained=claims.pretrained_encoder(indexes),
+        not_run=not_run(runs_dir, preset),
+    )
     path.write_text(claims.ledger_yaml(ledger), encoding="utf-8")
 
 
@@ -405,18 +528,18 @@ def toc_text(preset: str, conditions: Sequence[str]) -> str:
     }
     if not conditions:
         toc["parts"].pop(1)
-    head = "# Generated by xitcore.book.build (build_book); edits are overwritten.\n"
+    head = "# Generated by xitcore.book.build (build_book) for this build's pages; edits are overwritten.\n"
     return head + yaml.safe_dump(toc, sort_keys=False)
 
 
-def jupyter_book_command(book_dir: Path) -> list[str]:
+def jupyter_book_command(book_dir: Path, toc: Path | None = None) -> list[str]:
     exe = Path(sys.executable).parent / "jupyter-book"
     exe = str(exe) if exe.exists() else (shutil.which("jupyter-book") or "jupyter-book")
-    return [exe, "build", str(book_dir), *JB_FLAGS]
+    return [exe, "build", str(book_dir), *(["--toc", str(toc)] if toc else []), *JB_FLAGS]
 
 
-def run_jupyter_book(book_dir: Path, log: Callable[[str], None]) -> int:
-    cmd = jupyter_book_command(book_dir)
+def run_jupyter_book(book_dir: Path, log: Callable[[str], None], toc: Path | None = None) -> int:
+    cmd = jupyter_book_command(book_dir, toc)
     log("xit book: " + " ".join(cmd))
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -438,6 +561,7 @@ def build_book(
     log: Callable[[str], None] | None = None,
     argv: Sequence[str] | None = None,
     jobs: int | None = None,
+    not_run_ok: bool = False,
 ) -> int:
     """Check each condition's runs, execute the chapters that can read them and build the HTML book;
     0 if everything succeeded, 1 otherwise.
@@ -445,7 +569,9 @@ def build_book(
     ``conditions``: ``(name, params_path)`` pairs (see ``discover_conditions``), shown in the book's
     order (``tables.ordered_conditions``: reference, en-*, ml-*); ``sets``: the ``--set KEY=VALUE`` options
     the runs were made with (the config each condition index must match); ``html=False`` skips
-    jupyter-book; ``jobs``: notebooks executed at once (default: 2, or 1 on a single core).
+    jupyter-book; ``jobs``: notebooks executed at once (default: 2, or 1 on a single core); ``not_run_ok``: a
+    condition with no runs in the store is listed as not run (with the command that runs it) and gets no page,
+    instead of failing the build (``xit book PRESET`` without ``--only``: the book of what was run).
     A ``book_dir`` other than the repository's ``book/`` gets a copy of the pages it lacks (``STATIC_PAGES``).
     """
     from tqdm import tqdm
@@ -467,11 +593,20 @@ def build_book(
 
     chapters: list[Chapter] = []
     indexes: dict[str, dict] = {}
+    not_run: list[str] = []
     rank = {n: i for i, n in enumerate(ordered_conditions(n for n, _ in conditions))}
     for name, params_path in sorted(conditions, key=lambda c: rank[c[0]]):  # the book's order
         ch = Chapter(name, Path(), out_dir / f"{name}.ipynb", {}, title=name)
         try:
             indexes[name] = index = check_condition(runs, preset, name, params_path, sets)
+        except NotRun as e:
+            if not not_run_ok:
+                ch.error = str(e)
+            else:
+                not_run.append(name)
+                for stale in (ch.output, ch.output.with_suffix(".md")):  # a page from an earlier store
+                    stale.unlink(missing_ok=True)
+                continue
         except XitError as e:  # runs missing or made with another config; a bad params file
             ch.error = str(e)
         except (OSError, ValueError, yaml.YAMLError) as e:
@@ -517,6 +652,11 @@ def build_book(
         for ch in chapters[n_cond:]:
             ch.error = NO_CONDITION
     checked_out = {id(ch) for ch in chapters if ch.error}  # failed before running: no page
+    if not_run:
+        log(
+            f"xit book: not run in {_where(runs)}, so no chapter: {', '.join(not_run)} ({len(not_run)} of "
+            f"{len(conditions)} conditions); run them with  {preset_command(runs, preset, not_run, sets)}"
+        )
     for ch in chapters:
         if ch.error:
             log(f"xit book: chapter {preset}/{ch.name} FAILED: {ch.error}")
@@ -543,9 +683,11 @@ def build_book(
             write_ledger(out_dir / "ledger.yaml", preset, runs, names)
         except Exception as e:  # the chapter shows the ledger; the YAML copy is a convenience
             log(f"xit book: ledger.yaml not written: {type(e).__name__}: {e}")
-    write_versions(out_dir / "versions.md", preset, [c.name for c in chapters[:n_cond]], runs, indexes, sets, argv)
+    asked = [c.name for c in chapters[:n_cond]] + not_run
+    write_versions(out_dir / "versions.md", preset, ordered_conditions(asked), runs, indexes, sets, argv)
     in_toc = [c.name for c in chapters[:n_cond] if c.output.exists()]
-    (book_dir / "_toc.yml").write_text(toc_text(preset, in_toc), encoding="utf-8")
+    toc = out_dir / TOC_NAME
+    toc.write_text(toc_text(preset, in_toc), encoding="utf-8")
     for c in chapters[n_cond:]:
         if not c.output.exists():  # keep the toc valid: a placeholder page naming the failure
             c.output.with_suffix(".md").write_text(
@@ -555,7 +697,7 @@ def build_book(
     failed = [c for c in chapters if not c.ok]
     rc = 0
     if html:
-        rc = run_jupyter_book(book_dir, log)
+        rc = run_jupyter_book(book_dir, log, toc)
         if rc == 0:
             log(f"xit book: HTML in {book_dir / '_build' / 'html' / 'index.html'}")
     if failed:

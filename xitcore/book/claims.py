@@ -37,6 +37,9 @@ SUPPORTED = "supported"
 CONTRADICTED = "contradicted"
 INCONCLUSIVE = "inconclusive"
 NOT_TESTABLE = "not testable at this scale"
+#: a claim whose conditions are conditions of the preset but have no runs in the store the ledger read: running
+#: them may make it testable (apart from NOT_TESTABLE, which running more of this preset would not change)
+NOT_RUN = "not run in this store"
 DIRECTION_AS_CLAIMED = "direction as claimed (not a test)"
 DIRECTION_AGAINST = "direction against the claim (not a test)"
 SUGGESTIVE = "suggestive (unadjusted p only)"
@@ -50,6 +53,7 @@ VERDICTS = (
     DIRECTION_AS_CLAIMED,
     DIRECTION_AGAINST,
     NO_POOLED_VERDICT,
+    NOT_RUN,
 )
 
 # the kind of test a claim needs
@@ -269,7 +273,7 @@ CLAIMS: tuple[Claim, ...] = (
             "qualitative (large)",
             ABSTRACT_SOURCE,
             "mean over the five English single-task conditions − no-intermediate on Tatoeba top-1 "
-            "(intermediate checkpoint vs the MLM checkpoint)",
+            "(after phase ii vs the pretrained encoder)",
             EN_SINGLE,
             ("no-intermediate",),
             family="tatoeba",
@@ -543,12 +547,12 @@ def verdict(
     if n < 2:
         return Verdict(NOT_TESTABLE, f"fewer than 2 seeds with both conditions measured (n={n})", n, st.mean, st.sd)
     nums = (n, st.mean, st.sd, st.lo, st.hi, st.p)
-    ci = f"{confidence:.0%} CI [{st.lo:+.2f}, {st.hi:+.2f}]"
+    ci = f"{confidence:.0%} CI [{T.num(st.lo, '+.2f')}, {T.num(st.hi, '+.2f')}]"
     adj = st.p if p_holm is None or not np.isfinite(p_holm) else float(p_holm)
     if test_kind == DIRECTION_ONLY:
         vals = [float(d) for d in deltas if d is not None and not math.isnan(float(d))]
         signs = {int(np.sign(d)) for d in vals}
-        where = f"Δ on the {n} seeds: " + ", ".join(f"{d:+.2f}" for d in vals) + " (no interval: direction only)"
+        where = f"Δ on the {n} seeds: " + ", ".join(T.num(d, "+.2f") for d in vals) + " (no interval: direction only)"
         if signs == {direction}:
             return Verdict(DIRECTION_AS_CLAIMED, where, n, st.mean, st.sd)
         if signs == {-direction}:
@@ -667,15 +671,20 @@ def evaluate_claim(
     confidence: float = T.CI_CONFIDENCE,
     pretrained: str | None = None,
     analysis: T.Analysis | None = None,
+    not_run: Sequence[str] | None = None,
 ) -> dict:
     """Measure one claim on ``df`` (one preset) and return its ledger row. ``pretrained``: the encoder's
     ``model.init`` when it was pre-trained elsewhere (:func:`pretrained_encoder`); the MLM-floor check, which asks
     whether an encoder pre-trained here learnt more than word frequencies, is then skipped. ``analysis``: the
     declared families (:func:`xitcore.book.tables.analyse`); a comparison found there takes its adjusted p. A row
-    outside them gets its ``family`` named here and its ``p Holm`` from :func:`ledger_table`."""
+    outside them gets its ``family`` named here and its ``p Holm`` from :func:`ledger_table`.
+    ``not_run``: the conditions of the preset with no runs in the store (:func:`xitcore.book.not_run`); a claim
+    whose missing conditions are all among them is :data:`NOT_RUN` (with the command that runs them), not
+    :data:`NOT_TESTABLE`."""
     an = analysis if analysis is not None else T.analyse(df)
     spec = an.spec
     note = ""
+    missing_runs: list[str] = []
     deltas = pd.Series(dtype=float)
     problem = claim.untestable
     family, p_holm, margin, pooled = "", float("nan"), None, None
@@ -686,6 +695,11 @@ def evaluate_claim(
         absent = [c for c in claim.treatment + claim.reference if c not in conds]
         if absent:
             problem = f"no results for condition(s) {', '.join(absent)}"
+            if not_run is not None and set(absent) <= set(not_run):  # running them can make the claim testable
+                missing_runs = absent
+                problem = f"no runs of {', '.join(absent)} in this store"
+                if df["preset"].nunique() == 1:
+                    problem += f": xit preset {df['preset'].iloc[0]} --only {','.join(absent)}"
     if problem is None and claim.needs_mlm and pretrained is None:
         problem = mlm_floor_problem(df, claim.treatment + claim.reference)
     label = T.FAMILIES[claim.family]["label"]
@@ -734,6 +748,8 @@ def evaluate_claim(
             alpha=spec.alpha,
             margin=margin,
         )
+    if missing_runs and v.verdict == NOT_TESTABLE:
+        v = Verdict(NOT_RUN, problem, v.n, v.mean, v.sd)
     test_p = v.p
     if v.verdict != NOT_TESTABLE and claim.test_kind == NON_SUPERIORITY and margin is not None:
         test_p = S.non_superiority(list(deltas.values), margin).p
@@ -781,6 +797,7 @@ def ledger_table(
     preset: str | None = None,
     pretrained: str | None = None,
     analysis=None,
+    not_run: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The ledger: one row per claim with provenance, test kind, Δ mean, sd, CI, p, its family, the Holm-adjusted
     p within that family, and the verdict that adjusted p allows.
@@ -789,7 +806,8 @@ def ledger_table(
     :func:`evaluate_claim`. ``analysis``: the preset's ``AnalysisConfig`` (default: read from its params). A row
     whose comparison is in a declared family (:func:`xitcore.book.tables.analyse`) carries that family's adjusted
     p, the one the answer page and the comparison tables print; the others are Holm-adjusted within
-    :data:`LEDGER_FAMILY` or :data:`MARGIN_FAMILY`. ``attrs["comparisons"]`` counts the tested rows.
+    :data:`LEDGER_FAMILY` or :data:`MARGIN_FAMILY`. ``not_run``: claims needing conditions that were not run
+    are :data:`NOT_RUN` (:func:`evaluate_claim`). ``attrs["comparisons"]`` counts the tested rows.
     """
     T.check_frame(df)
     if preset is not None:
@@ -799,7 +817,7 @@ def ledger_table(
             f"results hold several presets ({', '.join(map(str, sorted(df['preset'].unique())))}); pass preset="
         )
     an = T.analyse(df, analysis)
-    out = pd.DataFrame([evaluate_claim(c, df, confidence, pretrained, an) for c in claims])
+    out = pd.DataFrame([evaluate_claim(c, df, confidence, pretrained, an, not_run) for c in claims])
     for fam in (LEDGER_FAMILY, MARGIN_FAMILY):
         rows = out.index[(out["family"] == fam) & out["p"].notna()]
         if not len(rows):
@@ -865,7 +883,10 @@ def ledger_note(ledger: pd.DataFrame) -> str:
     """One Markdown line: how many comparisons the ledger tests, in which families, and how many pass."""
     m = int(ledger.attrs.get("comparisons", ledger["p Holm"].notna().sum()))
     if not m:
-        return "*No claim was tested in these runs (all are not testable, direction only, pooled or method).*"
+        return (
+            "*No claim was tested in these runs (all are not testable, not run in this store, direction only, "
+            "pooled or method).*"
+        )
     alpha = float(ledger.attrs.get("alpha", S.ALPHA))
     k = int((ledger["p Holm"] < alpha).sum())
     fams = sorted({f for f in ledger.loc[ledger["p Holm"].notna(), "family"] if f})
@@ -920,6 +941,7 @@ def style_ledger(ledger: pd.DataFrame):
         NO_POOLED_VERDICT: "#e6e6e6",
         INCONCLUSIVE: "#fbeec1",
         NOT_TESTABLE: "#e6e6e6",
+        NOT_RUN: "#f2f2f2",
         DIRECTION_AS_CLAIMED: "#eaf5e6",
         DIRECTION_AGAINST: "#fae6e5",
     }
@@ -945,10 +967,10 @@ def style_ledger(ledger: pd.DataFrame):
         view.style.hide(axis="index")
         .format(
             {
-                "Δ mean": "{:+.2f}",
-                "Δ sd": "{:.2f}",
-                "CI low": "{:+.2f}",
-                "CI high": "{:+.2f}",
+                "Δ mean": lambda x: T.num(x, "+.2f"),
+                "Δ sd": lambda x: T.num(x, ".2f"),
+                "CI low": lambda x: T.num(x, "+.2f"),
+                "CI high": lambda x: T.num(x, "+.2f"),
                 "paper value": "{:g}",
                 "p Holm": "{:.3f}",
             },

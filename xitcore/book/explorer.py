@@ -3,8 +3,7 @@
 ``filter_results``, ``redraw`` and ``export`` do all the work and need no browser; ``build_widgets``
 only wires ipywidgets controls to them.  In the HTML book the explorer chapter shows
 ``redraw(default_state(df))`` as a static figure; the controls work when the notebook is opened
-in JupyterLab (``jupytext --to ipynb notebooks/explore.md``, then
-``.venv/bin/jupyter lab notebooks/explore.ipynb``).
+in JupyterLab (``.venv/bin/jupyter lab notebooks/explore.ipynb``, then *Run All*).
 
 Seeds: rows with seed 0 are shared by every seed of a condition (baselines, the MLM checkpoint and its
 evaluations), so a seed selection always keeps them.
@@ -21,9 +20,11 @@ from pathlib import Path
 import pandas as pd
 
 from . import figures as F
+from . import project_root
 from . import tables as T
 
-#: where the "save figure / CSV" button writes (relative to the notebook's working directory; git-ignored)
+#: where the "save figure / CSV" button writes: this folder of the project (``xitcore.book.project_root``, wherever
+#: the kernel was started; a relative folder typed in the explorer is read from there too; git-ignored)
 EXPORT_DIR = "explorer-exports"
 TASK_LABELS = {"pos": "UPOS", "ner": "NER", "tatoeba": "Tatoeba retrieval", "xcopa": "XCOPA", "mlm": "MLM"}
 
@@ -97,14 +98,22 @@ def selection(state: ExplorerState) -> pd.DataFrame:
     )
 
 
-def export(state: ExplorerState, folder: str | Path = EXPORT_DIR) -> tuple[Path, Path]:
-    """Write the current figure (PNG) and its rows (CSV, the long results format) to ``folder``.
+def export_folder(folder: str | Path | None = None) -> Path:
+    """The folder ``export`` writes to: ``folder`` (relative: from the project's root), else the project's
+    ``explorer-exports/``."""
+    path = Path(folder or EXPORT_DIR).expanduser()
+    return path if path.is_absolute() else project_root() / path
+
+
+def export(state: ExplorerState, folder: str | Path | None = None) -> tuple[Path, Path]:
+    """Write the current figure (PNG) and its rows (CSV, the long results format) to ``folder``
+    (:func:`export_folder`: the project's ``explorer-exports/`` by default).
 
     The file stem names task, metric and phase plus a short hash of the whole selection, so different
     selections never overwrite each other and the same selection rewrites the same two files."""
     import matplotlib.pyplot as plt
 
-    folder = Path(folder)
+    folder = export_folder(folder)
     folder.mkdir(parents=True, exist_ok=True)
     what = [state.task, state.metric, state.phase, state.conditions, state.languages, state.seeds]
     tag = hashlib.sha256(json.dumps(what, default=list).encode()).hexdigest()[:8]
@@ -121,16 +130,33 @@ def redraw(state: ExplorerState):
     """The figure for ``state``: per-language seed mean ± sd per condition, baselines as marks."""
     data = selection(state)
     label = TASK_LABELS.get(state.task, state.task)
-    title = f"{label} {state.metric}, {state.phase} checkpoint"
+    title = f"{label} {state.metric}, checkpoint: {T.PHASE_LABELS.get(state.phase, state.phase)}"
     if data.empty:
         return F.empty_figure("nothing matches this selection", data, title)
     unit = "(%)" if state.metric not in ("loss", "unigram_entropy") else ""
     return F.per_language(data, title=title, ylabel=f"{state.metric} {unit}".strip())
 
 
-def build_widgets(df: pd.DataFrame, state: ExplorerState | None = None, export_dir: str | Path = EXPORT_DIR):
+def phase_options(phases: Sequence[str]) -> list[tuple[str, str]]:
+    """``(label, phase)`` pairs for the checkpoint control: what each checkpoint is (``tables.PHASE_LABELS``)."""
+    return [(T.PHASE_LABELS.get(p, p), p) for p in phases]
+
+
+def _message(text: str, error: bool = False) -> str:
+    """HTML for the message line under the buttons: wraps inside the widget area, however long the paths."""
+    import html
+
+    colour = "#b00020" if error else "#333333"
+    return (
+        f'<div style="white-space: normal; overflow-wrap: anywhere; color: {colour}; line-height: 1.4">'
+        f"{html.escape(text)}</div>"
+    )
+
+
+def build_widgets(df: pd.DataFrame, state: ExplorerState | None = None, export_dir: str | Path | None = None):
     """ipywidgets controls + output area; every change calls ``redraw`` and shows the new figure; the
-    "save figure / CSV" button calls ``export`` into the folder its text box names."""
+    "save figure / CSV" button calls ``export`` into the folder its text box names (:func:`export_folder`: the
+    project's ``explorer-exports/`` by default) and says where it wrote under the buttons."""
     import ipywidgets as W
     from IPython.display import display
 
@@ -151,7 +177,10 @@ def build_widgets(df: pd.DataFrame, state: ExplorerState | None = None, export_d
     w_task = W.Dropdown(options=options(df)["tasks"], value=state.task, description="task")
     w_metric = W.Dropdown(options=opts["metrics"], value=state.metric or None, description="metric")
     w_phase = W.Dropdown(
-        options=opts["phases"], value=state.phase if state.phase in opts["phases"] else None, description="phase"
+        options=phase_options(opts["phases"]),
+        value=state.phase if state.phase in opts["phases"] else None,
+        description="checkpoint",
+        style={"description_width": "initial"},
     )
     seed_opts = opts["seeds"]
     w_seeds = W.SelectMultiple(
@@ -160,9 +189,14 @@ def build_widgets(df: pd.DataFrame, state: ExplorerState | None = None, export_d
         description="seeds",
         rows=min(6, max(2, len(seed_opts))),
     )
-    w_folder = W.Text(value=str(export_dir), description="folder")
-    w_save = W.Button(description="save figure / CSV", icon="download")
-    w_saved = W.Label(value="")
+    w_folder = W.Text(value=str(export_folder(export_dir)), description="folder", layout=W.Layout(width="60%"))
+    w_save = W.Button(
+        description="save figure / CSV",
+        icon="download",
+        tooltip="write a PNG of the figure and a CSV of its rows to the folder",
+        layout=W.Layout(width="auto", min_width="max-content"),
+    )
+    w_saved = W.HTML(value="", layout=W.Layout(width="100%"))
     out = W.Output()
     busy = {"on": False}
 
@@ -190,7 +224,7 @@ def build_widgets(df: pd.DataFrame, state: ExplorerState | None = None, export_d
             o = options(df, change["new"])
             w_metric.options = o["metrics"]
             w_metric.value = o["metrics"][0] if o["metrics"] else None
-            w_phase.options = o["phases"]
+            w_phase.options = phase_options(o["phases"])
             w_phase.value = "target" if "target" in o["phases"] else (o["phases"][0] if o["phases"] else None)
             w_cond.options = o["conditions"]
             w_cond.value = tuple(o["conditions"])
@@ -203,8 +237,12 @@ def build_widgets(df: pd.DataFrame, state: ExplorerState | None = None, export_d
         show()
 
     def on_save(*_):
-        png, csv = export(current(), w_folder.value or EXPORT_DIR)
-        w_saved.value = f"saved {png} and {csv}"
+        try:
+            png, csv = export(current(), w_folder.value or None)
+        except OSError as e:  # a folder that cannot be written: one line in the widget, not a traceback
+            w_saved.value = _message(f"not saved: {e}", error=True)
+            return
+        w_saved.value = _message(f"saved {png.name} and {csv.name} in {png.parent}")
 
     w_task.observe(on_task, names="value")
     for w in (w_cond, w_lang, w_metric, w_phase, w_seeds):
@@ -212,7 +250,7 @@ def build_widgets(df: pd.DataFrame, state: ExplorerState | None = None, export_d
     w_save.on_click(on_save)
     show()
     controls = W.HBox([W.VBox([w_task, w_metric, w_phase, w_seeds]), w_cond, w_lang])
-    box = W.VBox([controls, W.HBox([w_save, w_folder, w_saved]), out])
+    box = W.VBox([controls, W.HBox([w_save, w_folder]), w_saved, out], layout=W.Layout(max_width="100%"))
     box.xit_redraw = show  # for tests: call to redraw with the current control values
     box.xit_controls = dict(
         conditions=w_cond,

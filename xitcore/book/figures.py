@@ -188,6 +188,15 @@ def _new(width: float = COLUMN_IN, height: float = 3.6) -> tuple[Figure, object]
     return fig, ax
 
 
+def spread_note(data: pd.DataFrame, keys: Sequence[str] = ("condition", "language"), extra: str = "") -> str:
+    """The caption's word on points and bars, as the data are: "± sd over seeds" only where a point averages two
+    or more seeds (one seed selected: the points are that seed's scores, with no bar)."""
+    runs = data[~T.baseline_mask(data)] if len(data) else data
+    many = len(runs) and int(runs.groupby(list(keys))["seed"].nunique().max()) > 1
+    note = "points: seed mean; bars: ± sd over seeds" if many else "points: one seed's scores (no spread to show)"
+    return note + (f"; {extra}" if extra else "")
+
+
 def _finish(fig: Figure, title: str, data: pd.DataFrame, note: str = "") -> Figure:
     src = source_note(data)
     fig.suptitle(textwrap.fill(title, 80))  # a legend sits in the right margin, centred: below this title
@@ -332,7 +341,7 @@ def per_language(
     source = any(T.is_source(l) for l in langs)
     axes[-1].set_xlabel("language (shaded: English, the training language)" if source else "language")
     _legend(fig, axes)
-    return _finish(fig, title, pd.concat([runs, base]), note or "points: seed mean; bars: ± sd over seeds")
+    return _finish(fig, title, pd.concat([runs, base]), note or spread_note(runs))
 
 
 def pos_by_language(
@@ -433,7 +442,7 @@ def tatoeba_by_phase(df: pd.DataFrame, conditions: Sequence[str] | None = None) 
     ax.set_ylabel("top-1 accuracy (%)")
     _percent_axis(ax)
     _legend(fig, ax)
-    return _finish(fig, title, data, "points: seed mean; bars: ± sd over seeds")
+    return _finish(fig, title, data, spread_note(data, ("condition", "phase")))
 
 
 #: panel titles of (task, metric)
@@ -444,9 +453,9 @@ PANEL_LABELS = {
     ("tatoeba", "top1"): "Tatoeba top-1",
     ("xcopa", "accuracy"): "XCOPA accuracy",
 }
-#: how the checkpoints are named on figure axes
+#: how the checkpoints are named on figure axes (``tables.PHASE_LABELS`` on two lines)
 PHASE_LABELS = {
-    "mlm": "after phase i\n(encoder)",
+    "mlm": "pretrained\n(phase i)",
     "intermediate": "after phase ii\n(intermediate)",
     "target": "after phase iii\n(target)",
 }
@@ -486,7 +495,7 @@ def by_group(
     ax.set_xlabel(f"zero-shot {metric} (%), mean over the group's languages")
     _percent_axis(ax, "x")
     _legend(fig, ax)
-    return _finish(fig, title, data, "points: seed mean; bars: ± sd over seeds; marks: the trivial baselines")
+    return _finish(fig, title, data, spread_note(runs, ("condition", group_name), "marks: the trivial baselines"))
 
 
 def en_ml_pairs(df: pd.DataFrame) -> list[str]:

@@ -31,6 +31,9 @@ from .statistics import (  # noqa: F401  (re-exported: the chapters and figures 
 
 COLUMNS = ("preset", "condition", "seed", "phase", "task", "language", "metric", "value", "run")
 PHASES = ("mlm", "intermediate", "target")
+#: what each checkpoint is, as the book names it: phase i's is the pretrained encoder (pre-trained here by MLM,
+#: or elsewhere, as e5), never "mlm" for an encoder that was not MLM-trained here
+PHASE_LABELS = {"mlm": "pretrained", "intermediate": "after phase ii", "target": "after phase iii"}
 BASELINES = ("baseline:majority", "baseline:punct-majority")
 REFERENCE = "no-intermediate"
 SOURCE_LANGUAGE = "en"
@@ -327,11 +330,20 @@ def seed_summary(df: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     return out
 
 
+def num(x: float, spec: str = ".1f") -> str:
+    """``format(x, spec)``, except that a number that rounds to zero never prints as "-0.0": it is "0.0" (or
+    "+0.0" with a ``+`` in ``spec``)."""
+    text = format(x, spec)
+    if text.startswith("-") and any(c.isdigit() for c in text) and not any(c in "123456789" for c in text):
+        text = ("+" if "+" in spec else "") + text[1:]
+    return text
+
+
 def _fmt(mean: float, sd: float, n: int) -> str:
     if pd.isna(mean):
         return ""
     # no-break spaces: a cell never wraps inside its number (tables stay narrow in the book's column)
-    return f"{mean:.1f}\u00a0±\u00a0{sd:.1f}" if n > 1 and not pd.isna(sd) else f"{mean:.1f}"
+    return f"{num(mean)}\u00a0±\u00a0{num(sd)}" if n > 1 and not pd.isna(sd) else num(mean)
 
 
 def pos_table(df: pd.DataFrame, condition: str, phase: str = "target") -> pd.DataFrame:
@@ -350,11 +362,11 @@ def pos_table(df: pd.DataFrame, condition: str, phase: str = "target") -> pd.Dat
     for b in BASELINES:
         br = rows(df[df["condition"] == b], "pos", "accuracy")
         v = br.groupby("language")["value"].mean().reindex(table.index)
-        table[b.split(":", 1)[1]] = [f"{x:.1f}" if pd.notna(x) else "–" for x in v]
+        table[b.split(":", 1)[1]] = [num(x) if pd.notna(x) else "–" for x in v]
         best = pd.Series(np.fmax(best.values, v.values), index=table.index)
     if best.notna().any():
         table["Δ vs best baseline"] = [
-            f"{m - b:+.1f}" if pd.notna(m) and pd.notna(b) else "–" for m, b in zip(mean, best)
+            num(m - b, "+.1f") if pd.notna(m) and pd.notna(b) else "–" for m, b in zip(mean, best)
         ]
     table["script"] = [SCRIPT.get(l, "–") for l in table.index]
     table["transfer"] = [
@@ -384,7 +396,21 @@ def metric_table(
     t = t.reindex(ordered_languages(t.index))
     phase_rank = {p: i for i, p in enumerate(PHASES)}
     t = t[sorted(t.columns, key=lambda c: (c[0], phase_rank.get(c[1], 9)))]
+    t.columns = pd.MultiIndex.from_tuples(  # what each checkpoint is, not its phase key ("mlm")
+        [(m, PHASE_LABELS.get(p, p)) for m, p in t.columns], names=["metric", "checkpoint"]
+    )
     return t.fillna("")
+
+
+def checkpoints_sentence(df: pd.DataFrame, condition: str, task: str, label: str | None = None) -> str:
+    """One sentence naming the checkpoints ``condition`` has ``task`` results on (``label``: the task's name in
+    it), as the results hold them."""
+    task_name = label or task
+    present = set(df[(df["condition"] == condition) & (df["task"] == task)]["phase"])
+    found = [PHASE_LABELS.get(p, p) for p in PHASES if p in present] + sorted(present - set(PHASES))
+    if not found:
+        return f"`{condition}` has no {task_name} results."
+    return f"`{condition}` has {task_name} results on {len(found)} checkpoint(s): {', '.join(found)}."
 
 
 def mlm_table(df: pd.DataFrame, condition: str | None = None) -> pd.DataFrame:
@@ -587,11 +613,11 @@ def delta_ci_table(
     out = pd.DataFrame(index=pd.Index(conds, name="condition"), columns=langs, dtype=object)
     for r in st.itertuples():
         if r.n == 1:
-            out.loc[r.condition, r.language] = f"{r.mean:+.1f}"
+            out.loc[r.condition, r.language] = num(r.mean, "+.1f")
             continue
         mark = " ·" if (r.lo > 0 or r.hi < 0) else ""
         mark += " *" if np.isfinite(r.p_holm) and r.p_holm < alpha else ""
-        out.loc[r.condition, r.language] = f"{r.mean:+.1f} [{r.lo:+.1f}, {r.hi:+.1f}]{mark}"
+        out.loc[r.condition, r.language] = f"{num(r.mean, '+.1f')} [{num(r.lo, '+.1f')}, {num(r.hi, '+.1f')}]{mark}"
     out = out.fillna("")
     out.attrs["comparisons"] = int((st["n"] > 1).sum())
     out.attrs["holm_significant"] = int((st["p_holm"] < alpha).sum())
@@ -687,10 +713,10 @@ def _ci_cell(st: PairedStats | pd.Series, holm_p: float | None = None, alpha: fl
     if n == 0 or not np.isfinite(mean):
         return ""
     if n == 1:
-        return f"{mean:+.1f}"
+        return num(mean, "+.1f")
     mark = " ·" if (lo > 0 or hi < 0) else ""
     mark += " *" if holm_p is not None and np.isfinite(holm_p) and holm_p < alpha else ""
-    return f"{mean:+.1f}\u00a0[{lo:+.1f},\u00a0{hi:+.1f}]{mark}"
+    return f"{num(mean, '+.1f')}\u00a0[{num(lo, '+.1f')},\u00a0{num(hi, '+.1f')}]{mark}"
 
 
 def condition_delta_table(
