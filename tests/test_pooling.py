@@ -67,8 +67,14 @@ def _xlmr_dir(tmp_path, pooler: bool):
     from transformers import XLMRobertaConfig, XLMRobertaModel
 
     torch.manual_seed(0)
-    cfg = XLMRobertaConfig(vocab_size=50, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
-                           intermediate_size=16, max_position_embeddings=40)
+    cfg = XLMRobertaConfig(
+        vocab_size=50,
+        hidden_size=8,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=16,
+        max_position_embeddings=40,
+    )
     XLMRobertaModel(cfg, add_pooling_layer=pooler).save_pretrained(str(tmp_path))
     return tmp_path
 
@@ -78,7 +84,7 @@ def test_pooler_initialises_the_head_from_the_checkpoint(tmp_path):
 
     d = _xlmr_dir(tmp_path / "with", pooler=True)
     with safe_open(str(d / "model.safetensors"), "pt") as f:
-        weight = f.get_tensor(next(k for k in f.keys() if k.endswith("pooler.dense.weight")))
+        weight = f.get_tensor(next(k for k in f.keys() if k.endswith("pooler.dense.weight")))  # noqa: SIM118
     assert torch.equal(checkpoint_pooler(str(d))["weight"], weight)
     cfg = load_condition(TINY / "none.yaml", {"model": {"init": str(d), "pooling": "pooler"}})
     head = _make_head(cfg, "classification", 8, 3)

@@ -177,7 +177,7 @@ def checkpoint_pooler(path_or_name: str) -> dict[str, torch.Tensor]:
     if not file.is_file():
         raise ConfigError(f"model.pooling 'pooler': {file} does not exist; allowed without it: mean, cls")
     with safe_open(str(file), "pt") as f:
-        names = {k.rsplit("pooler.dense.", 1)[-1]: k for k in f.keys() if "pooler.dense." in k}
+        names = {k.rsplit("pooler.dense.", 1)[-1]: k for k in f.keys() if "pooler.dense." in k}  # noqa: SIM118
         if set(names) != {"weight", "bias"}:
             raise ConfigError(
                 f"model.pooling 'pooler': checkpoint '{path_or_name}' has no pooler; allowed for it: mean, cls"

@@ -188,7 +188,41 @@ def encoder_source(cfg: ExperimentConfig, encoder: Step | None) -> str:
 def _model_key(cfg: ExperimentConfig) -> dict:
     """model.* as it enters step keys: keys added later stay out at their defaults, so older keys stay valid."""
 
-    return {k: v for k, v in _asdict(cfg.model).items() if MODEL_KEY_DEFAULTS.get(k, object()) != v}
+    # pooling shapes the sentence heads of phases ii and iii only (_sentence_head_key), never the MLM step
+    model = {k: v for k, v in _asdict(cfg.model).items() if k != "pooling"}
+    return {k: v for k, v in model.items() if MODEL_KEY_DEFAULTS.get(k, object()) != v}
+
+
+SENTENCE_KINDS = ("classification", "multiple_choice")
+
+
+def _sentence_head_key(cfg: ExperimentConfig, kinds) -> dict:
+    """The sentence heads as they enter step keys, only where they changed what is computed: the pooling when it
+    is not the first token (the only head before model.pooling), and multiple choice's dense + tanh head (a bare
+    linear layer before it). Steps without a sentence head keep their keys."""
+    kinds = set(kinds)
+    out = {}
+    if kinds & set(SENTENCE_KINDS) and cfg.model.sentence_pooling() != "cls":
+        out["pooling"] = cfg.model.sentence_pooling()
+    if "multiple_choice" in kinds:
+        out["choice_head"] = "dense_tanh"
+    return out
+
+
+def _make_head(cfg: ExperimentConfig, kind_name: str, hidden: int, num_labels: int):
+    """A task's head: sentence heads with model.pooling (``pooler``: the dense layer from the checkpoint's)."""
+    kind = tasks.kind_module(kind_name)
+    if kind_name not in SENTENCE_KINDS:
+        return kind.make_head(hidden, num_labels, cfg.model.dropout)
+    pooling = cfg.model.sentence_pooling()
+    head = kind.make_head(hidden, num_labels, cfg.model.dropout, pooling=pooling)
+    if pooling == "pooler":
+        from .model import checkpoint_pooler
+
+        with torch.no_grad():
+            for name, value in checkpoint_pooler(cfg.model.init).items():
+                getattr(head.dense, name).copy_(value)
+    return head
 
 
 def step_tokenizer(store: RunStore, cfg: ExperimentConfig, corpus: Step, encoder: Step | None = None) -> StepNode:
@@ -447,7 +481,10 @@ def step_mlm(
 # ---------------------------------------------------------------------------------------- phase (ii)
 
 
-def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus: Step, seed: int) -> StepNode | None:
+def step_intermediate(
+    store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus: Step, seed: int, fold: list[str] | None = None
+) -> StepNode | None:
+    """Phase (ii); ``fold``: one fold of intermediate.language_folds (its translated data from those languages)."""
     ic = cfg.intermediate
     if ic.kind == "none":
         return None
@@ -457,6 +494,7 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
         inter = {k: v for k, v in inter.items() if not k.startswith("mt_")}
     if ic.dev_fraction == 0:  # added later: keys without English dev sets stay as they were
         inter.pop("dev_fraction")
+    inter.pop("language_folds")  # a fold's step names its own languages below; the others keep their keys
     # version 2: heads initialised from the seed (version 1 took them from the worker's random state)
     payload = {
         "intermediate": inter,
@@ -468,7 +506,10 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
         **_precision_key(cfg),
         "xcopa_languages": cfg.eval.xcopa_languages if "copa" in ic.tasks else [],
         **_freeze_key(cfg),
+        **_sentence_head_key(cfg, [tasks.get_task(t).kind for t in ic.tasks]),
     }
+    if fold:
+        payload["languages"] = list(fold)
     if ic.kind == "mlm":
         payload.update(corpus=corpus.key, mask_prob=cfg.mlm.mask_prob, alpha=cfg.corpus.alpha)
         if cfg.mlm.tlm_fraction > 0:
@@ -514,7 +555,13 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
             tok.save_pretrained(str(work / "model"))
             return {"phase": "intermediate", "kind": "mlm", "initial_heldout_loss": round(start_loss, 4), **res}
         model, specs, feats = _build_task_model(
-            cfg, mlm.path / "model", tok, ic.tasks, ic.data, mt_cache=store.root / ".cache" / "translations.sqlite"
+            cfg,
+            mlm.path / "model",
+            tok,
+            ic.tasks,
+            ic.data,
+            mt_cache=store.root / ".cache" / "translations.sqlite",
+            languages=fold,
         )
         freeze_lower(model.encoder, cfg.model)
         stats = {
@@ -549,13 +596,17 @@ def step_intermediate(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus:
     return store.node("intermediate", payload, _in_precision(cfg, fn), (mlm, corpus, dictionary), seed=seed)
 
 
-def _build_task_model(cfg, encoder_dir, tok, task_names, data, mt_cache: Path | None = None):
-    """The encoder with one head per intermediate task, the tasks' specs and training features."""
+def _build_task_model(cfg, encoder_dir, tok, task_names, data, mt_cache: Path | None = None, languages=None):
+    """The encoder with one head per intermediate task, the tasks' specs and training features (``languages``: a
+    language fold's translated data)."""
     encoder = load_encoder(encoder_dir)
     heads, specs, feats = {}, {}, {}
     translate_for = None
     for name in task_names:
-        task, examples = tasks.load_task_examples(name, "en" if data == "mt" else data, cfg.backend)
+        if languages:
+            task, examples = tasks.load_fold_examples(name, languages)
+        else:
+            task, examples = tasks.load_task_examples(name, "en" if data == "mt" else data, cfg.backend)
         if cfg.intermediate.dev_fraction > 0 and cfg.backend == "local":
             held, _ = tasks.english_dev(name, cfg.intermediate.dev_fraction)
             examples = [
@@ -574,7 +625,7 @@ def _build_task_model(cfg, encoder_dir, tok, task_names, data, mt_cache: Path | 
             )
         kind = tasks.kind_module(task.kind)
         labels = tasks.task_labels(task, examples)
-        heads[name] = kind.make_head(encoder.config.hidden_size, len(labels), cfg.model.dropout)
+        heads[name] = _make_head(cfg, task.kind, encoder.config.hidden_size, len(labels))
         specs[name] = {
             "kind": task.kind,
             "labels": labels,
@@ -683,6 +734,7 @@ def _target_payload(cfg: ExperimentConfig, source: Step, task: str, seed: int, l
             "version": 3 if task == "panx" else 2,  # 3: conlleval F1
             **_precision_key(cfg),
             **_protocol_key(cfg, task),
+            **_sentence_head_key(cfg, [tasks.get_task(task).kind]),
         }
     payload = {
         "target": task,
@@ -788,13 +840,15 @@ def zero_shot_average(per_lang: dict[str, dict], metrics: list[str]) -> dict:
     return {m: round(float(np.mean([v[m] for v in zs])), 2) for m in metrics} if zs else {}
 
 
-def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str, seed: int) -> StepNode:
-    """Phase (iii), any target of the registry: English training, then zero-shot evaluation per language.
-    Shipped targets (pos, ner) read the shipped data; the others load every hub set in the node's ``prepare``,
-    so that offline, or a language without a hub source, fails at once with one line, before any training and
-    with nothing written to the run store."""
+def step_target(
+    store: RunStore, cfg: ExperimentConfig, source: Step, task: str, seed: int, exclude: list[str] = ()
+) -> StepNode:
+    """Phase (iii), any target of the registry: English training, then zero-shot evaluation per language (all but
+    ``exclude``: a language fold's training languages). Shipped targets (pos, ner) read the shipped data; the
+    others load every hub set in the node's ``prepare``, so that offline, or a language without a hub source,
+    fails at once with one line, before any training and with nothing written to the run store."""
     tc, shipped = cfg.target, task in tasks.SHIPPED_TARGETS
-    langs = cfg.eval.languages_of(task)
+    langs = [lang for lang in cfg.eval.languages_of(task) if lang not in exclude]
     payload = _target_payload(cfg, source, task, seed, langs)
     t = tasks.get_task(task)
     kind = tasks.kind_module(t.kind)
@@ -830,9 +884,7 @@ def step_target(store: RunStore, cfg: ExperimentConfig, source: Step, task: str,
         set_seed(seed)  # before the head is built (see step_intermediate)
         tok = load_tokenizer(source.path / "model")
         encoder = load_encoder(source.path / "model")
-        model = MultiTaskModel(
-            encoder, {task: kind.make_head(encoder.config.hidden_size, len(labels), cfg.model.dropout)}
-        )
+        model = MultiTaskModel(encoder, {task: _make_head(cfg, t.kind, encoder.config.hidden_size, len(labels))})
         if tc.freeze_embeddings:
             for p in encoder.embeddings.parameters():
                 p.requires_grad_(False)
@@ -983,6 +1035,75 @@ def step_baselines(store: RunStore, cfg: ExperimentConfig) -> StepNode:
     return store.node("baselines", payload, fn)
 
 
+def fold_of(lang: str, folds: list[list[str]]) -> int:
+    """The fold whose run scores ``lang``: the first that did not train on it."""
+    return next(k for k, fold in enumerate(folds) if lang not in fold)
+
+
+def step_assemble(store: RunStore, cfg: ExperimentConfig, task: str, seed: int, sources: list[Step | None]) -> StepNode:
+    """One target record of a language-fold condition (intermediate.language_folds): each language's scores from
+    the first fold that did not train on it (fold_of), so that every language is scored once, zero-shot. The
+    record is a target record (``languages``, and fold 1's other fields, e.g. the English EWT check) plus
+    ``from_runs`` (language -> the run that scored it) and ``folds``; ``sources[k]`` is fold k's target step
+    (None where the fold scores none of the task's languages)."""
+    folds = cfg.intermediate.language_folds
+    langs = cfg.eval.languages_of(task)
+    payload = {"assemble": task, "seed": seed, "folds": folds, "sources": [s.rel if s else None for s in sources]}
+    payload["version"] = 1
+
+    def fn(work: Path) -> dict:
+        records = [json.loads((s.path / "metrics.json").read_text()) if s else None for s in sources]
+        first = next(r for r in records if r is not None)
+        per_lang, runs = {}, {}
+        for lang in langs:
+            k = fold_of(lang, folds)
+            per_lang[lang], runs[lang] = records[k]["languages"][lang], sources[k].rel
+        out = {k: v for k, v in first.items() if k not in ("languages", "avg")}
+        out.update(
+            languages=per_lang,
+            from_runs=runs,
+            folds=[
+                {"trained_on": f, "run": s.rel if s else None, "scored": sorted(r["languages"]) if r else []}
+                for f, s, r in zip(folds, sources, records)
+            ],
+        )
+        if "metrics" in first:
+            out["avg"] = zero_shot_average(per_lang, first["metrics"])
+        return out
+
+    return store.node("assemble", payload, fn, tuple(s for s in sources if s is not None), seed=seed)
+
+
+#: targets that score syntax (POS) or what rests on it (NER): no run may see gold syntax of their languages
+SYNTAX_SCORED_TARGETS = ("pos", "ner", "udpos", "panx")
+
+
+def check_in_language_syntax(cfg: ExperimentConfig) -> dict[str, str]:
+    """Zero-shot stays zero-shot: ConfigError (one line naming the languages and the task) if an intermediate task
+    trains on gold syntax (tasks.SYNTAX_TASKS: dependency relations, POS, chunks, CCG) of a language whose POS or
+    NER a run of this condition scores (English, the target's training language, aside), unless
+    ``eval.allow_in_language_syntax``; returns the allowed cases {language: task} (the index then says
+    ``zero_shot: false``). With intermediate.language_folds each fold's runs score only the other languages."""
+    scored = {lang for t in cfg.target.tasks if t in SYNTAX_SCORED_TARGETS for lang in cfg.eval.languages_of(t)}
+    scored.discard("en")
+    ic, found = cfg.intermediate, {}
+    for t in ic.tasks:
+        trained = tasks.syntax_languages(t, ic.data, cfg.backend)
+        if ic.language_folds:  # each fold's runs score only languages outside it (step_target's exclude)
+            trained = set()
+        for lang in sorted(trained & scored):
+            found.setdefault(lang, t)
+    if found and not cfg.eval.allow_in_language_syntax:
+        langs = ", ".join(found)
+        task = sorted(set(found.values()))[0]
+        raise ConfigError(
+            f"condition {cfg.preset}/{cfg.condition}: intermediate task {task} trains on gold syntax of {langs}, "
+            f"whose POS/NER it scores (not zero-shot); split them with intermediate.language_folds, or declare "
+            f"eval.allow_in_language_syntax: true (an in-language condition, never in zero-shot verdicts)"
+        )
+    return found
+
+
 # ---------------------------------------------------------------------------------------- driver
 
 
@@ -1067,6 +1188,7 @@ def condition_graph(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> Con
     """The step graph of one condition (see ConditionGraph): what ``run_condition`` runs and ``xit ... --dry-run``
     plans."""
     overlap = check_train_test_overlap(cfg)
+    in_language = check_in_language_syntax(cfg)
     store = RunStore(runs_dir)
     nodes: dict[str, StepNode] = {}
 
@@ -1105,7 +1227,15 @@ def condition_graph(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> Con
     index["config_identity"] = config_identity(index["config"])
     if overlap:  # allowed by eval.allow_overlap: the book flags these results
         index["train_test_overlap"] = overlap
+    index["zero_shot"] = not in_language
+    if in_language:  # allowed by eval.allow_in_language_syntax: shown apart, never in zero-shot verdicts
+        index["in_language_syntax"] = in_language
+    if cfg.intermediate.language_folds:
+        index["language_folds"] = cfg.intermediate.language_folds
     for seed in cfg.seeds:
+        if cfg.intermediate.language_folds:
+            index["seeds"][str(seed)] = _fold_entry(store, cfg, mlm, corpus, seed, add)
+            continue
         if cfg.intermediate.kind == "mlm":  # continued MLM reads the code-switching dictionary when it is on
             add(step_dictionary(store, cfg, corpus))
         inter = add(step_intermediate(store, cfg, mlm, corpus, seed))
@@ -1120,6 +1250,35 @@ def condition_graph(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> Con
                 entry["tatoeba"]["target"] = add(step_tatoeba(store, cfg, t, "target")).rel
         index["seeds"][str(seed)] = entry
     return ConditionGraph(list(nodes.values()), index)
+
+
+def _fold_entry(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus: Step, seed: int, add) -> dict:
+    """One seed of a language-fold condition: an intermediate + target chain per fold, each target scoring only
+    languages outside its fold, and one assembled record per target (step_assemble). The seed's ``intermediate``
+    and Tatoeba checkpoints are fold 1's; ``folds`` lists every chain."""
+    phases, folds = cfg.eval.tatoeba_phases, cfg.intermediate.language_folds
+    chains = []
+    for fold in folds:
+        inter = add(step_intermediate(store, cfg, mlm, corpus, seed, fold))
+        targets = {}
+        for task in cfg.target.tasks:
+            if any(lang not in fold for lang in cfg.eval.languages_of(task)):
+                targets[task] = add(step_target(store, cfg, inter, task, seed, exclude=fold))
+        chains.append((fold, inter, targets))
+    entry = {"intermediate": chains[0][1].rel, "targets": {}, "tatoeba": {}}
+    if "intermediate" in phases:
+        entry["tatoeba"]["intermediate"] = add(step_tatoeba(store, cfg, chains[0][1], "intermediate")).rel
+    for task in cfg.target.tasks:
+        sources = [targets.get(task) for _, _, targets in chains]
+        entry["targets"][task] = add(step_assemble(store, cfg, task, seed, sources)).rel
+        first = next(s for s in sources if s is not None)
+        if task == "pos" and "target" in phases:
+            entry["tatoeba"]["target"] = add(step_tatoeba(store, cfg, first, "target")).rel
+    entry["folds"] = [
+        {"languages": fold, "intermediate": inter.rel, "targets": {t: n.rel for t, n in targets.items()}}
+        for fold, inter, targets in chains
+    ]
+    return entry
 
 
 def run_condition(cfg: ExperimentConfig, runs_dir: str | Path = "runs", write_index: bool = True) -> dict:
