@@ -80,12 +80,14 @@ def test_the_in_language_design_is_declared_and_keeps_the_old_keys(preset, tmp_p
     assert "IN-LANGUAGE" in cfg.description and cfg.eval.allow_in_language_syntax
     index = condition_graph(cfg, tmp_path).index
     assert index["zero_shot"] is False and index["in_language_syntax"]["hi"] == "deprel"
-    if preset == "e5-small":  # the very steps the old ml-deprel ran (step_keys.tsv before language folds)
-        old = ["711bf1faf13c34d5", "e98c7440ecc177a6", "fcd1e39015e2757f"]
-        old += ["39302687320e70d7", "6ad0cc67c6983bd1", "999b0bbef61aeadf", "a3d1e7f739aaca55", "b38fb4192019f4d4"]
-        old += ["d5c6fec303eb902f"]
-        steps = {n.key for n in condition_graph(cfg, tmp_path).nodes if n.kind in ("intermediate", "target")}
-        assert steps == set(old)
+    # the very steps ml-deprel runs without folds (the old design): finished runs of it are reused
+    unfolded = load_condition(
+        REPO / f"params/{preset}/ml-deprel.yaml",
+        {"intermediate": {"language_folds": []}, "eval": {"allow_in_language_syntax": True}},
+    )
+    kinds = ("intermediate", "target")
+    steps = {n.key for n in condition_graph(cfg, tmp_path).nodes if n.kind in kinds}
+    assert steps == {n.key for n in condition_graph(unfolded, tmp_path).nodes if n.kind in kinds}
 
 
 def test_planted_in_language_syntax_is_refused_with_one_line(tmp_path):
@@ -99,8 +101,8 @@ def test_planted_in_language_syntax_is_refused_with_one_line(tmp_path):
     with pytest.raises(ConfigError) as e:
         condition_graph(load_condition(planted), tmp_path / "runs")
     msg = str(e.value)
-    # es: its NER is scored too (target ner, CoNLL-2002 es); sv is not in the deprel data
-    assert "\n" not in msg and "intermediate task deprel trains on gold syntax of es, hi," in msg
+    # es: its NER is scored too (CoNLL-2002 es, NER's second evaluation); de: UNER's PUD; sv: not in the deprel data
+    assert "\n" not in msg and "intermediate task deprel trains on gold syntax of de, es, hi," in msg
     assert "eval.allow_in_language_syntax: true" in msg and "sv" not in msg.split("whose")[0]
     assert not (tmp_path / "runs").exists()  # nothing written
     p = subprocess.run(
@@ -111,7 +113,7 @@ def test_planted_in_language_syntax_is_refused_with_one_line(tmp_path):
         timeout=300,
     )
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
-    assert "deprel trains on gold syntax of es, hi" in p.stderr
+    assert "deprel trains on gold syntax of de, es, hi" in p.stderr
 
 
 def test_english_syntax_and_unevaluated_languages_pass():

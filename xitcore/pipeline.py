@@ -1454,6 +1454,8 @@ def check_in_language_syntax(cfg: ExperimentConfig) -> dict[str, str]:
     ``eval.allow_in_language_syntax``; returns the allowed cases {language: task} (the index then says
     ``zero_shot: false``). With intermediate.language_folds each fold's runs score only the other languages."""
     scored = {lang for t in cfg.target.tasks if t in SYNTAX_SCORED_TARGETS for lang in cfg.eval.languages_of(t)}
+    if "ner" in cfg.target.tasks and cfg.target.ner_data == "uner":  # NER's second evaluation (CoNLL-2002)
+        scored |= set(cfg.eval.ner_conll2002 or ())
     scored.discard("en")
     ic, found = cfg.intermediate, {}
     for t in ic.tasks:
