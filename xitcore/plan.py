@@ -25,7 +25,7 @@ from .throughput import Row, Shape, lookup, read_table
 H100_BF16_DENSE_FLOPS = 989e12  # H100 SXM, dense bf16 tensor-core peak
 DEFAULT_MFU = 0.40
 PHASE_I_KINDS = ("encoder", "corpus", "tokenizer", "mlm", "baselines")
-CPU_KINDS = ("encoder", "corpus", "tokenizer", "baselines", "tokens")
+CPU_KINDS = ("encoder", "corpus", "tokenizer", "baselines", "tokens", "assemble")
 # Shapes of hub checkpoints (layers, hidden, heads, ffn, vocab): the FLOP model and the throughput table's key
 # read these, and a mismatch with model.* is warned about.
 KNOWN_SHAPES = {
@@ -563,6 +563,12 @@ def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnin
         )
     elif kind == "tokens":
         ps.what = "tokens: the MLM corpus tokenised once for continued MLM (every seed and condition)"
+    elif kind == "assemble":
+        ps.seed = seed
+        ps.what = (
+            f"assemble {payload['assemble']} seed={seed}: each language's scores from the language fold that did "
+            "not train on it (no training)"
+        )
     elif kind == "tatoeba":
         ev = EVAL_SETS["tatoeba"]
         _, per = feature_tokens(ev.words, cfg)
@@ -592,6 +598,8 @@ def _describe(kind: str, payload: dict, cfg: ExperimentConfig, seed: int, warnin
             f"intermediate {ic.kind} {'+'.join(ic.tasks) or 'mlm'} data={ic.data} seed={seed} "
             f"({ic.steps} steps × {ic.batch_size})"
         )
+        if payload.get("languages"):  # one language fold (intermediate.language_folds)
+            ps.what += f", fold {'+'.join(payload['languages'])}"
         if ic.kind == "mlm":
             src = "mc4: " if cfg.corpus.source == "mc4" else "local: "
             ps.datasets = [f"intermediate mlm: {src}the phase-i corpus (continued multilingual MLM)"]

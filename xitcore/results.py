@@ -18,7 +18,7 @@ from .config import committed_name, config_identity, load_condition, params_root
 from .errors import XitError
 from .runstore import metrics_state as read_json_record
 
-COLUMNS = ["preset", "condition", "seed", "phase", "task", "language", "metric", "value", "run"]
+COLUMNS = ["preset", "condition", "seed", "phase", "task", "language", "metric", "value", "run", "zero_shot"]
 #: with ``load_results(variants=True)``: what each row's config is
 VARIANT_COLUMNS = ["variant_of", "config", "overrides"]
 #: NER-like targets whose records carry ``span_f1`` (seqeval default mode) and ``span_f1_strict`` (strict IOB2)
@@ -74,14 +74,19 @@ def load_results(runs_dir: str | Path = "runs", *, report: bool = True, variants
     made by ``--set``, extra seeds or ``--name``: config.Origin) are left out unless ``variants``; then the
     table also has ``variant_of``, ``config`` (the config identity, 8 characters) and ``overrides`` columns.
     Damaged records are left out; with ``report`` each is named once on stderr (see the module docstring),
-    and ``df.attrs["damaged"]`` always lists them.
+    and ``df.attrs["damaged"]`` always lists them. ``zero_shot`` is False on every row of an in-language
+    condition (its index says ``zero_shot: false``: eval.allow_in_language_syntax), which zero-shot verdicts
+    must leave out (``df.attrs["in_language"]`` names them). A language-fold condition's target rows name, in
+    ``run``, the fold run that scored each language.
     """
     runs = Path(runs_dir)
     rows: list[dict] = []
     damaged: dict[str, dict] = {}  # file -> {"why", "what", "commands"}
     retired: list[str] = []
     found_variants: list[str] = []
+    in_language: dict[str, dict] = {}
     extra = {}
+    zero_shot = True
 
     def add(preset, cond, seed, phase, task, lang, metric, value, run):
         if value is None:
@@ -97,6 +102,7 @@ def load_results(runs_dir: str | Path = "runs", *, report: bool = True, variants
                 metric=metric,
                 value=float(value),
                 run=f"runs/{run}",
+                zero_shot=zero_shot,
                 **extra,
             )
         )
@@ -145,6 +151,10 @@ def load_results(runs_dir: str | Path = "runs", *, report: bool = True, variants
                 "config": (idx.get("config_identity") or config_identity(idx.get("config") or {}))[:8],
                 "overrides": " ".join(f"{k}={json.dumps(v)}" for k, v in overrides.items()),
             }
+        # False for an in-language condition (eval.allow_in_language_syntax: gold syntax of languages it scores)
+        zero_shot = idx.get("zero_shot", True) is not False
+        if not zero_shot:
+            in_language[f"{preset}/{cond}"] = idx.get("in_language_syntax") or {}
         mlm = read(idx.get("mlm"), preset, cond, "mlm")
         if mlm:
             for m in ("final_heldout_loss", "initial_heldout_loss", "unigram_entropy"):
@@ -168,11 +178,13 @@ def load_results(runs_dir: str | Path = "runs", *, report: bool = True, variants
         b = read(idx.get("baselines"), preset, cond, "POS baselines")
         if b and (preset, idx["baselines"]) not in baselines_done:
             baselines_done.add((preset, idx["baselines"]))
+            cond_zero_shot, zero_shot = zero_shot, True  # the baselines train on nothing
             for name, key in (("baseline:majority", "majority"), ("baseline:punct-majority", "punct_majority")):
                 vals = [v[key] for v in b["pos"].values()]
                 for lang, v in b["pos"].items():
                     add(preset, name, 0, "target", "pos", lang, "accuracy", v[key], idx["baselines"])
                 add(preset, name, 0, "target", "pos", "avg", "accuracy", sum(vals) / len(vals), idx["baselines"])
+            zero_shot = cond_zero_shot
         for seed_s, entry in seeds.items():
             seed = int(seed_s)
             inter = read(entry.get("intermediate"), preset, cond, "intermediate", seed)
@@ -202,6 +214,7 @@ def load_results(runs_dir: str | Path = "runs", *, report: bool = True, variants
                 # XTREME-R targets name their headline metrics; pos / ner steps predate that field.
                 metrics = list(m.get("metrics") or (("accuracy", "seqeval_f1") if task == "pos" else ("span_f1",)))
                 langs = m["languages"]
+                from_runs = m.get("from_runs") or {}  # a language-fold record: the fold run that scored each language
                 if task in SPAN_TASKS:
                     if langs and not any("span_f1_strict" in d for d in langs.values()):
                         # A record from before both modes were stored: its span_f1 was strict IOB2, so it is
@@ -217,13 +230,14 @@ def load_results(runs_dir: str | Path = "runs", *, report: bool = True, variants
                     for lang, d in langs.items():
                         if d.get(metric) is None:
                             continue
-                        add(preset, cond, seed, "target", task, lang, metric, d[metric], rel)
+                        add(preset, cond, seed, "target", task, lang, metric, d[metric], from_runs.get(lang, rel))
                         if lang != "en":
                             vals.append(d[metric])
                     if vals:  # zero-shot average: English (in-language) excluded
                         add(preset, cond, seed, "target", task, "avg", metric, sum(vals) / len(vals), rel)
                 if "ewt_test_accuracy" in m:
-                    add(preset, cond, seed, "target", task, "en-ewt", "accuracy", m["ewt_test_accuracy"], rel)
+                    run = from_runs.get("en", rel)
+                    add(preset, cond, seed, "target", task, "en-ewt", "accuracy", m["ewt_test_accuracy"], run)
                 for metric in ("span_f1", "span_f1_strict") if task == "ner" else ():
                     # UNER-trained NER: the English EWT-test check, and CoNLL-2002 as a second evaluation under its
                     # own guideline (task ner-conll2002, with its own average, never in the UNER one)
@@ -249,6 +263,7 @@ def load_results(runs_dir: str | Path = "runs", *, report: bool = True, variants
     df.attrs["damaged"] = lines
     df.attrs["retired"] = retired
     df.attrs["variants"] = sorted(set(found_variants))
+    df.attrs["in_language"] = in_language  # "preset/condition" -> {language: task}: zero_shot False, shown apart
     if report:
         for line in retired:
             if line not in _REPORTED:

@@ -47,6 +47,34 @@ from .registry import (
     translated_variant_exists,
 )
 
+#: intermediate tasks whose translated data can be drawn from chosen languages (intermediate.language_folds), with
+#: the languages it has
+FOLD_LANGUAGES: dict[str, tuple[str, ...]] = {"deprel": tuple(tagging.DEPREL_LANGUAGES)}
+
+#: tasks whose labels are gold syntax: no run may train on them in a language whose POS or NER it scores
+#: (pipeline.check_in_language_syntax)
+SYNTAX_TASKS = ("deprel", "chunk", "ccg", "pos", "udpos")
+
+
+def load_fold_examples(name: str, languages: list[str]) -> tuple[Task, list[dict]]:
+    """(task, translated training examples of ``name`` drawn from ``languages`` only, size-matched to its English
+    data): one fold of intermediate.language_folds."""
+    if name not in FOLD_LANGUAGES:
+        raise ConfigError(f"task '{name}' has no per-language loader; allowed: {', '.join(FOLD_LANGUAGES)}")
+    return get_task(name), tagging.load_deprel("translated", languages)
+
+
+def syntax_languages(name: str, data: str, backend: str = "local") -> set[str]:
+    """The languages whose gold syntax intermediate task ``name`` trains on with ``data`` (empty for a task whose
+    labels are not syntax): English, or its translated data's languages."""
+    if name not in SYNTAX_TASKS:
+        return set()
+    task = get_task(name)
+    if data != "translated" or (backend == "hub" and task.hub_dataset is not None):
+        return {"en"}
+    return set(FOLD_LANGUAGES.get(name, ("en",)))
+
+
 FINE_TUNING_KINDS: dict[str, ModuleType] = {
     "tagging": tagging,
     "classification": classification,
@@ -65,6 +93,10 @@ def kind_module(kind: str) -> ModuleType:
 
 __all__ = [
     "FINE_TUNING_KINDS",
+    "FOLD_LANGUAGES",
+    "SYNTAX_TASKS",
+    "load_fold_examples",
+    "syntax_languages",
     "HEADLINE",
     "HUB_TARGETS",
     "INTERMEDIATE",

@@ -224,20 +224,46 @@ def collate(feats: list[dict], pad_id: int) -> dict:
     }
 
 
+#: how a sentence head reads the encoder's output (model.pooling): the masked mean of every token (e5 was trained
+#: with it), the first token (<s>, as jiant and HF do for XLM-R), or the first token through the checkpoint's own
+#: pooler (its dense + tanh initialise the head's dense layer: xitcore.model.checkpoint_pooler)
+POOLINGS = ("mean", "cls", "pooler")
+
+
+def pool(h, attention_mask, how: str):
+    """[B, T, H] -> [B, H]: the first token (``cls``, ``pooler``) or the mean of the tokens the mask keeps."""
+    if how == "mean":
+        if attention_mask is None:
+            return h.mean(1)
+        m = attention_mask.to(h.dtype).unsqueeze(-1)
+        return (h * m).sum(1) / m.sum(1).clamp(min=1.0)
+    if how in ("cls", "pooler"):
+        return h[:, 0]
+    raise ValueError(f"pooling '{how}' is unknown; allowed: {', '.join(POOLINGS)}")
+
+
 class Head(nn.Module):
-    def __init__(self, hidden: int, num_labels: int, dropout: float = 0.1):
+    """jiant's ClassificationHead (HF's RobertaClassificationHead): dropout, dense, tanh, dropout, out, on the
+    pooled sentence (see :func:`pool`)."""
+
+    takes_mask = True  # MultiTaskModel.forward passes the attention mask (mean pooling needs it)
+
+    def __init__(self, hidden: int, num_labels: int, dropout: float = 0.1, pooling: str = "cls"):
         super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling '{pooling}' is unknown; allowed: {', '.join(POOLINGS)}")
+        self.pooling = pooling
         self.dense = nn.Linear(hidden, hidden)
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(hidden, num_labels)
 
-    def forward(self, h):  # h: [B, T, H] -> pooled <s>
-        x = self.dropout(h[:, 0])
+    def forward(self, h, attention_mask=None):  # h: [B, T, H] -> [B, num_labels]
+        x = self.dropout(pool(h, attention_mask, self.pooling))
         return self.out(self.dropout(torch.tanh(self.dense(x))))
 
 
-def make_head(hidden: int, num_labels: int, dropout: float = 0.1) -> nn.Module:
-    return Head(hidden, num_labels, dropout)
+def make_head(hidden: int, num_labels: int, dropout: float = 0.1, pooling: str = "cls") -> nn.Module:
+    return Head(hidden, num_labels, dropout, pooling)
 
 
 def loss(model, task: str, batch: dict, device):

@@ -26,6 +26,7 @@ from ..data import read_xcopa
 from ..data.treebanks import COPA_ENGLISH_SOURCE, XCOPA_LANGS
 from ..errors import DataError
 from ..metrics import multiple_choice_accuracy
+from .classification import Head as ClassificationHead
 from .io import need, open_lines, pad, read_jsonl
 
 ChoiceExample = dict  # {"premise", "question" (or None), "choices", "label" (-1 where unlabelled), "lang", "id"}
@@ -214,18 +215,19 @@ def collate(feats: list[dict], pad_id: int) -> dict:
     }
 
 
-class Head(nn.Module):
-    def __init__(self, hidden: int, dropout: float = 0.1):
-        super().__init__()
-        self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(hidden, 1)
+class Head(ClassificationHead):
+    """jiant's multiple-choice head: the classification head (dropout, dense, tanh, dropout) with one output, a
+    score per (context, choice) sequence, on the pooled sequence (classification.pool)."""
 
-    def forward(self, h):
-        return self.out(self.dropout(h[:, 0])).squeeze(-1)
+    def __init__(self, hidden: int, dropout: float = 0.1, pooling: str = "cls"):
+        super().__init__(hidden, 1, dropout, pooling)
+
+    def forward(self, h, attention_mask=None):
+        return super().forward(h, attention_mask).squeeze(-1)
 
 
-def make_head(hidden: int, num_labels: int = 0, dropout: float = 0.1) -> nn.Module:
-    return Head(hidden, dropout)
+def make_head(hidden: int, num_labels: int = 0, dropout: float = 0.1, pooling: str = "cls") -> nn.Module:
+    return Head(hidden, dropout, pooling)
 
 
 def loss(model, task: str, batch: dict, device):

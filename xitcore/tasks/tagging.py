@@ -221,14 +221,22 @@ def supertag_accuracy(gold: list[list[str]], pred: list[list[str]]) -> float:
 # ------------------------------------------------------------------ shipped training data (intermediate tasks)
 
 
-def load_deprel(data: str) -> list[dict]:
+#: the languages of deprel's translated data (PUD intermediate halves)
+DEPREL_LANGUAGES = list(PUD_NON_EN)
+
+
+def load_deprel(data: str, languages: list[str] | None = None) -> list[dict]:
+    """Dependency relations of the PUD intermediate half: English, or (``translated``) the same sentence positions
+    with the language rotating over ``languages`` (default: all 12 non-English PUD languages). Any choice of
+    languages gives as many sentences as English (size-matched)."""
     if data == "en":
         sents = load_pud("en", "intermediate")
         return [{"words": s.words, "tags": [deprel_label(d) for d in s.deprel], "lang": "en"} for s in sents]
-    by_lang = {l: load_pud(l, "intermediate") for l in PUD_NON_EN}
+    langs = list(languages or DEPREL_LANGUAGES)
+    by_lang = {l: load_pud(l, "intermediate") for l in langs}
     out = []
     for j in range(PUD_SIZE // 2):  # same sentence positions, language rotates
-        lang = PUD_NON_EN[j % len(PUD_NON_EN)]
+        lang = langs[j % len(langs)]
         s = by_lang[lang][j]
         out.append({"words": s.words, "tags": [deprel_label(d) for d in s.deprel], "lang": lang})
     return out
