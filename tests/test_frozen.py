@@ -167,3 +167,78 @@ def test_pipeline_computes_frozen_output_once_for_every_condition_and_seed(tmp_p
     assert inter["frozen_prefix"]["computed"] == 0 and inter["frozen_prefix"]["read"] > 0
     tat = json.loads((tmp_path / idx[1]["seeds"]["1"]["tatoeba"]["intermediate"] / "metrics.json").read_text())
     assert tat["frozen_prefix"]["computed"] == 0
+
+
+def _tiny_e5(**over):
+    cfg = {**E5, "seeds": [1], "eval": {**E5["eval"], "tatoeba_phases": []}}
+    return load_condition(TINY / "none.yaml", {**cfg, **over})
+
+
+def test_a_killed_frozen_step_leaves_no_record_and_the_rerun_is_identical(tmp_path, monkeypatch):
+    """A kill while the activations are being written (here: after the file, before the step finished) leaves the
+    step unfinished with nothing in place; the rerun writes the same bytes as an uninterrupted run."""
+    import hashlib
+
+    from xitcore.pipeline import RunStore, condition_graph
+
+    def frozen_node(runs):
+        graph = condition_graph(_tiny_e5(), runs)
+        node = next(n for n in graph.nodes if n.kind == "frozen")
+        for n in graph._with_inputs({node.rel}):
+            if n.rel != node.rel:
+                RunStore(runs).execute(n)
+        return node
+
+    crashed, clean = frozen_node(tmp_path / "a"), frozen_node(tmp_path / "b")
+    real_save = FrozenPrefix.save
+
+    def killed(self, path, seqs, hidden):
+        real_save(self, path, seqs, hidden)
+        raise KeyboardInterrupt("killed while the step was finishing")
+
+    monkeypatch.setattr(FrozenPrefix, "save", killed)
+    with pytest.raises(KeyboardInterrupt):
+        RunStore(tmp_path / "a").execute(crashed)
+    assert not crashed.done and not (crashed.path / ACTIVATIONS).exists()  # the file stayed in the scratch dir
+    monkeypatch.setattr(FrozenPrefix, "save", real_save)
+    RunStore(tmp_path / "a").execute(crashed)
+    RunStore(tmp_path / "b").execute(clean)
+    assert crashed.key == clean.key and crashed.done
+
+    def digest(node):
+        return hashlib.sha256((node.path / ACTIVATIONS).read_bytes()).hexdigest()
+
+    assert digest(crashed) == digest(clean)
+
+
+def test_two_concurrent_runs_of_different_conditions_share_one_copy(tmp_path):
+    """Two processes run two conditions that read the same frozen steps at the same time: each step is computed
+    once (the run store's lock: the second waits, then reads it)."""
+    import subprocess
+    import sys
+
+    from xitcore.pipeline import RunStore, condition_graph
+
+    cfgs = {"none": _tiny_e5(), "dep": _tiny_e5(condition="dep", intermediate={"kind": "task", "tasks": ["deprel"]})}
+    graph = condition_graph(cfgs["none"], tmp_path)
+    for n in graph.nodes:  # phase i first (as xit preset does); the frozen steps are left to the two runs
+        if n.kind in ("encoder", "corpus", "tokenizer", "mlm", "baselines"):
+            RunStore(tmp_path).execute(n)
+    shared = {n.rel for n in graph.nodes if n.kind == "frozen"}
+    assert shared and not any((tmp_path / rel).exists() for rel in shared)
+    code = (
+        "import sys; sys.path.insert(0, 'tests'); from test_frozen import _tiny_e5; "
+        "from xitcore.pipeline import run_condition; "
+        "over = {} if sys.argv[1] == 'none' else dict(condition='dep', intermediate={'kind': 'task', "
+        "'tasks': ['deprel']}); run_condition(_tiny_e5(**over), sys.argv[2])"
+    )
+    repo = TINY.parents[3]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, name, str(tmp_path)], cwd=repo, stdout=subprocess.PIPE, text=True)
+        for name in cfgs
+    ]
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    computed = [line for out in outs for line in out.splitlines() if "computed once and stored" in line]
+    target_lines = [line for line in computed if "target=pos" in line]
+    assert len(target_lines) == 1, computed  # the shared target set: one process computed it, the other read it
