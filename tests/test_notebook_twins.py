@@ -203,7 +203,8 @@ def test_ledger_says_not_run_apart_from_not_testable():
     assert led.loc["P2-mnli/pos", "verdict"] == C.NOT_RUN
     assert led.loc["P2-mnli/pos", "reason"] == "no runs of en-nli in this store: xit preset smoke --only en-nli"
     assert led.loc["P3-hellaswag", "verdict"] == C.NOT_TESTABLE  # no data offline: running more changes nothing
-    assert led.loc["P1-squad/pos", "verdict"] == plain.loc["P1-squad/pos", "verdict"]  # verdicts of run claims unchanged
+    # verdicts of run claims unchanged
+    assert led.loc["P1-squad/pos", "verdict"] == plain.loc["P1-squad/pos", "verdict"]
     assert led[led["verdict"] == C.NOT_RUN]["p"].isna().all() and C.NOT_RUN in C.VERDICTS
     # a condition with runs in the store but not read by this ledger (a book built with --only) is not "not run"
     assert led.loc["P5-tatoeba", "verdict"] == C.NOT_TESTABLE
