@@ -276,12 +276,17 @@ def pos_treebank_keys(langs, treebanks: dict[str, str] | None) -> dict[str, dict
     """What identifies the user treebanks among ``langs``, for step keys: ``{lang: {"sha256": <the file's bytes>,
     "first": N or None}}``; {} when none of ``langs`` has one (so keys without user treebanks stay unchanged).
     The path is left out: moving a file keeps results, editing it invalidates them."""
+    return user_file_keys(langs, treebanks, "eval.pos_treebanks")
 
+
+def user_file_keys(langs, files: dict[str, str] | None, section: str) -> dict[str, dict]:
+    """``{lang: {"sha256", "first"}}`` of the user files ``section`` (a params key) names for ``langs``; one
+    DataError line for a file that does not exist."""
     out = {}
     for lang in langs:
-        if treebanks and lang in treebanks:
-            key = f"eval.pos_treebanks.{lang}"
-            path, first = parse_treebank_spec(treebanks[lang], key)
+        if files and lang in files:
+            key = f"{section}.{lang}"
+            path, first = parse_treebank_spec(files[lang], key)
             p = Path(path).expanduser()
             if not p.is_file():
                 raise DataError(f"{key}: file '{p}' does not exist")
@@ -471,13 +476,4 @@ def load_ner_eval(
 def ner_file_keys(langs, files: dict[str, str] | None) -> dict[str, dict]:
     """What identifies the user NER files among ``langs``, for step keys: ``{lang: {"sha256", "first"}}``; {} when
     none of ``langs`` has one (so keys without user files stay unchanged). The path is left out."""
-    out = {}
-    for lang in langs:
-        if files and lang in files:
-            key = f"eval.ner_files.{lang}"
-            path, first = parse_treebank_spec(files[lang], key)
-            p = Path(path).expanduser()
-            if not p.is_file():
-                raise DataError(f"{key}: file '{p}' does not exist")
-            out[lang] = {"sha256": file_sha256(p), "first": first}
-    return out
+    return user_file_keys(langs, files, "eval.ner_files")
