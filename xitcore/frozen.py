@@ -84,6 +84,7 @@ class FrozenPrefix:
         self.memo: dict[bytes, torch.Tensor] = {}
         self.fingerprint = fingerprint(encoder, k)
         self.hits = self.misses = 0
+        self.stored = 0  # sequences read from the run store's copies (load)
 
     @torch.no_grad()
     def compute(self, seqs: list[list[int]], pad_id: int, batch_size: int = 64) -> list[torch.Tensor]:
@@ -181,6 +182,7 @@ class FrozenPrefix:
         before = len(self.memo)
         for a, b in zip(offsets, offsets[1:]):
             self.memo.setdefault(ids[a:b].tobytes(), hid[a:b])
+        self.stored += len(self.memo) - before
         return len(self.memo) - before
 
 
