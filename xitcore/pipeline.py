@@ -1281,7 +1281,7 @@ def step_tatoeba(
             prefix = FrozenPrefix(enc, frozen_layers(cfg))
             if frozen is not None:
                 prefix.load((frozen.step if isinstance(frozen, StepNode) else frozen).path / ACTIVATIONS)
-                out = {}
+        out = {}
         ml, bs, layer = cfg.model.max_length, cfg.eval.batch_size, cfg.eval.tatoeba_layer
         for lang in cfg.eval.tatoeba_languages:
             xx, en = read_tatoeba(TATOEBA_ISO3[lang])
