@@ -18,7 +18,8 @@ import jupytext
 import nbformat
 import pytest
 import yaml
-from book_runs import NOT_RUN, RUN, SETS, listing_changes, paper_runs, params_root, pos_accuracy, store_listing
+from book_runs import NOT_RUN, RUN, SETS, paper_runs, params_root, pos_accuracy
+from conftest import listing_changes, store_listing
 
 import xitcore.book
 from xitcore import cli

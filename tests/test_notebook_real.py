@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from book_runs import NOT_RUN, listing_changes, paper_runs, pos_accuracy, store_listing
-from conftest import REPO, TINY
+from book_runs import NOT_RUN, paper_runs, pos_accuracy
+from conftest import REPO, TINY, listing_changes, store_listing
 
 from xitcore.pipeline import LOG_PREFIX
 
