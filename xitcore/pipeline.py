@@ -517,7 +517,8 @@ def step_mlm(
     }
     if encoder is not None:
         payload["encoder"] = encoder.key
-    payload.update(_precision_key(cfg))
+    if cfg.mlm.steps > 0:  # a pretrained encoder loaded as is (0 steps) is the same in any precision
+        payload.update(_precision_key(cfg))
     pretrained = cfg.model.init != "scratch"
 
     def fn(work: Path) -> dict:
