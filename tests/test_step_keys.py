@@ -17,14 +17,23 @@ PRESETS = ("smoke", "e5-small", "gpu-small", "paper")
 
 
 def current_keys(runs_dir: str = "runs") -> list[str]:
+    from xitcore import model
     from xitcore.config import load_condition, preset_conditions
     from xitcore.pipeline import condition_graph
 
-    lines = set()
-    for preset in PRESETS:
-        for path in preset_conditions(preset):
-            for node in condition_graph(load_condition(path, {}), runs_dir).nodes:
-                lines.add(f"params/{preset}/{path.name}\t{node.kind}\t{node.rel}")
+    # `precision: auto` resolves per machine (bf16 keys on a CPU with AMX/AVX512-BF16): the list is recorded for a
+    # CPU without bf16 units, so it is the same on every machine; the bf16 keys differ only by that one field.
+    saved = dict(model._PRECISION_CACHE)
+    model._PRECISION_CACHE["cpu"] = ("fp32", "auto: CPU without bf16 matrix units (pinned by test_step_keys)")
+    try:
+        lines = set()
+        for preset in PRESETS:
+            for path in preset_conditions(preset):
+                for node in condition_graph(load_condition(path, {}), runs_dir).nodes:
+                    lines.add(f"params/{preset}/{path.name}\t{node.kind}\t{node.rel}")
+    finally:
+        model._PRECISION_CACHE.clear()
+        model._PRECISION_CACHE.update(saved)
     return sorted(lines)
 
 
@@ -35,6 +44,34 @@ def test_step_keys_unchanged(tmp_path):
     assert not missing and not new, (
         f"step keys changed: {len(missing)} gone (first {missing[:3]}), {len(new)} new (first {new[:3]})"
     )
+
+
+def keys_by_kind(cfg, runs_dir) -> dict[str, set[str]]:
+    from xitcore.pipeline import condition_graph
+
+    out: dict[str, set[str]] = {}
+    for node in condition_graph(cfg, str(runs_dir)).nodes:
+        out.setdefault(node.kind, set()).add(node.rel)
+    return out
+
+
+def test_bf16_cpu_changes_only_the_keys_of_auto_precision_presets(tmp_path, monkeypatch):
+    from xitcore import model
+    from xitcore.config import load_condition
+
+    path = Path(__file__).parents[1] / "params" / "e5-small" / "en-qa.yaml"
+    cfg = load_condition(path, {})
+    assert cfg.precision == "auto"
+    monkeypatch.setitem(model._PRECISION_CACHE, "cpu", ("fp32", "pinned"))
+    fp32 = keys_by_kind(cfg, tmp_path)
+    monkeypatch.setitem(model._PRECISION_CACHE, "cpu", ("bf16", "pinned"))
+    bf16 = keys_by_kind(cfg, tmp_path)
+    # numerics change under bf16, so the trained steps get new keys; the shared data steps do not
+    for kind in ("intermediate", "target", "tatoeba"):
+        assert not fp32[kind] & bf16[kind], kind
+    # e5 loaded as shipped (mlm.steps 0) and its frozen layers' output (computed in fp32) are shared by both
+    for kind in ("encoder", "corpus", "tokenizer", "mlm", "frozen"):
+        assert fp32[kind] == bf16[kind], kind
 
 
 def test_graph_builds_without_writing(tmp_path):
