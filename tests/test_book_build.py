@@ -78,6 +78,7 @@ _STORE: dict[str, dict] = {}
 
 
 # ------------------------------------------------------------------------------------------ the sources
+@pytest.mark.quick
 @pytest.mark.parametrize("name", sorted(PARAMETERS))
 def test_chapter_sources_are_myst_notebooks_that_only_read_results(name):
     source = REPO / "notebooks" / f"{name}.md"
@@ -118,6 +119,7 @@ def _free_names(code: str) -> set[str]:
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - bound
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("name", sorted(PARAMETERS))
 def test_params_file_keys_reach_no_chapter(name):
     """``papermill -f params/<preset>/<condition>.yaml`` injects every key of the file; a chapter reads only

@@ -10,6 +10,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.quick  # all of this module is in the quick subset (pytest -m quick)
+
 PACKAGE = Path(__file__).resolve().parents[1] / "xitcore"
 
 

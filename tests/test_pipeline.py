@@ -17,6 +17,7 @@ from xitcore.results import load_results
 from xitcore.runstore import RunStore
 
 
+@pytest.mark.quick
 def test_no_intermediate_condition_end_to_end(tiny_runs):
     idx = json.loads((tiny_runs / "index/tiny/none.json").read_text())
     mlm = json.loads((tiny_runs / idx["mlm"] / "metrics.json").read_text())
@@ -55,6 +56,7 @@ def test_intermediate_conditions_share_phase_one(tiny_runs):
     assert set(df[df.condition == "multi"].phase) >= {"intermediate", "target", "mlm"}
 
 
+@pytest.mark.quick
 def test_rerun_reuses_every_step(tiny_runs):
     t0 = time.time()
     store = RunStore(tiny_runs)

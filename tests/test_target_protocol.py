@@ -124,6 +124,7 @@ def test_the_paper_preset_trains_targets_as_jiant_did():
     assert targets and all("early stopping: English dev every 1000 steps, patience 30" in w for w in targets)
 
 
+@pytest.mark.quick
 def test_a_shipped_target_stops_early_on_its_held_out_english_dev(tiny_runs, tmp_path):
     """With learning rate 0 the weights never move, so the held-out dev score never improves on the first one:
     scored every step with patience 2, training must stop after the third score, well before its last step."""

@@ -16,6 +16,8 @@ from xitcore.tasks.qa import qa_scores
 from xitcore.tasks.retrieval import bucc_f1, tatoeba_top1
 from xitcore.tasks.tagging import pos_scores
 
+pytestmark = pytest.mark.quick  # all of this module is in the quick subset (pytest -m quick)
+
 MOCK = Path(__file__).parent / "fixtures" / "xtreme_mock"
 
 
