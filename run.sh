@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One entry point for a fresh machine:
-#   bash run.sh main   -> set up, run the real-encoder preset (e5-small: its main conditions x 3 seeds), build the book
+#   bash run.sh main   -> set up, run the real-encoder preset (e5-small: its main conditions, 5 seeds for the primary pairs and 3 elsewhere), build the book
 #   bash run.sh test   -> set up, run the test suite
 #   bash run.sh smoke  -> set up, run the from-scratch smoke preset (a pipeline check, not science)
 # Setting up is idempotent: a second call reuses .venv and skips installs.

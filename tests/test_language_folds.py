@@ -85,7 +85,7 @@ def test_the_in_language_design_is_declared_and_keeps_the_old_keys(preset, tmp_p
     # the very steps ml-deprel runs without folds (the old design): finished runs of it are reused
     unfolded = load_condition(
         REPO / f"params/{preset}/ml-deprel.yaml",
-        {"intermediate": {"language_folds": []}, "eval": {"allow_in_language_syntax": True}},
+        {"intermediate": {"language_folds": []}, "eval": {"allow_in_language_syntax": True}, "seeds": cfg.seeds},
     )
     kinds = ("intermediate", "target")
     steps = {n.key for n in condition_graph(cfg, tmp_path).nodes if n.kind in kinds}

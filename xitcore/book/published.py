@@ -95,129 +95,23 @@ XTREME_2020_COMMIT = (
     "d224426a1b4c98c2daa126436f95b3c4be122b86"  # the repository's first commit (2020-03-31): the 2020 baseline scripts
 )
 
+
+def _languages(codes: str) -> tuple[str, ...]:
+    return tuple(codes.split())
+
+
 #: The languages of each XTREME task, as listed in ``XTREME_TASK2LANGS`` in
 #: google-research/xtreme ``evaluate.py`` at :data:`XTREME_COMMIT` (copied in that file's order).
 XTREME_LANGUAGES: dict[str, tuple[str, ...]] = {
-    "udpos": tuple(
-        [
-            "af",
-            "ar",
-            "bg",
-            "de",
-            "el",
-            "en",
-            "es",
-            "et",
-            "eu",
-            "fa",
-            "fi",
-            "fr",
-            "he",
-            "hi",
-            "hu",
-            "id",
-            "it",
-            "ja",
-            "kk",
-            "ko",
-            "mr",
-            "nl",
-            "pt",
-            "ru",
-            "ta",
-            "te",
-            "th",
-            "tl",
-            "tr",
-            "ur",
-            "vi",
-            "yo",
-            "zh",
-        ]
+    "udpos": _languages(
+        "af ar bg de el en es et eu fa fi fr he hi hu id it ja kk ko mr nl pt ru ta te th tl tr ur vi yo zh "
     ),
-    "panx": tuple(
-        [
-            "ar",
-            "he",
-            "vi",
-            "id",
-            "jv",
-            "ms",
-            "tl",
-            "eu",
-            "ml",
-            "ta",
-            "te",
-            "af",
-            "nl",
-            "en",
-            "de",
-            "el",
-            "bn",
-            "hi",
-            "mr",
-            "ur",
-            "fa",
-            "fr",
-            "it",
-            "pt",
-            "es",
-            "bg",
-            "ru",
-            "ja",
-            "ka",
-            "ko",
-            "th",
-            "sw",
-            "yo",
-            "my",
-            "zh",
-            "kk",
-            "tr",
-            "et",
-            "fi",
-            "hu",
-        ]
+    "panx": _languages(
+        "ar he vi id jv ms tl eu ml ta te af nl en de el bn hi mr ur fa fr it pt es bg ru ja ka ko th sw yo "
+        "my zh kk tr et fi hu "
     ),
-    "tatoeba": tuple(
-        [
-            "ar",
-            "he",
-            "vi",
-            "id",
-            "jv",
-            "tl",
-            "eu",
-            "ml",
-            "ta",
-            "te",
-            "af",
-            "nl",
-            "de",
-            "el",
-            "bn",
-            "hi",
-            "mr",
-            "ur",
-            "fa",
-            "fr",
-            "it",
-            "pt",
-            "es",
-            "bg",
-            "ru",
-            "ja",
-            "ka",
-            "ko",
-            "th",
-            "sw",
-            "zh",
-            "kk",
-            "tr",
-            "et",
-            "fi",
-            "hu",
-        ]
+    "tatoeba": _languages(
+        "ar he vi id jv tl eu ml ta te af nl de el bn hi mr ur fa fr it pt es bg ru ja ka ko th sw zh kk tr et fi hu "
     ),
 }
 
