@@ -15,9 +15,8 @@ from transformers import RobertaConfig, RobertaForMaskedLM, RobertaModel
 from xitcore.config import load_condition
 from xitcore.errors import ConfigError
 from xitcore.model import MultiTaskModel
-from xitcore.tasks import kind_module
+from xitcore.tasks import kind_module, qa
 from xitcore.tasks import mlm as kmlm
-from xitcore.tasks import qa
 from xitcore.train import finetune, task_weights, train_mlm_head
 
 torch.set_num_threads(1)
@@ -44,7 +43,9 @@ def _tagger(heads=("t",)):
 
 
 def _feats(n, offset=0):
-    return [{"input_ids": [0, 5 + (i + offset) % 7, 9, 2], "labels": [-100, i % 3, (i + 1) % 3, -100]} for i in range(n)]
+    return [
+        {"input_ids": [0, 5 + (i + offset) % 7, 9, 2], "labels": [-100, i % 3, (i + 1) % 3, -100]} for i in range(n)
+    ]
 
 
 def _train(model, tasks, steps, **kw):
