@@ -253,6 +253,14 @@ def test_defaults_keep_the_step_keys_and_settings_enter_them():
     assert (got["early_stopping"], got["eval_every_steps"], got["patience"]) == (True, 50, 3)
     assert (got["head_lr"], got["temperature"], got["task_max_length"]) == (10.0, 2.0, {"qa": 256})
     assert on.rel != plain.rel
+    # a preset's settings for every condition: what a condition does not train stays out of its key
+    preset_wide = {"temperature": 2.0, "task_max_length": {"qa": 256, "sentiment": 64}, "qa_answerless_keep": 0.3}
+    single = load_condition(TINY / "multi.yaml", {"intermediate": {"kind": "task", "tasks": ["nli"], **preset_wide}})
+    assert single.intermediate.schedule_key() == {}
+    mlm = load_condition(TINY / "mlm.yaml", {"intermediate": {"early_stopping": True, "head_lr": 5.0}})
+    assert mlm.intermediate.schedule_key() == {}  # no warm-up: head_lr changes nothing there
+    mlm = load_condition(TINY / "mlm.yaml", {"intermediate": {"head_lr": 5.0, "mlm_head_warmup_steps": 4}})
+    assert mlm.intermediate.schedule_key() == {"head_lr": 5.0, "mlm_head_warmup_steps": 4}
 
 
 @pytest.mark.parametrize(
@@ -262,14 +270,13 @@ def test_defaults_keep_the_step_keys_and_settings_enter_them():
         ({"head_lr": "big"}, r"intermediate.head_lr"),
         ({"temperature": -1.0}, r"^intermediate.temperature must be > 0, got -1.0$"),
         ({"qa_answerless_keep": 1.5}, r"^intermediate.qa_answerless_keep must be between 0 and 1, got 1.5$"),
-        ({"task_max_length": {"ner": 256}}, r"^intermediate.task_max_length: task 'ner' is not in intermediate.tasks"),
+        ({"task_max_length": {"ner": 256}}, r"^intermediate.task_max_length: task 'ner' is unknown; allowed: .*qa"),
         ({"task_max_length": {"qa": 8}}, r"^intermediate.task_max_length.qa must be an integer in \[16, 512\], got 8$"),
         ({"eval_every_steps": 0}, r"^intermediate.eval_every_steps and intermediate.patience must be >= 1"),
         ({"early_stopping": True, "dev_fraction": 0.0}, r"^intermediate.early_stopping needs English dev sets"),
         ({"early_stopping": "yes"}, r"intermediate.early_stopping"),
-        ({"mlm_head_warmup_steps": 5}, r"^intermediate.mlm_head_warmup_steps needs intermediate.kind mlm"),
         ({"mlm_mix": 0.2, "temperature": 2.0}, r"^intermediate.temperature with mlm_mix > 0"),
-        ({"kind": "task", "tasks": ["qa"], "temperature": 2.0}, r"needs kind multitask, got kind 'task'$"),
+        ({"mlm_head_warmup_steps": -1}, r"^intermediate.mlm_head_warmup_steps must be >= 0, got -1$"),
         ({"kind": "task", "tasks": ["copa"], "early_stopping": True}, r"copa's English dev is XCOPA val in English"),
     ],
 )

@@ -622,12 +622,9 @@ def step_intermediate(
         inter.pop("dev_fraction")
     if ic.mlm_mix == 0:  # added later: keys without MLM mixed in stay as they were
         inter.pop("mlm_mix")
-    for k, default in INTERMEDIATE_KEY_DEFAULTS.items():  # added later: at their defaults keys stay as they were
-        if inter[k] == default:
-            inter.pop(k)
-    if not ic.early_stopping:
-        inter.pop("eval_every_steps")
-        inter.pop("patience")
+    for k in (*INTERMEDIATE_KEY_DEFAULTS, "eval_every_steps", "patience"):
+        inter.pop(k)
+    inter.update(ic.schedule_key())  # added later: only what applies and is not at its default, so keys stay
     inter.pop("translator")  # a name for mt_model, which the key holds
     inter.pop("language_folds")  # a fold's step names its own languages below; the others keep their keys
     # version 2: heads initialised from the seed (version 1 took them from the worker's random state)
@@ -736,13 +733,13 @@ def step_intermediate(
         }
         for n, spec in specs.items():
             if "answerless_windows" in spec:
-                stats[n].update(answerless_windows=spec["answerless_windows"], max_length=spec["max_length"])
-            elif n in ic.task_max_length:
+                stats[n]["answerless_windows"] = spec["answerless_windows"]
+            if n in ic.task_max_length:
                 stats[n]["max_length"] = spec["max_length"]
         sizes = ", ".join(f"{n}={s['examples']}" for n, s in stats.items())
         log(f"phase ii ({cfg.condition}, seed {seed}): {sizes} examples")
         stop = {}
-        if ic.early_stopping:
+        if ic.schedule_key().get("early_stopping"):
             stop = {
                 "evaluate": lambda: english_dev_score(evaluate_english_dev(model, tok, cfg, specs, device, quiet=True)),
                 "eval_every": ic.eval_every_steps,
@@ -761,7 +758,7 @@ def step_intermediate(
             **_loop_options(cfg),
             desc=f"phase ii: {'+'.join(ic.tasks)} (seed {seed})",
             head_lr=ic.head_lr,
-            temperature=ic.temperature,
+            temperature=ic.temperature if ic.kind == "multitask" else 1.0,
             **stop,
         )
         if "mlm" in model.heads:  # the MLM share of mlm_mix: its head stays with the checkpoint's encoder only
@@ -885,7 +882,7 @@ def _build_task_model(
 
 def intermediate_max_length(cfg: ExperimentConfig, name: str) -> int:
     """Subwords per window of intermediate task ``name``: intermediate.task_max_length, else model.max_length."""
-    return cfg.intermediate.task_max_length.get(name, cfg.model.max_length)
+    return cfg.intermediate.max_length_for(name, cfg.model.max_length)
 
 
 def english_dev_score(dev: dict) -> dict:
