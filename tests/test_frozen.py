@@ -248,3 +248,24 @@ def test_two_concurrent_runs_of_different_conditions_share_one_copy(tmp_path):
     computed = [line for out in outs for line in out.splitlines() if "computed once and stored" in line]
     target_lines = [line for line in computed if "target=pos" in line]
     assert len(target_lines) == 1, computed  # the shared target set: one process computed it, the other read it
+
+
+def test_bf16_steps_learn_inside_one_autocast_context():
+    """A step runs whole (optimizer included) inside model.autocast: every forward must see the updated weights.
+    With autocast's weight cache on, the bf16 copies from the first forward were reused and nothing was learnt."""
+    from xitcore.model import autocast
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.Tanh(), torch.nn.Linear(32, 4))
+    x, y = torch.randn(64, 16), torch.randint(0, 4, (64,))
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-2)
+    with autocast("bf16", torch.device("cpu")):
+        losses = []
+        for _ in range(30):
+            loss = torch.nn.functional.cross_entropy(net(x).float(), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+    assert net[0].weight.dtype == torch.float32  # master weights stay fp32
+    assert losses[-1] < 0.7 * losses[0], losses

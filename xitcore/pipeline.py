@@ -133,7 +133,9 @@ def _in_precision(cfg: ExperimentConfig, fn):
 
 def _precision_key(cfg: ExperimentConfig) -> dict:
     p = precision_of(cfg)
-    return {"precision": p} if p != "fp32" else {}  # fp32 keys stay as before the option
+    # fp32 keys stay as before the option; bf16 steps made with autocast's weight cache on learnt nothing (see
+    # model.autocast), so theirs carry the fix and never reuse such a step
+    return {"precision": p, "autocast_cache": False} if p != "fp32" else {}
 
 
 def _setup_threads(cfg: ExperimentConfig) -> torch.device:
@@ -1096,7 +1098,14 @@ def _ewt_test(cfg: ExperimentConfig) -> list[dict]:
 # What a target's key holds that is not its data: the frozen step of its data leaves these out, so that every
 # condition, seed and training setting shares it.
 _NOT_TARGET_DATA = ("epochs", "batch_size", "lr", "warmup_ratio", "source", "seed", "dropout", "freeze_embeddings")
-_NOT_TARGET_DATA += ("version", "precision", "freeze_word_embeddings", "freeze_layers", "frozen_prefix")
+_NOT_TARGET_DATA += (
+    "version",
+    "precision",
+    "autocast_cache",
+    "freeze_word_embeddings",
+    "freeze_layers",
+    "frozen_prefix",
+)
 
 
 def _target_frozen(store: RunStore, cfg: ExperimentConfig, phase1: Step, task: str) -> StepNode | None:
