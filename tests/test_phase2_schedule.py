@@ -4,7 +4,6 @@ head warmed up alone before continued MLM. Tiny models, CPU, seconds."""
 
 import json
 import shutil
-from collections import Counter
 
 import numpy as np
 import pytest
@@ -286,14 +285,11 @@ def test_bad_phase2_settings_are_one_line_errors(over, msg):
     assert "\n" not in str(e.value)
 
 
-def test_the_e5_small_preset_turns_the_schedule_on_and_other_presets_keep_it_off():
+def test_shipped_presets_keep_the_old_schedule_until_dev_trials_choose_one():
+    """Every shipped condition trains phase ii as before the options (its keys unchanged): the e5-small trials
+    have not chosen settings yet (book: log of trials)."""
     from conftest import REPO
 
-    e5 = load_condition(REPO / "params" / "e5-small" / "en-qa.yaml").intermediate
-    assert e5.early_stopping and e5.task_max_length.get("qa", 0) >= 256 and e5.qa_answerless_keep < 1
-    for preset in ("smoke", "paper", "gpu-small"):
+    for preset in ("smoke", "e5-small", "paper", "gpu-small"):
         for path in sorted((REPO / "params" / preset).glob("[!_]*.yaml")):
-            ic = load_condition(path).intermediate
-            assert not ic.early_stopping and ic.head_lr == 1.0 and ic.temperature == 1.0, path
-    counts = Counter(load_condition(p).intermediate.early_stopping for p in (REPO / "params" / "e5-small").glob("en-*"))
-    assert counts[True] >= 4  # every English task but COPA alone
+            assert load_condition(path).intermediate.schedule_key() == {}, path
