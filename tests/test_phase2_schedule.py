@@ -285,11 +285,16 @@ def test_bad_phase2_settings_are_one_line_errors(over, msg):
     assert "\n" not in str(e.value)
 
 
-def test_shipped_presets_keep_the_old_schedule_until_dev_trials_choose_one():
-    """Every shipped condition trains phase ii as before the options (its keys unchanged): the e5-small trials
-    have not chosen settings yet (book: log of trials)."""
+def test_e5_small_turns_the_schedule_on_and_other_presets_keep_it_off():
+    """e5-small's phase ii as chosen on dev (book: log of trials); every other shipped preset keeps its keys."""
     from conftest import REPO
 
-    for preset in ("smoke", "e5-small", "paper", "gpu-small"):
+    e5 = REPO / "params" / "e5-small"
+    qa_key = load_condition(e5 / "en-qa.yaml").intermediate.schedule_key()
+    assert qa_key["early_stopping"] and qa_key["task_max_length"] == {"qa": 256} and qa_key["qa_answerless_keep"] < 1
+    assert load_condition(e5 / "en-multitask.yaml").intermediate.schedule_key()["temperature"] > 1
+    assert "early_stopping" not in load_condition(e5 / "en-copa.yaml").intermediate.schedule_key()
+    assert load_condition(e5 / "ml-mlm.yaml").intermediate.schedule_key() == {}  # continued MLM as before
+    for preset in ("smoke", "paper", "gpu-small"):
         for path in sorted((REPO / "params" / preset).glob("[!_]*.yaml")):
             assert load_condition(path).intermediate.schedule_key() == {}, path
