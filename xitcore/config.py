@@ -79,6 +79,16 @@ MODEL_KEY_DEFAULTS = {
     "pooling": "auto",
 }
 POOLINGS = ["auto", "mean", "cls", "pooler"]
+# IntermediateConfig keys added with phase ii's schedule (issue 21): at these defaults they stay out of step keys;
+# eval_every_steps and patience count only with early_stopping.
+INTERMEDIATE_KEY_DEFAULTS = {
+    "early_stopping": False,
+    "head_lr": 1.0,
+    "task_max_length": {},
+    "qa_answerless_keep": 1.0,
+    "temperature": 1.0,
+    "mlm_head_warmup_steps": 0,
+}
 
 
 @dataclass
@@ -360,6 +370,72 @@ class IntermediateConfig:
             )
         },
     )
+    early_stopping: bool = field(
+        default=False,
+        metadata={
+            "help": (
+                "kind task/multitask (other kinds: ignored): score the English dev sets (dev_fraction > 0) every "
+                "eval_every_steps, stop after "
+                "patience scores without improvement, keep the best weights; 'steps' is then the cap (and spans the "
+                "learning-rate schedule). The score is the mean of the tasks' headline dev metrics, COPA left out "
+                "(its English dev is XCOPA val in English, the items its zero-shot XCOPA score reads). The run "
+                "record holds the dev curve and the step it stopped at"
+            )
+        },
+    )
+    eval_every_steps: int = field(default=50, metadata={"help": "with early_stopping: steps between dev scores"})
+    patience: int = field(
+        default=3, metadata={"help": "with early_stopping: dev scores without improvement before stopping"}
+    )
+    head_lr: float = field(
+        default=1.0,
+        metadata={
+            "help": (
+                "multiplier on lr for the task heads (new, randomly initialised) while the encoder keeps lr; with "
+                "kind mlm, the learning rate of the MLM-head warm-up is lr x head_lr; 1 = one learning rate"
+            )
+        },
+    )
+    task_max_length: dict[str, int] = field(
+        default_factory=dict,
+        metadata={
+            "help": (
+                "per intermediate task max subwords per window overriding model.max_length (training and English "
+                "dev; tasks a condition does not train are ignored), e.g. {qa: 256}: XQuAD-en's answers fall "
+                "inside 48 % of 128-token windows, 85 % at 256"
+            )
+        },
+    )
+    qa_answerless_keep: float = field(
+        default=1.0,
+        metadata={
+            "help": (
+                "QA training (other tasks: ignored): share of the windows that do not contain the answer kept (a "
+                "fixed sample, the same for every seed); 1 = all, 0 = only windows with the answer"
+            )
+        },
+    )
+    temperature: float = field(
+        default=1.0,
+        metadata={
+            "help": (
+                "kind multitask (other kinds: ignored): a step draws task t with probability proportional to "
+                "size_t^(1/temperature) "
+                "(features); 1 = examples-proportional, larger = closer to uniform. The record gives each task's "
+                "steps (<task>_steps) and probability (sampling)"
+            )
+        },
+    )
+    mlm_head_warmup_steps: int = field(
+        default=0,
+        metadata={
+            "help": (
+                "kind mlm (other kinds: ignored): steps that train the MLM head alone (encoder fixed, lr x head_lr) "
+                "before continued MLM: "
+                "a pretrained encoder without an MLM head (e5) gets a random one; 0 = none"
+            )
+        },
+    )
     language_folds: list[list[str]] = field(
         default_factory=list,
         metadata={
@@ -430,8 +506,75 @@ class IntermediateConfig:
             )
         if self.kind in ("none", "mlm") and self.tasks:
             raise ConfigError(f"intermediate.kind '{self.kind}' takes no tasks, got {self.tasks}")
+        self._check_phase2_schedule()
         if self.language_folds:
             self._check_folds()
+
+    def _check_phase2_schedule(self) -> None:
+        """early_stopping, head_lr, task_max_length, qa_answerless_keep, temperature, mlm_head_warmup_steps. A preset
+        sets them for all its conditions: each applies where it can (help texts) and enters only those step keys."""
+        if self.eval_every_steps < 1 or self.patience < 1:
+            raise ConfigError(
+                f"intermediate.eval_every_steps and intermediate.patience must be >= 1, got {self.eval_every_steps}, "
+                f"{self.patience}"
+            )
+        if self.early_stopping and self.kind in ("task", "multitask"):
+            if self.dev_fraction <= 0:
+                raise ConfigError(
+                    "intermediate.early_stopping needs English dev sets: intermediate.dev_fraction > 0, got "
+                    f"{self.dev_fraction}"
+                )
+            if all(t == "copa" for t in self.tasks):
+                raise ConfigError(
+                    "intermediate.early_stopping: copa's English dev is XCOPA val in English, the items its "
+                    "zero-shot XCOPA score reads, so it never picks a checkpoint; allowed: early_stopping false "
+                    "for copa alone"
+                )
+        if not self.head_lr > 0:
+            raise ConfigError(f"intermediate.head_lr must be > 0 (a multiplier on lr), got {self.head_lr}")
+        for t, v in self.task_max_length.items():
+            if t not in INTERMEDIATE:
+                raise ConfigError(
+                    f"intermediate.task_max_length: task '{t}' is unknown; allowed: {', '.join(sorted(INTERMEDIATE))}"
+                )
+            if isinstance(v, bool) or not isinstance(v, int) or not 16 <= v <= 512:
+                raise ConfigError(f"intermediate.task_max_length.{t} must be an integer in [16, 512], got {v}")
+        if not 0.0 <= self.qa_answerless_keep <= 1.0:
+            raise ConfigError(f"intermediate.qa_answerless_keep must be between 0 and 1, got {self.qa_answerless_keep}")
+        if not self.temperature > 0:
+            raise ConfigError(f"intermediate.temperature must be > 0, got {self.temperature}")
+        if self.temperature != 1.0 and self.kind == "multitask" and self.mlm_mix > 0:
+            raise ConfigError(
+                "intermediate.temperature with mlm_mix > 0: mlm_mix fixes the MLM share by size; allowed: one of them"
+            )
+        if self.mlm_head_warmup_steps < 0:
+            raise ConfigError(f"intermediate.mlm_head_warmup_steps must be >= 0, got {self.mlm_head_warmup_steps}")
+
+    def schedule_key(self) -> dict:
+        """The phase-ii schedule settings that change what this condition computes (each at its default, or where
+        it does not apply, left out, so that step keys stay as they were): INTERMEDIATE_KEY_DEFAULTS' keys."""
+        tasks_kind = self.kind in ("task", "multitask")
+        applies = {
+            "early_stopping": tasks_kind,
+            "head_lr": tasks_kind or (self.kind == "mlm" and self.mlm_head_warmup_steps > 0),
+            "task_max_length": tasks_kind,
+            "qa_answerless_keep": tasks_kind and "qa" in self.tasks,
+            "temperature": self.kind == "multitask",
+            "mlm_head_warmup_steps": self.kind == "mlm",
+        }
+        out = {}
+        for k, default in INTERMEDIATE_KEY_DEFAULTS.items():
+            v = getattr(self, k)
+            if k == "task_max_length":
+                v = {t: n for t, n in v.items() if t in self.tasks}
+            if applies[k] and v != default:
+                out[k] = v
+        if out.get("early_stopping"):
+            out.update(eval_every_steps=self.eval_every_steps, patience=self.patience)
+        return out
+
+    def max_length_for(self, task: str, default: int) -> int:
+        return self.task_max_length.get(task, default)
 
     def _check_folds(self) -> None:
         folds, where = self.language_folds, "intermediate.language_folds"

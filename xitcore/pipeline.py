@@ -22,7 +22,14 @@ import torch
 
 from . import overlap, tasks
 from .baselines import pos_baselines
-from .config import MODEL_KEY_DEFAULTS, ExperimentConfig, config_hash, config_identity, portable_path
+from .config import (
+    INTERMEDIATE_KEY_DEFAULTS,
+    MODEL_KEY_DEFAULTS,
+    ExperimentConfig,
+    config_hash,
+    config_identity,
+    portable_path,
+)
 from .corpus import build_corpus, build_mc4_corpus, corpus_data_sets, read_corpus, read_parallel
 from .data import read_conllu, read_tatoeba, read_xcopa
 from .data.paths import DATA_ROOT, TATOEBA_ISO3, ud_file
@@ -73,7 +80,7 @@ from .tasks.mlm import (
     tokenize_corpus,
 )
 from .tasks.retrieval import bucc_candidates, bucc_f1, embed_sentences, load_bucc
-from .train import finetune, mlm_heldout_loss, set_seed, train_mlm
+from .train import finetune, mlm_heldout_loss, set_seed, train_mlm, train_mlm_head
 
 LOG_PREFIX = "[xit]"
 
@@ -618,6 +625,9 @@ def step_intermediate(
         inter.pop("dev_fraction")
     if ic.mlm_mix == 0:  # added later: keys without MLM mixed in stay as they were
         inter.pop("mlm_mix")
+    for k in (*INTERMEDIATE_KEY_DEFAULTS, "eval_every_steps", "patience"):
+        inter.pop(k)
+    inter.update(ic.schedule_key())  # added later: only what applies and is not at its default, so keys stay
     inter.pop("translator")  # a name for mt_model, which the key holds
     inter.pop("language_folds")  # a fold's step names its own languages below; the others keep their keys
     # version 2: heads initialised from the seed (version 1 took them from the worker's random state)
@@ -664,6 +674,27 @@ def step_intermediate(
             _restrict_vocab(cfg, model, data, tok)
             start_loss = mlm_heldout_loss(model, tok, data.heldout, cfg.mlm.mask_prob, device)
             log(f"continued MLM ({cfg.condition}, seed {seed}): held-out loss at the start {start_loss:.3f}")
+            warm = {}
+            if ic.mlm_head_warmup_steps:
+                warm = train_mlm_head(
+                    model,
+                    tok,
+                    data,
+                    steps=ic.mlm_head_warmup_steps,
+                    batch_size=ic.batch_size,
+                    lr=ic.lr * ic.head_lr,
+                    warmup=min(ic.warmup_steps, ic.mlm_head_warmup_steps // 10),
+                    weight_decay=0.01,
+                    mask_prob=cfg.mlm.mask_prob,
+                    seed=seed,
+                    device=device,
+                    desc=f"phase ii: MLM head warm-up (seed {seed})",
+                    tlm_fraction=cfg.mlm.tlm_fraction,
+                    code_switch_fraction=cfg.mlm.code_switch_fraction,
+                    **_loop_options(cfg),
+                )
+                warm = {"steps": ic.mlm_head_warmup_steps, "lr": ic.lr * ic.head_lr, **warm}
+                log(f"MLM head warm-up: held-out loss {start_loss:.3f} -> {warm['final_heldout_loss']:.3f}")
             res = train_mlm(
                 model,
                 tok,
@@ -683,7 +714,8 @@ def step_intermediate(
             )
             model.base_model.save_pretrained(str(work / "model"))
             tok.save_pretrained(str(work / "model"))
-            return {"phase": "intermediate", "kind": "mlm", "initial_heldout_loss": round(start_loss, 4), **res}
+            out = {"phase": "intermediate", "kind": "mlm", "initial_heldout_loss": round(start_loss, 4), **res}
+            return {**out, "mlm_head_warmup": warm} if warm else out
         model, specs, feats = _build_task_model(
             cfg,
             mlm.path / "model",
@@ -702,8 +734,20 @@ def step_intermediate(
             for n, f in feats.items()
             if n in specs
         }
+        for n, spec in specs.items():
+            if "answerless_windows" in spec:
+                stats[n]["answerless_windows"] = spec["answerless_windows"]
+            if n in ic.task_max_length:
+                stats[n]["max_length"] = spec["max_length"]
         sizes = ", ".join(f"{n}={s['examples']}" for n, s in stats.items())
         log(f"phase ii ({cfg.condition}, seed {seed}): {sizes} examples")
+        stop = {}
+        if ic.schedule_key().get("early_stopping"):
+            stop = {
+                "evaluate": lambda: english_dev_score(evaluate_english_dev(model, tok, cfg, specs, device, quiet=True)),
+                "eval_every": ic.eval_every_steps,
+                "patience": ic.patience,
+            }
         res = finetune(
             model,
             feats,
@@ -716,6 +760,9 @@ def step_intermediate(
             device=device,
             **_loop_options(cfg),
             desc=f"phase ii: {'+'.join(ic.tasks)} (seed {seed})",
+            head_lr=ic.head_lr,
+            temperature=ic.temperature if ic.kind == "multitask" else 1.0,
+            **stop,
         )
         if "mlm" in model.heads:  # the MLM share of mlm_mix: its head stays with the checkpoint's encoder only
             stats["mlm"] = {"blocks": len(feats["mlm"][1]), "mix": ic.mlm_mix, "seq_length": cfg.mlm.seq_length}
@@ -727,7 +774,10 @@ def step_intermediate(
             metrics["xcopa_split"] = xcopa_split(cfg)
             metrics["xcopa"] = evaluate_xcopa(model, tok, cfg, device)
         metrics.update(frozen_report(prefix))
-        model.save(work / "model", {n: {k: v for k, v in s.items() if k != "examples"} for n, s in specs.items()})
+        model.save(
+            work / "model",
+            {n: {k: v for k, v in s.items() if k not in ("examples", "answerless_windows")} for n, s in specs.items()},
+        )
         tok.save_pretrained(str(work / "model"))
         return metrics
 
@@ -764,9 +814,12 @@ def _intermediate_frozen(
     if name == "copa":
         data.update(xcopa_languages=cfg.eval.xcopa_languages, xcopa_split=xcopa_split(cfg))
 
+    if name in ic.task_max_length:  # its own window length: other tasks' frozen steps keep their keys
+        data["max_length"] = ic.task_max_length[name]
+
     def sequences(tok) -> list[list[int]]:
         task, examples = _intermediate_examples(cfg, name, ic.data, fold)
-        kind, ml = tasks.kind_module(task.kind), cfg.model.max_length
+        kind, ml = tasks.kind_module(task.kind), intermediate_max_length(cfg, name)
         labels = tasks.task_labels(task, examples)
         lists = [examples]
         if ic.dev_fraction > 0:
@@ -806,13 +859,22 @@ def _build_task_model(
         kind = tasks.kind_module(task.kind)
         labels = tasks.task_labels(task, examples)
         heads[name] = _make_head(cfg, task.kind, encoder.config.hidden_size, len(labels))
+        ml = intermediate_max_length(cfg, name)
         specs[name] = {
             "kind": task.kind,
             "labels": labels,
             "examples": len(examples),
             "languages": sorted({ex.get("lang", "en") for ex in examples}),
+            "max_length": ml,
         }
-        feats[name] = (task.kind, kind.featurise(tok, examples, labels, cfg.model.max_length))
+        f = kind.featurise(tok, examples, labels, ml)
+        if task.kind == "qa":
+            keep = cfg.intermediate.qa_answerless_keep
+            empty = sum(1 for x in f if x["start"] == 0 and x["end"] == 0)
+            f = qa.keep_answerless(f, keep, seed=0)  # one sample for every seed: it chooses data, not a run
+            kept = sum(1 for x in f if x["start"] == 0 and x["end"] == 0)
+            specs[name]["answerless_windows"] = {"keep": keep, "of": empty, "kept": kept, "windows": len(f)}
+        feats[name] = (task.kind, f)
     if mlm_model is not None:
         n = mix_size(sum(len(f) for _, f in feats.values()), cfg.intermediate.mlm_mix)
         feats["mlm"] = ("mlm", mix_features(mlm_data(), n, tok, cfg.mlm.mask_prob, seed))
@@ -821,7 +883,21 @@ def _build_task_model(
     return MultiTaskModel(encoder, heads), specs, feats
 
 
-def evaluate_english_dev(model, tok, cfg, specs: dict, device) -> dict:
+def intermediate_max_length(cfg: ExperimentConfig, name: str) -> int:
+    """Subwords per window of intermediate task ``name``: intermediate.task_max_length, else model.max_length."""
+    return cfg.intermediate.max_length_for(name, cfg.model.max_length)
+
+
+def english_dev_score(dev: dict) -> dict:
+    """The score phase ii's early stopping follows: the mean of the tasks' headline dev metrics (accuracy; QA F1),
+    COPA left out (its English dev is XCOPA val in English: the items its zero-shot XCOPA score reads), with each
+    task's score beside it for the dev curve."""
+    per_task = {n: r.get("accuracy", r.get("f1")) for n, r in dev.items()}
+    followed = [v for n, v in per_task.items() if n != "copa"]
+    return {"score": sum(followed) / len(followed) if followed else float("nan"), **per_task}
+
+
+def evaluate_english_dev(model, tok, cfg, specs: dict, device, quiet: bool = False) -> dict:
     """Each intermediate task's own score on its English dev set (xitcore.tasks.english_dev): accuracy, or SQuAD
     F1/EM for QA, so that a reader sees that phase ii learned its task."""
     out = {}
@@ -829,7 +905,7 @@ def evaluate_english_dev(model, tok, cfg, specs: dict, device) -> dict:
         _, dev = tasks.english_dev(name, cfg.intermediate.dev_fraction)
         if not dev:
             continue
-        n, kind, ml = len(dev), spec["kind"], cfg.model.max_length
+        n, kind, ml = len(dev), spec["kind"], intermediate_max_length(cfg, name)
         if kind == "tagging":
             pred = tagging.predict_tagging(model, name, tok, dev, spec["labels"], ml, device)
             out[name] = {"accuracy": round(100 * pos_accuracy([e["tags"] for e in dev], pred), 2)}
@@ -845,7 +921,8 @@ def evaluate_english_dev(model, tok, cfg, specs: dict, device) -> dict:
             s = qa.qa_scores([e["answers"] for e in dev], qa.predict_qa(model, name, tok, dev, ml, device), "en")
             out[name] = {"f1": round(100 * s["f1"], 2), "exact_match": round(100 * s["exact_match"], 2)}
         out[name]["examples"] = n
-        log(f"phase ii ({cfg.condition}): {name} English dev {out[name]}")
+        if not quiet:
+            log(f"phase ii ({cfg.condition}): {name} English dev {out[name]}")
     return out
 
 

@@ -559,6 +559,20 @@ def train_mlm(
     return out
 
 
+def train_mlm_head(model, tokenizer, data: MLMData, *, steps: int, **kwargs) -> dict:
+    """``train_mlm`` with the encoder fixed: only the MLM head's trainable weights move (a pretrained encoder
+    without an MLM head gets a random one, which would otherwise push random gradients into the encoder during
+    the first steps of continued MLM). The encoder's ``requires_grad`` flags are restored afterwards."""
+    flags = {n: p.requires_grad for n, p in model.base_model.named_parameters()}
+    for p in model.base_model.parameters():
+        p.requires_grad_(False)
+    try:
+        return train_mlm(model, tokenizer, data, steps=steps, **kwargs)
+    finally:
+        for n, p in model.base_model.named_parameters():
+            p.requires_grad_(flags[n])
+
+
 # ====================================================================== fine-tuning (any task kind: xitcore.tasks)
 
 
@@ -575,6 +589,14 @@ def length_grouped_batches(feats, batch_size: int, rng: random.Random, group: in
         batches += [chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size)]
     rng.shuffle(batches)
     return batches
+
+
+def task_weights(sizes: list[int], temperature: float = 1.0) -> list:
+    """Sampling weights of multi-task training: size^(1/temperature) (T5's temperature mixing; 1 = the sizes
+    themselves, examples-proportional, kept as integers so that the draws stay those of runs before the option)."""
+    if temperature == 1.0:
+        return list(sizes)
+    return [float(n) ** (1.0 / temperature) for n in sizes]
 
 
 def _task_loss(model, task: str, kind: str, batch: dict, device):
@@ -603,13 +625,20 @@ def finetune(
     evaluate=None,
     eval_every: int = 0,
     patience: int = 0,
+    head_lr: float = 1.0,
+    temperature: float = 1.0,
 ) -> dict:
     """Train ``model`` on one or more tasks ({name: (kind, features)}) for ``steps`` optimizer steps.
 
     Early stopping as jiant's metarunner does it: with ``evaluate`` (a callable returning a dev score, higher is
-    better), the model is scored every ``eval_every`` steps and at the last step; training stops after
-    ``patience`` scores without improvement and the best-scoring weights are loaded back (the learning-rate
-    schedule still spans ``steps``). Without it, nothing changes.
+    better, or a dict with that score under "score" and details, e.g. per-task scores, kept in the curve), the
+    model is scored every ``eval_every`` steps and at the last step; training stops after ``patience`` scores
+    without improvement and the best-scoring weights are loaded back (the learning-rate schedule still spans
+    ``steps``). Without it, nothing changes.
+
+    ``head_lr``: the parameters under ``model.heads`` train at ``lr * head_lr`` (a second AdamW group), the encoder
+    at ``lr``. ``temperature``: each step picks task t with probability proportional to size_t^(1/temperature);
+    1 is examples-proportional mixing (below).
 
     ``kind`` names a task kind of ``xitcore.tasks`` (tagging, classification, multiple_choice, qa), whose module
     collates its features and computes its loss: this loop knows no kind.
@@ -622,11 +651,19 @@ def finetune(
     plain = grad_accum_steps == 1 and world_size == 1
     runner = _Runner(model, _task_loss, compile=compile, wrap=wrap, fp16=fp16, device=device)
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    if head_lr == 1.0:  # one group, as before the option (optimizer state and checkpoints unchanged)
+        opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    else:
+        heads = {id(p) for p in getattr(model, "heads", torch.nn.Module()).parameters()}
+        groups = [
+            {"params": [p for p in params if id(p) not in heads], "lr": lr},
+            {"params": [p for p in params if id(p) in heads], "lr": lr * head_lr},
+        ]
+        opt = torch.optim.AdamW([g for g in groups if g["params"]], lr=lr, weight_decay=0.01)
     sched = linear_warmup_decay(opt, warmup, steps)
     rng = random.Random(seed)
     names = sorted(tasks)
-    sizes = [len(tasks[n][1]) for n in names]
+    sizes = task_weights([len(tasks[n][1]) for n in names], temperature)
     streams: dict[str, list] = {}
     epochs: dict[str, list[int]] = {}  # per task: [passes begun over its features, batches in this pass]
     losses = {n: [] for n in names}
@@ -637,6 +674,8 @@ def finetune(
         tasks={n: [tasks[n][0], len(tasks[n][1])] for n in names}, grad_accum_steps=grad_accum_steps,
         world_size=world_size, early_stopping=[eval_every, patience] if evaluate is not None else None,
     )  # fmt: skip
+    if head_lr != 1.0 or temperature != 1.0:  # added later: other loops' checkpoints still match
+        fingerprint.update(head_lr=head_lr, temperature=temperature)
     ck = _LoopCheckpoint("finetune", fingerprint, model, steps=steps, rank=rank, world_size=world_size, device=device)
     found = ck.load()
     if found is not None and found[0]["status"] == "done":
@@ -676,8 +715,10 @@ def finetune(
         bar.update(1)
         bar.set_postfix(task=name, loss=f"{losses[name][-1]:.3f}", refresh=False)
         if evaluate is not None and ((step + 1) % eval_every == 0 or step == steps - 1):
-            score = float(evaluate())
-            history.append({"step": step + 1, "dev": round(score, 4)})
+            got = evaluate()
+            details = dict(got) if isinstance(got, dict) else {"score": got}
+            score = float(details.pop("score"))
+            history.append({"step": step + 1, "dev": round(score, 4), **details})
             if best is None or score > best[0]:
                 state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
                 best, since = (score, step + 1, state), 0
@@ -717,6 +758,10 @@ def finetune(
         }
     if not plain:
         out.update(grad_accum_steps=grad_accum_steps, world_size=world_size)
+    if temperature != 1.0:
+        out["sampling"] = {"temperature": temperature, **{n: round(w / sum(sizes), 4) for n, w in zip(names, sizes)}}
+    if head_lr != 1.0:
+        out["head_lr"] = head_lr
     for n, ls in losses.items():
         if ls:
             k = max(1, len(ls) // 10)

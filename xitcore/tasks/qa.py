@@ -343,6 +343,21 @@ def featurise(tokenizer, examples: list[dict], labels: list[str], max_length: in
     return encode_qa_windows(tokenizer, examples, **(window or qa_window_args(max_length)))
 
 
+def keep_answerless(feats: list[dict], keep: float, seed: int = 0) -> list[dict]:
+    """Training windows with every window that holds its answer and ``round(keep * n)`` of the ``n`` that do not
+    (start = end = 0: long contexts give many such windows, and they teach mostly "no answer here"), a fixed
+    sample drawn with ``seed``; the windows keep their order."""
+    if not 0.0 <= keep <= 1.0:
+        raise ValueError(f"keep must be between 0 and 1, got {keep}")
+    empty = [i for i, f in enumerate(feats) if f["start"] == 0 and f["end"] == 0]
+    if keep >= 1.0 or not empty:
+        return list(feats)
+    import random
+
+    dropped = set(empty) - set(random.Random(seed).sample(empty, round(keep * len(empty))))
+    return [f for i, f in enumerate(feats) if i not in dropped]
+
+
 feature_length = input_length
 
 
