@@ -12,6 +12,8 @@ from xitcore.baselines import (
     punct_majority_predict,
 )
 
+pytestmark = pytest.mark.quick  # all of this module is in the quick subset (pytest -m quick)
+
 # 3 sentences, 12 words; gold NOUN: cat, Dogs = 2; punctuation-only words: . ! « » = 4 (all PUNCT);
 # '$' is a symbol (Unicode Sc), tagged SYM, and the baseline says NOUN for it.
 SENTS = [

@@ -19,6 +19,7 @@ import nbformat
 import pytest
 import yaml
 from book_runs import NOT_RUN, RUN, SETS, paper_runs, params_root, pos_accuracy
+from conftest import listing_changes, store_listing
 
 import xitcore.book
 from xitcore import cli
@@ -65,12 +66,19 @@ def built(paper, tmp_path_factory):
     for s in SETS:
         argv += ["--set", s]
     err = io.StringIO()
+    _STORE["before"] = store_listing(runs)
     with params_root(params), contextlib.redirect_stderr(err):
         rc = cli.main(argv)
+    _STORE["after"] = store_listing(runs)
     return rc, book, err.getvalue(), runs
 
 
+#: the run store's listing (book_runs.store_listing) just before and just after ``built`` built the book
+_STORE: dict[str, dict] = {}
+
+
 # ------------------------------------------------------------------------------------------ the sources
+@pytest.mark.quick
 @pytest.mark.parametrize("name", sorted(PARAMETERS))
 def test_chapter_sources_are_myst_notebooks_that_only_read_results(name):
     source = REPO / "notebooks" / f"{name}.md"
@@ -87,7 +95,8 @@ def test_chapter_sources_are_myst_notebooks_that_only_read_results(name):
     exec(code[0].source, {}, params)  # plain values only
     assert list(params) == PARAMETERS[name]
     body = "\n".join(c.source for c in code)
-    # results only: no pipeline, training or config code, and no test stand-in
+    # results only: no pipeline, training or config code, and no test stand-in (a quick look at the source; that
+    # executed chapters write nothing: test_building_the_book_leaves_the_run_store_as_it_was)
     assert not re.search(r"xitcore\.(pipeline|train|config|tasks|model)\b|import (pipeline|train)\b", body)
     assert "run_condition" not in body and "backend" not in body
     assert "load_results(runs_dir)" in body or "book_results(runs_dir," in body  # reading.book_results loads
@@ -110,6 +119,7 @@ def _free_names(code: str) -> set[str]:
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - bound
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("name", sorted(PARAMETERS))
 def test_params_file_keys_reach_no_chapter(name):
     """``papermill -f params/<preset>/<condition>.yaml`` injects every key of the file; a chapter reads only
@@ -154,6 +164,18 @@ def test_book_builds_with_warnings_as_errors(built):
     assert not (book / "chapters" / "paper" / f"{NOT_RUN}.ipynb").exists()
     assert (book / "_toc.yml").read_text() == (REPO / "book" / "_toc.yml").read_text()  # the committed glob toc
     assert "KeyboardInterrupt" not in logs and "[IPKernelApp]" not in logs  # kernel shutdown noise not printed
+
+
+def test_building_the_book_leaves_the_run_store_as_it_was(built):
+    """Chapters only read: executing every chapter of the book (papermill, in their own kernels) and building
+    it creates, removes, writes or touches nothing in the run store it reads. A chapter that ran a step or the
+    pipeline would (``run_condition`` rewrites the condition index even when every step is reused)."""
+    rc, _, logs, runs = built
+    assert rc == 0, logs
+    before, after = _STORE["before"], _STORE["after"]
+    assert len(before) > 50 and any(p.endswith("metrics.json") for p in before)  # the listing saw the store
+    changes = listing_changes(before, after)
+    assert not changes, "the book build changed the run store:\n" + "\n".join(changes)
 
 
 def test_paper_chapter_shows_the_numbers_of_its_runs(built):

@@ -56,6 +56,7 @@ def test_bucc_mines_on_the_tatoeba_checkpoints_and_reports_f1(runs, tmp_path):
     assert rows[rows.language == "de"].value.iloc[0] == de["f1"]
 
 
+@pytest.mark.quick
 def test_bucc_is_off_unless_asked_and_fails_with_one_line_without_its_files(tmp_path, monkeypatch):
     plain = condition_graph(load_condition(TINY / "none.yaml"), tmp_path / "r")
     assert not any(n.kind == "bucc2018" for n in plain.nodes) and "bucc2018" not in plain.index

@@ -76,6 +76,7 @@ def row(df, c) -> dict:
 # ------------------------------------------------------------------------------------ verdict()
 
 
+@pytest.mark.quick
 def test_verdict_supported_contradicted_inconclusive():
     assert C.verdict([1.0, 1.2, 0.9], +1).verdict == C.SUPPORTED
     assert C.verdict([1.0, 1.2, 0.9], -1).verdict == C.CONTRADICTED
@@ -87,6 +88,7 @@ def test_verdict_supported_contradicted_inconclusive():
     assert C.verdict([2.0, 2.0]).verdict == C.SUPPORTED  # sd 0: the interval is the point 2
 
 
+@pytest.mark.quick
 def test_verdict_not_testable_cases():
     v = C.verdict([1.0], +1)
     assert v.verdict == C.NOT_TESTABLE and "fewer than 2 seeds" in v.reason and v.n == 1
@@ -99,6 +101,7 @@ def test_verdict_not_testable_cases():
         C.verdict([1.0, 2.0], direction=0)
 
 
+@pytest.mark.quick
 def test_the_interval_is_the_shared_t_interval_over_paired_seeds():
     st = T.paired_stats([1.0, 2.0, 3.0])
     half = 4.302652729911275 * 1.0 / math.sqrt(3)  # t(0.975, 2) * sd / sqrt(n)
@@ -110,6 +113,7 @@ def test_the_interval_is_the_shared_t_interval_over_paired_seeds():
     assert not hasattr(C, "mean_ci")
 
 
+@pytest.mark.quick
 def test_paired_t_p_by_hand_and_consistent_with_the_interval():
     # Δ = 1, 2, 3: t = 2 / (1 / sqrt 3) = 3.4641, df 2; two-sided p = 1 - t / sqrt(t^2 + 2) for df = 2
     t = 2.0 * math.sqrt(3)
@@ -122,6 +126,7 @@ def test_paired_t_p_by_hand_and_consistent_with_the_interval():
         assert (st.p < 0.05) == st.excludes_zero, deltas
 
 
+@pytest.mark.quick
 def test_paired_differences_pair_by_seed():
     a = pd.Series({1: 10.0, 2: 12.0, 3: 11.0, 4: 9.0})
     b = pd.Series({1: 9.0, 2: 13.0, 3: 10.0, 5: 1.0})
@@ -142,6 +147,7 @@ def test_holm_against_a_hand_computed_case():
     assert T.holm([]) == []
 
 
+@pytest.mark.quick
 def test_statistics_are_stated_once():
     text = T.STATISTICS
     assert "same seeds" in text and T.CI_METHOD in text and "Holm" in text and "exploratory" in text
@@ -150,6 +156,7 @@ def test_statistics_are_stated_once():
 # ------------------------------------------------------------------------------------ kinds of test
 
 
+@pytest.mark.quick
 def test_non_superiority_needs_a_declared_margin():
     # no margin declared in advance: not testable, however the seeds fall
     for deltas in ([-1.0, -1.2, -0.9], [0.5, -0.4, 0.1], [1.0, 1.2, 0.9]):
@@ -168,6 +175,7 @@ def test_non_superiority_needs_a_declared_margin():
     assert C.verdict([0.5, -0.4, 0.1], test_kind=C.SUPERIORITY).verdict == C.INCONCLUSIVE
 
 
+@pytest.mark.quick
 def test_superiority_follows_the_adjusted_p():
     deltas = [1.0, 1.2, 0.9]  # p ≈ 0.007
     assert C.verdict(deltas, p_holm=0.01).verdict == C.SUPPORTED
@@ -177,6 +185,7 @@ def test_superiority_follows_the_adjusted_p():
     assert C.verdict([0.5, -0.4, 0.1], p_holm=0.9).verdict == C.INCONCLUSIVE
 
 
+@pytest.mark.quick
 def test_direction_only_reads_signs_not_intervals():
     v = C.verdict([0.1, 3.0, 0.2], test_kind=C.DIRECTION_ONLY)
     assert v.verdict == C.DIRECTION_AS_CLAIMED and "no interval" in v.reason and math.isnan(v.ci_lo)
@@ -241,6 +250,7 @@ def test_every_row_carries_provenance_and_test_kind():
         claim(test_kind="vibes")
 
 
+@pytest.mark.quick
 def test_corrected_claims_state_the_sources_numbers():
     by_id = {c.id: c for c in C.CLAIMS}
     p6 = by_id["P6-tydiqa-xnli"].statement
@@ -288,6 +298,7 @@ def test_ledger_holm_column_is_holm_within_each_family():
     assert f"{len(tested)} claim(s)" in note and f"*Power, {C.LEDGER_FAMILY}:* with n = 3 seeds" in note
 
 
+@pytest.mark.quick
 def test_delta_ci_table_counts_its_comparisons_and_marks_holm():
     df = synthetic_results(["no-intermediate", "en-qa", "en-nli"], effects={"en-qa": 5.0}, noise=0.1)
     t = T.delta_ci_table(df)
@@ -305,6 +316,7 @@ def test_delta_ci_table_counts_its_comparisons_and_marks_holm():
 # ------------------------------------------------------------------------------------ ledger rows
 
 
+@pytest.mark.quick
 def test_ledger_row_supported_with_exact_numbers():
     df = frame({"no-intermediate": [50.0, 51.0, 52.0], "en-qa": [53.0, 54.5, 55.0]})
     r = row(df, claim())
@@ -395,6 +407,7 @@ def test_contract_style_names_work_too():
     assert by.loc["P1-squad/pos", "verdict"] == C.SUPPORTED
 
 
+@pytest.mark.quick
 def test_ledger_needs_one_preset():
     df = pd.concat([frame({"no-intermediate": [1, 2]}), frame({"no-intermediate": [1, 2]}, preset="full")])
     with pytest.raises(ValueError, match="preset"):

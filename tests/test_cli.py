@@ -22,6 +22,7 @@ def df():
     return synthetic_results(conditions=["no-intermediate", "en-qa", "ml-qa"])
 
 
+@pytest.mark.quick
 def test_empty_or_missing_run_store_is_one_error_line(capsys, tmp_path):
     for store in (tmp_path / "missing", tmp_path):
         rc, out, err = run(capsys, "--runs-dir", str(store), "results")
@@ -32,6 +33,7 @@ def test_empty_or_missing_run_store_is_one_error_line(capsys, tmp_path):
         )
 
 
+@pytest.mark.quick
 def test_unknown_values_name_what_is_allowed(df):
     from xitcore.errors import DataError
 
@@ -47,12 +49,14 @@ def test_unknown_values_name_what_is_allowed(df):
         filter_results(df, "runs", languages=["xx"])
 
 
+@pytest.mark.quick
 def test_filters_keep_only_the_asked_rows(df):
     out = filter_results(df, "runs", preset="smoke", conditions=["en-qa"], tasks=["pos"], languages=["de", "avg"])
     assert set(out.condition) == {"en-qa"} and set(out.task) == {"pos"} and set(out.language) == {"de", "avg"}
     assert len(out) == len(df[(df.condition == "en-qa") & (df.task == "pos") & df.language.isin(["de", "avg"])])
 
 
+@pytest.mark.quick
 def test_narrow_default_view(df):
     table = results_view(df)
     assert list(table.columns) == ["seeds", "POS en", "POS avg", "NER en", "Tatoeba avg"]
@@ -89,6 +93,7 @@ def test_results_on_real_runs(capsys, tiny_runs):
     )
 
 
+@pytest.mark.quick
 def test_keys_lists_every_key_with_type_default_help(capsys):
     rc, out, _ = run(capsys, "keys")
     assert rc == 0
@@ -100,6 +105,7 @@ def test_keys_lists_every_key_with_type_default_help(capsys):
     assert "target.early_stopping" in section and "mlm." not in section
 
 
+@pytest.mark.quick
 def test_keys_unknown_section_is_one_line(capsys):
     rc, out, err = run(capsys, "keys", "targets")
     assert rc == 2 and out == ""
@@ -107,6 +113,7 @@ def test_keys_unknown_section_is_one_line(capsys):
     assert err.count("\n") == 1 and "target, tokenizer" in err
 
 
+@pytest.mark.quick
 def test_run_help_mentions_keys(capsys):
     with pytest.raises(SystemExit):
         cli.main(["run", "--help"])

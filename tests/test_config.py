@@ -9,6 +9,8 @@ from conftest import REPO, TINY
 from xitcore.config import load_condition, parse_override, preset_conditions
 from xitcore.errors import ConfigError
 
+pytestmark = pytest.mark.quick  # all of this module is in the quick subset (pytest -m quick)
+
 BAD = [
     ({"modle": {"hidden_size": 8}}, "params key 'modle' is unknown"),
     ({"model": {"hiden_size": 8}}, "params key 'model.hiden_size' is unknown"),

@@ -8,6 +8,8 @@ from conftest import TINY
 from xitcore.results import load_results, summary_table
 from xitcore.runstore import RunStore, atomic_write_json
 
+pytestmark = pytest.mark.quick  # all of this module is in the quick subset (pytest -m quick)
+
 
 def _small_store(runs):
     """Two conditions of the tiny preset, written through the run store with made-up numbers (no training)."""

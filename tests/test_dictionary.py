@@ -28,18 +28,21 @@ def _toy_pairs():
     return pairs
 
 
+@pytest.mark.quick
 def test_ibm1_both_directions_recovers_the_toy_lexicon():
     table = induce_dictionary(_toy_pairs(), iterations=10, min_count=2)["xx"]
     assert {e: c[0][0] for e, c in table.items()} == _TOY
     assert table["cat"] == [("chat", 4)]  # aligned in all four sentences with "cat"
 
 
+@pytest.mark.quick
 def test_min_count_drops_rare_links():
     # every toy word occurs in exactly 4 of the 8 pairs
     assert len(induce_dictionary(_toy_pairs(), iterations=10, min_count=4)["xx"]) == len(_TOY)
     assert induce_dictionary(_toy_pairs(), iterations=10, min_count=5)["xx"] == {}
 
 
+@pytest.mark.quick
 def test_real_pud_halves_give_spanish_function_words():
     from xitcore.corpus import parallel_sources
 
@@ -50,6 +53,7 @@ def test_real_pud_halves_give_spanish_function_words():
     assert {x for x, _ in table["the"][:2]} == {"el", "la"}
 
 
+@pytest.mark.quick
 def test_translations_keep_their_usual_capital_letter():
     from xitcore.corpus import parallel_sources
 
@@ -59,12 +63,14 @@ def test_translations_keep_their_usual_capital_letter():
     assert table["and"][0][0] == "und"
 
 
+@pytest.mark.quick
 def test_split_words_keeps_vowel_signs_and_splits_chinese_into_characters():
     assert split_words("सरकार की नीति, नहीं।", "hi") == ["सरकार", "की", "नीति", "नहीं"]
     assert split_words("政府的。", "zh") == ["政", "府", "的"]
     assert split_words("The U.N.'s 2 reports", "en") == ["the", "u", "n", "s", "2", "reports"]
 
 
+@pytest.mark.quick
 def test_sentence_pairs_splits_aligned_paragraphs_and_drops_mismatched_ones():
     long = " ".join(["word"] * 90)
     ok = {"lang": "xx", "en": f"{long}. Second one here.", "xx": f"{long}. Zweite hier."}
@@ -74,6 +80,7 @@ def test_sentence_pairs_splits_aligned_paragraphs_and_drops_mismatched_ones():
     assert [p["en"] for p in out] == ["Second one here.", "A cat."]  # the 90-word sentence is too long to align
 
 
+@pytest.mark.quick
 def test_code_switch_keeps_spacing_punctuation_and_capitals():
     table = {"the": [("la", 3)], "city": [("ciudad", 1)], "and": [("y", 2)]}
     out, n = code_switch("The city, and  the (city).", table, 1.0, random.Random(0))
@@ -82,6 +89,7 @@ def test_code_switch_keeps_spacing_punctuation_and_capitals():
     assert code_switch("The city.", table, 0.0, random.Random(0)) == ("The city.", 0)
 
 
+@pytest.mark.quick
 def test_code_switch_draws_translations_in_proportion_to_alignment_counts():
     rng = random.Random(1)
     draws = [code_switch("the", {"the": [("el", 3), ("la", 1)]}, 1.0, rng)[0] for _ in range(4000)]
@@ -95,6 +103,7 @@ def _mlm_data(code_switched):
     return MLMData(train, np.zeros((0, 4), dtype=np.int64), {"en": 0.5, "es": 0.5}, 1.0, code_switched=code_switched)
 
 
+@pytest.mark.quick
 def test_rows_come_from_code_switched_blocks_at_the_set_rate():
     from xitcore.tasks.mlm import draw_mlm_rows
 
@@ -107,6 +116,7 @@ def test_rows_come_from_code_switched_blocks_at_the_set_rate():
     assert (rows == 7).all()
 
 
+@pytest.mark.quick
 def test_plain_rows_unchanged_by_the_code_switch_option():
     """Off, the option draws nothing extra: the batches (and so earlier runs' checkpoints) stay the same."""
     from xitcore.tasks.mlm import draw_mlm_rows
@@ -127,6 +137,7 @@ def test_plain_rows_unchanged_by_the_code_switch_option():
         ({"code_switch_fraction": 0.6, "tlm_fraction": 0.6}, "at most 1"),
     ],
 )
+@pytest.mark.quick
 def test_bad_code_switch_settings_are_one_clear_error(over, msg):
     from xitcore.config import MLMConfig
 
@@ -134,6 +145,7 @@ def test_bad_code_switch_settings_are_one_clear_error(over, msg):
         MLMConfig(**over)
 
 
+@pytest.mark.quick
 def test_mlm_step_key_ignores_code_switch_settings_while_off(tmp_path):
     """Existing MLM checkpoints keep their keys; turning code-switching on adds the dictionary step's key."""
     from xitcore.config import load_condition

@@ -8,6 +8,8 @@ from book_synthetic import synthetic_results
 
 from xitcore.book import explorer as E
 
+pytestmark = pytest.mark.quick  # all of this module is in the quick subset (pytest -m quick)
+
 
 @pytest.fixture(scope="module")
 def df():

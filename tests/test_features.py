@@ -13,12 +13,14 @@ def tok(tmp_path_factory):
     return train_tokenizer(120, texts, tmp_path_factory.mktemp("tok"))
 
 
+@pytest.mark.quick
 def test_raw_text_and_presplit_words_tokenize_alike(tok):
     raw = tok("Hello, world!", add_special_tokens=False)["input_ids"]
     words = tok(["Hello", ",", "world", "!"], is_split_into_words=True, add_special_tokens=False)["input_ids"]
     assert raw == words
 
 
+@pytest.mark.quick
 def test_first_non_bare_subword_is_labelled(tok):
     ex = [{"words": ["Hello", ",", "zzqx", "我们"], "tags": ["INTJ", "PUNCT", "X", "PRON"]}]
     l2i = {"INTJ": 0, "PUNCT": 1, "X": 2, "PRON": 3}
@@ -30,6 +32,7 @@ def test_first_non_bare_subword_is_labelled(tok):
         assert vocab[f["input_ids"][i]] != "▁"  # never the bare word-start marker
 
 
+@pytest.mark.quick
 def test_long_sentences_split_into_windows_without_dropping_words(tok):
     words = ["Hello", "world", ",", "this", "is", "a", "test", "."] * 20
     ex = [{"words": words, "tags": ["X"] * len(words)}]
@@ -41,6 +44,7 @@ def test_long_sentences_split_into_windows_without_dropping_words(tok):
     assert sum(sum(l != -100 for l in f["labels"]) for f in feats) == len(words)
 
 
+@pytest.mark.quick
 def test_pack_blocks_has_no_padding():
     blocks = pack_blocks([[5, 6, 7], [8, 9], [10, 11, 12, 13]], block=4, bos=0, eos=2)
     # stream: 5 6 7 </s> 8 9 </s> 10 11 12 13 </s> = 12 ids -> 4 blocks of <s> + 3 ids, nothing padded

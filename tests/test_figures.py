@@ -68,6 +68,7 @@ def test_caption_counts_exactly_the_runs_plotted(df):
     assert pos_runs[0] in fig.xit_source
 
 
+@pytest.mark.quick
 def test_source_note_format():
     mk = lambda runs: pd.DataFrame({"run": runs})  # noqa: E731
     assert F.source_note(mk([])) == "source: no run records (0 runs)"
@@ -181,6 +182,7 @@ def test_tables_for_a_condition(df):
     assert ov.loc["en-copa", "zero-shot XCOPA accuracy"] != "" and ov.loc["en-qa", "zero-shot XCOPA accuracy"] == ""
 
 
+@pytest.mark.quick
 def test_select_keeps_shared_rows_and_baselines(df):
     sel = T.select(df, conditions=["en-qa"], seeds=[1])
     assert set(sel["seed"]) == {0, 1}

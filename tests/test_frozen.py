@@ -35,6 +35,7 @@ def _batch(seqs, pad=1):
 SEQS = [[0, 5, 6, 7, 2], [0, 9, 2], [0, 11, 12, 13, 14, 15, 16, 2]]
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("arch", ["bert", "xlmr"])
 def test_prefix_then_top_layers_equals_the_encoder(arch):
     enc = _encoder(arch).eval()
@@ -64,6 +65,7 @@ def test_a_sequence_gets_the_same_stored_output_alone_or_padded_in_a_batch():
     assert batched.misses == 3 and batched.hits == 2
 
 
+@pytest.mark.quick
 def test_store_round_trip_and_refusal_of_other_weights(tmp_path):
     enc = _encoder("bert")
     prefix = FrozenPrefix(enc, 2)
@@ -115,6 +117,7 @@ def _fresh_head():
     return tagging.make_head(16, 3, 0.1).out.weight
 
 
+@pytest.mark.quick
 def test_frozen_layers_run_in_eval_mode_while_the_model_trains():
     enc = _encoder("bert")
     enc.config.hidden_dropout_prob = 0.5

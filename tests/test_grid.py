@@ -168,6 +168,7 @@ def test_grid_dry_run_submits_nothing(tmp_path):
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.quick
 def test_slurm_executor_parameters(tmp_path, monkeypatch):
     opts = GridOptions(executor="slurm", slurm_partition="gpu", timeout_min=90, cpus_per_task=8)
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
@@ -191,6 +192,7 @@ def _fake_srun(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(fake))
 
 
+@pytest.mark.quick
 def test_slurm_options_pass_through_to_sbatch(tmp_path, monkeypatch):
     """--account, --qos, --mem and --sbatch KEY=VALUE reach submitit's executor and the #SBATCH lines it writes."""
     from submitit.slurm.slurm import _make_sbatch_string
@@ -225,6 +227,7 @@ def test_slurm_options_pass_through_to_sbatch(tmp_path, monkeypatch):
         (dict(executor="slurm", timeout_min=0), "--timeout-min must be >= 1 or auto"),
     ],
 )
+@pytest.mark.quick
 def test_grid_options_are_checked(kw, message):
     with pytest.raises(ConfigError, match=message):
         GridOptions(**kw)
@@ -239,6 +242,7 @@ def test_grid_options_are_checked(kw, message):
         ("bad key=1", "expected KEY=VALUE with an sbatch option name"),
     ],
 )
+@pytest.mark.quick
 def test_sbatch_items_are_checked(item, message):
     from xitcore.grid import parse_sbatch
 

@@ -17,6 +17,7 @@ from xitcore.tasks import SHIPPED_INTERMEDIATE, SHIPPED_TARGETS, TASKS, registry
 QA_HUB = {"backend": "hub", "target": {"tasks": ["xquad"]}}
 
 
+@pytest.mark.quick
 def test_every_shipped_training_set_and_every_target_declares_its_items():
     assert all(TASKS[t].trains_on for t in SHIPPED_INTERMEDIATE)
     assert all(TASKS[t].evaluates for t in [*SHIPPED_TARGETS, *XTREME_TARGET_TASKS])
@@ -24,6 +25,7 @@ def test_every_shipped_training_set_and_every_target_declares_its_items():
     assert TASKS["copa"].trains_on == TASKS["xcopa"].evaluates == ("XCOPA test",)
 
 
+@pytest.mark.quick
 def test_xquad_in_the_mlm_corpus_refuses_the_xquad_target(tmp_path):
     cfg = load_condition(REPO / "params/smoke/en-qa.yaml", QA_HUB)
     with pytest.raises(ConfigError) as e:
@@ -60,12 +62,14 @@ def test_allow_overlap_runs_it_and_the_index_flags_it(tmp_path):
     assert "train_test_overlap" not in plain.index
 
 
+@pytest.mark.quick
 def test_what_is_not_trained_on_does_not_count():
     # No MLM training on the corpus, and backend hub reads SQuAD for the qa task: nothing overlaps.
     cfg = load_condition(REPO / "params/e5-small/en-qa.yaml", QA_HUB)
     assert cfg.mlm.steps == 0 and check_train_test_overlap(cfg) == {}
 
 
+@pytest.mark.quick
 def test_shipped_intermediate_data_is_checked_too(monkeypatch):
     # A task whose only data is the shipped one (no hub source) trains on its shipped items under any backend.
     monkeypatch.setitem(registry.TASKS, "qa", dataclasses.replace(TASKS["qa"], hub_dataset=None))
@@ -74,6 +78,7 @@ def test_shipped_intermediate_data_is_checked_too(monkeypatch):
         check_train_test_overlap(cfg)
 
 
+@pytest.mark.quick
 def test_xcopa_after_copa_is_scored_on_test_unless_copa_trained_on_it():
     local = load_condition(REPO / "params/smoke/en-copa.yaml")
     assert xcopa_split(local) == "val" and set(check_train_test_overlap(local)) == {"Tatoeba"}  # not XCOPA
@@ -87,6 +92,7 @@ def test_xcopa_after_copa_is_scored_on_test_unless_copa_trained_on_it():
 # ---------------------------------------------------------------- item by item (xitcore/overlap.py)
 
 
+@pytest.mark.quick
 def test_items_are_matched_whitespace_normalised_and_case_folded():
     assert overlap._item("  Paris  is the\tcapital of FRANCE. ") == "paris is the capital of france."
     assert overlap._item("...") is None  # no letter: not an item
@@ -95,6 +101,7 @@ def test_items_are_matched_whitespace_normalised_and_case_folded():
     assert overlap.evaluated_items("XNLI test") is None  # not shipped: the declaration is its only guard
 
 
+@pytest.mark.quick
 def test_an_undeclared_shared_item_refuses_the_condition_with_one_line(tmp_path):
     # RTE declares no evaluated set, but one of its sentences is a Tatoeba sentence, which en-nli evaluates.
     cfg = load_condition(REPO / "params/smoke/en-nli.yaml", {"eval": {"allow_overlap": []}})
@@ -106,6 +113,7 @@ def test_an_undeclared_shared_item_refuses_the_condition_with_one_line(tmp_path)
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.quick
 def test_the_committed_allowances_are_the_overlaps_found_and_the_index_records_them(tmp_path):
     cfg = load_condition(REPO / "params/smoke/en-multitask.yaml")
     assert cfg.eval.allow_overlap == ["Tatoeba"]
@@ -118,6 +126,7 @@ def test_the_committed_allowances_are_the_overlaps_found_and_the_index_records_t
     )
 
 
+@pytest.mark.quick
 def test_a_planted_item_of_a_scored_set_is_found(monkeypatch):
     pud = sorted(overlap.evaluated_items("UD PUD evaluation half"))[0]
     monkeypatch.setattr(overlap, "training_items", lambda task, data: frozenset({pud, "not evaluated anywhere x"}))
@@ -128,6 +137,7 @@ def test_a_planted_item_of_a_scored_set_is_found(monkeypatch):
         check_train_test_overlap(cfg)
 
 
+@pytest.mark.quick
 def test_allow_overlap_names_a_known_set():
     with pytest.raises(ConfigError, match="eval.allow_overlap: data set 'Tatoba' is unknown; allowed: .*Tatoeba"):
         load_condition(REPO / "params/smoke/en-nli.yaml", {"eval": {"allow_overlap": ["Tatoba"]}})

@@ -22,6 +22,8 @@ from xitcore.tasks import (
 )
 from xitcore.tasks.registry import XTREME_LANGS
 
+pytestmark = pytest.mark.quick  # all of this module is in the quick subset (pytest -m quick)
+
 
 def test_registry_holds_the_xtreme_r_targets_and_the_nine_intermediate_tasks():
     assert set(SHIPPED_TARGETS) == {"pos", "ner"}

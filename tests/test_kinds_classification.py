@@ -8,6 +8,8 @@ from xitcore.errors import DataError
 from xitcore.tasks import classification as sc
 from xitcore.tasks import multiple_choice as mc
 
+pytestmark = pytest.mark.quick  # all of this module is in the quick subset (pytest -m quick)
+
 FIX = Path(__file__).parent / "fixtures" / "kinds"
 
 

@@ -10,6 +10,8 @@ import pytest
 from xitcore.errors import DataError
 from xitcore.tasks import qa
 
+pytestmark = pytest.mark.quick  # all of this module is in the quick subset (pytest -m quick)
+
 FIX = Path(__file__).parent / "fixtures" / "kinds"
 
 

@@ -8,6 +8,8 @@ import pytest
 from xitcore.errors import DataError
 from xitcore.tasks import retrieval as ret
 
+pytestmark = pytest.mark.quick  # all of this module is in the quick subset (pytest -m quick)
+
 FIX = Path(__file__).parent / "fixtures" / "kinds"
 
 

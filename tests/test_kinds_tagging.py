@@ -8,6 +8,8 @@ from xitcore.errors import DataError
 from xitcore.tasks import tagging as ccg
 from xitcore.tasks import tagging as tc
 
+pytestmark = pytest.mark.quick  # all of this module is in the quick subset (pytest -m quick)
+
 FIX = Path(__file__).parent / "fixtures" / "kinds"
 
 

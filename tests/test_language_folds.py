@@ -39,6 +39,7 @@ def test_a_fold_is_size_matched_to_english_and_draws_on_its_languages_only():
         ([["de"], ["sv"]], "language 'sv' is not in deprel's translated data"),
     ],
 )
+@pytest.mark.quick
 def test_bad_folds_are_one_line(folds, message):
     with pytest.raises(ConfigError, match=message) as e:
         load_condition(REPO / "params/e5-small/ml-deprel.yaml", {"intermediate": {"language_folds": folds}})
@@ -47,6 +48,7 @@ def test_bad_folds_are_one_line(folds, message):
         load_condition(REPO / "params/e5-small/en-deprel.yaml", {"intermediate": {"language_folds": [["de"], ["fi"]]}})
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("preset", PRESETS)
 def test_no_fold_scores_a_language_it_trained_on(preset, tmp_path):
     cfg = load_condition(REPO / f"params/{preset}/ml-deprel.yaml")
@@ -124,6 +126,7 @@ def test_english_syntax_and_unevaluated_languages_pass():
     assert {ex["lang"] for ex in load_task_examples("deprel", "translated")[1]} == set(PUD_NON_EN)
 
 
+@pytest.mark.quick
 def test_fold_of_picks_the_first_fold_without_the_language():
     folds = [["de", "fi"], ["es", "ar"]]
     assert [fold_of(l, folds) for l in ("de", "es", "en", "sv")] == [1, 0, 0, 0]

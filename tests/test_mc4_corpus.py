@@ -15,6 +15,8 @@ from xitcore.errors import ConfigError, DataError
 from xitcore.pipeline import check_train_test_overlap, condition_graph
 from xitcore.runstore import RunStore
 
+pytestmark = pytest.mark.quick  # all of this module is in the quick subset (pytest -m quick)
+
 PUD_DE = load_pud("de", "evaluation")[0].text
 XQUAD_DE = read_xquad("de")[0]["context"].split(". ")[0] + "."
 

@@ -31,6 +31,7 @@ from xitcore.metrics import (
 # --------------------------------------------------------------------------- pos_accuracy
 
 
+@pytest.mark.quick
 def test_pos_accuracy_by_hand():
     # sentence 0: 3 tokens, 2 correct (VERB != NOUN); sentence 1: 4 tokens, 3 correct (ADJ != ADV)
     # -> 5 correct of 7 tokens
@@ -40,6 +41,7 @@ def test_pos_accuracy_by_hand():
     assert pos_accuracy(gold, gold) == 1.0
 
 
+@pytest.mark.quick
 def test_pos_accuracy_length_mismatch_names_sentence():
     gold = [["DET", "NOUN"], ["VERB", "PUNCT"]]
     pred = [["DET", "NOUN"], ["VERB"]]
@@ -54,6 +56,7 @@ def test_pos_accuracy_length_mismatch_names_sentence():
 # --------------------------------------------------------------------------- xtreme_seqeval_f1
 
 
+@pytest.mark.quick
 def test_xtreme_seqeval_f1_by_hand():
     # seqeval reads NOUN as prefix N + type OUN: a chunk is a run of identical tags.
     # gold runs: DET[0] NOUN[1-2] VERB[3] PUNCT[4]             -> 4
@@ -65,6 +68,7 @@ def test_xtreme_seqeval_f1_by_hand():
     assert pos_accuracy(gold, pred) == pytest.approx(4 / 5)  # not the same number
 
 
+@pytest.mark.quick
 def test_xtreme_seqeval_f1_runs_and_sentences():
     # one gold run NOUN[0-1]; pred NOUN[0], VERB[1]: nothing matches -> F1 0, accuracy 1/2
     assert xtreme_seqeval_f1([["NOUN", "NOUN"]], [["NOUN", "VERB"]]) == 0.0
@@ -76,6 +80,7 @@ def test_xtreme_seqeval_f1_runs_and_sentences():
     assert xtreme_seqeval_f1([("DET", "NOUN")], [("DET", "NOUN")]) == 1.0
 
 
+@pytest.mark.quick
 def test_xtreme_seqeval_f1_equals_seqeval_call():
     from seqeval.metrics import f1_score
 
@@ -94,6 +99,7 @@ def test_xtreme_seqeval_f1_equals_seqeval_call():
 # --------------------------------------------------------------------------- span_f1
 
 
+@pytest.mark.quick
 def test_iob2_spans_strict():
     assert iob2_spans(["B-PER", "I-PER", "O", "B-LOC"]) == [("PER", 0, 1), ("LOC", 3, 3)]
     # stray I (after O, or of another type) is not an entity
@@ -104,6 +110,7 @@ def test_iob2_spans_strict():
         iob2_spans(["NOUN"])
 
 
+@pytest.mark.quick
 def test_iob2_spans_default_mode_reads_stray_i_as_conlleval():
     # seqeval's default mode: an I-X that does not continue an X entity starts one (conlleval's reading)
     assert iob2_spans(["O", "I-PER", "B-ORG", "I-PER"], mode="default") == [("PER", 1, 1), ("ORG", 2, 2), ("PER", 3, 3)]
@@ -113,6 +120,7 @@ def test_iob2_spans_default_mode_reads_stray_i_as_conlleval():
         iob2_spans(["O"], mode="loose")
 
 
+@pytest.mark.quick
 def test_span_f1_partial_match_by_hand():
     # gold: PER[0-1], LOC[3]; pred: PER[0] (wrong end), LOC[3]
     # correct 1 of 2 predicted, 1 of 2 gold -> P = R = F1 = 1/2
@@ -125,6 +133,7 @@ def test_span_f1_partial_match_by_hand():
     assert r["per_type"]["LOC"]["f1"] == 1.0
 
 
+@pytest.mark.quick
 def test_span_f1_type_restricted_by_hand():
     # sentence 0 gold: PER[0], MISC[2-3]; pred: PER[0], MISC[2]
     # sentence 1 gold: ORG[1]; pred: ORG[1], MISC[0]
@@ -148,6 +157,7 @@ def test_span_f1_type_restricted_by_hand():
     }
 
 
+@pytest.mark.quick
 def test_span_f1_empty_predictions():
     gold = [["B-PER", "I-PER", "O"], ["B-LOC"]]
     pred = [["O", "O", "O"], ["O"]]
@@ -175,6 +185,7 @@ def _random_iob(rng, n_sent=300):
     return gold, pred
 
 
+@pytest.mark.quick
 def test_span_f1_matches_seqeval_strict():
     from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
     from seqeval.scheme import IOB2
@@ -203,6 +214,7 @@ def test_span_f1_matches_seqeval_strict():
     assert set(r["per_type"]) == keep
 
 
+@pytest.mark.quick
 def test_span_f1_matches_seqeval_default():
     from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 
@@ -219,6 +231,7 @@ def test_span_f1_matches_seqeval_default():
         assert d["support"] == rep[t]["support"]
 
 
+@pytest.mark.quick
 def test_ner_scores_default_and_strict_by_hand():
     gold = [["B-PER", "I-PER", "O", "B-LOC"], ["O", "B-ORG", "I-ORG", "O"]]
     pred = [["I-PER", "I-PER", "O", "B-LOC"], ["I-MISC", "B-ORG", "I-ORG", "I-LOC"]]
@@ -235,6 +248,7 @@ def test_ner_scores_default_and_strict_by_hand():
     }
 
 
+@pytest.mark.quick
 def test_ner_scores_reproduce_xtreme_mock_panx():
     # XTREME's own mock PAN-X submission (tests/fixtures/xtreme_mock/README.md): its evaluate_test.py expects
     # these means over 40 languages from seqeval's default mode; strict IOB2 (this project's NER F1 before
@@ -256,6 +270,7 @@ def test_ner_scores_reproduce_xtreme_mock_panx():
 # --------------------------------------------------------------------------- retrieval, choice
 
 
+@pytest.mark.quick
 def test_retrieval_top1_two_of_three():
     # normalised src rows: (1,0), (0,1), (.894,.447); tgt rows: (1,0), (0,1), (-.707,.707)
     # src0 -> sims (1, 0, -.71) -> 0 ok; src1 -> (0, 1, .71) -> 1 ok; src2 -> (.89, .45, -.32) -> 0 wrong
@@ -267,6 +282,7 @@ def test_retrieval_top1_two_of_three():
     assert retrieval_top1(src, src) == 1.0
 
 
+@pytest.mark.quick
 def test_retrieval_top1_torch_and_errors():
     torch = pytest.importorskip("torch")
     src = torch.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, 1.0]], dtype=torch.float16)
@@ -276,6 +292,7 @@ def test_retrieval_top1_torch_and_errors():
         retrieval_top1(np.ones((3, 2)), np.ones((2, 2)))
 
 
+@pytest.mark.quick
 def test_multiple_choice_accuracy():
     assert multiple_choice_accuracy([0, 1, 1, 0], [0, 1, 0, 0]) == pytest.approx(3 / 4)
     with pytest.raises(ValueError):
@@ -285,12 +302,14 @@ def test_multiple_choice_accuracy():
 # --------------------------------------------------------------------------- SQuAD
 
 
+@pytest.mark.quick
 def test_squad_normalisation():
     assert squad_normalize_answer("The  Cat!") == "cat"
     assert squad_normalize_answer("An apple, a day.") == "apple day"
     assert squad_normalize_answer("Theory of the atom") == "theory of atom"  # 'the' only as a word
 
 
+@pytest.mark.quick
 def test_squad_f1_em_by_hand():
     # q0: 'The cat' -> [cat]; 'a cat sat' -> [cat, sat]: common 1, P = 1/1, R = 1/2, F1 = 2/3, EM 0
     # q1: 'Paris!' -> [paris]; golds 'the city of Paris' (F1 2*1*(1/3)/(4/3) = 1/2), 'paris' (F1 1, EM 1) -> max 1, 1
@@ -318,10 +337,12 @@ def test_squad_f1_em_by_hand():
         (0.025, 2, -4.3027),
     ],
 )
+@pytest.mark.quick
 def test_t_quantile_table(p, df, expected):
     assert t_quantile(p, df) == pytest.approx(expected, abs=1e-4)
 
 
+@pytest.mark.quick
 def test_t_quantile_against_scipy():
     stats = pytest.importorskip("scipy.stats")
     for df in (1, 2, 3, 5, 7, 15, 40, 200):
@@ -329,6 +350,7 @@ def test_t_quantile_against_scipy():
             assert t_quantile(p, df) == pytest.approx(stats.t.ppf(p, df), rel=1e-8)
 
 
+@pytest.mark.quick
 def test_mean_ci_by_hand():
     # values 1, 2, 3: mean 2, s = 1, df = 2, t = 4.3027 -> half width 4.3027 / sqrt(3) = 2.4842
     m, lo, hi = mean_ci([1.0, 2.0, 3.0])
@@ -343,6 +365,7 @@ def test_mean_ci_by_hand():
         mean_ci([1.0, float("nan")])
 
 
+@pytest.mark.quick
 def test_unigram_entropy():
     assert unigram_entropy({5: 2, 9: 2}) == pytest.approx(math.log(2))
     assert unigram_entropy([1, 1, 1, 0]) == pytest.approx(math.log(3))  # zero counts ignored

@@ -16,6 +16,7 @@ from xitcore.tasks import mlm as kmlm
 torch.set_num_threads(1)
 
 
+@pytest.mark.quick
 def test_mix_size_gives_the_stated_share_of_batches():
     assert kmlm.mix_size(300, 0.25) == 100  # 100 / (100 + 300) = 0.25
     assert kmlm.mix_size(300, 0.5) == 300
@@ -41,6 +42,7 @@ def test_mix_features_are_masked_blocks_fixed_by_the_seed(make_tokenizer):
     assert kmlm.mix_features(data, 12, tok, 0.15, seed=4) != a
 
 
+@pytest.mark.quick
 def test_mlm_mix_is_a_task_setting_only():
     with pytest.raises(ConfigError, match="intermediate.mlm_mix needs intermediate.kind task or multitask"):
         load_condition(TINY / "mlm.yaml", {"intermediate": {"mlm_mix": 0.5}})

@@ -18,6 +18,8 @@ from xitcore.multilingual.translate import (
     translate_texts,
 )
 
+pytestmark = pytest.mark.quick  # all of this module is in the quick subset (pytest -m quick)
+
 FIXTURES = Path(__file__).parent / "fixtures" / "multilingual"
 SENTENCES = (FIXTURES / "sentences.txt").read_text(encoding="utf-8").splitlines()
 

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 from book_runs import NOT_RUN, paper_runs, pos_accuracy
-from conftest import REPO
+from conftest import REPO, TINY, listing_changes, store_listing
+
+from xitcore.pipeline import LOG_PREFIX
 
 BIN = Path(sys.executable).parent
 
@@ -54,6 +56,7 @@ def test_paper_chapter_from_its_params_file(paper, condition_ipynb, tmp_path):
     _, runs = paper
     out = tmp_path / "en-qa.ipynb"
     variant = next((runs / "index" / "paper").glob("en-qa~*.json")).stem
+    before = store_listing(runs)
     p = _papermill(
         condition_ipynb, out, "-f", "params/paper/en-qa.yaml", "-p", "runs_dir", str(runs), "-p", "condition", variant
     )
@@ -63,7 +66,22 @@ def test_paper_chapter_from_its_params_file(paper, condition_ipynb, tmp_path):
     text = json.dumps(outputs)
     assert f"{pos_accuracy(runs, 'en-qa', 'de'):.1f}" in text  # the number of the run record, as the table shows
     assert "XQuAD English" in text and "runs/target/" in text and "punct-majority" in text  # baselines beside
-    assert "done in" not in text and "[xit] phase ii" not in text  # nothing was run (no pipeline log line)
+    # nothing was run: no pipeline log line in the outputs (test_a_pipeline_call_leaves_its_log_line shows that
+    # one would be there), and the run store is as it was (a cached run_condition would rewrite the index)
+    assert LOG_PREFIX not in text
+    changes = listing_changes(before, store_listing(runs))
+    assert not changes, "the chapter changed the run store:\n" + "\n".join(changes)
+
+
+def test_a_pipeline_call_leaves_its_log_line(tiny_runs, capsys):
+    """The control for the check above: ``run_condition`` prints its ``[xit]`` lines on stdout, where papermill
+    keeps a cell's output, even when every step is reused and with progress bars off."""
+    from xitcore.config import load_condition
+    from xitcore.pipeline import run_condition
+
+    run_condition(load_condition(TINY / "none.yaml"), tiny_runs)
+    out = capsys.readouterr().out
+    assert f"{LOG_PREFIX} condition tiny/none done in" in out
 
 
 def test_the_design_cards_command_reads_the_clis_store(paper, condition_ipynb, tmp_path):

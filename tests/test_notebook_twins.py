@@ -24,6 +24,7 @@ from xitcore.book import tables as T
 
 
 # ------------------------------------------------------------------------------------------ the twins
+@pytest.mark.quick
 def test_committed_twins_match_their_sources_and_carry_no_outputs():
     """CI fails here when a chapter's ``.md`` was edited without ``scripts/sync_notebooks.py``."""
     assert B.twin_problems() == []

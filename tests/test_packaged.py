@@ -32,6 +32,7 @@ def _block(scale: float, nibbles: list[int]) -> bytes:
     return struct.pack("<e", scale) + qs
 
 
+@pytest.mark.quick
 def test_q4_0_decoding_of_hand_checked_blocks():
     # block 1: scale 0.5, nibbles 0..15 then 15..0 -> (n - 8) * 0.5
     n1 = list(range(16)) + list(range(15, -1, -1))
@@ -47,6 +48,7 @@ def test_q4_0_decoding_of_hand_checked_blocks():
         packaged.dequantize_q4_0(_block(1.0, n1), 64)
 
 
+@pytest.mark.quick
 def test_header_and_tables_of_the_shipped_file():
     m = packaged.read_packaged_model(packaged.locate(), with_tensors=False)
     assert (m.hidden, m.layers, m.heads, m.ffn, m.vocab_rows, m.max_positions) == (384, 12, 12, 1536, 250037, 512)
@@ -54,6 +56,7 @@ def test_header_and_tables_of_the_shipped_file():
     assert len(m.quantised) == 1 + 12 * 6  # word embeddings and the six weight matrices of each layer
 
 
+@pytest.mark.quick
 def test_missing_package_is_one_line(monkeypatch):
     monkeypatch.setattr(packaged.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(
@@ -64,6 +67,7 @@ def test_missing_package_is_one_line(monkeypatch):
         packaged.locate()
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("cut", ["magic", "truncated"])
 def test_corrupt_or_truncated_file_is_one_line_and_writes_nothing(tmp_path, cut):
     data = packaged.locate().read_bytes()

@@ -10,6 +10,8 @@ from xitcore.config import load_condition
 from xitcore.errors import ConfigError, DataError
 from xitcore.pipeline import _protocol_key
 
+pytestmark = pytest.mark.quick  # all of this module is in the quick subset (pytest -m quick)
+
 PAPER = Path(__file__).resolve().parents[1] / "params" / "paper"
 
 

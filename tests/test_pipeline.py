@@ -6,9 +6,10 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
-from conftest import REPO, TINY
+from conftest import REPO, TINY, listing_changes, store_listing
 
 from xitcore.config import load_condition
 from xitcore.pipeline import run_condition
@@ -16,6 +17,7 @@ from xitcore.results import load_results
 from xitcore.runstore import RunStore
 
 
+@pytest.mark.quick
 def test_no_intermediate_condition_end_to_end(tiny_runs):
     idx = json.loads((tiny_runs / "index/tiny/none.json").read_text())
     mlm = json.loads((tiny_runs / idx["mlm"] / "metrics.json").read_text())
@@ -54,6 +56,7 @@ def test_intermediate_conditions_share_phase_one(tiny_runs):
     assert set(df[df.condition == "multi"].phase) >= {"intermediate", "target", "mlm"}
 
 
+@pytest.mark.quick
 def test_rerun_reuses_every_step(tiny_runs):
     t0 = time.time()
     store = RunStore(tiny_runs)
@@ -94,48 +97,79 @@ def test_crash_leaves_no_metrics_and_rerun_resumes(tiny_runs, monkeypatch):
     assert (tiny_runs / idx["seeds"]["7"]["targets"]["ner"] / "metrics.json").is_file()
 
 
+def _untimed(record):
+    """A run record without its timings (the only fields two runs of the same step may differ in)."""
+    if isinstance(record, dict):
+        return {k: _untimed(v) for k, v in record.items() if k not in ("train_seconds", "seconds")}
+    if isinstance(record, list):
+        return [_untimed(v) for v in record]
+    return record
+
+
 def test_killed_process_resumes_without_redoing_finished_steps(tiny_runs, tmp_path):
-    """SIGKILL a real `xit run` in phase iii; the rerun redoes only the unfinished step."""
-    runs = tmp_path / "runs"
+    """SIGKILL a real `xit run` in phase iii while its second target step trains, the first one finished. The
+    rerun leaves the finished step exactly as it was (not one file rewritten or touched), finishes the other,
+    and the condition's results are those of an uninterrupted run of the same command."""
     import shutil
 
+    runs, plain = tmp_path / "runs", tmp_path / "plain"
     shutil.copytree(tiny_runs, runs)  # phase (i) is done there already
-    args = [
-        sys.executable,
-        "-m",
-        "xitcore.cli",
-        "--runs-dir",
-        str(runs),
-        "run",
-        str(TINY / "none.yaml"),
-        "--seeds",
-        "11",
-        "--set",
-        "target.epochs=40",
-    ]
+    shutil.copytree(tiny_runs, plain)
+    over = {"seeds": [11], "target": {"epochs": 40}}
+    args = [sys.executable, "-m", "xitcore.cli", "--runs-dir", str(runs), "run", str(TINY / "none.yaml")]
+    args += ["--seeds", "11", "--set", "target.epochs=40"]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    targets_before = {m.parent for m in runs.glob("target/*/meta.json")}
+    steps_before = {k: v for k, v in store_listing(runs).items() if len(Path(k).parts) >= 2 and k[:6] != "index/"}
+
+    def new_targets(status):
+        out = []
+        for meta in runs.glob("target/*/meta.json"):
+            if meta.parent not in targets_before and json.loads(meta.read_text())["status"] == status:
+                out.append(meta.parent)
+        return out
+
     p = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    deadline = time.time() + 120
-    killed = False
-    while time.time() < deadline:
-        running = [m for m in runs.glob("target/*/meta.json") if '"status": "running"' in m.read_text()]
-        if running:
-            time.sleep(1.0)
+    deadline = time.time() + 180
+    finished = running = []
+    while time.time() < deadline and p.poll() is None:
+        finished, running = new_targets("finished"), new_targets("running")
+        if finished and running:
+            finished_listing = {d: store_listing(d) for d in finished}
             p.send_signal(signal.SIGKILL)
-            killed = True
             break
-        time.sleep(0.2)
-    p.wait(timeout=30)
-    assert killed
-    half = running[0].parent
+        time.sleep(0.1)
+    out = p.communicate(timeout=30)[0]
+    assert finished and running, f"never one target finished and one running: {out[-2000:]}"
+    assert p.returncode == -signal.SIGKILL
+    (half,) = running
     assert not (half / "metrics.json").exists()  # no half-written result
-    mlm_before = {s.rel: (s.path / "metrics.json").stat().st_mtime for s in RunStore(runs).all_steps("mlm")}
-    p2 = subprocess.run(
-        args[:-2] + ["--set", "target.epochs=40"], cwd=REPO, capture_output=True, text=True, timeout=600, env=env
-    )
-    assert p2.returncode == 0, p2.stdout[-2000:] + p2.stderr[-2000:]
+
+    # Meanwhile the uninterrupted run: the same condition, seed and --set, in a copy of the same store.
+    p2 = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    plain_index = run_condition(load_condition(TINY / "none.yaml", over), plain)
+    out2 = p2.communicate(timeout=600)[0]
+    assert p2.returncode == 0, out2[-3000:]
     assert (half / "metrics.json").is_file()
-    assert {s.rel: (s.path / "metrics.json").stat().st_mtime for s in RunStore(runs).all_steps("mlm")} == mlm_before
+    for d, listing in finished_listing.items():  # the finished step was not run again: nothing in it changed
+        changes = listing_changes(listing, store_listing(d))
+        assert not changes, f"{d.name} was redone:\n" + "\n".join(changes)
+
+    now = store_listing(runs)
+    changes = listing_changes(steps_before, {k: now.get(k) for k in steps_before})
+    assert not changes, "steps finished before the first run (phase i, ...) changed:\n" + "\n".join(changes)
+
+    index = json.loads(next((runs / "index" / "tiny").glob("none~*.json")).read_text())
+    steps, plain_steps = index["seeds"]["11"]["targets"], plain_index["seeds"]["11"]["targets"]
+    assert steps == plain_steps and sorted(steps) == ["ner", "pos"]  # the same steps (keys) ...
+    assert {runs / rel for rel in steps.values()} == {half, *finished}
+    for rel in steps.values():  # ... with the same records
+        got, expected = (json.loads((store / rel / "metrics.json").read_text()) for store in (runs, plain))
+        assert _untimed(got) == _untimed(expected), rel
+    variant = plain_index["condition"]
+    rows = [load_results(store, variants=True) for store in (runs, plain)]
+    rows = [df[df.condition == variant].reset_index(drop=True) for df in rows]
+    assert len(rows[0]) > 5 and rows[0].equals(rows[1])
 
 
 def test_preset_with_two_workers_runs_each_pretraining_setup_once(tmp_path):

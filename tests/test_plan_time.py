@@ -45,6 +45,7 @@ def _row(**kw) -> Row:
     return Row(**{**base, **kw})
 
 
+@pytest.mark.quick
 def test_table_round_trip_upsert_and_lookup(tmp_path):
     path = tmp_path / "t.tsv"
     old, other = _row(), _row(batch_size=16, seconds_per_step=0.4)
@@ -64,6 +65,7 @@ def test_table_round_trip_upsert_and_lookup(tmp_path):
     assert read_table(tmp_path / "missing.tsv") == []
 
 
+@pytest.mark.quick
 def test_a_damaged_table_is_one_line(tmp_path):
     path = tmp_path / "t.tsv"
     write_table([_row()], path)
@@ -75,6 +77,7 @@ def test_a_damaged_table_is_one_line(tmp_path):
         read_table(path)
 
 
+@pytest.mark.quick
 def test_committed_table_is_consistent():
     """Every committed row parses, is labelled with its device, and its three rates agree."""
     rows = read_table()
@@ -88,6 +91,7 @@ def test_committed_table_is_consistent():
             assert r.threads >= 1 and r.where().startswith("CPU ")
 
 
+@pytest.mark.quick
 def test_unmeasured_gpu_step_is_latency_bound_and_says_so(tmp_path):
     cfg = load_condition(TINY / "none.yaml")
     a = Assumptions(device="cuda", table=())
@@ -106,6 +110,7 @@ def test_unmeasured_gpu_step_is_latency_bound_and_says_so(tmp_path):
     assert f"{floor * 1e3:.3g}" == "6.5"
 
 
+@pytest.mark.quick
 def test_a_measured_row_times_the_step_and_only_its_key(tmp_path):
     cfg = load_condition(TINY / "none.yaml")
     assert encoder_shape(cfg) == TINY_SHAPE
@@ -129,6 +134,7 @@ def test_a_measured_row_times_the_step_and_only_its_key(tmp_path):
         assert step.measured is None and step.train_s == pytest.approx(unmeasured.train_s)
 
 
+@pytest.mark.quick
 def test_jobs_and_their_requests(tmp_path):
     cfgs = [load_condition(TINY / "none.yaml"), load_condition(TINY / "mlm.yaml")]
     row = _row()
@@ -147,6 +153,7 @@ def test_jobs_and_their_requests(tmp_path):
     assert plan.timeout_min == max(j.request_min for j in plan.jobs)
 
 
+@pytest.mark.quick
 def test_plan_device_is_checked(tmp_path):
     with pytest.raises(ConfigError, match="plan device 'tpu' is unknown; allowed: cuda, cpu"):
         build_plan(load_condition(TINY / "none.yaml"), tmp_path, Assumptions(device="tpu"))
@@ -216,6 +223,7 @@ def test_grid_timeout_min_must_be_minutes_or_auto(tmp_path):
     assert p.stderr.strip() == "xit: error: --timeout-min must be a number of minutes >= 1 or auto, got 'soon'"
 
 
+@pytest.mark.quick
 def test_unknown_sizes_are_one_line_however_many_steps(tmp_path):
     """RTE on the hub (nyu-mll/glue rte) has no size in the plan: the intermediate step of every seed reads it, and
     the warnings say so once, in one line, with every other warning also once."""
@@ -228,6 +236,7 @@ def test_unknown_sizes_are_one_line_however_many_steps(tmp_path):
     assert any("size unknown to the plan: 30 words per example assumed" in d for d in plan.datasets)
 
 
+@pytest.mark.quick
 def test_machine_translation_time_is_flagged_as_not_counted(tmp_path):
     cfg = load_condition(REPO / "params/paper/mt-mnli.yaml")
     plan = build_plan(cfg, tmp_path / "runs", Assumptions(table=()))

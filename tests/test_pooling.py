@@ -12,6 +12,8 @@ from xitcore.model import MultiTaskModel, checkpoint_pooler
 from xitcore.pipeline import _make_head, condition_graph
 from xitcore.tasks import classification, multiple_choice
 
+pytestmark = pytest.mark.quick  # all of this module is in the quick subset (pytest -m quick)
+
 
 def test_mean_pooling_ignores_padding():
     h = torch.randn(2, 5, 4)

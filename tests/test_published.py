@@ -4,6 +4,8 @@ import pytest
 
 from xitcore.book import published as pub
 
+pytestmark = pytest.mark.quick  # all of this module is in the quick subset (pytest -m quick)
+
 POS_LANGS = ["ar", "de", "en", "es", "fi", "fr", "hi", "id", "it", "ja", "pt", "ru", "tr", "zh"]
 
 

@@ -12,6 +12,8 @@ import pytest
 from xitcore import data as xd
 from xitcore.errors import DataError
 
+pytestmark = pytest.mark.quick  # all of this module is in the quick subset (pytest -m quick)
+
 
 # --------------------------------------------------------------------------- paths / checksums
 def test_data_root_is_repo_data(monkeypatch):

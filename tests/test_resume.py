@@ -115,6 +115,7 @@ def _finetune(model, tok, feats, steps, **extra):
     return finetune(model, {"pos": ("tagging", feats)}, steps=steps, pad_id=tok.pad_token_id, **FT_ARGS, **stop)
 
 
+@pytest.mark.quick
 def test_finetune_killed_mid_loop_resumes_to_the_same_weights_and_metrics(tiny, tmp_path, monkeypatch):
     from xitcore.runstore import checkpoint_scope
 
@@ -247,6 +248,7 @@ def test_outside_a_scope_or_turned_off_nothing_is_written(tiny, tmp_path, monkey
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize(("name", "value"), [("XIT_CHECKPOINT_MINUTES", "soon"), ("XIT_CHECKPOINT_EVERY_STEPS", "-3")])
 def test_bad_checkpoint_setting_is_one_line_error_before_the_step_starts(tmp_path, monkeypatch, name, value):
     from xitcore.errors import ConfigError

@@ -6,6 +6,8 @@ import pytest
 
 from xitcore.runstore import RunStore, atomic_write_json
 
+pytestmark = pytest.mark.quick  # all of this module is in the quick subset (pytest -m quick)
+
 
 def test_same_payload_same_dir_and_finished_step_is_skipped(tmp_path):
     store = RunStore(tmp_path)

@@ -20,6 +20,7 @@ from xitcore.errors import ConfigError
 # ------------------------------------------------------------------------------------ the module, by hand
 
 
+@pytest.mark.quick
 def test_interval_and_p_against_closed_forms():
     # Δ = 1, 2, 3: mean 2, sd 1; t(0.975, 2) = 4.302652729911275 (tables); df 2: p = 1 − t / sqrt(t² + 2)
     s = S.paired_stats([1.0, 2.0, 3.0])
@@ -32,6 +33,7 @@ def test_interval_and_p_against_closed_forms():
     assert S.paired_stats([]).n == 0 and S.paired_stats([1.0, float("nan")]).n == 1
 
 
+@pytest.mark.quick
 def test_holm_textbook_examples():
     # Holm (1979) step-down: sorted p(i) · (m − i + 1), running maximum, capped at 1
     assert S.holm([0.01, 0.02, 0.03, 0.04, 0.05]) == pytest.approx([0.05, 0.08, 0.09, 0.09, 0.09])
@@ -41,6 +43,7 @@ def test_holm_textbook_examples():
     assert S.holm([]) == []
 
 
+@pytest.mark.quick
 def test_tost_and_non_superiority_against_one_sided_t_tests():
     d = [0.3, -0.2, 0.5, 0.1]
     n, m, se = len(d), float(np.mean(d)), float(np.std(d, ddof=1)) / 2.0
@@ -56,6 +59,7 @@ def test_tost_and_non_superiority_against_one_sided_t_tests():
         assert not test([0.1], margin).testable
 
 
+@pytest.mark.quick
 def test_minimum_detectable_difference_has_the_stated_power():
     sd, n, alpha = 1.5, 3, 0.05
     mdd = S.min_detectable_difference(sd, n, alpha, 0.8)
@@ -68,6 +72,7 @@ def test_minimum_detectable_difference_has_the_stated_power():
     assert "80 % power" in line and "n = 3" in line
 
 
+@pytest.mark.quick
 def test_heterogeneity_by_hand():
     a, b = S.paired_stats([1.3, 1.0, 1.6]), S.paired_stats([-0.9, -0.7, -1.1])
     w = np.array([1 / a.se**2, 1 / b.se**2])
@@ -90,6 +95,7 @@ def test_heterogeneity_by_hand():
     assert S.heterogeneity([a]).k == 1 and "no pooled number" in S.heterogeneity([a]).text()
 
 
+@pytest.mark.quick
 def test_verdict_word_rule():
     assert S.verdict_word(3, 1.0, 0.001, 0.004) == S.HELPED
     assert S.verdict_word(3, -1.0, 0.001, 0.004) == S.HURT
@@ -105,6 +111,7 @@ def test_verdict_word_rule():
         assert (word == S.SUGGESTIVE) == (p < 0.05 <= adj)
 
 
+@pytest.mark.quick
 def test_the_module_stands_alone():
     import ast
     from pathlib import Path
@@ -116,6 +123,7 @@ def test_the_module_stands_alone():
     assert not any(n.level for n in ast.walk(tree) if isinstance(n, ast.ImportFrom))
 
 
+@pytest.mark.quick
 def test_no_hand_written_t_distribution_or_holm_left():
     from pathlib import Path
 
@@ -131,6 +139,7 @@ def test_no_hand_written_t_distribution_or_holm_left():
 # ------------------------------------------------------------------------------------ declared in the params
 
 
+@pytest.mark.quick
 def test_analysis_section_is_declared_and_checked():
     spec = load_analysis("e5-small")
     assert spec.primary_tasks == ["pos", "ner"] and spec.primary_pairs == ["qa", "copa", "deprel"]
@@ -145,6 +154,7 @@ def test_analysis_section_is_declared_and_checked():
         load_condition("params/e5-small/en-qa.yaml", {"analysis": {"alpha": "low"}})
 
 
+@pytest.mark.quick
 def test_analysis_keys_change_no_identity_and_make_no_variant():
     plain = load_condition("params/e5-small/en-qa.yaml")
     other = load_condition("params/e5-small/en-qa.yaml", {"analysis": {"alpha": 0.01, "margins": {"pos": 1.0}}})

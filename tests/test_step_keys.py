@@ -12,6 +12,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.quick  # all of this module is in the quick subset (pytest -m quick)
+
 FIXTURE = Path(__file__).parent / "fixtures" / "step_keys.tsv"
 PRESETS = ("smoke", "e5-small", "gpu-small", "paper")
 

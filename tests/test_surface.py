@@ -28,6 +28,8 @@ from xitcore.surface import (
 )
 from xitcore.tasks.tagging import encode_tagging, predict_tagging
 
+pytestmark = pytest.mark.quick  # all of this module is in the quick subset (pytest -m quick)
+
 CONLLU = """\
 # sent_id = es-1
 # text = Voy a la casa del mundo, y tú.

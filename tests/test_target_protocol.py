@@ -124,7 +124,10 @@ def test_the_paper_preset_trains_targets_as_jiant_did():
     assert targets and all("early stopping: English dev every 1000 steps, patience 30" in w for w in targets)
 
 
+@pytest.mark.quick
 def test_a_shipped_target_stops_early_on_its_held_out_english_dev(tiny_runs, tmp_path):
+    """With learning rate 0 the weights never move, so the held-out dev score never improves on the first one:
+    scored every step with patience 2, training must stop after the third score, well before its last step."""
     import json
     import shutil
 
@@ -136,17 +139,24 @@ def test_a_shipped_target_stops_early_on_its_held_out_english_dev(tiny_runs, tmp
         "eval": {"pos_languages": ["de"], "max_sentences": 40, "tatoeba_phases": []},  # a short evaluation
         "target": {
             "tasks": ["pos"],
+            "epochs": 4.0,
+            "lr": 0.0,
             "early_stopping": True,
             "eval_every_steps": 1,
-            "patience": 1,
+            "patience": 2,
             "dev_fraction": 0.25,
         },
     }
     idx = run_condition(load_condition(TINY / "none.yaml", over), runs)
     m = json.loads((runs / idx["seeds"]["1"]["targets"]["pos"] / "metrics.json").read_text())
     es = m["early_stopping"]
-    assert es["dev_scores"] and es["stopped_at"] <= m["steps"] and 1 <= es["best_step"] <= es["stopped_at"]
-    assert es["best_dev"] == max(d["dev"] for d in es["dev_scores"])
+    assert (es["eval_every"], es["patience"]) == (1, 2)
+    # one score per step until patience (2) scores in a row did not beat the first: stopped at step 3 of many
+    assert [d["step"] for d in es["dev_scores"]] == [1, 2, 3]
+    assert len({d["dev"] for d in es["dev_scores"]}) == 1  # nothing moved: the same dev score each time
+    assert es["stopped_at"] == 3 < m["steps"] and m["steps"] >= 10
+    assert m["pos_steps"] == es["stopped_at"]  # the loop took no optimizer step after it stopped
+    assert es["best_step"] == 1 and es["best_dev"] == es["dev_scores"][0]["dev"]
     assert 0 < m["train_sentences"] < 24  # max_train_sentences 24, a quarter held out as the dev set
 
 

@@ -8,6 +8,8 @@ from xitcore.data.treebanks import load_ner_eval, pud_split
 from xitcore.errors import ConfigError, DataError
 from xitcore.tasks import TASKS, get_task, load_task_examples, task_labels
 
+pytestmark = pytest.mark.quick  # all of this module is in the quick subset (pytest -m quick)
+
 
 def test_pud_split_is_a_fixed_partition():
     a, b = pud_split()

@@ -10,6 +10,8 @@ import pytest
 
 from xitcore.metrics import retrieval_top1
 
+pytestmark = pytest.mark.quick  # all of this module is in the quick subset (pytest -m quick)
+
 # Two pairs on which the two directions differ (cosine similarity, rows L2-normalised):
 #   English queries: e0 -> x0 (cos .995 vs .100) right; e1 -> x0 (cos .894 vs .447) wrong      -> 1/2
 #   xx queries:      x0 -> e0 (cos .995 vs .894) right; x1 -> e1 (cos .447 vs .100) right      -> 2/2

@@ -50,6 +50,7 @@ def xx_file(tmp_path):
 
 
 # --------------------------------------------------------------------------- reader
+@pytest.mark.quick
 def test_reader_uner_layout(xx_file):
     sents = read_iob2(xx_file)
     assert [s.sent_id for s in sents] == ["d1-0001", "d1-0002"]
@@ -60,6 +61,7 @@ def test_reader_uner_layout(xx_file):
     assert sents[1].tags == ["O", "B-ORG", "I-ORG", "O", "B-OTH"]  # types kept as found by the reader
 
 
+@pytest.mark.quick
 def test_reader_column_layout_and_iob1_repair(tmp_path):
     p = tmp_path / "cols.txt.gz"
     p.write_bytes(gzip.compress(COLUMNS_TEXT.encode()))
@@ -80,6 +82,7 @@ def test_reader_column_layout_and_iob1_repair(tmp_path):
         ("# only = comments\n\n", "holds no sentences (expected IOB2 token lines)"),
     ],
 )
+@pytest.mark.quick
 def test_malformed_file_is_one_data_error_line(tmp_path, text, expected):
     p = tmp_path / "bad.iob2"
     p.write_text(text, encoding="utf-8")
@@ -88,6 +91,7 @@ def test_malformed_file_is_one_data_error_line(tmp_path, text, expected):
     assert expected in _one_line(e)
 
 
+@pytest.mark.quick
 def test_missing_and_undecodable_files(tmp_path):
     with pytest.raises(DataError) as e:
         read_iob2(tmp_path / "none.iob2")
@@ -157,6 +161,7 @@ def test_training_data_is_ewt_dev_in_upos_order():
     assert _one_line(e) == "unknown NER training data 'wikiann': allowed are ieer, uner"
 
 
+@pytest.mark.quick
 def test_test_sets_have_no_dev_split():
     with pytest.raises(DataError) as e:
         load_uner_eval("hr", "dev")
@@ -171,6 +176,7 @@ def _cfg(**over):
     return load_condition(TINY / "none.yaml", base)
 
 
+@pytest.mark.quick
 def test_config_languages_follow_the_ner_data():
     cfg = _cfg(eval={"ner_languages": list(UNER_SETS), "ner_conll2002": ["es", "nl"]})
     assert cfg.eval.languages_of("ner") == list(UNER_SETS)
@@ -198,6 +204,7 @@ def test_dev_split_keeps_the_sets_with_a_dev_split(xx_file):
 
 
 # --------------------------------------------------------------------------- a user's IOB2 file
+@pytest.mark.quick
 def test_user_file_by_one_key(xx_file):
     cfg = _cfg(eval={"ner_languages": ["de", "xx"], "ner_files": {"xx": str(xx_file)}})
     assert cfg.eval.ner_files == {"xx": str(xx_file.resolve())}
@@ -219,6 +226,7 @@ def test_user_file_by_one_key(xx_file):
     assert _one_line(e) == f"eval.ner_files.xx: file '{missing}' does not exist"
 
 
+@pytest.mark.quick
 def test_malformed_user_file_fails_with_one_line_naming_the_key(tmp_path):
     p = tmp_path / "xx.iob2"
     p.write_text("1\tAna\tPERSON\t-\n", encoding="utf-8")
@@ -239,6 +247,7 @@ def test_user_file_key_follows_the_bytes(xx_file, tmp_path):
 
 
 # --------------------------------------------------------------------------- step keys and the overlap guard
+@pytest.mark.quick
 def test_step_key_changes_only_with_uner(xx_file, tmp_path):
     from xitcore.pipeline import condition_graph
 
@@ -280,6 +289,7 @@ def test_overlap_guard_knows_the_uner_sets():
     assert set(UNER_TEST_SETS) == set(registry.UNER_TEST_SET_NAMES)
 
 
+@pytest.mark.quick
 def test_overlap_guard_refuses_training_on_an_evaluated_uner_set(monkeypatch):
     """An intermediate task whose training data holds a UNER evaluation sentence is refused by name."""
     from xitcore import overlap, pipeline

@@ -10,6 +10,8 @@ from xitcore.config import PUD_LANGUAGES, EvalConfig, ExperimentConfig, from_dic
 from xitcore.data.treebanks import load_pos_dev, load_pos_eval, load_pos_train, pos_treebank_keys
 from xitcore.errors import ConfigError, DataError
 
+pytestmark = pytest.mark.quick  # all of this module is in the quick subset (pytest -m quick)
+
 
 def _sentence(n: int) -> str:
     return (

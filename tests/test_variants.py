@@ -16,6 +16,7 @@ from xitcore.pipeline import run_condition
 from xitcore.results import load_results
 
 
+@pytest.mark.quick
 def test_what_makes_a_variant_and_its_name():
     assert load_condition(TINY / "none.yaml").condition == "none"
     # Seeds from the file's list and execution-only keys compute the same thing: the condition itself.

@@ -272,6 +272,7 @@ def test_offline_fails_at_once_and_writes_nothing(runs):
     assert {s.rel for s in RunStore(runs).all_steps("target")} == before
 
 
+@pytest.mark.quick
 def test_config_errors_are_one_line():
     with pytest.raises(ConfigError, match=r"target task 'xnli' needs hub data \(backend: hub\).*allowed: pos, ner"):
         load_condition(TINY / "none.yaml", {"target": {"tasks": ["pos", "xnli"]}})
@@ -286,6 +287,7 @@ def test_config_errors_are_one_line():
     assert cfg.eval.mlqa_languages == ["en", "es", "de", "ar", "hi", "vi", "zh"]
 
 
+@pytest.mark.quick
 def test_new_keys_at_defaults_keep_the_index_hash():
     d = load_condition(TINY / "none.yaml").to_dict()
     old = json.loads(json.dumps(d))
