@@ -121,7 +121,7 @@ def side(condition: str) -> str:
         return "reference"
     if c.startswith("en-"):
         return "en"
-    if c.startswith(("ml-", "mt-")):
+    if c.startswith(("ml-", "mt-", "tt-")):
         return "ml"
     return "other"
 
@@ -498,35 +498,45 @@ def by_group(
     return _finish(fig, title, data, spread_note(runs, ("condition", group_name), "marks: the trivial baselines"))
 
 
-def en_ml_pairs(df: pd.DataFrame) -> list[str]:
-    """The intermediate tasks X run both as ``en-X`` and ``ml-X`` in ``df``, in the book's order."""
-    conds = set(df["condition"])
-    return [c[3:] for c in T.ordered_conditions(conds) if c.startswith("en-") and f"ml-{c[3:]}" in conds]
+def en_ml_pairs(df: pd.DataFrame, prefixes: Sequence[str] = ("ml",)) -> list[str]:
+    """The intermediate tasks X run both as ``en-X`` and as ``P-X`` (P in ``prefixes``) in ``df``, in the book's
+    order; in-language conditions never."""
+    conds = set(df["condition"]) - set(T.in_language_conditions(df))
+    return [
+        c[3:]
+        for c in T.ordered_conditions(conds)
+        if c.startswith("en-") and any(f"{p}-{c[3:]}" in conds for p in prefixes)
+    ]
 
 
 @_styled
 def en_vs_ml(
     df: pd.DataFrame,
     pairs: Sequence[str] | None = None,
-    families: Sequence[str] = ("pos", "ner"),
+    families: Sequence[str] | None = None,
     reference: str = REFERENCE,
 ) -> Figure:
-    """The research question at a glance: for each size-matched pair, ``en-X`` and ``ml-X`` as the paired
-    difference to ``reference`` (zero-shot average, mean over seeds with its 95 % interval, see
-    ``tables.STATISTICS``), one panel per target task; colours as everywhere (task-family hue, English
-    dark, multilingual light)."""
-    pairs = list(pairs) if pairs is not None else en_ml_pairs(df)
+    """The research question at a glance: for each size-matched pair, ``en-X`` and its multilingual sides ``P-X``
+    (the preset's ``analysis.primary_prefixes``: ml, mt, tt) as the paired difference to ``reference`` (zero-shot
+    average, mean over seeds with its 95 % interval, see ``tables.STATISTICS``), one panel per target task
+    (default: the preset's primary target tasks that have results); colours as everywhere (task-family hue,
+    English dark, multilingual light)."""
+    spec = T.analysis_spec(df)
+    prefixes = list(spec.primary_prefixes) or ["ml"]
+    pairs = list(pairs) if pairs is not None else en_ml_pairs(df, prefixes)
+    families = list(families) if families is not None else T.families_present(df, spec.primary_tasks)
     title = f"English vs multilingual intermediate data: Δ to {reference}"
     recs, used = [], []
+    sides = ["en", *prefixes]
     for fam in families:
         ref = T.per_seed(df, fam, reference)
         for x in pairs:
-            for s in ("en", "ml"):
+            for s in sides:
                 cond = f"{s}-{x}"
                 st = T.paired_stats(T.paired_differences(T.per_seed(df, fam, cond), ref))
                 if st.n:
                     used.append(T.family_rows(df[df["condition"].isin([cond, reference])], fam))
-                    recs.append(dict(family=fam, pair=x, condition=cond, side=s, st=st))
+                    recs.append(dict(family=fam, pair=x, condition=cond, side="en" if s == "en" else "ml", st=st))
     data = pd.concat(used) if used else pd.DataFrame(columns=T.COLUMNS)
     if not recs:
         return empty_figure(f"no en-X / ml-X pair with {reference} results", data, title)
@@ -537,7 +547,8 @@ def en_vs_ml(
     for ax, fam in zip(axes, fams):
         sub = [r for r in recs if r["family"] == fam]
         for r in sub:
-            x = pairs.index(r["pair"]) + (-0.14 if r["side"] == "en" else 0.14)
+            k = sides.index(r["condition"].split("-", 1)[0])
+            x = pairs.index(r["pair"]) + (k - (len(sides) - 1) / 2) * 0.28 / max(1, len(sides) - 1)
             st = r["st"]
             err = [[st.mean - st.lo], [st.hi - st.mean]] if st.n > 1 else None
             ax.errorbar(
@@ -554,7 +565,7 @@ def en_vs_ml(
         _symmetric(ax, [v for r in sub for v in (r["st"].lo, r["st"].hi, r["st"].mean)])
         ax.set_xticks(range(len(pairs)), pairs)
         ax.set_xlim(-0.6, len(pairs) - 0.4)
-        ax.set_title(T.FAMILIES[fam]["label"].split(" (")[0], fontsize=10)
+        ax.set_title(T.family_label(fam, short=True), fontsize=10)
         ax.set_xlabel("intermediate task X")
         ax.set_ylabel(f"Δ to {reference} (points)")
     handles = [
