@@ -643,6 +643,89 @@ def delta_by_language(
     return _finish(fig, title, data, note)
 
 
+#: the fold groups (tables.fold_relation) as a figure labels them
+FOLD_GROUP_LABELS = {
+    T.FOLD_OTHER: "in another fold's\ntraining",
+    T.FOLD_NEVER: "in no fold's\ntraining",
+    T.OWN_TRAINING: "in its own\ntraining",
+    T.NEVER_TRAINED: "never in its\ntraining",
+    T.SOURCE_GROUP: "English",
+}
+
+
+@_styled
+def fold_groups(
+    df: pd.DataFrame,
+    condition: str,
+    reference: str | None = None,
+    tasks: Sequence[tuple[str, str, Sequence[str]]] = (
+        ("pos", "accuracy", ("target",)),
+        ("ner", "span_f1", ("target",)),
+        ("udpos", "accuracy", ("target",)),
+        ("panx", "span_f1", ("target",)),
+    ),
+) -> Figure:
+    """A language-fold (or in-language) condition against ``reference`` (default: the first of
+    :func:`xitcore.book.tables.fold_comparators`, its English side ``en-X`` where there is one), per language, the
+    languages grouped by what phase ii trained on (:func:`xitcore.book.tables.fold_relation`): the paired
+    difference (mean over seeds, 95 % t-interval, exploratory) per language, one panel per target task with
+    results, a band per group, so a reader sees where a gain comes from."""
+    relation = T.fold_relation(df, condition)
+    if reference is None:
+        reference = next(iter(T.fold_comparators(df, condition)), REFERENCE)
+    title = f"{condition} − {reference} per language, grouped by what its phase ii trained on"
+    if not relation:
+        return empty_figure(f"{condition} has no language folds and is not in-language", None, title)
+    rank = {g: i for i, g in enumerate(T.FOLD_GROUPS)}
+    order = {l: i for i, l in enumerate(relation)}
+    panels, used = [], []
+    for task, metric, phases in tasks:
+        st = T.delta_stats(df, reference, task, metric, phases, conditions=[condition], zero_shot_mean=False)
+        st = st[st["language"].isin(list(relation))]
+        if st.empty:
+            continue
+        st = st.assign(group=st["language"].map(relation))
+        st = st.sort_values("language", key=lambda c: c.map(lambda l: (rank[relation[l]], order[l]))).reset_index()
+        panels.append((task, metric, st))
+        used.append(T.rows(T.plain(df)[df["condition"].isin([condition, reference])], task, metric, phases))
+    data = pd.concat(used) if used else pd.DataFrame(columns=T.COLUMNS)
+    if not panels:
+        return empty_figure(f"no per-language results of both {condition} and {reference}", data, title)
+    fig = Figure(figsize=(COLUMN_IN, 2.7 * len(panels) + 0.6), layout="constrained", dpi=DPI)
+    axes = np.atleast_1d(fig.subplots(len(panels), 1, squeeze=False)[:, 0])
+    colour = palette([condition]).get(condition, (0.2, 0.2, 0.2))
+    for ax, (task, metric, st) in zip(axes, panels):
+        xs = np.arange(len(st))
+        lo, hi = st["lo"].fillna(st["mean"]), st["hi"].fillna(st["mean"])
+        ax.errorbar(
+            xs,
+            st["mean"],
+            yerr=[st["mean"] - lo, hi - st["mean"]],
+            fmt=MARKERS.get(side(condition), "o"),
+            color=colour,
+            markersize=6,
+            capsize=2.5,
+            linewidth=1.2,
+            linestyle="none",
+        )
+        lim = _symmetric(ax, list(st["lo"]) + list(st["hi"]) + list(st["mean"]))
+        for k, (group, part) in enumerate(st.groupby("group", sort=False)):
+            first, last = int(part.index.min()), int(part.index.max())
+            if k % 2 == 0:
+                ax.axvspan(first - 0.5, last + 0.5, color="#f0f0f0", zorder=0)
+            ax.text(
+                (first + last) / 2, lim * 0.96, FOLD_GROUP_LABELS.get(group, group), ha="center", va="top", fontsize=7
+            )
+        ax.set_xticks(xs, list(st["language"]))
+        ax.tick_params(axis="x", labelsize=8.5)
+        ax.set_xlim(-0.6, len(st) - 0.4)
+        ax.set_title(PANEL_LABELS.get((task, metric), f"{task} {metric}"), fontsize=10)
+        ax.set_ylabel("Δ (points)")
+    note = "points: mean over seeds of the paired difference; bars: 95 % t-interval (exploratory, unadjusted); "
+    note += "bands: the languages' relation to the condition's phase-ii training languages"
+    return _finish(fig, title, data, note)
+
+
 @_styled
 def mlm_floor(df: pd.DataFrame) -> Figure:
     """MLM loss per condition/phase beside the unigram-entropy floor."""

@@ -326,6 +326,16 @@ def _preset_keys(df: pd.DataFrame, attrs_key: str) -> dict[str, object]:
     return out
 
 
+def plain(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` without its ``attrs`` (a shallow copy): pandas deep-copies ``attrs`` on every operation, which costs
+    more than the operation itself on a book's frame. Read what ``attrs`` says first, then work on this."""
+    if not df.attrs:
+        return df
+    out = df.copy(deep=False)
+    out.attrs = {}
+    return out
+
+
 def in_language_conditions(df: pd.DataFrame) -> list[str]:
     """The in-language conditions of ``df`` (its rows carry ``zero_shot`` False, or ``df.attrs["in_language"]``
     names them: ``xitcore.results.load_results``), in the book's order. They are never in a family, a verdict or
@@ -383,6 +393,16 @@ def fold_relation(df: pd.DataFrame, condition: str) -> dict[str, str] | None:
     return out
 
 
+def fold_comparators(df: pd.DataFrame, condition: str, reference: str = REFERENCE) -> list[str]:
+    """What a language-fold or in-language condition is compared with per language: its English side ``en-X``
+    (the research question's pair), its zero-shot design (``ml-X`` for ``ml-X-inlang``) and ``reference``, those
+    of them ``df`` has."""
+    x = committed(condition).removesuffix("-inlang").split("-", 1)[-1]
+    candidates = [f"en-{x}", committed(condition).removesuffix("-inlang"), reference]
+    present = set(df["condition"])
+    return [c for c in dict.fromkeys(candidates) if c != condition and c in present]
+
+
 def fold_group_table(
     df: pd.DataFrame,
     condition: str,
@@ -393,15 +413,19 @@ def fold_group_table(
     confidence: float = CI_CONFIDENCE,
 ) -> pd.DataFrame:
     """Per language of a language-fold or in-language ``condition``, grouped by :func:`fold_relation`: its seed
-    mean ± sd, ``reference``'s, and the paired Δ with its interval (unadjusted, exploratory), then per group the Δ
+    mean ± sd and the paired Δ (with its interval: unadjusted, exploratory, in no family) to each of
+    :func:`fold_comparators` (its English side ``en-X``, its zero-shot design, ``reference``), then per group the Δ
     of the group's mean (languages averaged per seed, then paired by seed), so a reader sees where a gain comes
     from. Empty if ``condition`` has no folds and is not in-language, or has no rows of this task."""
     relation = fold_relation(df, condition)
     if not relation:
         return pd.DataFrame()
-    r = rows(df[df["condition"].isin([condition, reference])], task, metric, phases, exclude=AGGREGATES)
+    others = fold_comparators(df, condition, reference)
+    df = plain(df)
+    r = rows(df[df["condition"].isin([condition, *others])], task, metric, phases, exclude=AGGREGATES)
     if r.empty or condition not in set(r["condition"]):
         return pd.DataFrame()
+    others = [c for c in others if c in set(r["condition"])]
     per = r.groupby(["condition", "language", "seed"])["value"].mean()
 
     def series(c: str, langs: Sequence[str]) -> pd.Series:
@@ -423,17 +447,12 @@ def fold_group_table(
             continue
         items = [(l, [l]) for l in langs] + ([(f"mean of {len(langs)}", langs)] if len(langs) > 1 else [])
         for name, ls in items:
-            a, b = series(condition, ls), series(reference, ls)
-            st = paired_stats(paired_differences(a, b), confidence)
-            recs.append(
-                {
-                    "group": group,
-                    "language": name,
-                    f"{condition} (mean ± sd)": cell(a),
-                    f"{reference} (mean ± sd)": cell(b),
-                    f"Δ [{confidence:.0%} CI]": _ci_cell(st) or "–",
-                }
-            )
+            a = series(condition, ls)
+            rec = {"group": group, "language": name, f"{condition} (mean ± sd)": cell(a)}
+            for other in others:
+                st = paired_stats(paired_differences(a, series(other, ls)), confidence)
+                rec[f"Δ to {other} [{confidence:.0%} CI]"] = _ci_cell(st) or "–"
+            recs.append(rec)
     out = pd.DataFrame(recs)
     return out.set_index(["group", "language"]) if len(out) else out
 
@@ -535,8 +554,18 @@ def pos_table(df: pd.DataFrame, condition: str, phase: str = "target") -> pd.Dat
             num(m - b, "+.1f") if pd.notna(m) and pd.notna(b) else "–" for m, b in zip(mean, best)
         ]
     table["script"] = [SCRIPT.get(l, "–") for l in table.index]
+    own = {l for l, g in (fold_relation(df, condition) or {}).items() if g == OWN_TRAINING}
     table["transfer"] = [
-        "in-language" if is_source(l) else "0-shot mean" if l in AGGREGATES else "zero-shot" for l in table.index
+        "in-language"
+        if is_source(l)
+        else "0-shot mean"
+        if l in AGGREGATES and not own
+        else "mean (not zero-shot)"
+        if l in AGGREGATES
+        else "in-language (its phase ii trained its syntax)"
+        if l in own
+        else "zero-shot"
+        for l in table.index
     ]
     return table
 
@@ -712,7 +741,7 @@ def _adjust(found: list[Finding], group: str, alpha: float, untested: dict | Non
     untested = untested or {}
     out = []
     for f, p in zip(found, adj):
-        why = "; ".join(untested[c] for c in (f.a, f.b) if c in untested)
+        why = "; ".join(f"{c}: {untested[c]}" for c in (f.a, f.b) if c in untested)
         out.append(Finding(f.family, f.a, f.b, f.stats, p, group, alpha, why))
     return out
 
@@ -764,6 +793,7 @@ def analyse(df: pd.DataFrame, analysis: AnalysisConfig | None = None) -> Analysi
     ref = spec.reference
     inlang = in_language_conditions(df)
     untested = not_put_to_test(df)
+    df = plain(df)
     conds = [c for c in ordered_conditions(c for c in df["condition"].unique() if not is_baseline(c))]
     conds = [c for c in conds if c not in inlang]
     families: dict[str, list[Finding]] = {}
@@ -852,6 +882,9 @@ def delta_stats(
     this target task (:func:`analyse`), with that family's adjusted p. ``caveat``: why a condition was not put to
     the test (:func:`not_put_to_test`), or ""."""
     cols = ["condition", "language", "n", "mean", "sd", "lo", "hi", "p", "p_holm", "family", "caveat"]
+    inlang = set(in_language_conditions(df))
+    untested = not_put_to_test(df)
+    frame, df = df, plain(df)
     r = rows(df[~baseline_mask(df)], task, metric, phases, exclude=AGGREGATES)
     if r.empty or reference not in set(r["condition"]):
         return pd.DataFrame(columns=cols)
@@ -874,8 +907,6 @@ def delta_stats(
             if st.n:
                 out.append(dict(condition=c, language=lang, n=st.n, mean=st.mean, sd=st.sd, lo=st.lo, hi=st.hi, p=st.p))
     res = pd.DataFrame(out, columns=cols[:-3])
-    inlang = set(in_language_conditions(df))
-    untested = not_put_to_test(df)
     zs = ~res["condition"].isin(inlang)
     res["p_holm"] = float("nan")
     if zs.any():
@@ -884,7 +915,7 @@ def delta_stats(
     res["caveat"] = [untested.get(c, "") for c in res["condition"]]
     fam = _family_of(task, metric, phases)
     if zero_shot_mean and any(is_zero_shot(l) for l in langs):
-        an = analyse(df, analysis) if fam is not None else None
+        an = analyse(frame, analysis) if fam is not None else None
         extra = []
         for c in conds:
             f = an.find(c, reference, fam) if an is not None and an.spec.reference == reference else None
@@ -1006,6 +1037,7 @@ def delta_summary(
     Columns named by the families' labels (:func:`family_spec`)."""
     spec = analysis_spec(df, analysis)
     an = analyse(df, spec) if spec.reference == reference else analyse(df, _with_reference(spec, reference))
+    df = plain(df)
     fams = list(families) if families is not None else list(spec.secondary_tasks)
     conds = [c for c in ordered_conditions(c for c in df["condition"].unique() if not is_baseline(c)) if c != reference]
     if conditions is not None:
@@ -1037,7 +1069,7 @@ def delta_summary(
     out.attrs["families"] = sorted({f.group for f in tested if f.group})
     out.attrs["power"] = {g: an.power_line(g) for g in out.attrs["families"]}
     out.attrs["p_holm"] = {k: f.p_holm for k, f in cells.items()}  # (condition, task) -> adjusted p of its family
-    out.attrs["untested"] = sorted({f.a for f in cells.values() if f.caveat})
+    out.attrs["untested"] = ordered_conditions({c for f in cells.values() for c in _untested_in(f)})
     out.attrs["in_language"] = [c for c in conds if c in an.in_language]
     return out
 
@@ -1268,7 +1300,7 @@ def dev_checks(df: pd.DataFrame, confidence: float = CI_CONFIDENCE) -> pd.DataFr
         "reads",
         "runs",
     ]
-    r = _dev_rows(df)
+    r = _dev_rows(plain(df))
     if r.empty:
         return pd.DataFrame(columns=cols)
     means: dict[tuple[str, str, str], float] = {}
@@ -1547,13 +1579,19 @@ def headline(findings: dict[str, list[Finding]], reference: str = REFERENCE) -> 
     out = "**In one sentence:** at this scale, " + "; ".join(parts)
     if against:
         out += f". Against `{reference}`, " + "; ".join(against)
-    untested = sorted({f.a for fs in findings.values() for f in fs if f.caveat})
+    untested = ordered_conditions({c for fs in findings.values() for f in fs for c in _untested_in(f)})
     if untested:
         out += (
             f". Not put to the test (no verdict): {', '.join(f'`{c}`' for c in untested)}, whose intermediate "
             "task did not score above chance on its English dev set"
         )
     return out + "."
+
+
+def _untested_in(f: Finding) -> list[str]:
+    """The conditions of ``f`` that were not put to the test (its caveat names each as ``<condition>: why``)."""
+    parts = f.caveat.split("; ") if f.caveat else []
+    return [c for c in (f.a, f.b) if any(p.startswith(f"{c}: ") for p in parts)]
 
 
 def answer_table(findings: dict[str, list[Finding]]) -> pd.DataFrame:
@@ -1592,6 +1630,7 @@ def in_language_table(
     if not inlang:
         return pd.DataFrame()
     trained = _preset_keys(df, "in_language")
+    df = plain(df)
     fams = list(families) if families is not None else families_present(df[df["condition"].isin(inlang)])
     recs = []
     for c in inlang:
@@ -1602,7 +1641,9 @@ def in_language_table(
                 continue
             rec = {
                 "condition": c,
-                "target task (average over non-English languages)": family_label(fam, short=True),
+                "target task (average over non-English languages)": family_label(fam, short=True).removeprefix(
+                    "zero-shot "
+                ),
                 "score (mean ± sd)": _fmt(s.mean(), s.std(ddof=1), len(s)),
                 "trained gold syntax of": ", ".join(sorted(trained.get(c) or {})) or "–",
             }
