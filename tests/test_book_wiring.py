@@ -303,3 +303,31 @@ def test_a_task_not_above_chance_is_not_put_to_the_test(df, an, ledger):
     for claim in ("Q4-xcopa", "Q3-copa-pos"):
         assert ledger.loc[claim, "verdict"] == C.NOT_PUT and np.isfinite(ledger.loc[claim, "p Holm"])
     assert "left out as not put to the test: en-copa, ml-copa" in ledger.loc["Q1-ml-vs-en-pos", "reason"]
+
+
+# ------------------------------------------------------------------------------------ real records
+
+
+def test_real_fold_and_in_language_records_reach_the_pages(tiny_runs):
+    """The tiny pipeline's own records (a two-fold deprel condition and an in-language one), read as a chapter
+    reads them (``reading.book_results``): the folds and the in-language flag survive, and the pages use them."""
+    from conftest import TINY
+
+    from xitcore.book import reading
+    from xitcore.config import load_condition
+    from xitcore.pipeline import run_condition
+
+    folds_cfg = load_condition(TINY / "deprel-folds.yaml")
+    for cfg in (folds_cfg, load_condition(TINY / "deprel-inlang.yaml")):
+        run_condition(cfg, tiny_runs)
+    df = reading.book_results(tiny_runs, "tiny", ["none", "deprel-folds", "deprel-inlang"])
+    assert T.in_language_conditions(df) == ["deprel-inlang"]
+    assert df.loc[df.condition == "deprel-inlang", "zero_shot"].eq(False).all()
+    assert T.language_folds(df, "deprel-folds") == folds_cfg.intermediate.language_folds
+    rel = T.fold_relation(df, "deprel-folds")
+    assert rel["de"] == T.FOLD_OTHER and rel["en"] == T.SOURCE_GROUP  # de: fold 1 trained it, fold 2 scored it
+    assert T.fold_relation(df, "deprel-inlang")["de"] == T.OWN_TRAINING
+    assert T.fold_relation(df, "none") is None
+    an = T.analyse(df)
+    assert an.in_language == ("deprel-inlang",)
+    assert not [f for fs in an.families.values() for f in fs if "deprel-inlang" in (f.a, f.b)]

@@ -546,9 +546,10 @@ def en_vs_ml(
     pal = palette([r["condition"] for r in recs])
     for ax, fam in zip(axes, fams):
         sub = [r for r in recs if r["family"] == fam]
+        shown = [x for x in pairs if any(r["pair"] == x for r in sub)]  # the pairs this target task has
         for r in sub:
             k = sides.index(r["condition"].split("-", 1)[0])
-            x = pairs.index(r["pair"]) + (k - (len(sides) - 1) / 2) * 0.28 / max(1, len(sides) - 1)
+            x = shown.index(r["pair"]) + (k - (len(sides) - 1) / 2) * 0.28 / max(1, len(sides) - 1)
             st = r["st"]
             err = [[st.mean - st.lo], [st.hi - st.mean]] if st.n > 1 else None
             ax.errorbar(
@@ -563,8 +564,8 @@ def en_vs_ml(
                 label=f"{r['side']}-X: {'English' if r['side'] == 'en' else 'multilingual'} data",
             )
         _symmetric(ax, [v for r in sub for v in (r["st"].lo, r["st"].hi, r["st"].mean)])
-        ax.set_xticks(range(len(pairs)), pairs)
-        ax.set_xlim(-0.6, len(pairs) - 0.4)
+        ax.set_xticks(range(len(shown)), shown)
+        ax.set_xlim(-0.6, len(shown) - 0.4)
         ax.set_title(T.family_label(fam, short=True), fontsize=10)
         ax.set_xlabel("intermediate task X")
         ax.set_ylabel(f"Δ to {reference} (points)")

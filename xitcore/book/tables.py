@@ -488,11 +488,15 @@ STATISTICS = f"""\
   interval; nothing is tested.
 * **p-values** are the paired t-test's two-sided p for Δ = 0 (`scipy.stats.ttest_1samp` on the differences).
 * **Families, declared in advance** in `params/<preset>/_preset.yaml` (`analysis:`, `xit keys analysis`). The
-  *primary* family is the research question: every `ml-X` − `en-X` pair on the zero-shot averages of the
-  primary target tasks (POS and NER). *Secondary* families: each condition − the reference, one family per
-  target task (zero-shot average); per-language cells, one exploratory family per target task. {MULTIPLICITY}
-  (`statsmodels` `multipletests(method="holm")`): each comparison has exactly one adjusted p, and the answer
-  page, the comparison tables and the claims ledger print that same p.
+  *primary* family is the research question: every `ml-X` − `en-X` pair (and `mt-X`, `tt-X` where the preset
+  declares them, `analysis.primary_prefixes`) on the zero-shot averages of the primary target tasks (POS and
+  NER; with the `paper` preset XTREME's UD-POS and PAN-X too). *Secondary* families: each condition − the
+  reference, one family per target task (zero-shot average); per-language cells, one exploratory family per
+  target task. {MULTIPLICITY} (`statsmodels` `multipletests(method="holm")`): each comparison has exactly one
+  adjusted p, and the answer page, the comparison tables and the claims ledger print that same p. Every family
+  is read through one definition of its target task (`tables.family_spec`).
+* **In-language conditions** (`eval.allow_in_language_syntax`: phase ii trained gold syntax of languages they
+  then score) are in no family and no verdict; the answer page shows them apart.
 * **Verdict words:** {S.VERDICT_RULE}
 * **No composite and no pooled verdict.** Each comparison is one metric of one checkpoint. A number pooled over
   pairs is shown only with its heterogeneity (Cochran's Q, I²), never with a verdict.
@@ -1777,7 +1781,7 @@ def caveat_facts(df: pd.DataFrame, findings: dict[str, list[Finding]], reference
                 else "; every task here is above chance (one-sided 95 % lower bound)."
             )
         )
-    tat = rows(df[~baseline_mask(df)], "tatoeba", "top1", zero_shot=True)
+    tat = rows(plain(zero_shot_only(df))[lambda d: ~baseline_mask(d)], "tatoeba", "top1", zero_shot=True)
     before = tat[(tat["phase"] == "mlm")]
     after = tat[(tat["phase"] == "intermediate")]
     if not before.empty and not after.empty:
