@@ -303,6 +303,8 @@ def test_a_task_not_above_chance_is_not_put_to_the_test(df, an, ledger):
     for claim in ("Q4-xcopa", "Q3-copa-pos"):
         assert ledger.loc[claim, "verdict"] == C.NOT_PUT and np.isfinite(ledger.loc[claim, "p Holm"])
     assert "left out as not put to the test: en-copa, ml-copa" in ledger.loc["Q1-ml-vs-en-pos", "reason"]
+    note = C.ledger_note(ledger.reset_index())
+    assert "Q4-xcopa" in note.split("not put to the test:")[1] and "Left out: " in note
 
 
 # ------------------------------------------------------------------------------------ real records

@@ -1182,21 +1182,42 @@ def submission_table() -> pd.DataFrame:
 
 
 def ledger_note(ledger: pd.DataFrame) -> str:
-    """One Markdown line: how many comparisons the ledger tests, in which families, and how many pass."""
+    """One Markdown line: how many comparisons the ledger tests, in which families, and how many pass; which rows
+    read no verdict because a condition's intermediate task was not learnt, and which claims were left out because
+    their conditions are not scored on that measure in this preset."""
     m = int(ledger.attrs.get("comparisons", ledger["p Holm"].notna().sum()))
+    left = ledger.attrs.get("not_evaluated") or []
+    more = (
+        f"\n\n*Left out: {len(left)} claim(s) on a measure that a condition they compare is not scored on in this "
+        f"preset ({', '.join(left[:6])}{', …' if len(left) > 6 else ''}).*"
+        if left
+        else ""
+    )
+    untested = ledger.loc[ledger["verdict"] == NOT_PUT, "id"].tolist()
+    if untested:
+        more += (
+            f"\n\n*{S.NOT_PUT}: {', '.join(untested)}: a condition compared did not score above chance on its "
+            "English dev set (the answer page's *Did phase ii learn its task?*); numbers shown, no verdict.*"
+        )
     if not m:
         return (
             "*No claim was tested in these runs (all are not testable, not run in this store, direction only, "
             "pooled or method).*"
-        )
+        ) + more
     alpha = float(ledger.attrs.get("alpha", S.ALPHA))
-    k = int((ledger["p Holm"] < alpha).sum())
+    decided = ledger["verdict"] != NOT_PUT
+    k = int(((ledger["p Holm"] < alpha) & decided).sum())
     fams = sorted({f for f in ledger.loc[ledger["p Holm"].notna(), "family"] if f})
     return (
-        f"*The ledger tests {m} claim(s). Each carries the Holm-adjusted p of its family ({'; '.join(fams)}): a "
-        "comparison that belongs to a family the preset declares has the same adjusted p here as on the answer "
-        f"page and in the comparison tables. Verdicts follow that adjusted p: {k} of {m} have p Holm < {alpha:.2g}.*"
-    ) + "".join(f"\n\n* *Power, {fam}:* {_power(ledger, fam, alpha)}." for fam in fams)
+        (
+            f"*The ledger tests {m} claim(s). Each carries the Holm-adjusted p of its family ({'; '.join(fams)}): a "
+            "comparison that belongs to a family the preset declares has the same adjusted p here as on the answer "
+            f"page and in the comparison tables. Verdicts follow that adjusted p: {k} of {m} have p Holm < "
+            f"{alpha:.2g} and a verdict.*"
+        )
+        + "".join(f"\n\n* *Power, {fam}:* {_power(ledger, fam, alpha)}." for fam in fams)
+        + more
+    )
 
 
 def _power(ledger: pd.DataFrame, family: str, alpha: float) -> str:
