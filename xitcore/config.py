@@ -984,8 +984,10 @@ class EvalConfig:
             )
 
 
-#: what the book's statistics may be asked about (the zero-shot averages of xitcore.book.tables.FAMILIES)
+#: what the book's statistics may be asked about: the zero-shot averages of xitcore.book.tables.FAMILIES (the
+#: shipped targets) and XTREME_FAMILIES (the paper preset's XTREME targets); xitcore.book.tables.family_spec reads both
 ANALYSIS_MEASURES = ["pos", "ner", "tatoeba", "xcopa"]
+ANALYSIS_MEASURES += ["udpos", "panx", "xnli", "pawsx", "xquad", "mlqa", "tydiqa", "bucc2018"]
 
 
 @dataclass
@@ -997,8 +999,9 @@ class AnalysisConfig:
         default_factory=lambda: ["pos", "ner"],
         metadata={
             "help": (
-                "the primary family: ml-X - en-X on the zero-shot average of these target tasks (pos, ner, tatoeba, "
-                "xcopa); Holm's adjustment runs over all of its comparisons together"
+                "the primary family: ml-X - en-X (primary_prefixes) on the zero-shot average of these target tasks "
+                "(ANALYSIS_MEASURES: pos, ner, tatoeba, xcopa and the XTREME targets udpos, panx, xnli, pawsx, xquad, "
+                "mlqa, tydiqa, bucc2018); Holm's adjustment runs over all of its comparisons together"
             )
         },
     )
@@ -1008,6 +1011,15 @@ class AnalysisConfig:
             "help": (
                 "the X of the primary pairs ml-X - en-X, e.g. [qa, copa, deprel] ([] = every X run both as en-X "
                 "and ml-X)"
+            )
+        },
+    )
+    primary_prefixes: list[str] = field(
+        default_factory=lambda: ["ml"],
+        metadata={
+            "help": (
+                "the non-English sides of the primary pairs: P-X - en-X for each prefix P (ml: the task's own data "
+                "in other languages, mt: machine-translated, tt: XTREME translate-train)"
             )
         },
     )
@@ -1042,6 +1054,9 @@ class AnalysisConfig:
             for t in getattr(self, key):
                 if t not in ANALYSIS_MEASURES:
                     raise ConfigError(f"analysis.{key}: task '{t}' is unknown; allowed: {', '.join(ANALYSIS_MEASURES)}")
+        for p in self.primary_prefixes:
+            if not isinstance(p, str) or not p or p == "en" or "-" in p:
+                raise ConfigError(f"analysis.primary_prefixes: '{p}' is not a condition prefix other than en (e.g. ml)")
         for t, m in self.margins.items():
             if t not in ANALYSIS_MEASURES:
                 raise ConfigError(f"analysis.margins: task '{t}' is unknown; allowed: {', '.join(ANALYSIS_MEASURES)}")

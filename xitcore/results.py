@@ -85,6 +85,7 @@ def load_results(runs_dir: str | Path = "runs", *, report: bool = True, variants
     retired: list[str] = []
     found_variants: list[str] = []
     in_language: dict[str, dict] = {}
+    folds: dict[str, list[list[str]]] = {}
     extra = {}
     zero_shot = True
 
@@ -155,6 +156,9 @@ def load_results(runs_dir: str | Path = "runs", *, report: bool = True, variants
         zero_shot = idx.get("zero_shot", True) is not False
         if not zero_shot:
             in_language[f"{preset}/{cond}"] = idx.get("in_language_syntax") or {}
+        fold_sets = _fold_languages(seeds)
+        if fold_sets:  # a language-fold condition: the languages each fold's intermediate phase trained on
+            folds[f"{preset}/{cond}"] = fold_sets
         mlm = read(idx.get("mlm"), preset, cond, "mlm")
         if mlm:
             for m in ("final_heldout_loss", "initial_heldout_loss", "unigram_entropy"):
@@ -191,10 +195,17 @@ def load_results(runs_dir: str | Path = "runs", *, report: bool = True, variants
             if inter and "xcopa" in inter:
                 for lang, v in inter["xcopa"].items():
                     add(preset, cond, seed, "intermediate", "xcopa", lang, "accuracy", v, entry["intermediate"])
-            for name, scores in ((inter or {}).get("english_dev") or {}).items():  # each task's own English dev
-                for metric, v in scores.items():
-                    if metric != "examples":
-                        add(preset, cond, seed, "intermediate", f"dev:{name}", "en", metric, v, entry["intermediate"])
+            # each task's own English dev score, from every fold's intermediate run of a language-fold condition
+            fold_inter = [fe.get("intermediate") for fe in entry.get("folds") or [] if fe.get("intermediate")]
+            for k, rel in enumerate(fold_inter or [entry.get("intermediate")]):
+                rec = (
+                    inter
+                    if rel == entry.get("intermediate")
+                    else read(rel, preset, cond, f"intermediate {k + 1}", seed)
+                )
+                for name, scores in english_dev_scores(rec):
+                    for metric, v in scores.items():
+                        add(preset, cond, seed, "intermediate", f"dev:{name}", "en", metric, v, rel)
             for phase, rel in entry.get("tatoeba", {}).items():
                 tat = read(rel, preset, cond, f"tatoeba on the {phase} checkpoint", seed)
                 if tat:
@@ -264,6 +275,7 @@ def load_results(runs_dir: str | Path = "runs", *, report: bool = True, variants
     df.attrs["retired"] = retired
     df.attrs["variants"] = sorted(set(found_variants))
     df.attrs["in_language"] = in_language  # "preset/condition" -> {language: task}: zero_shot False, shown apart
+    df.attrs["folds"] = folds  # "preset/condition" -> each fold's training languages (intermediate.language_folds)
     if report:
         for line in retired:
             if line not in _REPORTED:
@@ -278,6 +290,37 @@ def load_results(runs_dir: str | Path = "runs", *, report: bool = True, variants
                 _REPORTED.add(key)
                 print(line, file=sys.stderr, flush=True)
     return df
+
+
+#: the English dev metrics an intermediate record's ``english_dev`` holds per task (beside ``examples``, the number of
+#: dev items); any other field there (a dev curve, a stopped step) is not a score and is not read
+DEV_METRICS = ("accuracy", "f1", "exact_match")
+
+
+def english_dev_scores(record: dict | None) -> list[tuple[str, dict[str, float]]]:
+    """``[(task, {metric: value, "examples": n})]`` from an intermediate record's ``english_dev``: only the dev
+    scores (:data:`DEV_METRICS`, numbers) and the item count; other fields are left alone."""
+    out = []
+    for name, scores in ((record or {}).get("english_dev") or {}).items():
+        if not isinstance(scores, dict):
+            continue
+        keep = {
+            k: float(v)
+            for k, v in scores.items()
+            if k in (*DEV_METRICS, "examples") and isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
+        if any(k in DEV_METRICS for k in keep):
+            out.append((str(name), keep))
+    return out
+
+
+def _fold_languages(seeds: dict) -> list[list[str]]:
+    """The training languages of each fold of a language-fold condition (the first seed that lists folds), or []."""
+    for entry in seeds.values():
+        folds = [list(fe.get("languages") or []) for fe in (entry or {}).get("folds") or []]
+        if folds:
+            return folds
+    return []
 
 
 def damaged_line(path: str, d: dict) -> str:

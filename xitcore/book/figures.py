@@ -121,7 +121,7 @@ def side(condition: str) -> str:
         return "reference"
     if c.startswith("en-"):
         return "en"
-    if c.startswith(("ml-", "mt-")):
+    if c.startswith(("ml-", "mt-", "tt-")):
         return "ml"
     return "other"
 
@@ -498,35 +498,45 @@ def by_group(
     return _finish(fig, title, data, spread_note(runs, ("condition", group_name), "marks: the trivial baselines"))
 
 
-def en_ml_pairs(df: pd.DataFrame) -> list[str]:
-    """The intermediate tasks X run both as ``en-X`` and ``ml-X`` in ``df``, in the book's order."""
-    conds = set(df["condition"])
-    return [c[3:] for c in T.ordered_conditions(conds) if c.startswith("en-") and f"ml-{c[3:]}" in conds]
+def en_ml_pairs(df: pd.DataFrame, prefixes: Sequence[str] = ("ml",)) -> list[str]:
+    """The intermediate tasks X run both as ``en-X`` and as ``P-X`` (P in ``prefixes``) in ``df``, in the book's
+    order; in-language conditions never."""
+    conds = set(df["condition"]) - set(T.in_language_conditions(df))
+    return [
+        c[3:]
+        for c in T.ordered_conditions(conds)
+        if c.startswith("en-") and any(f"{p}-{c[3:]}" in conds for p in prefixes)
+    ]
 
 
 @_styled
 def en_vs_ml(
     df: pd.DataFrame,
     pairs: Sequence[str] | None = None,
-    families: Sequence[str] = ("pos", "ner"),
+    families: Sequence[str] | None = None,
     reference: str = REFERENCE,
 ) -> Figure:
-    """The research question at a glance: for each size-matched pair, ``en-X`` and ``ml-X`` as the paired
-    difference to ``reference`` (zero-shot average, mean over seeds with its 95 % interval, see
-    ``tables.STATISTICS``), one panel per target task; colours as everywhere (task-family hue, English
-    dark, multilingual light)."""
-    pairs = list(pairs) if pairs is not None else en_ml_pairs(df)
+    """The research question at a glance: for each size-matched pair, ``en-X`` and its multilingual sides ``P-X``
+    (the preset's ``analysis.primary_prefixes``: ml, mt, tt) as the paired difference to ``reference`` (zero-shot
+    average, mean over seeds with its 95 % interval, see ``tables.STATISTICS``), one panel per target task
+    (default: the preset's primary target tasks that have results); colours as everywhere (task-family hue,
+    English dark, multilingual light)."""
+    spec = T.analysis_spec(df)
+    prefixes = list(spec.primary_prefixes) or ["ml"]
+    pairs = list(pairs) if pairs is not None else en_ml_pairs(df, prefixes)
+    families = list(families) if families is not None else T.families_present(df, spec.primary_tasks)
     title = f"English vs multilingual intermediate data: Δ to {reference}"
     recs, used = [], []
+    sides = ["en", *prefixes]
     for fam in families:
         ref = T.per_seed(df, fam, reference)
         for x in pairs:
-            for s in ("en", "ml"):
+            for s in sides:
                 cond = f"{s}-{x}"
                 st = T.paired_stats(T.paired_differences(T.per_seed(df, fam, cond), ref))
                 if st.n:
                     used.append(T.family_rows(df[df["condition"].isin([cond, reference])], fam))
-                    recs.append(dict(family=fam, pair=x, condition=cond, side=s, st=st))
+                    recs.append(dict(family=fam, pair=x, condition=cond, side="en" if s == "en" else "ml", st=st))
     data = pd.concat(used) if used else pd.DataFrame(columns=T.COLUMNS)
     if not recs:
         return empty_figure(f"no en-X / ml-X pair with {reference} results", data, title)
@@ -536,8 +546,10 @@ def en_vs_ml(
     pal = palette([r["condition"] for r in recs])
     for ax, fam in zip(axes, fams):
         sub = [r for r in recs if r["family"] == fam]
+        shown = [x for x in pairs if any(r["pair"] == x for r in sub)]  # the pairs this target task has
         for r in sub:
-            x = pairs.index(r["pair"]) + (-0.14 if r["side"] == "en" else 0.14)
+            k = sides.index(r["condition"].split("-", 1)[0])
+            x = shown.index(r["pair"]) + (k - (len(sides) - 1) / 2) * 0.28 / max(1, len(sides) - 1)
             st = r["st"]
             err = [[st.mean - st.lo], [st.hi - st.mean]] if st.n > 1 else None
             ax.errorbar(
@@ -552,9 +564,9 @@ def en_vs_ml(
                 label=f"{r['side']}-X: {'English' if r['side'] == 'en' else 'multilingual'} data",
             )
         _symmetric(ax, [v for r in sub for v in (r["st"].lo, r["st"].hi, r["st"].mean)])
-        ax.set_xticks(range(len(pairs)), pairs)
-        ax.set_xlim(-0.6, len(pairs) - 0.4)
-        ax.set_title(T.FAMILIES[fam]["label"].split(" (")[0], fontsize=10)
+        ax.set_xticks(range(len(shown)), shown)
+        ax.set_xlim(-0.6, len(shown) - 0.4)
+        ax.set_title(T.family_label(fam, short=True), fontsize=10)
         ax.set_xlabel("intermediate task X")
         ax.set_ylabel(f"Δ to {reference} (points)")
     handles = [
@@ -629,6 +641,89 @@ def delta_by_language(
             ax.set_ylabel("Δ (points)")
     note = "points: mean over seeds of the paired difference; bars: 95 % t-interval (exploratory, unadjusted); "
     note += "hollow: the zero-shot average; shaded: English"
+    return _finish(fig, title, data, note)
+
+
+#: the fold groups (tables.fold_relation) as a figure labels them
+FOLD_GROUP_LABELS = {
+    T.FOLD_OTHER: "in another fold's\ntraining",
+    T.FOLD_NEVER: "in no fold's\ntraining",
+    T.OWN_TRAINING: "in its own\ntraining",
+    T.NEVER_TRAINED: "never in its\ntraining",
+    T.SOURCE_GROUP: "English",
+}
+
+
+@_styled
+def fold_groups(
+    df: pd.DataFrame,
+    condition: str,
+    reference: str | None = None,
+    tasks: Sequence[tuple[str, str, Sequence[str]]] = (
+        ("pos", "accuracy", ("target",)),
+        ("ner", "span_f1", ("target",)),
+        ("udpos", "accuracy", ("target",)),
+        ("panx", "span_f1", ("target",)),
+    ),
+) -> Figure:
+    """A language-fold (or in-language) condition against ``reference`` (default: the first of
+    :func:`xitcore.book.tables.fold_comparators`, its English side ``en-X`` where there is one), per language, the
+    languages grouped by what phase ii trained on (:func:`xitcore.book.tables.fold_relation`): the paired
+    difference (mean over seeds, 95 % t-interval, exploratory) per language, one panel per target task with
+    results, a band per group, so a reader sees where a gain comes from."""
+    relation = T.fold_relation(df, condition)
+    if reference is None:
+        reference = next(iter(T.fold_comparators(df, condition)), REFERENCE)
+    title = f"{condition} − {reference} per language, grouped by what its phase ii trained on"
+    if not relation:
+        return empty_figure(f"{condition} has no language folds and is not in-language", None, title)
+    rank = {g: i for i, g in enumerate(T.FOLD_GROUPS)}
+    order = {l: i for i, l in enumerate(relation)}
+    panels, used = [], []
+    for task, metric, phases in tasks:
+        st = T.delta_stats(df, reference, task, metric, phases, conditions=[condition], zero_shot_mean=False)
+        st = st[st["language"].isin(list(relation))]
+        if st.empty:
+            continue
+        st = st.assign(group=st["language"].map(relation))
+        st = st.sort_values("language", key=lambda c: c.map(lambda l: (rank[relation[l]], order[l]))).reset_index()
+        panels.append((task, metric, st))
+        used.append(T.rows(T.plain(df)[df["condition"].isin([condition, reference])], task, metric, phases))
+    data = pd.concat(used) if used else pd.DataFrame(columns=T.COLUMNS)
+    if not panels:
+        return empty_figure(f"no per-language results of both {condition} and {reference}", data, title)
+    fig = Figure(figsize=(COLUMN_IN, 2.7 * len(panels) + 0.6), layout="constrained", dpi=DPI)
+    axes = np.atleast_1d(fig.subplots(len(panels), 1, squeeze=False)[:, 0])
+    colour = palette([condition]).get(condition, (0.2, 0.2, 0.2))
+    for ax, (task, metric, st) in zip(axes, panels):
+        xs = np.arange(len(st))
+        lo, hi = st["lo"].fillna(st["mean"]), st["hi"].fillna(st["mean"])
+        ax.errorbar(
+            xs,
+            st["mean"],
+            yerr=[st["mean"] - lo, hi - st["mean"]],
+            fmt=MARKERS.get(side(condition), "o"),
+            color=colour,
+            markersize=6,
+            capsize=2.5,
+            linewidth=1.2,
+            linestyle="none",
+        )
+        lim = _symmetric(ax, list(st["lo"]) + list(st["hi"]) + list(st["mean"]))
+        for k, (group, part) in enumerate(st.groupby("group", sort=False)):
+            first, last = int(part.index.min()), int(part.index.max())
+            if k % 2 == 0:
+                ax.axvspan(first - 0.5, last + 0.5, color="#f0f0f0", zorder=0)
+            ax.text(
+                (first + last) / 2, lim * 0.96, FOLD_GROUP_LABELS.get(group, group), ha="center", va="top", fontsize=7
+            )
+        ax.set_xticks(xs, list(st["language"]))
+        ax.tick_params(axis="x", labelsize=8.5)
+        ax.set_xlim(-0.6, len(st) - 0.4)
+        ax.set_title(PANEL_LABELS.get((task, metric), f"{task} {metric}"), fontsize=10)
+        ax.set_ylabel("Δ (points)")
+    note = "points: mean over seeds of the paired difference; bars: 95 % t-interval (exploratory, unadjusted); "
+    note += "bands: the languages' relation to the condition's phase-ii training languages"
     return _finish(fig, title, data, note)
 
 

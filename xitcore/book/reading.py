@@ -24,10 +24,17 @@ def book_results(runs_dir, preset: str, conditions: Sequence[str], *, baselines:
         if want_variants
         else xitcore.results.load_results(runs_dir)
     )
+    attrs = dict(df.attrs)
     df = select(df, preset=preset, conditions=names, baselines=baselines)
     if want_variants:
         df = df.assign(condition=df["condition"].map(committed))
-    return df[list(COLUMNS)].reset_index(drop=True)
+        # the in-language and fold facts of a variant belong to its condition's name, as its rows now do
+        for key in ("in_language", "folds"):
+            attrs[key] = {committed(k): v for k, v in (attrs.get(key) or {}).items()}
+    keep = list(COLUMNS) + (["zero_shot"] if "zero_shot" in df.columns else [])
+    out = df[keep].reset_index(drop=True)
+    out.attrs = attrs  # what load_results found beside the rows: in-language conditions, language folds, damage
+    return out
 
 
 def reference_for(runs_dir, preset: str, condition: str, reference: str = REFERENCE) -> str:

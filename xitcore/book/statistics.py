@@ -35,13 +35,18 @@ HURT = "hurt"
 SUGGESTIVE = "suggestive"
 NOISE = "within seed noise"
 NOT_TESTABLE = "not testable"
-WORDS = (HELPED, HURT, SUGGESTIVE, NOISE, NOT_TESTABLE)
+#: a comparison whose condition's intermediate task did not score above chance on its English dev set: phase ii did
+#: not learn the task it was meant to test, so no verdict is drawn (its numbers are shown, marked)
+NOT_PUT = "not put to the test"
+WORDS = (HELPED, HURT, SUGGESTIVE, NOISE, NOT_TESTABLE, NOT_PUT)
 
 #: the rule, in words (the book prints it)
 VERDICT_RULE = (
     f"**{HELPED}** / **{HURT}** only when the Holm-adjusted p within the comparison's declared family is below "
     f"alpha (sign of Δ); **{SUGGESTIVE}** when only the unadjusted p is; **{NOISE}** otherwise; "
-    f"**{NOT_TESTABLE}** with fewer than 2 paired seeds. No verdict is given for a number pooled over pairs."
+    f"**{NOT_TESTABLE}** with fewer than 2 paired seeds; **{NOT_PUT}** (no verdict, numbers shown) when an "
+    "intermediate task of a condition compared did not score above chance on its English dev set (one-sided 95 % "
+    "lower bound). No verdict is given for a number pooled over pairs."
 )
 
 
@@ -292,13 +297,55 @@ def heterogeneity(items: Sequence[PairedStats], confidence: float = CI_CONFIDENC
     return Pooled(k, mean, mean - z * se, mean + z * se, q, q_p, i2, tau2)
 
 
+# --------------------------------------------------------------------------------------------- was a task learnt
+
+
+@dataclass(frozen=True)
+class LowerBound:
+    """A one-sided lower confidence bound of a score in percent, and how it was computed."""
+
+    value: float
+    method: str
+
+
+def dev_bound(
+    seed_scores: Sequence[float],
+    items: int | None = None,
+    confidence: float = CI_CONFIDENCE,
+    proportion: bool = True,
+) -> LowerBound:
+    """One-sided ``confidence`` lower bound of a dev score (percent): with 2 or more seeds, the Student-t bound
+    over the seed scores (``scipy.stats.t``: mean − t(n − 1) × sd / √n); with one seed of a proportion (accuracy)
+    scored on ``items`` items, the exact (Clopper–Pearson) binomial bound over the items
+    (``scipy.stats.binomtest(...).proportion_ci``). Otherwise NaN, with the reason as its method."""
+    v = _finite(seed_scores)
+    n = len(v)
+    if n >= 2:
+        m, sd = float(np.mean(v)), float(np.std(v, ddof=1))
+        lo = m - float(_st.t.ppf(confidence, n - 1)) * sd / math.sqrt(n)
+        return LowerBound(lo, f"one-sided {confidence:.0%} t bound over {n} seeds")
+    if n == 1 and proportion and items:
+        k = int(round(v[0] / 100 * items))
+        ci = _st.binomtest(k, int(items), alternative="greater").proportion_ci(confidence_level=confidence)
+        return LowerBound(100 * float(ci.low), f"one-sided {confidence:.0%} binomial bound over {int(items)} items")
+    if n == 1:
+        why = "one seed, and no item count" if proportion else "one seed of a score that is not a proportion of items"
+        return LowerBound(float("nan"), f"no bound: {why}")
+    return LowerBound(float("nan"), "no bound: no score")
+
+
 # --------------------------------------------------------------------------------------------- the verdict rule
 
 
-def verdict_word(n: int, mean: float, p: float, p_adjusted: float, alpha: float = ALPHA) -> str:
+def verdict_word(
+    n: int, mean: float, p: float, p_adjusted: float, alpha: float = ALPHA, put_to_test: bool = True
+) -> str:
     """The one rule for verdict words (:data:`VERDICT_RULE`): ``helped``/``hurt`` (sign of ``mean``) only if the
     adjusted p < alpha; ``suggestive`` if only the unadjusted p is; ``within seed noise`` otherwise; ``not
-    testable`` with fewer than 2 paired seeds or no p."""
+    testable`` with fewer than 2 paired seeds or no p; ``not put to the test`` (whatever the p) when
+    ``put_to_test`` is False: the intermediate task of a condition compared was not learnt (:func:`dev_bound`)."""
+    if not put_to_test:
+        return NOT_PUT
     if n < 2 or p is None or not np.isfinite(p):
         return NOT_TESTABLE
     if p_adjusted is not None and np.isfinite(p_adjusted) and p_adjusted < alpha:
